@@ -1,0 +1,45 @@
+/*
+ * util.c - CLI helpers: the progress line (rate and ETA, only on a terminal) and
+ * the trivial `version` command.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress *p, const char *unit) {
+    p->enabled = isatty(2);
+    p->t0 = p->last = now_s();
+    p->unit = unit;
+}
+
+void cli_progress_update(cli_progress *p, double done, double total, const char *what) {
+    if (!p->enabled) return;
+    double t = now_s();
+    if (t - p->last < 0.2 && done < total) return;
+    p->last = t;
+    double rate = done / (t - p->t0 + 1e-9);
+    double eta = rate > 0 && total > done ? (total - done) / rate : 0;
+    fprintf(stderr, "\r\033[K%.0f/%.0f %s  %.1f %s/s  ETA %02d:%02d  %s", done, total, p->unit, rate,
+            p->unit, (int)(eta / 60), (int)eta % 60, what ? what : "");
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p) {
+    if (p->enabled) fprintf(stderr, "\r\033[K");
+}
+
+int cmd_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("vidsim %s\n", vs_version());
+    return 0;
+}
