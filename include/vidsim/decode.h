@@ -1,0 +1,78 @@
+/*
+ * decode.h - read a video file with FFmpeg and sample frames at a fixed rate by
+ * presentation time, rotated as the container says, resized so the short side is
+ * `resize` (even-rounded, bicubic) and centre-cropped to `crop` x `crop` RGB24.
+ * This is the S2VS loader's recipe (fps=1, 256, 224) done in-process.
+ *
+ * Thread safety: a vs_decoder is used by one thread at a time; independent
+ * decoders may run concurrently.
+ *
+ * Example:
+ *     vs_decode_params p = vs_decode_default_params();
+ *     vs_decoder *d;
+ *     if (vs_decode_open(&d, "clip.mp4", &p) != VS_OK) { puts(vs_last_error()); return; }
+ *     const uint8_t *rgb; double t;
+ *     while (vs_decode_next(d, &rgb, &t) == VS_OK && rgb) { ... crop*crop*3 bytes ... }
+ *     vs_decode_close(d);
+ */
+#ifndef VIDSIM_DECODE_H
+#define VIDSIM_DECODE_H
+
+#include "vidsim/vidsim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vs_decoder vs_decoder;
+
+typedef struct vs_decode_params {
+    double fps;          /* frames sampled per second of presentation time (default 1) */
+    int resize;          /* short side after scaling (default 256) */
+    int crop;            /* centre crop side, the output size (default 224) */
+    int n_threads;       /* codec threads (default 1; 0 = FFmpeg's choice) */
+    int max_frames;      /* stop after this many sampled frames (0 = no limit) */
+    int max_pixels;      /* refuse streams larger than this many pixels (default 8192*8192) */
+    bool skip_nonref;    /* let the codec skip non-reference frames between samples (default true) */
+} vs_decode_params;
+
+typedef struct vs_decode_info {
+    double duration;     /* seconds, from the container (or last timestamp seen); 0 if unknown */
+    int width, height;   /* coded size of the video stream */
+    int rotation;        /* degrees applied (0, 90, 180, 270) */
+    double stream_fps;   /* average frame rate the container reports (0 if unknown) */
+    long n_decoded;      /* frames decoded so far */
+    long n_sampled;      /* frames returned so far */
+    long n_damaged;      /* packets/frames that failed to decode and were skipped */
+    char codec[32];      /* codec name */
+} vs_decode_info;
+
+VS_API vs_decode_params vs_decode_default_params(void);
+
+/* Open path. On failure *out is NULL and vs_last_error() names the file and the
+ * reason (not found, not a video, audio only, zero length, too large, ...). */
+VS_API vs_status vs_decode_open(vs_decoder **out, const char *path, const vs_decode_params *p);
+
+/* Next sampled frame: *rgb points to crop*crop*3 bytes (RGB, row-major) owned by the
+ * decoder and valid until the next call; *t its time in seconds. At the end of the
+ * stream returns VS_OK with *rgb = NULL. Damaged packets are skipped and counted. */
+VS_API vs_status vs_decode_next(vs_decoder *d, const uint8_t **rgb, double *t);
+
+VS_API const vs_decode_info *vs_decode_get_info(const vs_decoder *d);
+
+VS_API void vs_decode_close(vs_decoder *d);
+
+/* Convenience: decode a whole file into a new buffer of n_frames*crop*crop*3 bytes
+ * (caller frees with vs_free). A file that yields no sampled frame but has at least
+ * one decodable frame returns its first frame. */
+VS_API vs_status vs_decode_all(const char *path, const vs_decode_params *p, uint8_t **frames,
+                               int *n_frames, vs_decode_info *info);
+
+/* Free a buffer that the library allocated for the caller. */
+VS_API void vs_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
