@@ -4,6 +4,7 @@
  * allocation) to prove that every error path frees what it took.
  */
 #include "internal.h"
+#include "vidsim/decode.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -70,3 +71,6 @@ void *vs__malloc_aligned(size_t n) {
 void vs__free_aligned(void *p) {
     if (p) vs__free(((void **)p)[-1]);
 }
+
+/* Public: free a buffer the library allocated for the caller. */
+void vs_free(void *p) { vs__free(p); }
