@@ -53,9 +53,9 @@ vs_status vs__err_prefix(vs_status code, const char *fmt, ...) {
     va_end(ap);
     memcpy(old, tl_msg, sizeof old);
     if (old[0])
-        snprintf(tl_msg, sizeof tl_msg, "%s: %s", pre, old);
+        snprintf(tl_msg, sizeof tl_msg, "%.1000s: %.1000s", pre, old);
     else
-        snprintf(tl_msg, sizeof tl_msg, "%s: %s", pre, vs_strerror(code));
+        snprintf(tl_msg, sizeof tl_msg, "%.1000s: %s", pre, vs_strerror(code));
     return code;
 }
 

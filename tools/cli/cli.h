@@ -21,4 +21,28 @@ void cli_progress_init(cli_progress *p, const char *unit);
 void cli_progress_update(cli_progress *p, double done, double total, const char *what);
 void cli_progress_end(cli_progress *p);
 
+#include <stddef.h>
+
+/* A growable list of strings. */
+typedef struct cli_list { char **v; int n, cap; } cli_list;
+void cli_list_free(cli_list *l);
+/* Expand inputs: files as given, folders walked recursively (sorted, hidden
+ * entries skipped, only names with a video extension). */
+int cli_collect_inputs(cli_list *out, char **inputs, int n);
+int cli_is_video_name(const char *name);
+/* Same for feature files (*.vsf). */
+int cli_collect_features(cli_list *out, char **inputs, int n);
+int cli_mkdirs(const char *path);
+const char *cli_basename(const char *path);
+/* File name without directory and last extension. */
+void cli_stem(const char *path, char *out, size_t n);
+/* Locate a model file: $VIDSIM_MODELS, <exe>/../models, <exe>/models, ./models.
+ * Writes the best guess to out; returns 0 if it exists. */
+int cli_model_path(const char *name, char *out, size_t n);
+
+/* Monotonic seconds. */
+double cli_now(void);
+/* Backbone weights and default whitening file for "inception" / "mobilenet". */
+int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t npca);
+
 #endif

@@ -15,6 +15,8 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+double cli_now(void) { return now_s(); }
+
 void cli_progress_init(cli_progress *p, const char *unit) {
     p->enabled = isatty(2);
     p->t0 = p->last = now_s();

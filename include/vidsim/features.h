@@ -1,0 +1,119 @@
+/*
+ * features.h - per-frame region features, the input of every similarity model:
+ * backbone maps → 3x3 grid of regional max-pools per chosen layer → L2 per layer →
+ * concatenate → L2 → PCA-whitening to D dimensions → L2. Also the PCA learner and
+ * the per-video feature file (memory-mappable; byte layout in docs/formats.md).
+ *
+ * Thread safety: a vs_extractor (backbone + whitening) is read-only after load and
+ * shared; each thread creates its own vs_extract_state. vs_pca_acc is single-thread.
+ *
+ * Example:
+ *     vs_extract_params p = vs_extract_default_params();
+ *     vs_extractor *ex; vs_extract_state *st; vs_features *f;
+ *     vs_extractor_load(&ex, "models/inception_v3.vstf", "models/pca_inception_v3.vstf", &p);
+ *     vs_extract_state_create(&st, ex);
+ *     if (vs_extract_video(st, "a.mp4", &f) == VS_OK) {
+ *         // f->data: [f->T, f->R, f->D] floats, unit-norm region vectors
+ *         vs_features_save(f, "a.vsf");
+ *         vs_features_free(f);
+ *     }
+ *     vs_extract_state_free(st); vs_extractor_free(ex);
+ */
+#ifndef VIDSIM_FEATURES_H
+#define VIDSIM_FEATURES_H
+
+#include "vidsim/vidsim.h"
+#include "vidsim/decode.h"
+#include "vidsim/backbone.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_REGIONS 9  /* 3x3 grid */
+
+/* Features of one video. Either owned (loaded/extracted) or a read-only mapping. */
+typedef struct vs_features {
+    int T, R, D;           /* frames, regions per frame, dims per region */
+    float *data;           /* [T, R, D] row-major */
+    float *times;          /* [T] seconds of each sampled frame */
+    double fps;            /* sampling rate */
+    double duration;       /* seconds */
+    char model_id[64];     /* which backbone/layers/whitening produced them */
+    char *source;          /* source video path (as given at extraction) */
+    uint64_t source_size;  /* bytes */
+    int64_t source_mtime;  /* nanoseconds since the epoch */
+    uint64_t source_hash;  /* content fingerprint, see vs_file_fingerprint */
+    long n_damaged;        /* damaged packets skipped while decoding */
+    void *priv_;           /* internal */
+} vs_features;
+
+typedef struct vs_extract_params {
+    vs_decode_params decode;    /* fps, resize 256, crop 224 by default */
+    int n_threads;              /* backbone threads for each state (default 1) */
+    int batch;                  /* frames per backbone call (default 16) */
+    const char *layers;         /* comma-separated taps (default: from the PCA file, else "mixed0,...,mixed5") */
+    vs_abort_fn abort_fn;       /* optional */
+    void *abort_user;
+    vs_progress_fn progress_fn; /* optional: frames done / expected */
+    void *progress_user;
+} vs_extract_params;
+
+typedef struct vs_extractor vs_extractor;
+typedef struct vs_extract_state vs_extract_state;
+
+VS_API vs_extract_params vs_extract_default_params(void);
+
+/* Load backbone weights and (optionally) a whitening file. With pca_path NULL the
+ * extractor produces raw concatenated region vectors (D = sum of layer channels),
+ * which is what the PCA learner consumes. */
+VS_API vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path,
+                                   const char *pca_path, const vs_extract_params *p);
+VS_API void vs_extractor_free(vs_extractor *ex);
+/* Output dimension D, and the model id written into feature files. */
+VS_API int vs_extractor_dim(const vs_extractor *ex);
+VS_API const char *vs_extractor_model_id(const vs_extractor *ex);
+/* Comma-separated taps in use, and the backbone's name. */
+VS_API const char *vs_extractor_layers(const vs_extractor *ex);
+VS_API const char *vs_extractor_backbone(const vs_extractor *ex);
+
+VS_API vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex);
+VS_API void vs_extract_state_free(vs_extract_state *st);
+
+/* Decode a video and compute its features (new object, caller frees). */
+VS_API vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out);
+
+/* Features of n frames already decoded (uint8 RGB, n*S*S*3 with S = crop size):
+ * writes n*R*D floats to out. */
+VS_API vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, float *out);
+
+/* Feature files. Save is atomic. Load validates magic, version, sizes and checksum. */
+VS_API vs_status vs_features_save(const vs_features *f, const char *path);
+VS_API vs_status vs_features_load(vs_features **out, const char *path);
+/* Read only the header (no data, no checksum pass): for "is this up to date?" checks. */
+VS_API vs_status vs_features_load_header(vs_features **out, const char *path);
+VS_API void vs_features_free(vs_features *f);
+
+/* Content fingerprint of a file: FNV-1a 64 of its size and of up to 1 MiB at the
+ * start, middle and end (cheap for huge files, changes with any re-encode). */
+VS_API vs_status vs_file_fingerprint(const char *path, uint64_t *hash, uint64_t *size,
+                                     int64_t *mtime_ns);
+
+/* ---- PCA whitening learner: streaming scatter matrix, then eigendecomposition. */
+typedef struct vs_pca_acc vs_pca_acc;
+VS_API vs_status vs_pca_acc_create(vs_pca_acc **out, int dim_in);
+VS_API void vs_pca_acc_free(vs_pca_acc *acc);
+/* Add n row vectors x [n, dim_in]. */
+VS_API vs_status vs_pca_acc_add(vs_pca_acc *acc, const float *x, long n);
+VS_API long vs_pca_acc_count(const vs_pca_acc *acc);
+/* Fit and save the whitening: mean, and P [dim_in, dim_out] with column k =
+ * v_k / sqrt(d_k + eps) (eigenvalues descending). `meta` key=value pairs
+ * (NULL-terminated array of 2*k strings) go into the file (backbone, layers, ...). */
+VS_API vs_status vs_pca_fit_save(const vs_pca_acc *acc, int dim_out, double eps,
+                                 const char *const *meta, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

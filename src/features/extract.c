@@ -1,0 +1,309 @@
+/*
+ * extract.c - the extraction pipeline: decode sampled frames, run the backbone in
+ * batches, pool each chosen tap into a 3x3 grid of regions, L2 per layer,
+ * concatenate, L2, whiten with the learned PCA, L2. The extractor (weights,
+ * whitening) is shared read-only; each thread owns a vs_extract_state.
+ */
+#include "core/tensorfile.h"
+#include "region.h"
+#include "vidsim/features.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LAYERS 16
+
+struct vs_extractor {
+    vs_backbone *bb;
+    vs_extract_params p;
+    int n_layers;
+    char layer[MAX_LAYERS][32];
+    int d_in;          /* concatenated channels (known after the first forward; set at load) */
+    int d_out;         /* D */
+    float *proj;       /* [d_in, d_out] or NULL (raw features) */
+    float *bias;       /* [d_out] = -mean . proj */
+    char model_id[64];
+    char layers[MAX_LAYERS * 32];
+};
+
+struct vs_extract_state {
+    const vs_extractor *ex;
+    vs_backbone_state *bs;
+    float *cat;        /* [batch*9, d_in] */
+    float *white;      /* [batch*9, d_out] */
+};
+
+vs_extract_params vs_extract_default_params(void) {
+    vs_extract_params p;
+    memset(&p, 0, sizeof p);
+    p.decode = vs_decode_default_params();
+    p.n_threads = 1;
+    p.batch = 16;
+    return p;
+}
+
+void vs_extractor_free(vs_extractor *ex) {
+    if (!ex) return;
+    vs_backbone_free(ex->bb);
+    vs__free(ex->proj);
+    vs__free(ex->bias);
+    vs__free(ex);
+}
+
+static vs_status parse_layers(vs_extractor *ex, const char *spec) {
+    ex->n_layers = 0;
+    const char *s = spec;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 0 || n >= 32 || ex->n_layers == MAX_LAYERS)
+            return vs__err(VS_ERR_INVALID_ARG, "bad layer list '%s'", spec);
+        memcpy(ex->layer[ex->n_layers], s, n);
+        ex->layer[ex->n_layers++][n] = 0;
+        s = e ? e + 1 : s + n;
+    }
+    return ex->n_layers ? VS_OK : vs__err(VS_ERR_INVALID_ARG, "empty layer list");
+}
+
+/* Channels of each tap: run one tiny forward to learn them. */
+static vs_status probe_dims(vs_extractor *ex, int *chans) {
+    vs_backbone_params bp = vs_backbone_default_params();
+    bp.input_size = ex->p.decode.crop;
+    bp.max_batch = 1;
+    vs_backbone_state *bs;
+    vs_status st = vs_backbone_state_create(&bs, ex->bb, &bp);
+    if (st) return st;
+    size_t n = (size_t)bp.input_size * bp.input_size * 3;
+    uint8_t *img = vs__calloc(n, 1);
+    if (!img) {
+        vs_backbone_state_free(bs);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    st = vs_backbone_forward(bs, img, 1);
+    for (int l = 0; !st && l < ex->n_layers; l++) {
+        int h, w, c;
+        if (!vs_backbone_tap(bs, ex->layer[l], &h, &w, &c))
+            st = vs__err(VS_ERR_INVALID_ARG, "backbone %s has no layer '%s'",
+                         vs_backbone_name(ex->bb), ex->layer[l]);
+        else chans[l] = c;
+    }
+    vs__free(img);
+    vs_backbone_state_free(bs);
+    return st;
+}
+
+vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const char *pca_path,
+                            const vs_extract_params *p) {
+    *out = NULL;
+    vs_status st;
+    vs__tf *pca = NULL;
+    vs_extractor *ex = vs__calloc(1, sizeof *ex);
+    if (!ex) return vs__err(VS_ERR_NOMEM, "out of memory");
+    ex->p = p ? *p : vs_extract_default_params();
+    if (ex->p.batch <= 0) ex->p.batch = 16;
+    if ((st = vs_backbone_load(&ex->bb, backbone_path))) goto fail;
+    const char *layers = ex->p.layers;
+    if (pca_path) {
+        if ((st = vs__tf_open(&pca, pca_path))) goto fail;
+        const char *kind = vs__tf_meta(pca, "kind");
+        if (!kind || strcmp(kind, "pca_whitening") != 0) {
+            st = vs__err(VS_ERR_FORMAT, "%s: not a PCA whitening file", pca_path);
+            goto fail;
+        }
+        const char *bbn = vs__tf_meta(pca, "backbone");
+        if (bbn && strcmp(bbn, vs_backbone_name(ex->bb)) != 0) {
+            st = vs__err(VS_ERR_FORMAT, "%s: whitening was learned on backbone %s, not %s", pca_path,
+                         bbn, vs_backbone_name(ex->bb));
+            goto fail;
+        }
+        const char *isz = vs__tf_meta(pca, "input_size");
+        if (isz && atoi(isz) != ex->p.decode.crop) {
+            st = vs__err(VS_ERR_FORMAT, "%s: whitening was learned at input size %s, not %d",
+                         pca_path, isz, ex->p.decode.crop);
+            goto fail;
+        }
+        if (!layers) layers = vs__tf_meta(pca, "layers");
+    }
+    if (!layers) layers = strcmp(vs_backbone_name(ex->bb), "mobilenet_v2") == 0
+                              ? "block_6_project_BN,block_10_project_BN"
+                              : "mixed0,mixed1,mixed2,mixed3,mixed4,mixed5";
+    snprintf(ex->layers, sizeof ex->layers, "%s", layers);
+    if ((st = parse_layers(ex, layers))) goto fail;
+    int chans[MAX_LAYERS];
+    if ((st = probe_dims(ex, chans))) goto fail;
+    ex->d_in = 0;
+    for (int l = 0; l < ex->n_layers; l++) ex->d_in += chans[l];
+    ex->d_out = ex->d_in;
+    uint64_t h = vs__fnv1a(VS__FNV_INIT, layers, strlen(layers));
+    if (pca) {
+        const vs__tensor *tm, *tp;
+        int64_t dm[1] = {ex->d_in}, dp[2] = {ex->d_in, -1};
+        if ((st = vs__tf_get(pca, "pca.mean", VS_DT_F32, 1, dm, &tm))) goto fail;
+        if ((st = vs__tf_get(pca, "pca.proj", VS_DT_F32, 2, dp, &tp))) goto fail;
+        ex->d_out = (int)tp->dims[1];
+        ex->proj = vs__malloc(tp->nbytes);
+        ex->bias = vs__calloc(ex->d_out, sizeof(float));
+        if (!ex->proj || !ex->bias) {
+            st = vs__err(VS_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        memcpy(ex->proj, tp->data, tp->nbytes);
+        const float *mean = tm->data;
+        for (int i = 0; i < ex->d_in; i++)
+            for (int k = 0; k < ex->d_out; k++) ex->bias[k] -= mean[i] * ex->proj[(size_t)i * ex->d_out + k];
+        h = vs__fnv1a(h, tp->data, tp->nbytes);
+    }
+    snprintf(ex->model_id, sizeof ex->model_id, "%s/%d/%s%d/%08x", vs_backbone_name(ex->bb),
+             ex->p.decode.crop, pca ? "pca" : "raw", ex->d_out, (unsigned)(h ^ (h >> 32)));
+    vs__tf_close(pca);
+    *out = ex;
+    return VS_OK;
+fail:
+    vs__tf_close(pca);
+    vs_extractor_free(ex);
+    return st;
+}
+
+int vs_extractor_dim(const vs_extractor *ex) { return ex->d_out; }
+const char *vs_extractor_model_id(const vs_extractor *ex) { return ex->model_id; }
+const char *vs_extractor_layers(const vs_extractor *ex) { return ex->layers; }
+const char *vs_extractor_backbone(const vs_extractor *ex) { return vs_backbone_name(ex->bb); }
+
+vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex) {
+    *out = NULL;
+    vs_extract_state *st = vs__calloc(1, sizeof *st);
+    if (!st) return vs__err(VS_ERR_NOMEM, "out of memory");
+    st->ex = ex;
+    vs_backbone_params bp = vs_backbone_default_params();
+    bp.input_size = ex->p.decode.crop;
+    bp.max_batch = ex->p.batch;
+    bp.n_threads = ex->p.n_threads > 0 ? ex->p.n_threads : 1;
+    vs_status s = vs_backbone_state_create(&st->bs, ex->bb, &bp);
+    if (s) {
+        vs__free(st);
+        return s;
+    }
+    size_t rows = (size_t)ex->p.batch * VS_REGIONS;
+    st->cat = vs__malloc(rows * ex->d_in * sizeof(float));
+    st->white = vs__malloc(rows * ex->d_out * sizeof(float));
+    if (!st->cat || !st->white) {
+        vs_extract_state_free(st);
+        return vs__err(VS_ERR_NOMEM, "out of memory for extraction buffers");
+    }
+    *out = st;
+    return VS_OK;
+}
+
+void vs_extract_state_free(vs_extract_state *st) {
+    if (!st) return;
+    vs_backbone_state_free(st->bs);
+    vs__free(st->cat);
+    vs__free(st->white);
+    vs__free(st);
+}
+
+/* Features of up to batch frames: out [n, 9, D]. */
+static vs_status extract_batch(vs_extract_state *st, const uint8_t *rgb, int n, float *out) {
+    const vs_extractor *ex = st->ex;
+    vs_status s = vs_backbone_forward(st->bs, rgb, n);
+    if (s) return s;
+    int off = 0;
+    for (int l = 0; l < ex->n_layers; l++) {
+        int h, w, c;
+        const float *map = vs_backbone_tap(st->bs, ex->layer[l], &h, &w, &c);
+        if (!map) return vs__err(VS_ERR_INTERNAL, "tap %s vanished", ex->layer[l]);
+        vs__region_maxpool(st->cat + off, ex->d_in, map, n, h, w, c);
+        vs__l2norm_rows(st->cat + off, (long)n * VS_REGIONS, c, ex->d_in);
+        off += c;
+    }
+    long rows = (long)n * VS_REGIONS;
+    vs__l2norm_rows(st->cat, rows, ex->d_in, ex->d_in);
+    if (!ex->proj) {
+        memcpy(out, st->cat, (size_t)rows * ex->d_in * sizeof(float));
+        return VS_OK;
+    }
+    for (long r = 0; r < rows; r++) memcpy(out + r * ex->d_out, ex->bias, ex->d_out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, ex->d_out, ex->d_in, 1.0f,
+                st->cat, ex->d_in, ex->proj, ex->d_out, 1.0f, out, ex->d_out);
+    vs__l2norm_rows(out, rows, ex->d_out, ex->d_out);
+    return VS_OK;
+}
+
+vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, float *out) {
+    const vs_extractor *ex = st->ex;
+    size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
+    for (int i = 0; i < n; i += ex->p.batch) {
+        int m = n - i < ex->p.batch ? n - i : ex->p.batch;
+        vs_status s = extract_batch(st, rgb + i * fsz, m, out + (size_t)i * VS_REGIONS * ex->d_out);
+        if (s) return s;
+    }
+    return VS_OK;
+}
+
+vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out) {
+    *out = NULL;
+    const vs_extractor *ex = st->ex;
+    vs_status s;
+    vs_features *f = vs__calloc(1, sizeof *f);
+    if (!f) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
+    f->R = VS_REGIONS;
+    f->D = ex->d_out;
+    f->fps = ex->p.decode.fps;
+    snprintf(f->model_id, sizeof f->model_id, "%s", ex->model_id);
+    if ((s = vs_file_fingerprint(path, &f->source_hash, &f->source_size, &f->source_mtime))) goto fail;
+    if (!(f->source = vs__strdup(path))) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail; }
+    vs_decoder *dec;
+    if ((s = vs_decode_open(&dec, path, &ex->p.decode))) goto fail;
+    const vs_decode_info *info = vs_decode_get_info(dec);
+    size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
+    uint8_t *batch = vs__malloc(fsz * ex->p.batch);
+    int cap = 0, nb = 0;
+    float tb[256];
+    double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
+    if (!batch) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail_dec; }
+    for (;;) {
+        const uint8_t *rgb = NULL;
+        double t = 0;
+        if (ex->p.abort_fn && ex->p.abort_fn(ex->p.abort_user)) { s = vs__err(VS_ERR_ABORTED, "%s: aborted", path); break; }
+        if ((s = vs_decode_next(dec, &rgb, &t))) break;
+        if (rgb) {
+            memcpy(batch + nb * fsz, rgb, fsz);
+            tb[nb++] = (float)t;
+        }
+        if (nb == ex->p.batch || (!rgb && nb > 0)) {
+            if (f->T + nb > cap) {
+                int ncap = cap ? cap * 2 : 64;
+                while (ncap < f->T + nb) ncap *= 2;
+                float *d = vs__realloc(f->data, (size_t)ncap * VS_REGIONS * f->D * sizeof(float));
+                if (d) f->data = d;
+                float *tt = d ? vs__realloc(f->times, (size_t)ncap * sizeof(float)) : NULL;
+                if (tt) f->times = tt;
+                if (!d || !tt) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory (%d frames)", path, ncap); break; }
+                cap = ncap;
+            }
+            if ((s = extract_batch(st, batch, nb, f->data + (size_t)f->T * VS_REGIONS * f->D))) {
+                vs__err_prefix(s, "%s", path);
+                break;
+            }
+            memcpy(f->times + f->T, tb, nb * sizeof(float));
+            f->T += nb;
+            nb = 0;
+            if (ex->p.progress_fn) ex->p.progress_fn(f->T, expect > f->T ? expect : f->T, ex->p.progress_user);
+        }
+        if (!rgb) break;
+    }
+    vs__free(batch);
+    if (!s && f->T == 0) s = vs__err(VS_ERR_DECODE, "%s: no frame could be decoded", path);
+    f->duration = info->duration;
+    f->n_damaged = info->n_damaged;
+fail_dec:
+    vs_decode_close(dec);
+    if (s) goto fail;
+    *out = f;
+    return VS_OK;
+fail:
+    vs_features_free(f);
+    return s;
+}

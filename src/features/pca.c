@@ -1,0 +1,151 @@
+/*
+ * pca.c - PCA-whitening learner: a streaming scatter matrix in double precision
+ * (cblas_dsyrk over chunks of rows), then LAPACK's dsyevd. The recipe is the S2VS
+ * reference's train_pca: C = (X-mu)^T (X-mu) (not divided by N; only the global
+ * scale differs, which the final L2 normalisation removes), keep the top D
+ * eigenvectors, column k of P = v_k / sqrt(d_k + eps).
+ */
+#include "core/tensorfile.h"
+#include "vidsim/features.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK 512
+
+struct vs_pca_acc {
+    int d;
+    long n;
+    double *sum;     /* [d] */
+    double *scatter; /* [d, d], upper triangle valid (row-major) */
+    double *buf;     /* [CHUNK, d] */
+    int nbuf;
+};
+
+vs_status vs_pca_acc_create(vs_pca_acc **out, int dim_in) {
+    *out = NULL;
+    if (dim_in <= 0 || dim_in > 16384)
+        return vs__err(VS_ERR_INVALID_ARG, "pca: input dimension %d out of range", dim_in);
+    vs_pca_acc *a = vs__calloc(1, sizeof *a);
+    if (!a) return vs__err(VS_ERR_NOMEM, "pca: out of memory");
+    a->d = dim_in;
+    a->sum = vs__calloc(dim_in, sizeof(double));
+    a->scatter = vs__calloc((size_t)dim_in * dim_in, sizeof(double));
+    a->buf = vs__malloc((size_t)CHUNK * dim_in * sizeof(double));
+    if (!a->sum || !a->scatter || !a->buf) {
+        vs_pca_acc_free(a);
+        return vs__err(VS_ERR_NOMEM, "pca: cannot allocate a %dx%d scatter matrix", dim_in, dim_in);
+    }
+    *out = a;
+    return VS_OK;
+}
+
+void vs_pca_acc_free(vs_pca_acc *a) {
+    if (!a) return;
+    vs__free(a->sum);
+    vs__free(a->scatter);
+    vs__free(a->buf);
+    vs__free(a);
+}
+
+static void flush(vs_pca_acc *a) {
+    if (!a->nbuf) return;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, a->d, a->nbuf, 1.0, a->buf, a->d, 1.0,
+                a->scatter, a->d);
+    a->nbuf = 0;
+}
+
+vs_status vs_pca_acc_add(vs_pca_acc *a, const float *x, long n) {
+    for (long i = 0; i < n; i++) {
+        const float *r = x + (size_t)i * a->d;
+        double *b = a->buf + (size_t)a->nbuf * a->d;
+        for (int j = 0; j < a->d; j++) {
+            b[j] = r[j];
+            a->sum[j] += r[j];
+        }
+        if (++a->nbuf == CHUNK) flush(a);
+    }
+    a->n += n;
+    return VS_OK;
+}
+
+long vs_pca_acc_count(const vs_pca_acc *a) { return a->n; }
+
+vs_status vs_pca_fit_save(const vs_pca_acc *acc, int dim_out, double eps, const char *const *meta,
+                          const char *path) {
+    vs_pca_acc *a = (vs_pca_acc *)acc; /* flushing the pending rows does not change the result */
+    int d = a->d;
+    if (dim_out <= 0 || dim_out > d)
+        return vs__err(VS_ERR_INVALID_ARG, "pca: output dimension %d not in 1..%d", dim_out, d);
+    if (a->n < dim_out + 1)
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "pca: %ld training vectors cannot support %d whitened dimensions (need > %d)",
+                       a->n, dim_out, dim_out);
+    flush(a);
+    vs_status st = VS_OK;
+    double *C = vs__malloc((size_t)d * d * sizeof(double));
+    double *w = vs__malloc((size_t)d * sizeof(double));
+    float *mean = vs__malloc((size_t)d * sizeof(float));
+    float *P = vs__malloc((size_t)d * dim_out * sizeof(float));
+    float *ev = vs__malloc((size_t)dim_out * sizeof(float));
+    vs__tfw *wr = NULL;
+    if (!C || !w || !mean || !P || !ev) {
+        st = vs__err(VS_ERR_NOMEM, "pca: out of memory");
+        goto out;
+    }
+    double n = (double)a->n;
+    for (int i = 0; i < d; i++) mean[i] = (float)(a->sum[i] / n);
+    /* C = S - n mu mu^T, upper triangle, with mu in double */
+    for (int i = 0; i < d; i++)
+        for (int j = i; j < d; j++) {
+            double mi = a->sum[i] / n, mj = a->sum[j] / n;
+            C[(size_t)i * d + j] = a->scatter[(size_t)i * d + j] - n * mi * mj;
+        }
+    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', d, C, d, w);
+    if (info != 0) {
+        st = vs__err(VS_ERR_INTERNAL, "pca: eigendecomposition failed (LAPACK info %d)", (int)info);
+        goto out;
+    }
+    /* eigenvalues ascending in w; eigenvectors in the columns of C */
+    for (int k = 0; k < dim_out; k++) {
+        int src = d - 1 - k;
+        double lam = w[src] > 0 ? w[src] : 0;
+        double s = 1.0 / sqrt(lam + eps);
+        ev[k] = (float)w[src];
+        /* fix the sign so that the largest-magnitude component is positive (determinism) */
+        int arg = 0;
+        for (int i = 1; i < d; i++)
+            if (fabs(C[(size_t)i * d + src]) > fabs(C[(size_t)arg * d + src])) arg = i;
+        double sign = C[(size_t)arg * d + src] < 0 ? -1.0 : 1.0;
+        for (int i = 0; i < d; i++) P[(size_t)i * dim_out + k] = (float)(sign * C[(size_t)i * d + src] * s);
+    }
+    if ((st = vs__tfw_create(&wr))) goto out;
+    char buf[64];
+    if ((st = vs__tfw_meta(wr, "kind", "pca_whitening"))) goto out;
+    snprintf(buf, sizeof buf, "%d", d);
+    if ((st = vs__tfw_meta(wr, "dim_in", buf))) goto out;
+    snprintf(buf, sizeof buf, "%d", dim_out);
+    if ((st = vs__tfw_meta(wr, "dim_out", buf))) goto out;
+    snprintf(buf, sizeof buf, "%g", eps);
+    if ((st = vs__tfw_meta(wr, "eps", buf))) goto out;
+    snprintf(buf, sizeof buf, "%ld", a->n);
+    if ((st = vs__tfw_meta(wr, "n_samples", buf))) goto out;
+    for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
+        if ((st = vs__tfw_meta(wr, meta[i], meta[i + 1]))) goto out;
+    int64_t dm[1] = {d}, dp[2] = {d, dim_out}, de[1] = {dim_out};
+    if ((st = vs__tfw_add(wr, "pca.mean", VS_DT_F32, 1, dm, mean))) goto out;
+    if ((st = vs__tfw_add(wr, "pca.proj", VS_DT_F32, 2, dp, P))) goto out;
+    if ((st = vs__tfw_add(wr, "pca.eigenvalues", VS_DT_F32, 1, de, ev))) goto out;
+    st = vs__tfw_save(wr, path);
+out:
+    vs__tfw_free(wr);
+    vs__free(C);
+    vs__free(w);
+    vs__free(mean);
+    vs__free(P);
+    vs__free(ev);
+    return st;
+}

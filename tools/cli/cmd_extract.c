@@ -1,0 +1,207 @@
+/*
+ * cmd_extract.c - `vidsim extract INPUT... -o OUTDIR`: region features of every
+ * video into OUTDIR/<name>.vsf, in parallel (-j workers, each with its own
+ * extraction state over one shared model), skipping inputs whose feature file is
+ * up to date, with a progress line on a terminal. Exits 1 listing every failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "vidsim/features.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    cli_list files;
+    char **outs;
+    char **errors;
+    int *skipped;
+    long *frames;
+    int next, done;
+    long frames_total;
+    pthread_mutex_t mu;
+    const vs_extractor *ex;
+    cli_progress prog;
+    int force;
+} job_set;
+
+static void *worker(void *arg) {
+    job_set *js = arg;
+    vs_extract_state *st = NULL;
+    vs_status s0 = vs_extract_state_create(&st, js->ex);
+    for (;;) {
+        pthread_mutex_lock(&js->mu);
+        int i = js->next < js->files.n ? js->next++ : -1;
+        pthread_mutex_unlock(&js->mu);
+        if (i < 0) break;
+        const char *in = js->files.v[i];
+        char err[1200] = "";
+        if (s0) {
+            snprintf(err, sizeof err, "%s", vs_last_error());
+        } else {
+            vs_features *old = NULL;
+            uint64_t h = 0, sz = 0;
+            int64_t mt = 0;
+            if (!js->force && vs_features_load_header(&old, js->outs[i]) == VS_OK &&
+                vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
+                !strcmp(old->model_id, vs_extractor_model_id(js->ex)) && old->source_hash == h &&
+                old->source_size == sz) {
+                js->skipped[i] = 1;
+                js->frames[i] = old->T;
+            } else {
+                vs_features *f = NULL;
+                vs_status s = vs_extract_video(st, in, &f);
+                if (!s) {
+                    s = vs_features_save(f, js->outs[i]);
+                    js->frames[i] = f->T;
+                }
+                if (s) snprintf(err, sizeof err, "%s", vs_last_error());
+                vs_features_free(f);
+            }
+            vs_features_free(old);
+        }
+        pthread_mutex_lock(&js->mu);
+        if (err[0]) js->errors[i] = strdup(err);
+        js->done++;
+        js->frames_total += js->frames[i];
+        cli_progress_update(&js->prog, js->done, js->files.n, cli_basename(in));
+        pthread_mutex_unlock(&js->mu);
+    }
+    vs_extract_state_free(st);
+    return NULL;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim extract INPUT... -o OUTDIR [options]\n"
+            "  INPUT              a video file or a folder (walked recursively for video files)\n"
+            "  -o, --out DIR      where the feature files go (DIR/<file name>.vsf)\n"
+            "  --fps F            frames sampled per second (default 1)\n"
+            "  --backbone NAME    inception (default) or mobilenet\n"
+            "  --pca FILE         whitening file (default: the bundled one for the backbone)\n"
+            "  --raw              write un-whitened region vectors (input of `vidsim pca --features`)\n"
+            "  -j N               videos in parallel (default: number of cores)\n"
+            "  --threads N        backbone threads per video (default 1)\n"
+            "  --force            re-extract even if the feature file is up to date\n");
+}
+
+int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t npca) {
+    const char *base = !strcmp(name, "mobilenet") || !strcmp(name, "mobilenet_v2") ? "mobilenet_v2"
+                       : !strcmp(name, "inception") || !strcmp(name, "inception_v3") ? "inception_v3"
+                                                                                       : NULL;
+    if (!base) return -1;
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "%s.vstf", base);
+    snprintf(n2, sizeof n2, "pca_%s.vstf", base);
+    cli_model_path(n1, bb, nbb);
+    if (pca) cli_model_path(n2, pca, npca);
+    return 0;
+}
+
+int cmd_extract(int argc, char **argv) {
+    const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL;
+    double fps = 1.0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
+    char **pos = calloc(argc, sizeof(char *));
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); free(pos); return 0; }
+        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) outdir = argv[++i];
+        else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
+        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
+        else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
+        else if (!strcmp(a, "--raw")) raw = 1;
+        else if (!strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "vidsim extract: unknown option %s\n", a);
+            usage(stderr);
+            free(pos);
+            return 2;
+        } else pos[npos++] = argv[i];
+    }
+    if (!outdir || !npos || fps <= 0 || jobs < 1 || threads < 1) {
+        usage(stderr);
+        free(pos);
+        return 2;
+    }
+    char bb[PATH_MAX], pca[PATH_MAX];
+    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
+        fprintf(stderr, "vidsim extract: unknown backbone '%s' (inception or mobilenet)\n", backbone);
+        free(pos);
+        return 2;
+    }
+    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+    vs_extract_params p = vs_extract_default_params();
+    p.decode.fps = fps;
+    p.n_threads = threads;
+    vs_extractor *ex;
+    if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
+        fprintf(stderr, "vidsim extract: %s\n", vs_last_error());
+        free(pos);
+        return 1;
+    }
+    if (cli_mkdirs(outdir) != 0) {
+        fprintf(stderr, "vidsim extract: cannot create %s\n", outdir);
+        vs_extractor_free(ex);
+        free(pos);
+        return 1;
+    }
+    job_set js;
+    memset(&js, 0, sizeof js);
+    cli_collect_inputs(&js.files, pos, npos);
+    free(pos);
+    int n = js.files.n;
+    js.outs = calloc(n + 1, sizeof(char *));
+    js.errors = calloc(n + 1, sizeof(char *));
+    js.skipped = calloc(n + 1, sizeof(int));
+    js.frames = calloc(n + 1, sizeof(long));
+    js.ex = ex;
+    js.force = force;
+    pthread_mutex_init(&js.mu, NULL);
+    for (int i = 0; i < n; i++) {
+        char o[PATH_MAX];
+        snprintf(o, sizeof o, "%s/%s.vsf", outdir, cli_basename(js.files.v[i]));
+        js.outs[i] = strdup(o);
+    }
+    cli_progress_init(&js.prog, "videos");
+    if (jobs > n) jobs = n > 0 ? n : 1;
+    pthread_t *th = calloc(jobs, sizeof(pthread_t));
+    double t0 = cli_now();
+    for (int k = 0; k < jobs; k++) pthread_create(&th[k], NULL, worker, &js);
+    for (int k = 0; k < jobs; k++) pthread_join(th[k], NULL);
+    double dt = cli_now() - t0;
+    cli_progress_end(&js.prog);
+    int nfail = 0, nskip = 0;
+    for (int i = 0; i < n; i++) {
+        if (js.errors[i]) nfail++;
+        nskip += js.skipped[i];
+    }
+    fprintf(stderr, "extracted %d of %d videos (%d up to date, %d failed), %ld frames in %.1f s\n",
+            n - nfail - nskip, n, nskip, nfail, js.frames_total, dt);
+    if (nfail) {
+        fprintf(stderr, "failed:\n");
+        for (int i = 0; i < n; i++)
+            if (js.errors[i]) fprintf(stderr, "  %s\n", js.errors[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        free(js.outs[i]);
+        free(js.errors[i]);
+    }
+    free(js.outs);
+    free(js.errors);
+    free(js.skipped);
+    free(js.frames);
+    free(th);
+    cli_list_free(&js.files);
+    pthread_mutex_destroy(&js.mu);
+    vs_extractor_free(ex);
+    return nfail || n == 0 ? 1 : 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * files.c - CLI helpers for inputs and models: expand files and folders into a
+ * sorted list of video paths, build output paths, and locate model files.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *video_exts[] = {"mp4", "m4v", "mov", "mkv", "webm", "avi", "flv", "wmv", "mpg",
+                                   "mpeg", "ts", "mts", "m2ts", "3gp", "3g2", "ogv", "ogg", "asf",
+                                   "vob", "mxf", "y4m", "gif", "divx", "f4v", "rm", "rmvb", NULL};
+
+int cli_is_video_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (int i = 0; video_exts[i]; i++)
+        if (!strcasecmp(dot + 1, video_exts[i])) return 1;
+    return 0;
+}
+
+static int push(cli_list *l, const char *s) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        char **v = realloc(l->v, cap * sizeof(char *));
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n] = strdup(s);
+    return l->v[l->n++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk_ext(cli_list *l, const char *dir, int depth, int feats);
+static void walk(cli_list *l, const char *dir, int depth) { walk_ext(l, dir, depth, 0); }
+
+static int is_feature_name(const char *n) {
+    size_t k = strlen(n);
+    return k > 4 && !strcmp(n + k - 4, ".vsf");
+}
+
+static void walk_ext(cli_list *l, const char *dir, int depth, int feats) {
+    if (depth > 32) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    cli_list here = {0};
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) continue;
+        push(&here, p);
+    }
+    closedir(d);
+    qsort(here.v, here.n, sizeof(char *), cmp_str);
+    for (int i = 0; i < here.n; i++) {
+        struct stat sb;
+        if (stat(here.v[i], &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) walk_ext(l, here.v[i], depth + 1, feats);
+        else if (S_ISREG(sb.st_mode) && (feats ? is_feature_name(here.v[i]) : cli_is_video_name(here.v[i])))
+            push(l, here.v[i]);
+    }
+    cli_list_free(&here);
+}
+
+static int collect(cli_list *out, char **inputs, int n, int feats) {
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        if (stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            size_t len = strlen(inputs[i]);
+            char *d = strdup(inputs[i]);
+            while (len > 1 && d[len - 1] == '/') d[--len] = 0;
+            walk_ext(out, d, 0, feats);
+            free(d);
+        } else {
+            push(out, inputs[i]); /* files (and missing paths) are tried as given */
+        }
+    }
+    return 0;
+}
+
+int cli_collect_inputs(cli_list *out, char **inputs, int n) { return collect(out, inputs, n, 0); }
+int cli_collect_features(cli_list *out, char **inputs, int n) { return collect(out, inputs, n, 1); }
+
+void cli_list_free(cli_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+int cli_mkdirs(const char *path) {
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+const char *cli_basename(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+void cli_stem(const char *path, char *out, size_t n) {
+    snprintf(out, n, "%s", cli_basename(path));
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
+}
+
+static char exe_dir[PATH_MAX];
+
+static void find_exe_dir(void) {
+    if (exe_dir[0]) return;
+    ssize_t r = readlink("/proc/self/exe", exe_dir, sizeof exe_dir - 1);
+    if (r <= 0) {
+        strcpy(exe_dir, ".");
+        return;
+    }
+    exe_dir[r] = 0;
+    char *s = strrchr(exe_dir, '/');
+    if (s) *s = 0;
+}
+
+int cli_model_path(const char *name, char *out, size_t n) {
+    const char *env = getenv("VIDSIM_MODELS");
+    find_exe_dir();
+    const char *dirs[4] = {env, NULL, NULL, "models"};
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s/../models", exe_dir);
+    snprintf(b, sizeof b, "%s/models", exe_dir);
+    dirs[1] = a;
+    dirs[2] = b;
+    for (int i = 0; i < 4; i++) {
+        if (!dirs[i]) continue;
+        snprintf(out, n, "%s/%s", dirs[i], name);
+        if (access(out, R_OK) == 0) return 0;
+    }
+    snprintf(out, n, "models/%s", name);
+    return -1;
+}
