@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# install_deps.sh - install the Debian packages vidsim needs to build, test and run
+# its demo. Skips packages that are already installed; needs root (or sudo) only
+# when something is missing.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config ffmpeg
+      libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+      libopenblas-dev liblapacke-dev libdnnl-dev libsqlite3-dev libpng-dev
+      nodejs npm python3
+      golang-github-gabriel-vasile-mimetype-dev python3-hug-doc)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
