@@ -44,7 +44,6 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static void walk_ext(cli_list *l, const char *dir, int depth, int feats);
-static void walk(cli_list *l, const char *dir, int depth) { walk_ext(l, dir, depth, 0); }
 
 static int is_feature_name(const char *n) {
     size_t k = strlen(n);
