@@ -127,7 +127,7 @@ vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const
         if (!layers) layers = vs__tf_meta(pca, "layers");
     }
     if (!layers) layers = strcmp(vs_backbone_name(ex->bb), "mobilenet_v2") == 0
-                              ? "block_6_project_BN,block_10_project_BN"
+                              ? "block_5_add,block_9_add,block_10_expand_relu,block_10_project_BN"
                               : "mixed0,mixed1,mixed2,mixed3,mixed4,mixed5";
     snprintf(ex->layers, sizeof ex->layers, "%s", layers);
     if ((st = parse_layers(ex, layers))) goto fail;

@@ -57,7 +57,7 @@ vs_status vs_features_save(const vs_features *f, const char *path) {
     put64(hdr + 56, (uint64_t)f->source_mtime);
     put64(hdr + 64, f->source_hash);
     put64(hdr + 80, (uint64_t)f->n_damaged);
-    strncpy((char *)hdr + 88, f->model_id, 63);
+    memcpy(hdr + 88, f->model_id, strnlen(f->model_id, 63));
     put32(hdr + 152, (uint32_t)plen);
     memcpy(hdr + FF_FIXED, src, plen);
     size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);

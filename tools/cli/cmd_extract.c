@@ -83,6 +83,7 @@ static void usage(FILE *f) {
             "  --fps F            frames sampled per second (default 1)\n"
             "  --backbone NAME    inception (default) or mobilenet\n"
             "  --pca FILE         whitening file (default: the bundled one for the backbone)\n"
+            "  --layers L         comma-separated backbone taps (default: those of the whitening file)\n"
             "  --raw              write un-whitened region vectors (input of `vidsim pca --features`)\n"
             "  -j N               videos in parallel (default: number of cores)\n"
             "  --threads N        backbone threads per video (default 1)\n"
@@ -103,7 +104,7 @@ int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t
 }
 
 int cmd_extract(int argc, char **argv) {
-    const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL;
+    const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL;
     double fps = 1.0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
     char **pos = calloc(argc, sizeof(char *));
@@ -116,6 +117,7 @@ int cmd_extract(int argc, char **argv) {
         else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
         else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
         else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
+        else if (!strcmp(a, "--layers") && more) layers = argv[++i];
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
@@ -142,6 +144,7 @@ int cmd_extract(int argc, char **argv) {
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = fps;
     p.n_threads = threads;
+    p.layers = layers;
     vs_extractor *ex;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
         fprintf(stderr, "vidsim extract: %s\n", vs_last_error());
