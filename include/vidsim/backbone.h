@@ -36,7 +36,13 @@ typedef struct vs_backbone_params {
     int input_size;   /* frame side in pixels (default 224); any size >= 75 works */
     int max_batch;    /* frames per forward call (default 16) */
     int n_threads;    /* threads for this state (default 1) */
+    int engine;       /* convolution engine: VS_BACKBONE_ENGINE_* (default AUTO) */
 } vs_backbone_params;
+
+/* Convolution engines. AUTO: oneDNN when the build found it, else OpenBLAS.
+ * BLAS: im2col + OpenBLAS sgemm (always built). DNNL: oneDNN primitives;
+ * vs_backbone_state_create returns VS_ERR_UNSUPPORTED if not built in. */
+enum { VS_BACKBONE_ENGINE_AUTO = 0, VS_BACKBONE_ENGINE_BLAS = 1, VS_BACKBONE_ENGINE_DNNL = 2 };
 
 VS_API vs_backbone_params vs_backbone_default_params(void);
 

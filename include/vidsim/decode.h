@@ -39,11 +39,11 @@ typedef struct vs_decode_params {
 typedef struct vs_decode_info {
     double duration;     /* seconds, from the container (or last timestamp seen); 0 if unknown */
     int width, height;   /* coded size of the video stream */
-    int rotation;        /* degrees applied (0, 90, 180, 270) */
+    int rotation;        /* degrees turned clockwise to make it upright (0, 90, 180, 270) */
     double stream_fps;   /* average frame rate the container reports (0 if unknown) */
     long n_decoded;      /* frames decoded so far */
     long n_sampled;      /* frames returned so far */
-    long n_damaged;      /* packets/frames that failed to decode and were skipped */
+    long n_damaged;      /* packets/frames that failed to decode (skipped) or came out flagged corrupt */
     char codec[32];      /* codec name */
 } vs_decode_info;
 

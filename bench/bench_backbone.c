@@ -1,0 +1,144 @@
+/*
+ * bench_backbone.c - frames/s of the backbone forward pass (InceptionV3->mixed5 at 299
+ * and 224, MobileNetV2->block_10 at 224; 1 and 2 threads) on fixed synthetic frames,
+ * with the achieved conv GFLOP/s put against a cblas_sgemm baseline measured in the
+ * same run: the same GEMM shapes (M = batch*OH*OW, N = Cout, K = KH*KW*Cin, one call
+ * per conv, whole M, OpenBLAS threads = n_threads) on pre-made operands, i.e. the
+ * ceiling for an im2col+GEMM design. Best of N repetitions. Never asserts.
+ *
+ *   build-backbone/bench/bench_backbone [models_dir] [reps] [batch]
+ *   (VS_BENCH_ENGINE=openblas|onednn runs one conv engine only; default both)
+ *
+ * Prints one line per configuration:
+ *   bench_backbone model=inception_v3 size=299 threads=1 batch=8 engine=onednn fps=..
+ *     conv_gflop_per_frame=.. gflops=.. sgemm_gflops=.. share=..
+ */
+#include "backbone/bb_internal.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { long M; int N, K; } gshape;
+
+/* GEMM shapes of every conv of bb at input S, batch n. Returns the count. */
+static int shapes_of(gshape *sh, double *flops, const vs_backbone *bb, int S, int n) {
+    bb_geom *g = calloc(bb->n_nodes, sizeof *g);
+    int k = 0;
+    *flops = 0;
+    if (!g || vs__bb_infer(g, bb, S) != VS_OK) {
+        free(g);
+        return 0;
+    }
+    for (int i = 0; i < bb->n_nodes; i++) {
+        const bb_node *nd = &bb->nodes[i];
+        if (nd->op != BB_CONV) continue;
+        sh[k].M = (long)n * g[i].h * g[i].w;
+        sh[k].N = nd->cout;
+        sh[k].K = nd->kh * nd->kw * nd->cin;
+        *flops += 2.0 * sh[k].M * sh[k].N * sh[k].K;
+        k++;
+    }
+    free(g);
+    return k;
+}
+
+/* Best time of `reps` runs of all shapes with OpenBLAS on `threads` threads. */
+static double time_sgemm(const gshape *sh, int ns, int threads, int reps) {
+    size_t amax = 0, bmax = 0, cmax = 0;
+    for (int i = 0; i < ns; i++) {
+        if ((size_t)sh[i].M * sh[i].K > amax) amax = (size_t)sh[i].M * sh[i].K;
+        if ((size_t)sh[i].K * sh[i].N > bmax) bmax = (size_t)sh[i].K * sh[i].N;
+        if ((size_t)sh[i].M * sh[i].N > cmax) cmax = (size_t)sh[i].M * sh[i].N;
+    }
+    float *A = malloc(amax * 4), *B = malloc(bmax * 4), *C = malloc(cmax * 4);
+    for (size_t i = 0; i < amax; i++) A[i] = (float)((i * 7919) % 1000) / 1000.f - 0.5f;
+    for (size_t i = 0; i < bmax; i++) B[i] = (float)((i * 104729) % 1000) / 1000.f - 0.5f;
+    openblas_set_num_threads(threads);
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t0 = vs__now();
+        for (int i = 0; i < ns; i++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)sh[i].M, sh[i].N,
+                        sh[i].K, 1.f, A, sh[i].K, B, sh[i].N, 0.f, C, sh[i].N);
+        double t = vs__now() - t0;
+        if (r > 0 && t < best) best = t; /* r = 0 warms up */
+    }
+    openblas_set_num_threads(1);
+    free(A);
+    free(B);
+    free(C);
+    return best;
+}
+
+static void bench(const char *dir, const char *file, int S, int threads, int reps, int batch,
+                  int engine) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    vs_backbone *bb = NULL;
+    if (vs_backbone_load(&bb, path) != VS_OK) {
+        printf("bench_backbone file=%s error=\"%s\"\n", path, vs_last_error());
+        return;
+    }
+    vs_backbone_params p = vs_backbone_default_params();
+    p.input_size = S;
+    p.max_batch = batch;
+    p.n_threads = threads;
+    p.engine = engine;
+    vs_backbone_state *st = NULL;
+    if (vs_backbone_state_create(&st, bb, &p) != VS_OK) {
+        printf("bench_backbone file=%s engine=%s error=\"%s\"\n", path,
+               engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_last_error());
+        vs_backbone_free(bb);
+        return;
+    }
+    size_t n = (size_t)batch * S * S * 3;
+    uint8_t *rgb = malloc(n);
+    uint32_t s = 12345;
+    for (size_t i = 0; i < n; i++) { /* smooth-ish synthetic frames */
+        s = s * 1664525u + 1013904223u;
+        rgb[i] = (uint8_t)(((i / 3) % S + (i / 3 / S) % S + (s >> 28)) & 255);
+    }
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t0 = vs__now();
+        vs_backbone_forward(st, rgb, batch);
+        double t = vs__now() - t0;
+        if (r > 0 && t < best) best = t;
+    }
+    gshape sh[256];
+    double flops;
+    int ns = shapes_of(sh, &flops, bb, S, batch);
+    double tg = time_sgemm(sh, ns, threads, reps);
+    double gf = flops / best / 1e9, gs = flops / tg / 1e9;
+    printf("bench_backbone model=%s size=%d threads=%d batch=%d engine=%s fps=%.2f "
+           "ms_per_frame=%.2f conv_gflop_per_frame=%.3f gflops=%.1f sgemm_gflops=%.1f "
+           "share=%.2f\n",
+           vs_backbone_name(bb), S, threads, batch,
+           engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", batch / best,
+           1e3 * best / batch,
+           flops / batch / 1e9, gf, gs, gf / gs);
+    fflush(stdout);
+    free(rgb);
+    vs_backbone_state_free(st);
+    vs_backbone_free(bb);
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : (getenv("VS_MODELS") ? getenv("VS_MODELS") : "models");
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    int batch = argc > 3 ? atoi(argv[3]) : 8;
+    if (reps < 1) reps = 1;
+    if (batch < 1) batch = 1;
+    const char *only = getenv("VS_BENCH_ENGINE"); /* "openblas" or "onednn": just that one */
+    for (int t = 1; t <= 2; t++)
+        for (int e = VS_BACKBONE_ENGINE_BLAS; e <= VS_BACKBONE_ENGINE_DNNL; e++) {
+            if (only && strcmp(only, e == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas") != 0)
+                continue;
+            bench(dir, "inception_v3.vstf", 299, t, reps, batch, e);
+            bench(dir, "inception_v3.vstf", 224, t, reps, batch, e);
+            bench(dir, "mobilenet_v2.vstf", 224, t, reps, batch, e);
+        }
+    return 0;
+}

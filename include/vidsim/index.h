@@ -1,0 +1,192 @@
+/*
+ * index.h - the video index: a directory holding a SQLite catalogue
+ * (catalogue.sqlite: one row per video, plus the model the index was built with)
+ * and features/, one feature file (.vsf) per indexed video named by content hash,
+ * never by the user's file name. Adds are incremental (unchanged files are skipped)
+ * and crash-safe: a process killed at any moment leaves a consistent index holding
+ * every video whose add had returned. Layout and schema: docs/formats.md.
+ *
+ * Thread safety: one vs_index handle may be shared by many threads. Catalogue work is
+ * serialized by a mutex inside the handle; extraction and feature-file writes run
+ * outside it, so N threads with N extraction states add videos in parallel. A
+ * writable handle holds an exclusive lock on the directory until vs_index_close: a
+ * second writer (thread or process) gets VS_ERR_IO "locked"; read-only handles may
+ * coexist with a writer. vs_index_sweep and vs_index_verify(repair) must not run
+ * while adds are in flight on the same handle (they return VS_ERR_INVALID_ARG).
+ *
+ * Example:
+ *     vs_index *idx; vs_index_add_result r; vs_index_entries *es;
+ *     if (vs_index_open(&idx, "myindex", VS_INDEX_CREATE) != VS_OK) { puts(vs_last_error()); return; }
+ *     vs_index_add_video(idx, ex, st, "clip.mp4", 0, &r);   // ex/st from features.h
+ *     vs_index_list(idx, &es);
+ *     for (long i = 0; i < es->n; i++) {
+ *         vs_features *f;
+ *         if (es->v[i].ok && vs_index_load_features(idx, &es->v[i], &f) == VS_OK) { ...; vs_features_free(f); }
+ *     }
+ *     vs_index_entries_free(es);
+ *     vs_index_close(idx);
+ */
+#ifndef VIDSIM_INDEX_H
+#define VIDSIM_INDEX_H
+
+#include "vidsim/vidsim.h"
+#include "vidsim/features.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_INDEX_FORMAT_VERSION 1
+
+typedef struct vs_index vs_index;
+
+/* vs_index_open flags. */
+enum {
+    VS_INDEX_CREATE = 1,   /* create the directory and catalogue if missing */
+    VS_INDEX_READONLY = 2  /* no writes, no lock; add/remove/sweep/repair refused */
+};
+
+/* vs_index_add_* flags. */
+enum {
+    VS_INDEX_FORCE = 1     /* re-extract even if size, mtime and content hash are unchanged */
+};
+
+/* One catalogue row. Strings are owned by the vs_index_entries holding the entry. */
+typedef struct vs_index_entry {
+    int64_t id;            /* catalogue id (never reused) */
+    const char *path;      /* absolute path of the source video */
+    const char *name;      /* file name without extension: the id used in search output */
+    uint64_t size;         /* source size in bytes */
+    int64_t mtime_ns;      /* source mtime, nanoseconds since the epoch */
+    uint64_t hash;         /* content fingerprint (vs_file_fingerprint) */
+    double duration;       /* seconds (0 for failed rows) */
+    int n_frames;          /* sampled frames T (0 for failed rows) */
+    int ok;                /* 1: features present; 0: failed, see error */
+    const char *error;     /* why the add failed ("" when ok) */
+    const char *feature_file; /* relative to the index directory ("" when failed) */
+    const char *model_id;  /* model that produced the features */
+    int64_t added_ns;      /* when the row was committed, ns since the epoch (UTC) */
+} vs_index_entry;
+
+/* A list of rows, ordered by id. Free with vs_index_entries_free. */
+typedef struct vs_index_entries {
+    long n;
+    vs_index_entry *v;     /* [n] */
+    void *priv_;           /* internal */
+} vs_index_entries;
+
+/* Index-wide facts. */
+typedef struct vs_index_info {
+    int format_version;    /* VS_INDEX_FORMAT_VERSION */
+    char model_id[64];     /* "" until the first add */
+    double fps;            /* sampling rate of the features (0 until the first successful add) */
+    long n_ok, n_failed;   /* rows */
+} vs_index_info;
+
+/* What vs_index_add_* did. */
+typedef enum {
+    VS_INDEX_ADDED = 1,     /* new row */
+    VS_INDEX_REPLACED = 2,  /* the file had changed (or FORCE): its old row was replaced */
+    VS_INDEX_UNCHANGED = 3, /* skipped: size, mtime and content hash match an ok row */
+    VS_INDEX_FAILED = 4     /* the video could not be read/decoded: a failed row was recorded */
+} vs_index_outcome;
+
+typedef struct vs_index_add_result {
+    vs_index_outcome outcome; /* 0 when the call failed without touching the catalogue */
+    int64_t id;               /* row id (0 if none) */
+    int n_frames;             /* frames of the features (0 if failed) */
+} vs_index_add_result;
+
+/* Open the index in directory dir. With VS_INDEX_CREATE a missing directory and
+ * catalogue are created. Errors: VS_ERR_IO (missing without CREATE, not writable,
+ * locked by another writer), VS_ERR_FORMAT (catalogue.sqlite is not a vidsim
+ * catalogue, or of another format version; the message names the file). On failure
+ * *out is NULL. The handle owns a SQLite connection; close it with vs_index_close. */
+VS_API vs_status vs_index_open(vs_index **out, const char *dir, int flags);
+/* Close (accepts NULL). Releases the directory lock. */
+VS_API void vs_index_close(vs_index *idx);
+
+/* The directory as given to vs_index_open (owned by idx). */
+VS_API const char *vs_index_dir(const vs_index *idx);
+VS_API vs_status vs_index_get_info(vs_index *idx, vs_index_info *out);
+
+/* Extract the video at path with st (a state of ex) and add it. Unchanged files
+ * (same absolute path, size, mtime and content hash as an ok row with the same model)
+ * are skipped unless flags has VS_INDEX_FORCE. The feature file is written
+ * atomically and made durable before its row is committed in its own transaction;
+ * a replaced row's old feature file is deleted after the commit. A video that cannot
+ * be decoded gets a failed row (outcome VS_INDEX_FAILED) and the call returns the
+ * decode error with vs_last_error() naming the file. Files that cannot be read at
+ * all (missing) get no row. Errors that say nothing about the file (out of memory,
+ * aborted) record nothing. Returns VS_ERR_INVALID_ARG if ex's model differs from
+ * the index's. Blocks for the extraction; thread-safe (one st per thread). */
+VS_API vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_extract_state *st,
+                                    const char *path, int flags, vs_index_add_result *res);
+
+/* Add precomputed features f (borrowed) for the video at path, which need not exist
+ * any more: the row's size, mtime, hash, duration and frames come from f. f->model_id
+ * and f->fps must match the index's (set by the first add). Same durability as above;
+ * flags is unused except that an identical row (same path, hash, size and mtime) is
+ * left alone unless VS_INDEX_FORCE. */
+VS_API vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_features *f,
+                                       int flags, vs_index_add_result *res);
+
+/* Record a failed row for path (error: the reason, borrowed) replacing any older row
+ * for that path. Used by vs_index_add_video; public for tools that extract
+ * themselves. */
+VS_API vs_status vs_index_add_failed(vs_index *idx, const char *path, const char *model_id,
+                                     const char *error, vs_index_add_result *res);
+
+/* Remove row id and then its feature file. VS_ERR_INVALID_ARG if there is no such row. */
+VS_API vs_status vs_index_remove(vs_index *idx, int64_t id);
+
+/* All rows (key NULL), or the rows whose absolute path equals key's absolute path or
+ * whose name equals key. New object in *out (caller frees with
+ * vs_index_entries_free); an empty result is VS_OK with n = 0. */
+VS_API vs_status vs_index_list(vs_index *idx, const char *key, vs_index_entries **out);
+VS_API void vs_index_entries_free(vs_index_entries *e);
+
+/* Load the features of an ok entry (new object, caller frees with
+ * vs_features_free); the file's checksum and model id are checked. */
+VS_API vs_status vs_index_load_features(vs_index *idx, const vs_index_entry *e, vs_features **out);
+
+/* Problems found by vs_index_verify. */
+typedef enum {
+    VS_INDEX_BAD_ROW = 1,   /* ok row whose feature file is missing, unreadable, corrupt or of another model */
+    VS_INDEX_ORPHAN = 2,    /* feature file no row refers to (a killed add leaves these) */
+    VS_INDEX_TMP = 3,       /* temporary file of an interrupted write */
+    VS_INDEX_CATALOGUE = 4  /* SQLite integrity check failed (not repairable here) */
+} vs_index_problem_kind;
+
+typedef struct vs_index_problem {
+    vs_index_problem_kind kind;
+    int64_t id;             /* row id for BAD_ROW, else 0 */
+    char *what;             /* source path for BAD_ROW, file (relative to the index dir) otherwise */
+    char *detail;           /* the reason */
+    int repaired;           /* 1 if --repair removed the row or file */
+} vs_index_problem;
+
+typedef struct vs_index_report {
+    long n_rows, n_ok, n_failed; /* rows examined */
+    long n_problems;
+    vs_index_problem *problems;  /* [n_problems] */
+} vs_index_report;
+
+/* Check every ok row (feature file loads, checksum valid, model id and frame count
+ * match) and the features/ folder (orphans, temporary files), and run SQLite's
+ * integrity check. With repair (writable handle only), bad rows are removed and
+ * orphan and temporary files deleted. Returns VS_OK when the check ran (look at
+ * report->n_problems); *out is a new report (free with vs_index_report_free). */
+VS_API vs_status vs_index_verify(vs_index *idx, int repair, vs_index_report **out);
+VS_API void vs_index_report_free(vs_index_report *r);
+
+/* Delete orphan and temporary files in features/ (what a killed add leaves).
+ * Writable handle only. *n_removed (may be NULL) gets the count. Cheap: a directory
+ * listing and one query. */
+VS_API vs_status vs_index_sweep(vs_index *idx, long *n_removed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * decode_internal.h - private pieces of the decode module shared between its files:
+ * the fps sampler (sample.c, a re-statement of FFmpeg's fps filter) and the frame
+ * converter (convert.c: rotation, swscale to RGB24 at the even-rounded short side,
+ * centre crop). Nothing here is seen outside src/decode/.
+ */
+#ifndef VS_DECODE_INTERNAL_H
+#define VS_DECODE_INTERNAL_H
+
+#include "core/internal.h"
+#include "vidsim/decode.h"
+
+#include <libavutil/frame.h>
+
+/* ---- sample.c ---------------------------------------------------------------
+ * Frames enter in output (presentation) order with their timestamp already
+ * rounded to the output grid (index p = round(t * fps), half away from zero).
+ * Like vf_fps with rounding=near: output n is the last frame whose p <= n; the
+ * first output is the first frame's p (and, like the CLI's cfr output, that first
+ * output also fills indices 0 .. p-1 when p > 0); at EOF the held frame is
+ * repeated up to (but not including) the rounded end time. */
+typedef struct vs__sampler {
+    int64_t next_n;   /* next output index (valid once started) */
+    int started;      /* a first frame has fixed next_n */
+    int has_held;     /* a frame is held as the candidate for next_n */
+    int emitted;      /* an output has been produced */
+    int64_t max_gap;  /* most outputs one frame may be repeated for (bounds a timestamp jump) */
+} vs__sampler;
+
+void vs__sampler_init(vs__sampler *s, int64_t max_gap);
+/* A new frame with index p arrives. Returns how many outputs the previously held
+ * frame gets (indices *first_n, *first_n + 1, ...); afterwards the new frame is
+ * the held one. */
+int64_t vs__sampler_push(vs__sampler *s, int64_t p, int64_t *first_n);
+/* End of stream at rounded end index eof_p: outputs for the held frame. */
+int64_t vs__sampler_eof(vs__sampler *s, int64_t eof_p, int64_t *first_n);
+
+/* ---- convert.c ---------------------------------------------------------------
+ * Converts one decoded frame to crop x crop RGB24: rotate (90/180/270, clockwise,
+ * as FFmpeg's autorotate does), swscale SWS_BICUBIC to w' x h' (short side
+ * `resize`, both even-rounded up), centre crop. Buffers are reused between calls. */
+typedef struct vs__conv {
+    struct SwsContext *sws;     /* source (possibly rotated) -> RGB24 w' x h' */
+    struct SwsContext *sws_pre; /* fallback rotation path: source -> RGB24 native size */
+    uint8_t *rot;               /* rotated planes */
+    size_t rot_cap;
+    uint8_t *pre;               /* native-size RGB24 before rotation (fallback path) */
+    size_t pre_cap;
+    uint8_t *scaled;            /* w' x h' x 3 */
+    size_t scaled_cap;
+} vs__conv;
+
+/* Output size of the resize step for a (rotated) w x h frame. */
+void vs__conv_scaled_size(int w, int h, int resize, int *ow, int *oh);
+vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize, int crop,
+                         uint8_t *out, const char *path);
+void vs__conv_free(vs__conv *c);
+
+/* ---- decode.c, for bench/bench_decode.c only -------------------------------
+ * Convert every decoded frame (into a scratch buffer), as a decoder without the
+ * "convert only the sampled frame" rule would: measures what that rule buys. */
+void vs__decode_set_convert_all(vs_decoder *d, int on);
+
+#endif

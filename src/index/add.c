@@ -1,0 +1,119 @@
+/*
+ * add.c - adding precomputed features and failed rows to an index: pick a fresh
+ * feature file name (content hash plus a random nonce, never the user's file
+ * name), write it atomically and durably (vs_features_save: temp file, fsync,
+ * rename, fsync of the folder), then commit the row (catalogue.c). Extraction from
+ * a video file is in add_video.c so that this file does not pull in the decoder.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "index/index_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t nonce64(void) {
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v) return v;
+    /* fallback: time, pid and a counter mixed (collisions only matter within one index) */
+    static _Atomic unsigned long ctr;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x[4] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec, (uint64_t)getpid(), ++ctr};
+    return vs__fnv1a(VS__FNV_INIT, x, sizeof x);
+}
+
+static void in_flight(vs_index *idx, int d) {
+    pthread_mutex_lock(&idx->mu);
+    idx->in_flight += d;
+    pthread_mutex_unlock(&idx->mu);
+}
+
+vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_features *f, int flags,
+                                vs_index_add_result *res) {
+    vs_index_add_result dummy;
+    if (!res) res = &dummy;
+    memset(res, 0, sizeof *res);
+    if (!idx || !path || !f) return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_features: NULL argument");
+    if (idx->readonly) return vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
+    if (f->T <= 0 || f->R <= 0 || f->D <= 0 || !f->data || !f->times)
+        return vs__err(VS_ERR_INVALID_ARG, "%s: empty features", path);
+    char *abs = NULL, *rel = NULL, *full = NULL;
+    vs_status s = vs__index_abspath(path, &abs);
+    if (s) return s;
+    if ((s = vs__index_check_model(idx, f->model_id, f->fps))) goto out;
+    if (!(flags & VS_INDEX_FORCE)) {
+        int64_t id = 0;
+        int nf = 0;
+        int u = vs__index_unchanged(idx, abs, f->source_size, f->source_mtime, f->source_hash, f->model_id,
+                                    &id, &nf);
+        if (u < 0) {
+            s = VS_ERR_IO;
+            goto out;
+        }
+        if (u > 0) {
+            res->outcome = VS_INDEX_UNCHANGED;
+            res->id = id;
+            res->n_frames = nf;
+            goto out;
+        }
+    }
+    size_t n = strlen(VS__INDEX_FEATURES) + 48;
+    rel = vs__malloc(n);
+    if (!rel) {
+        s = vs__err(VS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(rel, n, "%s/%016llx-%016llx.vsf", VS__INDEX_FEATURES, (unsigned long long)f->source_hash,
+             (unsigned long long)nonce64());
+    if (!(full = vs__index_join(idx->dir, rel))) {
+        s = vs__err(VS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    in_flight(idx, 1); /* sweep must not take this file for an orphan */
+    s = vs_features_save(f, full);
+    if (s) {
+        vs__err_prefix(s, "%s: writing features into the index", abs);
+        in_flight(idx, -1);
+        goto out;
+    }
+    vs__index_row r = {
+        .path = abs, .size = f->source_size, .mtime_ns = f->source_mtime, .hash = f->source_hash,
+        .duration = f->duration, .n_frames = f->T, .ok = 1, .error = NULL, .feature_file = rel,
+        .model_id = f->model_id, .fps = f->fps,
+    };
+    s = vs__index_commit_row(idx, &r, res);
+    if (s) unlink(full); /* never committed: nobody refers to it */
+    in_flight(idx, -1);
+out:
+    vs__free(full);
+    vs__free(rel);
+    vs__free(abs);
+    return s;
+}
+
+vs_status vs_index_add_failed(vs_index *idx, const char *path, const char *model_id, const char *error,
+                              vs_index_add_result *res) {
+    vs_index_add_result dummy;
+    if (!res) res = &dummy;
+    memset(res, 0, sizeof *res);
+    if (!idx || !path) return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_failed: NULL argument");
+    if (idx->readonly) return vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
+    char *abs = NULL;
+    vs_status s = vs__index_abspath(path, &abs);
+    if (s) return s;
+    uint64_t hash = 0, size = 0;
+    int64_t mtime = 0;
+    if (vs_file_fingerprint(abs, &hash, &size, &mtime) != VS_OK) hash = size = 0, mtime = 0;
+    vs__index_row r = {
+        .path = abs, .size = size, .mtime_ns = mtime, .hash = hash, .ok = 0,
+        .error = error ? error : "failed", .model_id = model_id ? model_id : "",
+    };
+    s = vs__index_commit_row(idx, &r, res);
+    vs__free(abs);
+    return s;
+}

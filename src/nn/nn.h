@@ -1,0 +1,83 @@
+/*
+ * nn.h - private neural-network ops shared by the similarity model (and, later, the
+ * hash model and training): forward kernels in llm.c style. Each op writes its outputs
+ * first, takes cached intermediates next, inputs and weights after, dims last; every
+ * buffer carries its shape in a comment. Layouts are PyTorch's (Linear weight [O,I],
+ * Conv2d weight OIHW, feature maps CHW, row-major), so reference weights load as-is.
+ *
+ * Backward passes are not written yet; the forward ops keep (or let the caller keep)
+ * what backward will need: attention caches tanh(Wx+b); conv/pool/relu can be
+ * recomputed from their inputs, which the caller caches. Backward ops will accumulate
+ * (+=) into parameter gradients.
+ *
+ * Not here: batch norm, strides other than 1 for conv, padding other than zero.
+ */
+#ifndef VS_NN_NN_H
+#define VS_NN_NN_H
+
+#include <stddef.h>
+
+/* Function multiversioning: hot loops get AVX-512 / AVX2 clones picked at load time
+ * (the default build targets baseline x86-64). Off under sanitizers: the ifunc
+ * resolvers run before the sanitizer runtime is up (TSan crashes there). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define VS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VS__CLONES
+#endif
+
+/* y = x W^T + b.  out [N,n_out], inp [N,n_in], w [n_out,n_in], b [n_out] or NULL. One
+ * cblas_sgemm. */
+void vs__linear_forward(float *out, const float *inp, const float *w, const float *b, int N,
+                        int n_in, int n_out);
+
+/* ViSiL attention (S2VS, attention_norm=False):
+ *   h = tanh(W x + b), a = sigmoid(u . h), out = a * x.
+ * out [N,D] (may alias inp), a [N] (the attention weight), h [N,D] (cache for
+ * backward; required scratch), inp [N,D], W [D,D], b [D], u [D]. */
+void vs__visil_attention_forward(float *out, float *a, float *h, const float *inp,
+                                 const float *W, const float *b, const float *u, int N, int D);
+
+/* 2-D convolution (cross-correlation, no kernel flip), stride 1, zero padding
+ * pad = (K-1)/2 on every side, so the output keeps the input size.
+ * out [O,H,W], col scratch of vs__conv2d_col_size() floats (unused when K == 1 or
+ * C == 1; may be NULL then), inp [C,H,W], w [O,C,K,K] (OIHW), b [O] or NULL. K is 1 or 3.
+ * C == 1 runs a direct loop; otherwise im2col + cblas_sgemm. */
+void vs__conv2d_forward(float *out, float *col, const float *inp, const float *w, const float *b,
+                        int C, int H, int W, int O, int K);
+/* Size in floats of the col scratch vs__conv2d_forward needs (bounded: im2col runs
+ * over bands of output rows, at most ~1M floats). */
+size_t vs__conv2d_col_size(int C, int H, int W, int K);
+/* The same op as direct loops over taps (no scratch), vectorised over x. */
+void vs__conv2d_forward_direct(float *out, const float *inp, const float *w, const float *b,
+                               int C, int H, int W, int O, int K);
+/* Plain reference (six nested loops) of the same op, for tests. */
+void vs__conv2d_forward_ref(float *out, const float *inp, const float *w, const float *b, int C,
+                            int H, int W, int O, int K);
+
+/* The comparator's "mask, ReLU, 2x2 max-pool (stride 2, floor)" step, fused:
+ *   out[c,i,j] = max over the 2x2 window at (2i,2j) of (rm[y] && cm[x] ? max(inp,0) : 0)
+ * out [C,H/2,W/2], inp [C,H,W], rm [H] / cm [W] 0/1 row and column masks or NULL
+ * (all ones). Without masks this is exactly maxpool2d(relu(inp)). */
+void vs__mask_relu_maxpool2_forward(float *out, const float *inp, const unsigned char *rm,
+                                    const unsigned char *cm, int C, int H, int W);
+/* Plain max-pool 2x2 stride 2 floor. out [C,H/2,W/2], inp [C,H,W]. */
+void vs__maxpool2_forward(float *out, const float *inp, int C, int H, int W);
+/* 1-D mask pooling matching max_pool2d on an outer-product mask: out [n/2], inp [n]. */
+void vs__mask_pool2(unsigned char *out, const unsigned char *inp, int n);
+
+/* out = relu(inp) masked: out[c,y,x] = rm[y] && cm[x] ? max(inp,0) : 0.
+ * out [C,H,W] (may alias inp), masks as above or NULL. */
+void vs__mask_relu_forward(float *out, const float *inp, const unsigned char *rm,
+                           const unsigned char *cm, int C, int H, int W);
+/* out[y,x] = rm[y] && cm[x] ? inp : 0, one channel; may alias. */
+void vs__mask_apply(float *out, const float *inp, const unsigned char *rm,
+                    const unsigned char *cm, int H, int W);
+
+/* Hardtanh: out = clamp(inp, -1, 1); n elements, may alias. */
+void vs__hardtanh_forward(float *out, const float *inp, long n);
+/* ReLU: out = max(inp, 0); n elements, may alias. */
+void vs__relu_forward(float *out, const float *inp, long n);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * f2f.c - the frame-to-frame similarity of ViSiL (ChamferSimilarity over regions,
+ * axes [3,2] of the einsum 'iok,jpk->iopj'):
+ *     S[i,j] = (1/R) sum_o max_p <q[i,o,:], t[j,p,:]>      (max over target regions,
+ *                                                           mean over query regions)
+ * and the final video-level Chamfer (mean over query rows of max over target columns,
+ * with the reference's masked variant).
+ * Fast path: the region dot products of a block of query frames against a block of
+ * target frames are one cblas_sgemm [Tb*R, D] x [D, Ub*R] into a bounded scratch block
+ * (never the whole T*R x U*R product: that is the reference's memory hot spot), then
+ * the max/mean reductions while the block is in cache. The plain triple loop is kept
+ * as the reference the fast path is tested against.
+ */
+#include "simmodel/simmodel_internal.h"
+
+#include "nn/nn.h"
+
+#include <cblas.h>
+#include <math.h>
+
+/* Reduce a GEMM block G [bt*R, bu*R] (pitch ldG) into S rows: S[i, j] for i < bt,
+ * j < bu (pitch ldS). */
+VS__CLONES
+static void reduce_block(float *S, int ldS, const float *G, int ldG, int bt, int bu, int R) {
+    for (int i = 0; i < bt; i++) {
+        float *s = S + (long)i * ldS;
+        for (int j = 0; j < bu; j++) s[j] = 0.0f;
+        for (int o = 0; o < R; o++) {
+            const float *g = G + (long)(i * R + o) * ldG;
+            for (int j = 0; j < bu; j++) {
+                const float *gj = g + (long)j * R;
+                float m = gj[0];
+                for (int p = 1; p < R; p++) m = gj[p] > m ? gj[p] : m;
+                s[j] += m;
+            }
+        }
+        for (int j = 0; j < bu; j++) s[j] /= (float)R;
+    }
+}
+
+void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                     const float *t, int U, int R, int D) {
+    const long RR = (long)R * R;
+    /* Block sizes: up to 128 target frames per block, as many query frames as fit. */
+    int bu = U < 128 ? U : 128;
+    long bt_l = gemm_cap / (RR * bu);
+    if (bt_l < 1) {
+        bu = (int)(gemm_cap / RR);
+        if (bu < 1) bu = 1;
+        bt_l = 1;
+    }
+    int bt = bt_l < T ? (int)bt_l : T;
+    if (bt == T) { /* whole query fits: widen the target block */
+        long bu_l = gemm_cap / (RR * T);
+        bu = bu_l < U ? (int)bu_l : U;
+        if (bu < 1) bu = 1;
+    }
+    for (int i0 = 0; i0 < T; i0 += bt) {
+        int ni = T - i0 < bt ? T - i0 : bt;
+        for (int j0 = 0; j0 < U; j0 += bu) {
+            int nj = U - j0 < bu ? U - j0 : bu;
+            /* G [ni*R, nj*R] = Q[i0..] [ni*R, D] . T[j0..]^T [D, nj*R] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
+                        q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
+            reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
+        }
+    }
+}
+
+void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *t, int U, int R,
+                         int D) {
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < U; j++) {
+            double acc = 0.0;
+            for (int o = 0; o < R; o++) {
+                const float *qo = q + ((long)i * R + o) * D;
+                double best = -INFINITY;
+                for (int p = 0; p < R; p++) {
+                    const float *tp = t + ((long)j * R + p) * D;
+                    double d = 0.0;
+                    for (int k = 0; k < D; k++) d += (double)qo[k] * tp[k];
+                    if (d > best) best = d;
+                }
+                acc += best;
+            }
+            S[(long)i * ldS + j] = (float)(acc / R);
+        }
+}
+
+/* Reference ChamferSimilarity with mask: invalid cells -> -inf, max over columns;
+ * rows whose pooled mask is 0 count neither in the sum nor in the divisor. clamp
+ * applies Hardtanh first; then v*scale + shift (training scale: 0.5, 0.5). */
+float vs__video_chamfer(const float *V, int T, int U, const unsigned char *rm,
+                        const unsigned char *cm, int clamp, float scale, float shift) {
+    float sum = 0.0f;
+    int nrows = 0;
+    for (int i = 0; i < T; i++) {
+        if (rm && !rm[i]) continue;
+        const float *v = V + (long)i * U;
+        float best = -INFINITY;
+        int any = 0;
+        for (int j = 0; j < U; j++) {
+            if (cm && !cm[j]) continue;
+            float x = v[j];
+            if (clamp) x = x < -1.0f ? -1.0f : (x > 1.0f ? 1.0f : x);
+            x = x * scale + shift;
+            if (!any || x > best) best = x;
+            any = 1;
+        }
+        if (!any) continue;
+        sum += best;
+        nrows++;
+    }
+    return sum / (float)nrows;
+}

@@ -1,0 +1,541 @@
+/*
+ * forward.c - the similarity model's inference and training-forward entry points:
+ * per-thread state, indexing (attention), one pair with every map, one query against
+ * many targets spread over worker threads, and the batched all-pairs forward with
+ * frame masks that training uses (its activations stay cached for backward).
+ * Short videos (< 4 frames) are repeated by concatenation until >= 4 frames, as the
+ * reference does; repeating is done on the f2f map (row i of the doubled query is row
+ * i mod T), which is identical and cheaper. All scratch is sized before the compute
+ * loops (grown with the largest pair seen), so workers never allocate.
+ * Long pairs: the f2f GEMM runs in bounded blocks (f2f.c) and, in the many-target
+ * call, the comparator runs in bands of output rows with a halo once its activations
+ * would exceed band_floats, so memory is the f2f map (T*U floats) plus a bounded band.
+ * Not here: backward.
+ */
+#include "simmodel/simmodel_internal.h"
+
+#include "nn/nn.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+vs_status vs__simgrow(float **p, size_t *cap, size_t need) {
+    if (need <= *cap && *p) return VS_OK;
+    vs__free_aligned(*p);
+    *p = NULL;
+    *cap = 0;
+    if (need == 0) need = 16;
+    *p = vs__malloc_aligned(sizeof(float) * need);
+    if (!*p) return vs__err(VS_ERR_NOMEM, "simmodel: out of memory for %zu floats of scratch", need);
+    *cap = need;
+    return VS_OK;
+}
+
+static int eff_len(int T) {
+    while (T > 0 && T < VS_SIMMODEL_MIN_FRAMES) T *= 2;
+    return T;
+}
+
+/* ------------------------------------------------------------------ state */
+
+vs_status vs_simmodel_state_create(vs_simmodel_state **out, const vs_simmodel *m,
+                                   const vs_simmodel_params *p) {
+    *out = NULL;
+    vs_simmodel_state *st = vs__calloc(1, sizeof *st);
+    if (!st) return vs__err(VS_ERR_NOMEM, "simmodel: out of memory");
+    st->m = m;
+    st->p = p ? *p : vs_simmodel_default_params();
+    if (st->p.n_threads < 1) st->p.n_threads = 1;
+    if (st->p.n_threads > 256) st->p.n_threads = 256;
+    if (st->p.gemm_chunk < 1024) st->p.gemm_chunk = 1024;
+    if (st->p.band_floats < 1024) st->p.band_floats = 1024;
+    if (st->p.target_chunk < 0) st->p.target_chunk = 0;
+    if (st->p.target_chunk > 0 && st->p.target_chunk < VS_SIMMODEL_MIN_FRAMES)
+        st->p.target_chunk = VS_SIMMODEL_MIN_FRAMES;
+    st->n_work = st->p.n_threads;
+    st->work = vs__calloc((size_t)st->n_work, sizeof *st->work);
+    if (!st->work) {
+        vs__free(st);
+        return vs__err(VS_ERR_NOMEM, "simmodel: out of memory");
+    }
+    *out = st;
+    return VS_OK;
+}
+
+void vs_simmodel_state_free(vs_simmodel_state *st) {
+    if (!st) return;
+    for (int i = 0; i < st->n_work; i++) {
+        vs__simwork *w = &st->work[i];
+        vs__free_aligned(w->buf);
+        vs__free_aligned(w->col);
+        vs__free_aligned(w->gemm);
+        vs__free_aligned(w->f2f0);
+        vs__free_aligned(w->f2f);
+        vs__free_aligned(w->rawf);
+    }
+    vs__free(st->work);
+    vs__free_aligned(st->att_h);
+    vs__free_aligned(st->batch.block);
+    vs__free(st->batch.masks);
+    vs__free(st);
+}
+
+static vs_status check_dims(const vs_simmodel_state *st, int R, int D) {
+    if (R < 1 || D < 1)
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: bad region count %d or dimension %d", R, D);
+    if (st->m->D && st->m->D != D)
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: features have D=%d, the model expects D=%d",
+                       D, st->m->D);
+    return VS_OK;
+}
+
+/* ------------------------------------------------------------------ index */
+
+vs_status vs_simmodel_index(vs_simmodel_state *st, float *out, float *weights, const float *x,
+                            int T, int R, int D) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (T < 0) return vs__err(VS_ERR_INVALID_ARG, "simmodel: negative frame count %d", T);
+    const long N = (long)T * R;
+    if (!st->m->attention) {
+        if (out != x) memmove(out, x, sizeof(float) * (size_t)N * D);
+        if (weights)
+            for (long n = 0; n < N; n++) weights[n] = 1.0f;
+        return VS_OK;
+    }
+    if (N == 0) return VS_OK;
+    /* h [N,D] cache, then a [N] when the caller does not want the weights */
+    s = vs__simgrow(&st->att_h, &st->att_h_cap, (size_t)N * D + (size_t)N);
+    if (s != VS_OK) return s;
+    float *a = weights ? weights : st->att_h + (size_t)N * D;
+    const vs__simw *w = &st->m->w;
+    vs__visil_attention_forward(out, a, st->att_h, x, w->att_W, w->att_b, w->att_u, (int)N, D);
+    return VS_OK;
+}
+
+/* ------------------------------------------------------------------ one pair */
+
+/* Comparator output rows per band for a Te x Ue map: Te/4 (one band, no halo) when
+ * the whole activation block fits the state's band_floats, or `full` is asked (the
+ * pair call keeps every map). A band of nA output rows reads f2f rows
+ * [4*a0 - 8, 4*a1 + 12): the 8-row halo above and 12 below cover the receptive field
+ * (f2f rows 4a-7 .. 4a+10 feed output row a) and keep the 2x2 pools on the global grid. */
+static int band_out_rows(const vs_simmodel_state *st, int Te, int Ue, int full) {
+    int T4 = Te / 4;
+    if (full || vs__simacts_size(Te, Ue) <= (size_t)st->p.band_floats) return T4;
+    int nA = 1;
+    while (nA < T4 && vs__simacts_size(4 * (nA + 1) + 20, Ue) <= (size_t)st->p.band_floats) nA++;
+    return nA;
+}
+
+/* Make w big enough for a pair of raw lengths T, U (and any shorter target). */
+static vs_status work_reserve(vs__simwork *w, const vs_simmodel_state *st, int T, int U, int R,
+                              int full) {
+    const int visil = st->m->kind == VS__SIM_VISIL;
+    int Te = eff_len(T), Ue = eff_len(U);
+    vs_status s = vs__simgrow(&w->f2f, &w->f2f_cap, (size_t)Te * Ue);
+    if (s == VS_OK && visil) {
+        size_t whole = vs__simacts_size(Te, Ue), need = whole;
+        if (!full && whole > (size_t)st->p.band_floats) {
+            size_t minband = vs__simacts_size(Te < 24 ? Te : 24, Ue);
+            need = (size_t)st->p.band_floats > minband ? (size_t)st->p.band_floats : minband;
+        }
+        s = vs__simgrow(&w->buf, &w->buf_cap, need);
+        if (s == VS_OK) s = vs__simgrow(&w->col, &w->col_cap, vs__simcomp_col_size(Te, Ue));
+        if (s == VS_OK) s = vs__simgrow(&w->rawf, &w->rawf_cap, (size_t)(Te / 4) * (Ue / 4));
+    }
+    long whole_gemm = (long)T * R * U * R, cap = st->p.gemm_chunk;
+    if (cap > whole_gemm) cap = whole_gemm;
+    if (cap < (long)R * R) cap = (long)R * R;
+    if (s == VS_OK && (w->gemm_cap < (size_t)cap || !w->gemm))
+        s = vs__simgrow(&w->gemm, &w->gemm_cap, (size_t)cap);
+    if (s == VS_OK && (Te != T || Ue != U))
+        s = vs__simgrow(&w->f2f0, &w->f2f0_cap, (size_t)T * U);
+    return s;
+}
+
+/* Comparator output rows [a0, a0+nA) of a Te x Ue pair from the shared f2f map into
+ * the shared rawf [Te/4, Ue/4], with w's own band scratch. */
+static void run_band(vs__simwork *w, const vs_simmodel *m, const float *f2f, float *rawf, int Te,
+                     int Ue, int a0, int nA) {
+    const int T4 = Te / 4, U4 = Ue / 4;
+    int a1 = a0 + nA < T4 ? a0 + nA : T4;
+    int r0 = 4 * a0 - 8 > 0 ? 4 * a0 - 8 : 0, r1 = 4 * a1 + 12 < Te ? 4 * a1 + 12 : Te;
+    vs__simacts *a = &w->acts;
+    vs__simacts_bind(a, w->buf, r1 - r0, Ue);
+    a->f2f = (float *)f2f + (size_t)r0 * Ue; /* a slice of rows, same pitch; read only */
+    vs__comparator_forward(a, w->col, &m->w);
+    memcpy(rawf + (size_t)a0 * U4, a->raw + (size_t)(a0 - r0 / 4) * U4,
+           sizeof(float) * (size_t)(a1 - a0) * U4);
+}
+
+/* Compute the pair (unmasked) with w's reserved scratch. full = keep every map of the
+ * whole pair in w->acts (else the comparator may run in bands and only the final map
+ * is complete, in w->rawf). Leaves w->score_map / score_rows / score_cols set. */
+static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const float *q, int T,
+                         const float *t, int U, int R, int D, int full) {
+    const vs_simmodel *m = st->m;
+    int Te = eff_len(T), Ue = eff_len(U);
+    long cap = (long)w->gemm_cap < st->p.gemm_chunk ? (long)w->gemm_cap : st->p.gemm_chunk;
+    if (cap < (long)R * R) cap = (long)R * R;
+    /* f2f [Te,Ue]; short videos: row i of the repeated query is row i mod T */
+    if (Te == T && Ue == U) {
+        vs__f2f_forward(w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
+    } else {
+        vs__f2f_forward(w->f2f0, U, w->gemm, cap, q, T, t, U, R, D);
+        for (int i = 0; i < Te; i++)
+            for (int j = 0; j < Ue; j++) w->f2f[(long)i * Ue + j] = w->f2f0[(long)(i % T) * U + j % U];
+    }
+    vs__simacts *a = &w->acts;
+    if (m->kind != VS__SIM_VISIL) {
+        memset(a, 0, sizeof *a);
+        a->T = Te;
+        a->U = Ue;
+        a->f2f = w->f2f;
+        w->score_map = w->f2f;
+        w->score_rows = Te;
+        w->score_cols = Ue;
+        return;
+    }
+    const int T4 = Te / 4, U4 = Ue / 4, nA = band_out_rows(st, Te, Ue, full);
+    if (nA >= T4) { /* one band: the whole pair */
+        vs__simacts_bind(a, w->buf, Te, Ue);
+        a->f2f = w->f2f;
+        vs__comparator_forward(a, w->col, &m->w);
+        w->score_map = a->raw;
+    } else {
+        for (int a0 = 0; a0 < T4; a0 += nA) run_band(w, m, w->f2f, w->rawf, Te, Ue, a0, nA);
+        w->score_map = w->rawf;
+    }
+    w->score_rows = T4;
+    w->score_cols = U4;
+}
+
+/* Evaluation-scale score of the pair just computed by w. */
+static float pair_score(const vs__simwork *w, const vs_simmodel *m) {
+    return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL,
+                             m->kind == VS__SIM_VISIL, 1.0f, 0.0f);
+}
+
+void vs_simmodel_pair_dims(const vs_simmodel *m, int T, int U, int *f2f_rows, int *f2f_cols,
+                           int *map_rows, int *map_cols) {
+    int Te = eff_len(T), Ue = eff_len(U);
+    if (f2f_rows) *f2f_rows = Te;
+    if (f2f_cols) *f2f_cols = Ue;
+    int mr = m->kind == VS__SIM_VISIL ? Te / 2 / 2 : Te, mc = m->kind == VS__SIM_VISIL ? Ue / 2 / 2 : Ue;
+    if (map_rows) *map_rows = mr;
+    if (map_cols) *map_cols = mc;
+}
+
+vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, const float *query,
+                           int T, const float *target, int U, int R, int D) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (T < 1 || U < 1)
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty video (query %d, target %d frames)", T, U);
+    vs__simwork *w = &st->work[0];
+    s = work_reserve(w, st, T, U, R, 1);
+    if (s != VS_OK) return s;
+    pair_compute(w, st, query, T, target, U, R, D, 1);
+    const vs__simacts *a = &w->acts;
+    const int visil = st->m->kind == VS__SIM_VISIL;
+    const float *raw = visil ? a->raw : a->f2f;
+    int mr = visil ? a->T4 : a->T, mc = visil ? a->U4 : a->U;
+    out->sim = pair_score(w, st->m);
+    out->sim_train = vs__video_chamfer(raw, mr, mc, NULL, NULL, visil, 0.5f, 0.5f);
+    float reg = 0.0f;
+    if (visil)
+        for (long k = 0; k < (long)mr * mc; k++) {
+            float c = raw[k];
+            reg += fabsf(fminf(c + 1.0f, 0.0f)) + fabsf(fmaxf(c - 1.0f, 0.0f));
+        }
+    out->reg_loss = reg;
+    if (out->f2f) memcpy(out->f2f, a->f2f, sizeof(float) * (size_t)a->T * a->U);
+    if (out->map_raw) memcpy(out->map_raw, raw, sizeof(float) * (size_t)mr * mc);
+    if (out->map) {
+        if (visil)
+            vs__hardtanh_forward(out->map, raw, (long)mr * mc);
+        else
+            memcpy(out->map, raw, sizeof(float) * (size_t)mr * mc);
+    }
+    return VS_OK;
+}
+
+const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }
+
+/* ------------------------------------------------------------------ many targets */
+
+/* Run fn(ctx, worker) on workers 0..nw-1: worker 0 in the calling thread, the others
+ * on threads started for this call. Work is claimed through atomic counters inside
+ * ctx, so if a thread cannot be started the running workers do its share. */
+typedef void (*par_fn)(void *ctx, int worker);
+typedef struct par_arg {
+    par_fn fn;
+    void *ctx;
+    int w;
+} par_arg;
+
+static void *par_tramp(void *p) {
+    par_arg *a = p;
+    a->fn(a->ctx, a->w);
+    return NULL;
+}
+
+static void par_run(int nw, par_fn fn, void *ctx) {
+    par_arg args[256];
+    pthread_t th[256];
+    int started = 0;
+    for (int i = 1; i < nw && i < 256; i++) {
+        args[i] = (par_arg){fn, ctx, i};
+        if (pthread_create(&th[i], NULL, par_tramp, &args[i]) != 0) break;
+        started = i;
+    }
+    fn(ctx, 0);
+    for (int i = 1; i <= started; i++) pthread_join(th[i], NULL);
+}
+
+/* One pair computed by all workers together (fewer targets than workers): f2f strips
+ * of query frames, then comparator bands, each claimed through a counter. */
+typedef struct split_job {
+    vs_simmodel_state *st;
+    const float *q, *t;
+    int T, U, R, D, bt, nA;
+    float *f2f, *rawf; /* worker 0's buffers, shared */
+    atomic_int next;
+} split_job;
+
+static void split_f2f(void *ctx, int wi) {
+    split_job *j = ctx;
+    vs__simwork *w = &j->st->work[wi];
+    long cap = (long)w->gemm_cap < j->st->p.gemm_chunk ? (long)w->gemm_cap : j->st->p.gemm_chunk;
+    for (;;) {
+        int i0 = atomic_fetch_add(&j->next, 1) * j->bt;
+        if (i0 >= j->T) break;
+        int ni = j->T - i0 < j->bt ? j->T - i0 : j->bt;
+        vs__f2f_forward(j->f2f + (size_t)i0 * j->U, j->U, w->gemm, cap,
+                        j->q + (size_t)i0 * j->R * j->D, ni, j->t, j->U, j->R, j->D);
+    }
+}
+
+static void split_bands(void *ctx, int wi) {
+    split_job *j = ctx;
+    vs__simwork *w = &j->st->work[wi];
+    for (;;) {
+        int a0 = atomic_fetch_add(&j->next, 1) * j->nA;
+        if (a0 >= j->T / 4) break;
+        run_band(w, j->st->m, j->f2f, j->rawf, j->T, j->U, a0, j->nA);
+    }
+}
+
+static float score_pair_split(vs_simmodel_state *st, const float *q, int T, const float *t,
+                              int U, int R, int D) {
+    vs__simwork *w0 = &st->work[0];
+    if (eff_len(T) != T || eff_len(U) != U) { /* tiny: no point in splitting */
+        pair_compute(w0, st, q, T, t, U, R, D, 0);
+        return pair_score(w0, st->m);
+    }
+    split_job j = {.st = st, .q = q, .t = t, .T = T, .U = U, .R = R, .D = D,
+                   .f2f = w0->f2f, .rawf = w0->rawf};
+    j.bt = (T + 4 * st->n_work - 1) / (4 * st->n_work);
+    atomic_init(&j.next, 0);
+    par_run(st->n_work, split_f2f, &j);
+    const vs_simmodel *m = st->m;
+    if (m->kind != VS__SIM_VISIL) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+    j.nA = band_out_rows(st, T, U, 0);
+    if (j.nA >= T / 4) { /* fits one band: worker 0 alone */
+        vs__simacts *a = &w0->acts;
+        vs__simacts_bind(a, w0->buf, T, U);
+        a->f2f = w0->f2f;
+        vs__comparator_forward(a, w0->col, &m->w);
+        return vs__video_chamfer(a->raw, T / 4, U / 4, NULL, NULL, 1, 1.0f, 0.0f);
+    }
+    /* bands of at most a quarter of the rows per worker, so all workers get some */
+    int per = (T / 4 + st->n_work - 1) / st->n_work;
+    if (j.nA > per) j.nA = per;
+    atomic_store(&j.next, 0);
+    par_run(st->n_work, split_bands, &j);
+    return vs__video_chamfer(w0->rawf, T / 4, U / 4, NULL, NULL, 1, 1.0f, 0.0f);
+}
+
+typedef struct sim_job {
+    vs_simmodel_state *st;
+    const float *q;
+    int T, R, D, n;
+    const vs_simvideo *tg;
+    float *sims;
+    atomic_int next;
+} sim_job;
+
+/* Number of chunks of a target of U frames under target_chunk c (tail < 4 dropped). */
+static int n_chunks(int U, int c) {
+    if (c <= 0 || U <= c) return 1;
+    int n = U / c, tail = U % c;
+    return n + (tail >= VS_SIMMODEL_MIN_FRAMES ? 1 : 0);
+}
+
+/* Score of one target: by worker w alone, or (w == NULL) by all workers together. */
+static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q, int T,
+                          const vs_simvideo *tv, int R, int D) {
+    int c = st->p.target_chunk, U = tv->T, nc = n_chunks(U, c);
+    if (c <= 0 || U <= c) c = U;
+    /* S2VS calculate_similarities_to_queries: mean of the chunk scores */
+    double sum = 0.0;
+    for (int k = 0; k < nc; k++) {
+        int j0 = k * c, len = U - j0 < c ? U - j0 : c;
+        const float *t = tv->x + (size_t)j0 * R * D;
+        if (w) {
+            pair_compute(w, st, q, T, t, len, R, D, 0);
+            sum += pair_score(w, st->m);
+        } else {
+            sum += score_pair_split(st, q, T, t, len, R, D);
+        }
+    }
+    return nc == 1 ? (float)sum : (float)(sum / nc);
+}
+
+static void sim_worker(void *ctx, int wi) {
+    sim_job *j = ctx;
+    vs__simwork *w = &j->st->work[wi];
+    for (;;) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n) break;
+        j->sims[k] = score_target(w, j->st, j->q, j->T, &j->tg[k], j->R, j->D);
+    }
+}
+
+vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float *query, int T,
+                                 const vs_simvideo *targets, int n, int R, int D) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (T < 1) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty query");
+    if (n < 0) return vs__err(VS_ERR_INVALID_ARG, "simmodel: negative target count");
+    int Umax = 0, Umin = 1 << 30;
+    for (int k = 0; k < n; k++) {
+        if (targets[k].T < 1 || !targets[k].x)
+            return vs__err(VS_ERR_INVALID_ARG, "simmodel: target %d is empty", k);
+        int U = targets[k].T;
+        if (st->p.target_chunk > 0 && U > st->p.target_chunk) U = st->p.target_chunk;
+        if (U > Umax) Umax = U;
+        if (U < Umin) Umin = U;
+    }
+    if (n == 0) return VS_OK;
+    /* Fewer targets than workers: every pair is split over all workers. */
+    const int split = n < st->n_work && st->n_work > 1;
+    int nw = split ? st->n_work : (st->n_work < n ? st->n_work : n);
+    /* Size every worker's scratch for the largest target before any thread starts,
+     * so workers cannot fail. Shorter targets need no more, except for the doubling
+     * of videos under 4 frames (f2f0). */
+    int Ures = Umax < VS_SIMMODEL_MIN_FRAMES ? VS_SIMMODEL_MIN_FRAMES : Umax;
+    for (int i = 0; i < nw; i++) {
+        s = work_reserve(&st->work[i], st, T, Ures, R, 0);
+        if (s == VS_OK && (T < VS_SIMMODEL_MIN_FRAMES || Umin < VS_SIMMODEL_MIN_FRAMES))
+            s = vs__simgrow(&st->work[i].f2f0, &st->work[i].f2f0_cap, (size_t)T * Umax);
+        if (s != VS_OK) return s;
+    }
+    if (split) {
+        for (int k = 0; k < n; k++) sims[k] = score_target(NULL, st, query, T, &targets[k], R, D);
+        return VS_OK;
+    }
+    sim_job job = {.st = st, .q = query, .T = T, .R = R, .D = D, .n = n, .tg = targets, .sims = sims};
+    atomic_init(&job.next, 0);
+    par_run(nw, sim_worker, &job);
+    return VS_OK;
+}
+
+/* ------------------------------------------------------------------ training batch */
+
+const vs__simacts *vs__simmodel_batch_acts(const vs_simmodel_state *st, int a, int b,
+                                           vs__simacts *tmp) {
+    const vs__simbatch *bt = &st->batch;
+    int T = bt->T, T2 = T / 2, T4 = T2 / 2, B = bt->B;
+    vs__simacts_bind(tmp, bt->acts + (size_t)(a * B + b) * bt->pair_floats, T, T);
+    unsigned char *m0 = bt->masks, *m1 = m0 + (size_t)B * T, *m2 = m1 + (size_t)B * T2;
+    tmp->rm0 = m0 + (size_t)a * T;
+    tmp->cm0 = m0 + (size_t)b * T;
+    tmp->rm1 = m1 + (size_t)a * T2;
+    tmp->cm1 = m1 + (size_t)b * T2;
+    tmp->rm2 = m2 + (size_t)a * T4;
+    tmp->cm2 = m2 + (size_t)b * T4;
+    return tmp;
+}
+
+static size_t al16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *reg_loss,
+                                    const float *x, const int32_t *mask, int B, int T, int R,
+                                    int D) {
+    const vs_simmodel *m = st->m;
+    if (m->kind != VS__SIM_VISIL)
+        return vs__err(VS_ERR_UNSUPPORTED, "simmodel: forward_batch needs a ViSiL model");
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (B < 1 || T < VS_SIMMODEL_MIN_FRAMES)
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: forward_batch needs B >= 1 and T >= %d (B=%d, T=%d)",
+                       VS_SIMMODEL_MIN_FRAMES, B, T);
+    vs__simbatch *bt = &st->batch;
+    const long N = (long)B * T * R;
+    const int T2 = T / 2, T4 = T2 / 2;
+    bt->B = B;
+    bt->T = T;
+    bt->R = R;
+    bt->D = D;
+    bt->pair_floats = al16(vs__simacts_size(T, T));
+    size_t need = al16((size_t)N * D) * 2 + al16((size_t)N) + (size_t)B * B * bt->pair_floats;
+    s = vs__simgrow(&bt->block, &bt->cap, need);
+    if (s != VS_OK) return s;
+    size_t mneed = (size_t)B * (T + T2 + T4);
+    if (bt->mcap < mneed) {
+        vs__free(bt->masks);
+        bt->masks = vs__malloc(mneed);
+        bt->mcap = bt->masks ? mneed : 0;
+        if (!bt->masks) return vs__err(VS_ERR_NOMEM, "simmodel: out of memory for masks");
+    }
+    bt->xi = bt->block;
+    bt->att_h = bt->xi + al16((size_t)N * D);
+    bt->att_a = bt->att_h + al16((size_t)N * D);
+    bt->acts = bt->att_a + al16((size_t)N);
+    vs__simwork *w = &st->work[0];
+    s = work_reserve(w, st, T, T, R, 1);
+    if (s != VS_OK) return s;
+
+    /* masks per level: [B,T], [B,T2], [B,T4] (max-pooled like the maps) */
+    unsigned char *m0 = bt->masks, *m1 = m0 + (size_t)B * T, *m2 = m1 + (size_t)B * T2;
+    for (long k = 0; k < (long)B * T; k++) m0[k] = mask ? (unsigned char)(mask[k] != 0) : 1;
+    for (int b = 0; b < B; b++) {
+        vs__mask_pool2(m1 + (size_t)b * T2, m0 + (size_t)b * T, T);
+        vs__mask_pool2(m2 + (size_t)b * T4, m1 + (size_t)b * T2, T2);
+    }
+    /* index_video: attention on every region (padded ones too), then zero padded frames */
+    if (m->attention) {
+        vs__visil_attention_forward(bt->xi, bt->att_a, bt->att_h, x, m->w.att_W, m->w.att_b,
+                                    m->w.att_u, (int)N, D);
+    } else {
+        memcpy(bt->xi, x, sizeof(float) * (size_t)N * D);
+        for (long k = 0; k < N; k++) bt->att_a[k] = 1.0f;
+    }
+    for (long f = 0; f < (long)B * T; f++)
+        if (!m0[f]) memset(bt->xi + (size_t)f * R * D, 0, sizeof(float) * (size_t)R * D);
+
+    long cap = (long)w->gemm_cap < st->p.gemm_chunk ? (long)w->gemm_cap : st->p.gemm_chunk;
+    double reg = 0.0;
+    for (int a = 0; a < B; a++)
+        for (int b = 0; b < B; b++) {
+            vs__simacts tmp;
+            vs__simacts *ac = (vs__simacts *)vs__simmodel_batch_acts(st, a, b, &tmp);
+            const float *qa = bt->xi + (size_t)a * T * R * D, *tb = bt->xi + (size_t)b * T * R * D;
+            vs__f2f_forward(ac->f2f, T, w->gemm, cap, qa, T, tb, T, R, D);
+            vs__mask_apply(ac->f2f, ac->f2f, ac->rm0, ac->cm0, T, T);
+            vs__comparator_forward(ac, w->col, &m->w);
+            float r = 0.0f;
+            for (long k = 0; k < (long)T4 * T4; k++) {
+                float c = ac->raw[k];
+                r += fabsf(fminf(c + 1.0f, 0.0f)) + fabsf(fmaxf(c - 1.0f, 0.0f));
+            }
+            reg += r;
+            sims[a * B + b] = vs__video_chamfer(ac->raw, T4, T4, ac->rm2, ac->cm2, 1, 0.5f, 0.5f);
+        }
+    if (reg_loss) *reg_loss = (float)reg;
+    return VS_OK;
+}

@@ -1,0 +1,278 @@
+/*
+ * cmd_eval.c - `vidsim eval`: score predictions against a benchmark's gt.csv (the
+ * figures of shared/bench/score.py: muAP, mAP, R@1, overall and per edit), or
+ * against a published dataset's converted annotations (FIVR, VCDB, EVVE,
+ * CC_WEB_VIDEO). A thin user of include/vidsim/eval.h; prints text, JSON or CSV.
+ */
+#include "cli.h"
+#include "vidsim/eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim eval --gt GT.csv --pred PRED.csv [--queries QUERIES.json]\n"
+            "                   [--format text|json|csv]\n"
+            "       vidsim eval --dataset ANNOTATION.json --pred SIMS.csv [--all-db IDS.txt]\n"
+            "                   [--fivr-version 200k|5k] [--fivr-audio] [--distractors]\n"
+            "                   [--ties input|pessimistic] [--format text|json|csv]\n"
+            "\n"
+            "Benchmark mode computes what shared/bench/score.py computes, in percent:\n"
+            "  uAP  all predicted pairs of all queries ranked together by score; positives\n"
+            "       never predicted count as missed\n"
+            "  mAP  mean over queries with a copy of the AP of the query's own ranking\n"
+            "  R@1  share of queries with a copy whose top-ranked ref is a true one\n"
+            "Ties rank negatives first. PRED.csv has a header with query_id,ref_id,score\n"
+            "(more columns are ignored); a pair listed twice keeps its highest score.\n"
+            "With --queries, figures per edit follow, each over the positive queries with\n"
+            "that edit plus every negative query.\n"
+            "\n"
+            "Dataset mode runs the S2VS evaluation protocol of the dataset named in the\n"
+            "annotation file (made by reference/python/convert_annotations.py); SIMS.csv\n"
+            "holds query_id,ref_id,score similarities; figures are fractions in [0, 1].\n"
+            "--all-db lists (one per line) the videos that could be obtained; others are\n"
+            "removed from the ground truth. --fivr-audio: the duplicate-audio tasks (DAVR,\n"
+            "DAVD); --distractors: VCDB with its background videos (VCDB-DIST).\n"
+            "\n"
+            "Text output is score.py's table; json and csv give every figure in full\n"
+            "precision (NaN, an undefined figure, is null in JSON and nan in CSV).\n");
+}
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p < 0x20) printf("\\u%04x", *p);
+        else putchar(*p);
+    }
+    putchar('"');
+}
+
+static void json_num(double v) {
+    if (isnan(v)) printf("null");
+    else if (isinf(v)) printf(v > 0 ? "1e999" : "-1e999");
+    else printf("%.17g", v);
+}
+
+static void csv_str(const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void csv_num(double v) {
+    if (isnan(v)) printf("nan");
+    else printf("%.17g", v);
+}
+
+static int print_report(const vs_eval_report *r, const char *format) {
+    if (!strcmp(format, "json")) {
+        printf("{");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_figures *f = &r->subsets[i];
+            printf("%s\n ", i ? "," : "");
+            json_str(f->subset);
+            printf(": {\"uAP\": ");
+            json_num(f->uap);
+            printf(", \"mAP\": ");
+            json_num(f->map);
+            printf(", \"R@1\": ");
+            json_num(f->r1);
+            printf(", \"queries\": %ld, \"positive_queries\": %ld, \"positive_pairs\": %ld, "
+                   "\"predicted_pairs\": %ld}",
+                   f->n_queries, f->n_positive_queries, f->n_positive_pairs, f->n_predicted_pairs);
+        }
+        printf("\n}\n");
+    } else if (!strcmp(format, "csv")) {
+        printf("subset,uAP,mAP,R@1,queries,positive_queries,positive_pairs,predicted_pairs\n");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_figures *f = &r->subsets[i];
+            csv_str(f->subset);
+            putchar(',');
+            csv_num(f->uap);
+            putchar(',');
+            csv_num(f->map);
+            putchar(',');
+            csv_num(f->r1);
+            printf(",%ld,%ld,%ld,%ld\n", f->n_queries, f->n_positive_queries, f->n_positive_pairs,
+                   f->n_predicted_pairs);
+        }
+    } else {
+        /* score.py's table, byte for byte */
+        printf("%-16s %7s %7s %7s %8s\n", "subset", "uAP", "mAP", "R@1", "queries");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_figures *f = &r->subsets[i];
+            printf("%-16s %7.1f %7.1f %7.1f %8ld\n", f->subset, f->uap, f->map, f->r1,
+                   f->n_positive_queries);
+        }
+    }
+    return 0;
+}
+
+static int print_metrics(const vs_eval_metrics *m, const char *format) {
+    if (!strcmp(format, "json")) {
+        printf("{");
+        for (size_t i = 0; i < m->n; i++) {
+            printf("%s\n ", i ? "," : "");
+            json_str(m->m[i].name);
+            printf(": ");
+            json_num(m->m[i].value);
+        }
+        printf("%s\n \"missing_queries\": %ld\n}\n", m->n ? "," : "", m->n_missing_queries);
+    } else if (!strcmp(format, "csv")) {
+        printf("metric,value\n");
+        for (size_t i = 0; i < m->n; i++) {
+            csv_str(m->m[i].name);
+            putchar(',');
+            csv_num(m->m[i].value);
+            putchar('\n');
+        }
+    } else {
+        if (m->n_missing_queries)
+            printf("warning: %ld queries are missing from the similarities and are ignored\n",
+                   m->n_missing_queries);
+        for (size_t i = 0; i < m->n; i++) printf("%-12s %.4f\n", m->m[i].name, m->m[i].value);
+    }
+    return 0;
+}
+
+/* Read a list of ids, one per line (blank lines skipped). */
+static int read_ids(const char *path, char ***ids, size_t *n) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vidsim eval: %s: cannot open\n", path);
+        return -1;
+    }
+    char line[4096];
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t l = strcspn(line, "\r\n");
+        line[l] = 0;
+        if (!l) continue;
+        char *copy = strdup(line);
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **ni = realloc(*ids, cap * sizeof *ni);
+            if (ni) *ids = ni;
+            else cap = *n;
+        }
+        if (!copy || *n == cap) {
+            free(copy);
+            fclose(f);
+            fprintf(stderr, "vidsim eval: %s: out of memory\n", path);
+            return -1;
+        }
+        (*ids)[(*n)++] = copy;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int run_dataset(const char *ds_path, const char *pred_path, const char *all_db_path,
+                       const vs_eval_dataset_params *prm, const char *format) {
+    vs_eval_dataset *ds = NULL;
+    vs_eval_pred *pred = NULL;
+    vs_eval_metrics *m = NULL;
+    char **ids = NULL;
+    size_t n_ids = 0;
+    int rc = 1;
+    if (vs_eval_dataset_load(&ds, ds_path) != VS_OK || vs_eval_pred_load(&pred, pred_path) != VS_OK) {
+        fprintf(stderr, "vidsim eval: %s\n", vs_last_error());
+        goto out;
+    }
+    if (all_db_path && read_ids(all_db_path, &ids, &n_ids) != 0) goto out;
+    if (vs_eval_dataset_evaluate(&m, ds, pred, (const char *const *)ids, n_ids, prm) != VS_OK) {
+        fprintf(stderr, "vidsim eval: %s\n", vs_last_error());
+        goto out;
+    }
+    rc = print_metrics(m, format);
+out:
+    for (size_t i = 0; i < n_ids; i++) free(ids[i]);
+    free(ids);
+    vs_eval_metrics_free(m);
+    vs_eval_pred_free(pred);
+    vs_eval_dataset_free(ds);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *gt_path = NULL, *pred_path = NULL, *q_path = NULL, *format = "text";
+    const char *ds_path = NULL, *all_db = NULL;
+    vs_eval_dataset_params prm = vs_eval_dataset_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--gt")             ? &gt_path
+                           : !strcmp(a, "--pred")         ? &pred_path
+                           : !strcmp(a, "--queries")      ? &q_path
+                           : !strcmp(a, "--format")       ? &format
+                           : !strcmp(a, "--dataset")      ? &ds_path
+                           : !strcmp(a, "--all-db")       ? &all_db
+                           : !strcmp(a, "--fivr-version") ? &prm.fivr_version
+                                                          : NULL;
+        if (dst) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "vidsim eval: %s needs a value\n", a);
+                return 2;
+            }
+            *dst = argv[++i];
+        } else if (!strcmp(a, "--distractors")) {
+            prm.vcdb_distractors = true;
+        } else if (!strcmp(a, "--fivr-audio")) {
+            prm.fivr_audio = true;
+        } else if (!strcmp(a, "--ties")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "input") && strcmp(argv[i + 1], "pessimistic"))) {
+                fprintf(stderr, "vidsim eval: --ties takes input or pessimistic\n");
+                return 2;
+            }
+            prm.ties = !strcmp(argv[++i], "input") ? VS_EVAL_TIES_INPUT_ORDER : VS_EVAL_TIES_PESSIMISTIC;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "vidsim eval: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv")) {
+        fprintf(stderr, "vidsim eval: --format must be text, json or csv, not '%s'\n", format);
+        return 2;
+    }
+    if (!pred_path || (!gt_path == !ds_path)) {
+        fprintf(stderr, "vidsim eval: give --pred and one of --gt or --dataset\n");
+        usage(stderr);
+        return 2;
+    }
+    if (ds_path) return run_dataset(ds_path, pred_path, all_db, &prm, format);
+
+    vs_eval_gt *gt = NULL;
+    vs_eval_pred *pred = NULL;
+    vs_eval_queries *qs = NULL;
+    vs_eval_report *rep = NULL;
+    int rc = 1;
+    if (vs_eval_gt_load(&gt, gt_path) != VS_OK || vs_eval_pred_load(&pred, pred_path) != VS_OK ||
+        (q_path && vs_eval_queries_load(&qs, q_path) != VS_OK) ||
+        vs_eval_score(&rep, gt, pred, qs) != VS_OK) {
+        fprintf(stderr, "vidsim eval: %s\n", vs_last_error());
+        goto out;
+    }
+    rc = print_report(rep, format);
+out:
+    vs_eval_report_free(rep);
+    vs_eval_queries_free(qs);
+    vs_eval_pred_free(pred);
+    vs_eval_gt_free(gt);
+    return rc;
+}

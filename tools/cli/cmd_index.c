@@ -1,0 +1,472 @@
+/*
+ * cmd_index.c - `vidsim index add|rm|ls|verify|info --index DIR ...`: the video
+ * index from the command line. `add` extracts in parallel (-j workers, each with its
+ * own extraction state over one shared model); every worker hands its finished
+ * video to vs_index_add_video, which writes the feature file durably and commits the
+ * row in its own transaction under the index's single catalogue mutex. Unchanged
+ * files are skipped, failures are recorded and listed at the end (exit 1). Ctrl-C
+ * stops cleanly: finished videos stay indexed. Formats: docs/index.md.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "vidsim/features.h"
+#include "vidsim/index.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static bool abort_requested(void *user) {
+    (void)user;
+    return g_stop != 0;
+}
+
+typedef struct {
+    cli_list files;
+    vs_index *idx;
+    const vs_extractor *ex;
+    int flags;
+    int verbose;           /* print one line per finished video on stdout */
+    char **errors;         /* [n] failure text or NULL */
+    vs_index_outcome *outcome; /* [n] 0 if not done */
+    long *frames;          /* [n] */
+    int next, done;
+    pthread_mutex_t mu;    /* guards next, done, progress and the arrays' slots */
+    cli_progress prog;
+} add_jobs;
+
+static void *add_worker(void *arg) {
+    add_jobs *js = arg;
+    vs_extract_state *st = NULL;
+    vs_status s0 = vs_extract_state_create(&st, js->ex);
+    char s0_err[1024] = "";
+    if (s0) snprintf(s0_err, sizeof s0_err, "%s", vs_last_error());
+    for (;;) {
+        pthread_mutex_lock(&js->mu);
+        int i = !g_stop && js->next < js->files.n ? js->next++ : -1;
+        pthread_mutex_unlock(&js->mu);
+        if (i < 0) break;
+        const char *in = js->files.v[i];
+        vs_index_add_result res = {0};
+        char err[2100] = "";
+        vs_status s = s0;
+        if (s0) snprintf(err, sizeof err, "%s: %s", in, s0_err);
+        else if ((s = vs_index_add_video(js->idx, js->ex, st, in, js->flags, &res)))
+            snprintf(err, sizeof err, "%s", vs_last_error());
+        if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
+        pthread_mutex_lock(&js->mu);
+        if (err[0]) js->errors[i] = strdup(err);
+        js->outcome[i] = s == VS_ERR_ABORTED ? 0 : res.outcome ? res.outcome : VS_INDEX_FAILED;
+        js->frames[i] = res.n_frames;
+        js->done++;
+        if (js->verbose && js->outcome[i]) {
+            /* printed after the commit: a line here means the row is durable */
+            static const char *names[] = {"", "added", "replaced", "unchanged", "failed"};
+            cli_progress_end(&js->prog);
+            printf("%s %s\n", names[js->outcome[i]], in);
+            fflush(stdout);
+        }
+        cli_progress_update(&js->prog, js->done, js->files.n, cli_basename(in));
+        pthread_mutex_unlock(&js->mu);
+    }
+    vs_extract_state_free(st);
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Drop inputs that name the same file twice (a file and its folder, "./a" and "a"). */
+static void dedupe(cli_list *l) {
+    for (int i = 0; i < l->n; i++) {
+        char *r = realpath(l->v[i], NULL);
+        if (r) {
+            free(l->v[i]);
+            l->v[i] = r;
+        }
+    }
+    qsort(l->v, l->n, sizeof(char *), cmp_str);
+    int k = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (k > 0 && !strcmp(l->v[k - 1], l->v[i])) {
+            free(l->v[i]);
+            continue;
+        }
+        l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim index COMMAND --index DIR [options]\n"
+            "  add PATH...        add videos (files or folders, walked recursively); unchanged files are skipped\n"
+            "      -j N           videos in parallel (default: number of cores)\n"
+            "      --backbone B   inception (default) or mobilenet; must match the index\n"
+            "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
+            "      --raw          un-whitened region vectors (no whitening file needed)\n"
+            "      --fps F        frames sampled per second (default: the index's, else 1)\n"
+            "      --threads N    backbone threads per video (default 1)\n"
+            "      --force        re-extract even if unchanged\n"
+            "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
+            "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"
+            "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"
+            "  verify [--repair]  check every row's feature file, report orphans and temp files;\n"
+            "                     --repair removes bad rows and deletes orphans\n"
+            "  info               model, fps and counts\n"
+            "The index is a directory (created by the first add): catalogue.sqlite + features/.\n");
+}
+
+static int index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
+                     int raw, double fps, int threads, int force, int verbose) {
+    char bb[PATH_MAX], pca[PATH_MAX];
+    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
+        fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
+        return 2;
+    }
+    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+    vs_index *idx;
+    if (vs_index_open(&idx, dir, VS_INDEX_CREATE) != VS_OK) {
+        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
+        return 1;
+    }
+    int rc = 1;
+    vs_extractor *ex = NULL;
+    pthread_t *th = NULL;
+    add_jobs js;
+    memset(&js, 0, sizeof js);
+    pthread_mutex_init(&js.mu, NULL);
+    vs_index_info info;
+    if (vs_index_get_info(idx, &info) != VS_OK) {
+        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
+        goto out;
+    }
+    if (fps <= 0) fps = info.fps > 0 ? info.fps : 1.0;
+    if (info.fps > 0 && fps != info.fps) {
+        fprintf(stderr, "vidsim index add: %s was built at %g frames/s, not %g (drop --fps or use another index)\n",
+                dir, info.fps, fps);
+        goto out;
+    }
+    vs_extract_params p = vs_extract_default_params();
+    p.decode.fps = fps;
+    p.n_threads = threads;
+    p.abort_fn = abort_requested;
+    if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
+        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
+        goto out;
+    }
+    if (info.model_id[0] && strcmp(info.model_id, vs_extractor_model_id(ex)) != 0) {
+        fprintf(stderr, "vidsim index add: %s was built with model %s; --backbone %s gives %s (use the same backbone and whitening, or another index)\n",
+                dir, info.model_id, backbone, vs_extractor_model_id(ex));
+        goto out;
+    }
+    long swept = 0;
+    if (vs_index_sweep(idx, &swept) != VS_OK) {
+        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
+        goto out;
+    }
+    if (swept) fprintf(stderr, "removed %ld leftover file(s) of an interrupted run\n", swept);
+    cli_collect_inputs(&js.files, pos, npos);
+    dedupe(&js.files);
+    int n = js.files.n;
+    js.idx = idx;
+    js.ex = ex;
+    js.flags = force ? VS_INDEX_FORCE : 0;
+    js.verbose = verbose;
+    js.errors = calloc(n + 1, sizeof(char *));
+    js.outcome = calloc(n + 1, sizeof(vs_index_outcome));
+    js.frames = calloc(n + 1, sizeof(long));
+    if (jobs > n) jobs = n > 0 ? n : 1;
+    th = calloc(jobs, sizeof(pthread_t));
+    if (!js.errors || !js.outcome || !js.frames || !th) {
+        fprintf(stderr, "vidsim index add: out of memory\n");
+        goto out;
+    }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    cli_progress_init(&js.prog, "videos");
+    double t0 = cli_now();
+    int started = 0;
+    for (int k = 0; k < jobs; k++)
+        if (pthread_create(&th[k], NULL, add_worker, &js) == 0) started++;
+        else break;
+    if (!started) add_worker(&js);
+    for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
+    double dt = cli_now() - t0;
+    cli_progress_end(&js.prog);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    int cnt[5] = {0}, nfail = 0, nleft = 0;
+    long frames = 0;
+    for (int i = 0; i < n; i++) {
+        if (js.errors[i]) nfail++;
+        else if (!js.outcome[i]) nleft++;
+        else cnt[js.outcome[i]]++;
+        if (js.outcome[i] == VS_INDEX_ADDED || js.outcome[i] == VS_INDEX_REPLACED) frames += js.frames[i];
+    }
+    fprintf(stderr, "%s: %d added, %d replaced, %d unchanged, %d failed of %d videos; %ld frames in %.1f s\n", dir,
+            cnt[VS_INDEX_ADDED], cnt[VS_INDEX_REPLACED], cnt[VS_INDEX_UNCHANGED], nfail, n, frames, dt);
+    if (nfail) {
+        fprintf(stderr, "failed:\n");
+        for (int i = 0; i < n; i++)
+            if (js.errors[i]) fprintf(stderr, "  %s\n", js.errors[i]);
+    }
+    if (g_stop) fprintf(stderr, "interrupted: %d videos not processed (run the same command again to finish)\n", nleft);
+    rc = g_stop ? 130 : nfail || n == 0 ? 1 : 0;
+    if (n == 0) fprintf(stderr, "vidsim index add: no video files in the given paths\n");
+out:
+    if (js.errors)
+        for (int i = 0; i < js.files.n; i++) free(js.errors[i]);
+    free(js.errors);
+    free(js.outcome);
+    free(js.frames);
+    free(th);
+    cli_list_free(&js.files);
+    pthread_mutex_destroy(&js.mu);
+    vs_extractor_free(ex);
+    vs_index_close(idx);
+    return rc;
+}
+
+static int index_rm(const char *dir, char **pos, int npos) {
+    vs_index *idx;
+    if (vs_index_open(&idx, dir, 0) != VS_OK) {
+        fprintf(stderr, "vidsim index rm: %s\n", vs_last_error());
+        return 1;
+    }
+    int bad = 0;
+    for (int i = 0; i < npos; i++) {
+        vs_index_entries *es;
+        if (vs_index_list(idx, pos[i], &es) != VS_OK) {
+            fprintf(stderr, "vidsim index rm: %s\n", vs_last_error());
+            bad++;
+            continue;
+        }
+        if (es->n == 0) {
+            fprintf(stderr, "vidsim index rm: %s: not in the index\n", pos[i]);
+            bad++;
+        } else if (es->n > 1) {
+            fprintf(stderr, "vidsim index rm: %s is ambiguous, give the path:\n", pos[i]);
+            for (long k = 0; k < es->n; k++) fprintf(stderr, "  %s\n", es->v[k].path);
+            bad++;
+        } else if (vs_index_remove(idx, es->v[0].id) != VS_OK) {
+            fprintf(stderr, "vidsim index rm: %s\n", vs_last_error());
+            bad++;
+        } else {
+            fprintf(stderr, "removed %s\n", es->v[0].path);
+        }
+        vs_index_entries_free(es);
+    }
+    vs_index_close(idx);
+    return bad ? 1 : 0;
+}
+
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void iso_time(int64_t ns, char *out, size_t n) {
+    time_t t = (time_t)(ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int index_ls(const char *dir, const char *format) {
+    int jsonl = !strcmp(format, "jsonl");
+    if (!jsonl && strcmp(format, "csv") != 0) {
+        fprintf(stderr, "vidsim index ls: --format must be csv or jsonl\n");
+        return 2;
+    }
+    vs_index *idx;
+    vs_index_entries *es;
+    if (vs_index_open(&idx, dir, VS_INDEX_READONLY) != VS_OK || vs_index_list(idx, NULL, &es) != VS_OK) {
+        fprintf(stderr, "vidsim index ls: %s\n", vs_last_error());
+        return 1;
+    }
+    FILE *o = stdout;
+    if (!jsonl)
+        fputs("id,name,status,frames,duration,size,mtime_ns,hash,added,path,feature_file,model_id,error\n", o);
+    for (long i = 0; i < es->n; i++) {
+        const vs_index_entry *e = &es->v[i];
+        char added[32], hash[24];
+        iso_time(e->added_ns, added, sizeof added);
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)e->hash);
+        if (jsonl) {
+            fprintf(o, "{\"id\":%lld,\"name\":", (long long)e->id);
+            json_str(o, e->name);
+            fprintf(o, ",\"status\":\"%s\",\"frames\":%d,\"duration\":%.3f,\"size\":%llu,\"mtime_ns\":%lld,"
+                       "\"hash\":\"%s\",\"added\":\"%s\",\"path\":",
+                    e->ok ? "ok" : "failed", e->n_frames, e->duration, (unsigned long long)e->size,
+                    (long long)e->mtime_ns, hash, added);
+            json_str(o, e->path);
+            fputs(",\"feature_file\":", o);
+            json_str(o, e->feature_file);
+            fputs(",\"model_id\":", o);
+            json_str(o, e->model_id);
+            fputs(",\"error\":", o);
+            json_str(o, e->error);
+            fputs("}\n", o);
+        } else {
+            fprintf(o, "%lld,", (long long)e->id);
+            csv_field(o, e->name);
+            fprintf(o, ",%s,%d,%.3f,%llu,%lld,%s,%s,", e->ok ? "ok" : "failed", e->n_frames, e->duration,
+                    (unsigned long long)e->size, (long long)e->mtime_ns, hash, added);
+            csv_field(o, e->path);
+            fputc(',', o);
+            csv_field(o, e->feature_file);
+            fputc(',', o);
+            csv_field(o, e->model_id);
+            fputc(',', o);
+            csv_field(o, e->error);
+            fputc('\n', o);
+        }
+    }
+    vs_index_entries_free(es);
+    vs_index_close(idx);
+    return fflush(o) == 0 ? 0 : 1;
+}
+
+static int index_verify(const char *dir, int repair) {
+    vs_index *idx;
+    vs_index_report *rep;
+    /* writable: takes the directory lock, so no add is writing files while we look */
+    if (vs_index_open(&idx, dir, 0) != VS_OK) {
+        fprintf(stderr, "vidsim index verify: %s\n", vs_last_error());
+        return 1;
+    }
+    if (vs_index_verify(idx, repair, &rep) != VS_OK) {
+        fprintf(stderr, "vidsim index verify: %s\n", vs_last_error());
+        vs_index_close(idx);
+        return 1;
+    }
+    static const char *kinds[] = {"", "bad row", "orphan", "temp file", "catalogue"};
+    long left = 0;
+    for (long i = 0; i < rep->n_problems; i++) {
+        const vs_index_problem *p = &rep->problems[i];
+        if (p->kind == VS_INDEX_BAD_ROW)
+            printf("%s %lld %s: %s%s\n", kinds[p->kind], (long long)p->id, p->what, p->detail,
+                   p->repaired ? " (row removed)" : "");
+        else
+            printf("%s %s: %s%s\n", p->kind <= 4 ? kinds[p->kind] : "problem", p->what, p->detail,
+                   p->repaired ? " (deleted)" : "");
+        left += !p->repaired;
+    }
+    fprintf(stderr, "%s: %ld rows (%ld ok, %ld failed), %ld problems, %ld left\n", dir, rep->n_rows, rep->n_ok,
+            rep->n_failed, rep->n_problems, left);
+    vs_index_report_free(rep);
+    vs_index_close(idx);
+    return left ? 1 : 0;
+}
+
+static int index_info(const char *dir) {
+    vs_index *idx;
+    vs_index_info info;
+    if (vs_index_open(&idx, dir, VS_INDEX_READONLY) != VS_OK || vs_index_get_info(idx, &info) != VS_OK) {
+        fprintf(stderr, "vidsim index info: %s\n", vs_last_error());
+        return 1;
+    }
+    printf("index: %s\nformat_version: %d\nmodel_id: %s\nfps: %g\nvideos_ok: %ld\nvideos_failed: %ld\n", dir,
+           info.format_version, info.model_id[0] ? info.model_id : "(none yet)", info.fps, info.n_ok, info.n_failed);
+    vs_index_close(idx);
+    return 0;
+}
+
+int cmd_index(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1], *dir = NULL, *backbone = "inception", *pca = NULL, *format = "csv";
+    double fps = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
+    char **pos = calloc(argc, sizeof(char *));
+    int npos = 0, rc = 2;
+    if (!pos) return 1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        } else if (!strcmp(a, "--index") && more) dir = argv[++i];
+        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
+        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
+        else if (!strcmp(a, "--pca") && more) pca = argv[++i];
+        else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
+        else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--format") && more) format = argv[++i];
+        else if (!strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "--repair")) repair = 1;
+        else if (!strcmp(a, "--raw")) raw = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "vidsim index %s: unknown option %s\n", sub, a);
+            usage(stderr);
+            goto out;
+        } else pos[npos++] = argv[i];
+    }
+    if (!dir) {
+        fprintf(stderr, "vidsim index %s: --index DIR is required\n", sub);
+        goto out;
+    }
+    if (!strcmp(sub, "add")) {
+        if (!npos || jobs < 1 || threads < 1 || fps < 0) {
+            usage(stderr);
+            goto out;
+        }
+        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose);
+    } else if (!strcmp(sub, "rm")) {
+        if (!npos) {
+            usage(stderr);
+            goto out;
+        }
+        rc = index_rm(dir, pos, npos);
+    } else if (!strcmp(sub, "ls") && !npos) rc = index_ls(dir, format);
+    else if (!strcmp(sub, "verify") && !npos) rc = index_verify(dir, repair);
+    else if (!strcmp(sub, "info") && !npos) rc = index_info(dir);
+    else {
+        fprintf(stderr, "vidsim index: unknown command or stray arguments: %s\n", sub);
+        usage(stderr);
+    }
+out:
+    free(pos);
+    return rc;
+}
