@@ -143,7 +143,8 @@ VS_API vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *o
  * attention, zeroes padded frames, compares all B*B ordered pairs with the reference's
  * mask semantics (masks max-pooled with the maps) and writes sims [B,B] (row = query,
  * training scale Hardtanh/2+0.5, masked Chamfer) and *reg_loss (sum over all pairs).
- * Activations stay cached in the state for the backward pass. */
+ * Pairs are shared among the state's n_threads workers. Activations stay cached in
+ * the state for the backward pass (~80*T*T floats per pair). */
 VS_API vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *reg_loss,
                                            const float *x, const int32_t *mask, int B, int T,
                                            int R, int D);

@@ -19,7 +19,8 @@
 
 /* Function multiversioning: the hot loops get an AVX-512 / AVX2 clone picked at load
  * time (the default build targets baseline x86-64; -march=native not needed). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define BB_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define BB_CLONES

@@ -463,6 +463,41 @@ const vs__simacts *vs__simmodel_batch_acts(const vs_simmodel_state *st, int a, i
 
 static size_t al16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+typedef struct batch_job {
+    vs_simmodel_state *st;
+    float *sims;
+    atomic_int next;
+} batch_job;
+
+/* Pairs of the training batch claimed one by one: f2f (masked), comparator, L_reg and
+ * the training-scale masked Chamfer, all cached in the pair's block. */
+static void batch_worker(void *ctx, int wi) {
+    batch_job *j = ctx;
+    vs_simmodel_state *st = j->st;
+    vs__simbatch *bt = &st->batch;
+    vs__simwork *w = &st->work[wi];
+    const int B = bt->B, T = bt->T, R = bt->R, D = bt->D, T4 = T / 4;
+    long cap = (long)w->gemm_cap < st->p.gemm_chunk ? (long)w->gemm_cap : st->p.gemm_chunk;
+    for (;;) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= B * B) break;
+        int a = k / B, b = k % B;
+        vs__simacts tmp;
+        vs__simacts *ac = (vs__simacts *)vs__simmodel_batch_acts(st, a, b, &tmp);
+        const float *qa = bt->xi + (size_t)a * T * R * D, *tb = bt->xi + (size_t)b * T * R * D;
+        vs__f2f_forward(ac->f2f, T, w->gemm, cap, qa, T, tb, T, R, D);
+        vs__mask_apply(ac->f2f, ac->f2f, ac->rm0, ac->cm0, T, T);
+        vs__comparator_forward(ac, w->col, &st->m->w);
+        float r = 0.0f;
+        for (long c = 0; c < (long)T4 * T4; c++) {
+            float v = ac->raw[c];
+            r += fabsf(fminf(v + 1.0f, 0.0f)) + fabsf(fmaxf(v - 1.0f, 0.0f));
+        }
+        bt->regs[k] = r;
+        j->sims[k] = vs__video_chamfer(ac->raw, T4, T4, ac->rm2, ac->cm2, 1, 0.5f, 0.5f);
+    }
+}
+
 vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *reg_loss,
                                     const float *x, const int32_t *mask, int B, int T, int R,
                                     int D) {
@@ -482,7 +517,8 @@ vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *r
     bt->R = R;
     bt->D = D;
     bt->pair_floats = al16(vs__simacts_size(T, T));
-    size_t need = al16((size_t)N * D) * 2 + al16((size_t)N) + (size_t)B * B * bt->pair_floats;
+    size_t need = al16((size_t)N * D) * 2 + al16((size_t)N) + al16((size_t)B * B) +
+                  (size_t)B * B * bt->pair_floats;
     s = vs__simgrow(&bt->block, &bt->cap, need);
     if (s != VS_OK) return s;
     size_t mneed = (size_t)B * (T + T2 + T4);
@@ -495,10 +531,13 @@ vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *r
     bt->xi = bt->block;
     bt->att_h = bt->xi + al16((size_t)N * D);
     bt->att_a = bt->att_h + al16((size_t)N * D);
-    bt->acts = bt->att_a + al16((size_t)N);
-    vs__simwork *w = &st->work[0];
-    s = work_reserve(w, st, T, T, R, 1);
-    if (s != VS_OK) return s;
+    bt->regs = bt->att_a + al16((size_t)N);
+    bt->acts = bt->regs + al16((size_t)B * B);
+    const int nw = st->n_work < B * B ? st->n_work : B * B;
+    for (int i = 0; i < nw; i++) {
+        s = work_reserve(&st->work[i], st, T, T, R, 1); /* gemm + col scratch */
+        if (s != VS_OK) return s;
+    }
 
     /* masks per level: [B,T], [B,T2], [B,T4] (max-pooled like the maps) */
     unsigned char *m0 = bt->masks, *m1 = m0 + (size_t)B * T, *m2 = m1 + (size_t)B * T2;
@@ -518,24 +557,13 @@ vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *r
     for (long f = 0; f < (long)B * T; f++)
         if (!m0[f]) memset(bt->xi + (size_t)f * R * D, 0, sizeof(float) * (size_t)R * D);
 
-    long cap = (long)w->gemm_cap < st->p.gemm_chunk ? (long)w->gemm_cap : st->p.gemm_chunk;
+    /* all B*B pairs, shared among the workers; per-pair L_reg summed in pair order
+     * afterwards so the result does not depend on the thread count */
+    batch_job job = {.st = st, .sims = sims};
+    atomic_init(&job.next, 0);
+    par_run(nw, batch_worker, &job);
     double reg = 0.0;
-    for (int a = 0; a < B; a++)
-        for (int b = 0; b < B; b++) {
-            vs__simacts tmp;
-            vs__simacts *ac = (vs__simacts *)vs__simmodel_batch_acts(st, a, b, &tmp);
-            const float *qa = bt->xi + (size_t)a * T * R * D, *tb = bt->xi + (size_t)b * T * R * D;
-            vs__f2f_forward(ac->f2f, T, w->gemm, cap, qa, T, tb, T, R, D);
-            vs__mask_apply(ac->f2f, ac->f2f, ac->rm0, ac->cm0, T, T);
-            vs__comparator_forward(ac, w->col, &m->w);
-            float r = 0.0f;
-            for (long k = 0; k < (long)T4 * T4; k++) {
-                float c = ac->raw[k];
-                r += fabsf(fminf(c + 1.0f, 0.0f)) + fabsf(fmaxf(c - 1.0f, 0.0f));
-            }
-            reg += r;
-            sims[a * B + b] = vs__video_chamfer(ac->raw, T4, T4, ac->rm2, ac->cm2, 1, 0.5f, 0.5f);
-        }
+    for (int k = 0; k < B * B; k++) reg += bt->regs[k];
     if (reg_loss) *reg_loss = (float)reg;
     return VS_OK;
 }

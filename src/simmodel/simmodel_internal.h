@@ -121,6 +121,7 @@ typedef struct vs__simbatch {
     float *xi;      /* [B,T,R,D] indexed (attention-weighted, padded frames zeroed) */
     float *att_a;   /* [B,T,R] attention weights */
     float *att_h;   /* [B,T,R,D] tanh(Wx+b) */
+    float *regs;    /* [B*B] L_reg of each pair */
     float *acts;    /* B*B pair activation blocks of pair_floats each, pair = a*B + b */
     size_t pair_floats;
     unsigned char *masks; size_t mcap; /* [B,T], then [B,T/2], [B,T/4] (pooled) */

@@ -171,14 +171,19 @@ int main(void) {
         vs_simmodel_state_free(s2);
     }
 
-    /* ---------------- part C: padded batch with masks, training scale */
-    {
+    /* ---------------- part C: padded batch with masks, training scale (1 and 2 workers) */
+    for (int nt = 1; nt <= 2; nt++) {
+        vs_simmodel_params p = vs_simmodel_default_params();
+        p.n_threads = nt;
+        vs_simmodel_state *s2;
+        CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
         const vs_fixture_tensor *x = need("C.features_padded"), *mk = need("C.frame_mask");
         int B = (int)x->dims[0], T = (int)x->dims[1];
         float sims[9], reg;
-        CHECK_EQ(vs_simmodel_forward_batch(st, sims, &reg, x->data, mk->data, B, T, R, D), VS_OK);
+        CHECK_EQ(vs_simmodel_forward_batch(s2, sims, &reg, x->data, mk->data, B, T, R, D), VS_OK);
         cmp(T_SIM, "C.sim", sims, (long)B * B);
         cmp(T_REG, "C.reg_loss", &reg, 1);
+        vs_simmodel_state_free(s2);
     }
     /* ---------------- part B: training batch forward (no masks) */
     {

@@ -1,10 +1,12 @@
 /*
  * test_decode.c - the video decoder against the ffmpeg command line it replaces:
  * sample counts and pixels at 1 fps on synthetic clips (tests/data/make_synthetic.sh),
- * display-matrix rotation, VFR, a one-frame clip, the fps sampler on its own, every
- * input of ../shared/bench/make_bad_inputs.sh (frames or a clean error naming the
- * file, never a crash), and the allocation fault-injection loop. Skips (77) without
- * the ffmpeg CLI.
+ * display-matrix rotation, VFR, a late-starting stream, a one-frame clip, files with
+ * nothing decodable, the fps sampler on its own, every input of
+ * ../shared/bench/make_bad_inputs.sh and damaged copies of a clip (frames or a clean
+ * error naming the file, never a crash), and the allocation fault-injection loop.
+ * The generated clips are cached in VS_TMP until their script changes. Skips (77)
+ * without the ffmpeg CLI.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"

@@ -351,6 +351,17 @@ static void test_visil_paths(void) {
         CHECK_EQ(vs_simmodel_forward_batch(st, sims, &reg, x, NULL, B, T, R, D), VS_OK);
         CHECK_EQ(vs_simmodel_forward_batch(st, sims_m, &reg_m, x, mask, B, T, R, D), VS_OK);
         CHECK(memcmp(sims, sims_m, sizeof sims) == 0);
+        { /* pairs shared over 3 workers: identical results */
+            vs_simmodel_params p = vs_simmodel_default_params();
+            p.n_threads = 3;
+            vs_simmodel_state *s3;
+            float sims3[9], reg3;
+            CHECK_EQ(vs_simmodel_state_create(&s3, m, &p), VS_OK);
+            CHECK_EQ(vs_simmodel_forward_batch(s3, sims3, &reg3, x, NULL, B, T, R, D), VS_OK);
+            CHECK(memcmp(sims, sims3, sizeof sims) == 0);
+            CHECK(reg == reg3);
+            vs_simmodel_state_free(s3);
+        }
         float *xi = malloc(sizeof(float) * B * T * R * D);
         CHECK_EQ(vs_simmodel_index(st, xi, NULL, x, B * T, R, D), VS_OK);
         double regsum = 0;

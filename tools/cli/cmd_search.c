@@ -197,6 +197,8 @@ static void search_usage(FILE *f) {
                "  --format F       csv (default, header query_id,ref_id,score) or jsonl\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
+               "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
+               "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
                "  -j N             threads (default: number of cores)\n");
 }
 
@@ -230,11 +232,25 @@ int cmd_search(int argc, char **argv) {
     const char *dir = NULL, *format = "csv", *model = "visil_f", *pca = NULL;
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
-    for (int i = 1; i < argc; i++)
+    int sym = 1;
+    for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--direction") && i + 1 < argc) {
+            const char *d = argv[i + 1];
+            if (strcmp(d, "sym") && strcmp(d, "q2r")) {
+                fprintf(stderr, "vidsim search: --direction must be sym or q2r\n");
+                return 2;
+            }
+            sym = !strcmp(d, "sym");
+            /* drop the pair so the common parser does not see it */
+            for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
+            argc -= 2;
+            i--;
+        }
+    }
     char **pos = calloc(argc + 1, sizeof(char *));
     if (!pos) return 1;
     if (parse_common(argc, argv, "search", &dir, &top, &thr, &format, &model, &pca, &threads, pos, &npos) || !npos) {
@@ -305,6 +321,19 @@ int cmd_search(int argc, char **argv) {
             vs_features_free(qf);
             bad++;
             continue;
+        }
+        if (sym) {
+            /* reverse direction: each target as the query, this query as the only target */
+            vs_simvideo qv = {qx, qf->T};
+            for (long k = 0; k < c.n_ok; k++) {
+                float r;
+                if (vs_simmodel_similarity(c.st, &r, c.targets[k].x, c.targets[k].T, &qv, 1, c.R, c.D) != VS_OK) {
+                    fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
+                    bad++;
+                    r = sims[k];
+                }
+                sims[k] = 0.5f * (sims[k] + r);
+            }
         }
         free(qx);
         vs_features_free(qf);

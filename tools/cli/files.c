@@ -141,15 +141,15 @@ int cli_model_path(const char *name, char *out, size_t n) {
     const char *env = getenv("VIDSIM_MODELS");
     find_exe_dir();
     const char *dirs[4] = {env, NULL, NULL, "models"};
-    char a[PATH_MAX], b[PATH_MAX];
-    snprintf(a, sizeof a, "%s/../models", exe_dir);
-    snprintf(b, sizeof b, "%s/models", exe_dir);
+    char a[PATH_MAX + 16], b[PATH_MAX + 16];
+    snprintf(a, sizeof a, "%.*s/../models", (int)(PATH_MAX - 1), exe_dir);
+    snprintf(b, sizeof b, "%.*s/models", (int)(PATH_MAX - 1), exe_dir);
     dirs[1] = a;
     dirs[2] = b;
     for (int i = 0; i < 4; i++) {
         if (!dirs[i]) continue;
-        snprintf(out, n, "%s/%s", dirs[i], name);
-        if (access(out, R_OK) == 0) return 0;
+        int w = snprintf(out, n, "%s/%s", dirs[i], name);
+        if (w > 0 && (size_t)w < n && access(out, R_OK) == 0) return 0;
     }
     snprintf(out, n, "models/%s", name);
     return -1;
