@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_extract_cli.sh - `vidsim extract` end to end on synthetic clips: feature
-# files with the expected shape, a second run skips unchanged inputs, a copy of a
-# clip scores far closer to its source than an unrelated clip, bad inputs are
+# files with the expected shape, a second run skips unchanged inputs, `compare`
+# scores an edited copy far above an unrelated clip and draws its heatmaps, bad inputs are
 # listed with their reason and a non-zero exit, and existing feature files survive.
 set -u
 BIN=${VS_BIN:-build/vidsim}
@@ -32,6 +32,14 @@ for f in a.mp4 a_copy.mkv b.mp4; do
 done
 "$BIN" extract "$TMP/in" -o "$TMP/feat" 2> "$TMP/log2.txt"
 grep -q "3 up to date" "$TMP/log2.txt" && ok || bad "second run did not skip: $(cat "$TMP/log2.txt")"
+
+# compare: the edited copy must score clearly above the unrelated clip
+sc=$("$BIN" compare "$TMP/feat/a.mp4.vsf" "$TMP/feat/a_copy.mkv.vsf" --png "$TMP/ab" | cut -f1)
+su=$("$BIN" compare "$TMP/feat/a.mp4.vsf" "$TMP/feat/b.mp4.vsf" | cut -f1)
+awk -v c="$sc" -v u="$su" 'BEGIN { exit !(c > u + 0.2) }' && ok || bad "copy $sc vs unrelated $su"
+[ -s "$TMP/ab_f2f.png" ] && [ -s "$TMP/ab_map.png" ] && ok || bad "compare --png wrote no images"
+"$BIN" compare "$TMP/feat/a.mp4.vsf" "$TMP/feat/b.mp4.vsf" --model "$TMP/bad/noise.mp4" 2> "$TMP/log_model.txt" >/dev/null
+[ $? -ne 0 ] && grep -q "noise.mp4" "$TMP/log_model.txt" && ok || bad "a wrong model file was not reported: $(cat "$TMP/log_model.txt")"
 
 cp "$TMP/feat/a.mp4.vsf" "$TMP/a_before.vsf"
 "$BIN" extract "$TMP/bad" "$TMP/in/a.mp4" "$TMP/does_not_exist.mp4" -o "$TMP/feat" 2> "$TMP/log3.txt"

@@ -1,0 +1,162 @@
+/*
+ * cmd_compare.c - `vidsim compare A B`: the similarity of two videos (or feature
+ * files), in both directions and symmetric, and with --png the frame-to-frame and
+ * comparator matrices as heatmaps: the picture in which a person sees where two
+ * videos match (a bright diagonal band = a copied segment).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "vidsim/features.h"
+#include "vidsim/simmodel.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: vidsim compare A B [options]\n"
+               "  A, B             videos, or feature files (.vsf) made by extract/index\n"
+               "  --model M        visil_f (default, builtin) or a similarity model file\n"
+               "  --backbone NAME  inception (default) or mobilenet, for video inputs\n"
+               "  --pca FILE       whitening file for video inputs (default: the bundled one)\n"
+               "  --png PREFIX     write PREFIX_f2f.png (frame-to-frame similarity, A rows, B columns)\n"
+               "                   and PREFIX_map.png (the comparator's output map)\n"
+               "  --format F       text (default) or json\n"
+               "prints sim(A->B), sim(B->A) and their mean (the symmetric score), in [-1, 1]\n");
+}
+
+static int is_vsf(const char *p) {
+    size_t n = strlen(p);
+    return n > 4 && !strcmp(p + n - 4, ".vsf");
+}
+
+static vs_features *load_any(const char *path, const char *backbone, const char *pca_arg,
+                             vs_extractor **ex, vs_extract_state **st) {
+    vs_features *f = NULL;
+    if (is_vsf(path)) {
+        if (vs_features_load(&f, path) != VS_OK) {
+            fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+            return NULL;
+        }
+        return f;
+    }
+    if (!*ex) {
+        char bb[PATH_MAX], pca[PATH_MAX];
+        if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
+            fprintf(stderr, "vidsim compare: unknown backbone '%s'\n", backbone);
+            return NULL;
+        }
+        if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+        vs_extract_params p = vs_extract_default_params();
+        if (vs_extractor_load(ex, bb, pca, &p) != VS_OK || vs_extract_state_create(st, *ex) != VS_OK) {
+            fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+            return NULL;
+        }
+    }
+    if (vs_extract_video(*st, path, &f) != VS_OK) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        return NULL;
+    }
+    return f;
+}
+
+static float *indexed(vs_simmodel_state *st, const vs_features *f) {
+    float *x = malloc(sizeof(float) * (size_t)f->T * f->R * f->D);
+    if (x && vs_simmodel_index(st, x, NULL, f->data, f->T, f->R, f->D) != VS_OK) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+int cmd_compare(int argc, char **argv) {
+    const char *model = "visil_f", *backbone = "inception", *pca = NULL, *png = NULL, *format = "text";
+    const char *pos[2];
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--model") && more) model = argv[++i];
+        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
+        else if (!strcmp(a, "--pca") && more) pca = argv[++i];
+        else if (!strcmp(a, "--png") && more) png = argv[++i];
+        else if (!strcmp(a, "--format") && more) format = argv[++i];
+        else if ((a[0] == '-' && a[1]) || npos == 2) { usage(stderr); return 2; }
+        else pos[npos++] = a;
+    }
+    if (npos != 2 || (strcmp(format, "text") && strcmp(format, "json"))) { usage(stderr); return 2; }
+    int rc = 1;
+    vs_extractor *ex = NULL;
+    vs_extract_state *est = NULL;
+    vs_simmodel *m = NULL;
+    vs_simmodel_state *st = NULL;
+    vs_features *fa = NULL, *fb = NULL;
+    float *xa = NULL, *xb = NULL, *f2f = NULL, *map = NULL;
+    if (!(fa = load_any(pos[0], backbone, pca, &ex, &est))) goto out;
+    if (!(fb = load_any(pos[1], backbone, pca, &ex, &est))) goto out;
+    if (strcmp(fa->model_id, fb->model_id) || fa->D != fb->D || fa->R != fb->R) {
+        fprintf(stderr, "vidsim compare: %s and %s have features of different models (%s, %s)\n",
+                pos[0], pos[1], fa->model_id, fb->model_id);
+        goto out;
+    }
+    vs_status s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
+    vs_simmodel_params sp = vs_simmodel_default_params();
+    if (!s) s = vs_simmodel_state_create(&st, m, &sp);
+    if (s) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        goto out;
+    }
+    if (!(xa = indexed(st, fa)) || !(xb = indexed(st, fb))) goto out;
+    int fr, fc, mr, mc;
+    vs_simmodel_pair_dims(m, fa->T, fb->T, &fr, &fc, &mr, &mc);
+    f2f = malloc(sizeof(float) * (size_t)fr * fc);
+    map = malloc(sizeof(float) * (size_t)mr * mc);
+    vs_simmodel_pair_out ab = {0}, ba = {0};
+    ab.f2f = f2f;
+    ab.map = map;
+    if (!f2f || !map || vs_simmodel_pair(st, &ab, xa, fa->T, xb, fb->T, fa->R, fa->D) != VS_OK ||
+        vs_simmodel_pair(st, &ba, xb, fb->T, xa, fa->T, fa->R, fa->D) != VS_OK) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        goto out;
+    }
+    double sym = 0.5 * (ab.sim + ba.sim);
+    if (!strcmp(format, "json"))
+        printf("{\"a\": \"%s\", \"b\": \"%s\", \"model\": \"%s\", \"a_to_b\": %.6f, \"b_to_a\": %.6f, "
+               "\"symmetric\": %.6f, \"frames_a\": %d, \"frames_b\": %d}\n",
+               pos[0], pos[1], model, ab.sim, ba.sim, sym, fa->T, fb->T);
+    else
+        printf("%.6f\t(A->B %.6f, B->A %.6f; %d and %d frames; model %s)\n", sym, ab.sim, ba.sim,
+               fa->T, fb->T, model);
+    if (png) {
+        char p1[PATH_MAX], p2[PATH_MAX];
+        snprintf(p1, sizeof p1, "%s_f2f.png", png);
+        snprintf(p2, sizeof p2, "%s_map.png", png);
+        /* colour scale 0 .. the matrix's maximum (at least 0.2): similarities of
+         * whitened regions are small for unrelated frames, so contrast matters */
+        float v1 = 0.2f, v2 = 0.2f;
+        for (long i = 0; i < (long)fr * fc; i++) v1 = f2f[i] > v1 ? f2f[i] : v1;
+        for (long i = 0; i < (long)mr * mc; i++) v2 = map[i] > v2 ? map[i] : v2;
+        if (vs_heatmap_write_png(p1, f2f, fr, fc, 0.f, v1) != VS_OK ||
+            vs_heatmap_write_png(p2, map, mr, mc, 0.f, v2) != VS_OK) {
+            fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+            goto out;
+        }
+        fprintf(stderr, "wrote %s (scale 0..%.3f) and %s (scale 0..%.3f)\n", p1, v1, p2, v2);
+    }
+    rc = 0;
+out:
+    free(xa);
+    free(xb);
+    free(f2f);
+    free(map);
+    vs_features_free(fa);
+    vs_features_free(fb);
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
+    vs_extract_state_free(est);
+    vs_extractor_free(ex);
+    return rc;
+}
