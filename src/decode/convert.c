@@ -9,6 +9,7 @@
 #include "decode_internal.h"
 
 #include <libavutil/common.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
@@ -101,15 +102,36 @@ static vs_status rotate_planes(vs__conv *c, const uint8_t *const sdata[4], const
     return VS_OK;
 }
 
-/* Colour matrix and range like vf_scale with in_color_matrix=auto. */
-static void set_colorspace(struct SwsContext *s, const AVFrame *f) {
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_RGB)) return; /* no matrix to choose */
+/* Colour matrix and range like vf_scale with in_color_matrix=auto: matrix from the
+ * frame's colorspace, input range from its color_range (YUV and gray sources only).
+ * Returns the output range the context will produce (1 = full). */
+static int set_colorspace(struct SwsContext *s, enum AVPixelFormat fmt, enum AVColorSpace cs_id,
+                          enum AVColorRange range) {
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
     int *inv, *tab, in_full, out_full, bri, con, sat;
-    if (sws_getColorspaceDetails(s, &inv, &in_full, &tab, &out_full, &bri, &con, &sat) < 0) return;
-    const int *cs = sws_getCoefficients(f->colorspace);
-    if (f->color_range != AVCOL_RANGE_UNSPECIFIED) in_full = f->color_range == AVCOL_RANGE_JPEG;
+    if (sws_getColorspaceDetails(s, &inv, &in_full, &tab, &out_full, &bri, &con, &sat) < 0) return 0;
+    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_RGB)) return out_full; /* no matrix to choose */
+    const int *cs = sws_getCoefficients(cs_id);
+    if (range != AVCOL_RANGE_UNSPECIFIED) in_full = range == AVCOL_RANGE_JPEG;
     sws_setColorspaceDetails(s, cs, in_full, cs, out_full, bri, con, sat);
+    return out_full;
+}
+
+/* The format FFmpeg's graph negotiation would convert `src` to for the transpose
+ * filter (which takes formats with equal chroma subsampling): the least lossy of
+ * those, chosen with av_find_best_pix_fmt_of_2 in descriptor order as pick_format
+ * does. AV_PIX_FMT_NONE if there is none. */
+static enum AVPixelFormat transposable_format(enum AVPixelFormat src) {
+    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src), *d = NULL;
+    int has_alpha = sd && (sd->flags & AV_PIX_FMT_FLAG_ALPHA);
+    enum AVPixelFormat best = AV_PIX_FMT_NONE;
+    int steps[4];
+    while ((d = av_pix_fmt_desc_next(d))) {
+        enum AVPixelFormat f = av_pix_fmt_desc_get_id(d);
+        if (!plane_steps(d, steps) || !sws_isSupportedOutput(f) || !sws_isSupportedInput(f)) continue;
+        best = best == AV_PIX_FMT_NONE ? f : av_find_best_pix_fmt_of_2(best, f, src, has_alpha, NULL);
+    }
+    return best;
 }
 
 vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize, int crop,
@@ -120,7 +142,7 @@ vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize
     int w = f->width, h = f->height;
     uint8_t *rdata[4];
     int rls[4];
-    int rgb_source = 0; /* the fallback path hands RGB24 to the second swscale */
+    enum AVColorRange range = f->color_range; /* of the picture handed to the last swscale */
 
     if (w <= 0 || h <= 0 || !av_pix_fmt_desc_get(fmt))
         return vs__err(VS_ERR_DECODE, "%s: decoder returned a frame without size or pixel format",
@@ -129,26 +151,33 @@ vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize
         vs_status st = rotate_planes(c, src, sls, w, h, fmt, rotation, rdata, rls);
         if (st == VS_ERR_NOMEM) return vs__err(st, "%s: out of memory rotating a frame", path);
         if (st != VS_OK) {
-            /* Fallback for formats that do not transpose plane-wise (4:2:2, packed
-             * YUV, palettes): convert to RGB24 at the native size, rotate that. */
-            c->sws_pre = sws_getCachedContext(c->sws_pre, w, h, fmt, w, h, AV_PIX_FMT_RGB24,
-                                              SWS_BICUBIC, NULL, NULL, NULL);
+            /* Formats that do not transpose plane-wise (4:2:2, packed YUV,
+             * palettes): as the CLI's graph does, convert first (bicubic, native
+             * size) to the closest format that does, then rotate that. */
+            enum AVPixelFormat mid = transposable_format(fmt);
+            if (mid == AV_PIX_FMT_NONE) mid = AV_PIX_FMT_RGB24;
+            c->sws_pre = sws_getCachedContext(c->sws_pre, w, h, fmt, w, h, mid, SWS_BICUBIC, NULL,
+                                              NULL, NULL);
             if (!c->sws_pre)
                 return vs__err(VS_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s", path,
                                av_get_pix_fmt_name(fmt));
-            set_colorspace(c->sws_pre, f);
-            int pls = (w * 3 + 63) & ~63;
-            if (grow(&c->pre, &c->pre_cap, (size_t)pls * h + 64) != VS_OK)
+            int mid_full = set_colorspace(c->sws_pre, fmt, f->colorspace, f->color_range);
+            int size = av_image_get_buffer_size(mid, w, h, 64);
+            if (size <= 0)
+                return vs__err(VS_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s", path,
+                               av_get_pix_fmt_name(fmt));
+            if (grow(&c->pre, &c->pre_cap, (size_t)size + 64) != VS_OK)
                 return vs__err(VS_ERR_NOMEM, "%s: out of memory converting a frame", path);
-            uint8_t *pd[4] = {c->pre, NULL, NULL, NULL};
-            int pl[4] = {pls, 0, 0, 0};
-            if (sws_scale(c->sws_pre, src, sls, 0, h, pd, pl) <= 0)
+            uint8_t *pd[4];
+            int pl[4];
+            if (av_image_fill_arrays(pd, pl, c->pre, mid, w, h, 64) < 0 ||
+                sws_scale(c->sws_pre, src, sls, 0, h, pd, pl) <= 0)
                 return vs__err(VS_ERR_DECODE, "%s: pixel conversion failed", path);
-            const uint8_t *pc[4] = {c->pre, NULL, NULL, NULL};
-            st = rotate_planes(c, pc, pl, w, h, AV_PIX_FMT_RGB24, rotation, rdata, rls);
+            const uint8_t *pc[4] = {pd[0], pd[1], pd[2], pd[3]};
+            st = rotate_planes(c, pc, pl, w, h, mid, rotation, rdata, rls);
             if (st != VS_OK) return vs__err(VS_ERR_NOMEM, "%s: out of memory rotating a frame", path);
-            fmt = AV_PIX_FMT_RGB24;
-            rgb_source = 1;
+            fmt = mid;
+            range = mid_full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
         }
         for (int i = 0; i < 4; i++) {
             src[i] = rdata[i];
@@ -171,7 +200,7 @@ vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize
     if (!c->sws)
         return vs__err(VS_ERR_UNSUPPORTED, "%s: cannot scale pixel format %s (%dx%d)", path,
                        av_get_pix_fmt_name(fmt), w, h);
-    if (!rgb_source) set_colorspace(c->sws, f);
+    set_colorspace(c->sws, fmt, f->colorspace, range);
     int sstride = (ow * 3 + 63) & ~63;
     if (grow(&c->scaled, &c->scaled_cap, (size_t)sstride * oh + 64) != VS_OK)
         return vs__err(VS_ERR_NOMEM, "%s: out of memory scaling a frame", path);

@@ -13,6 +13,7 @@
 #   rot90.mp4 rot180.mp4 rot270.mp4
 #                      upright.mp4 turned the other way in the pixels plus display
 #                      rotation metadata of 90/180/270 degrees, so they display upright
+#   rot90_422.mp4      4:2:2 (planes that cannot be transposed as they are), rotate=90 tag
 #   vfr.mkv            variable frame rate: 2 s of frames, then a 5 s timestamp gap
 #   one_frame.mp4      a single frame
 #   late_video.mkv     6 s of audio from 0 s, 4 s of video (25 fps) starting at 2.3 s
@@ -55,6 +56,9 @@ rotated() {
 rotated 90
 rotated 180
 rotated 270
+ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=3 -c:v libx264 -preset veryfast -pix_fmt yuv422p "$OUT/.r422.mp4"
+ff -i "$OUT/.r422.mp4" -c copy -metadata:s:v:0 rotate=90 "$OUT/rot90_422.mp4"
+rm -f "$OUT/.r422.mp4"
 ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=4 -vf "setpts='if(lt(T,2),PTS,PTS+5/TB)'" \
    -fps_mode vfr $x264 "$OUT/vfr.mkv"
 ff -f lavfi -i testsrc2=size=320x240:rate=25 -frames:v 1 $x264 "$OUT/one_frame.mp4"

@@ -441,6 +441,7 @@ int main(void) {
     check_clip("late_video.mkv", 6);
     check_clip("rot90.mp4", 3);
     check_clip("rot270.mp4", 3);
+    check_clip("rot90_422.mp4", 3);
     test_rotation();
     test_api();
     test_bad_inputs();
