@@ -87,8 +87,11 @@ static int corpus_open(corpus *c, const char *cmd, const char *dir, const char *
         const vs_index_entry *e = &c->es->v[i];
         if (!e->ok) continue;
         if (vs_index_load_features(c->idx, e, &c->feats[i]) != VS_OK) {
-            fprintf(stderr, "vidsim %s: %s (run `vidsim index verify --repair`)\n", cmd, vs_last_error());
-            return 1;
+            /* a damaged entry must not take the whole collection down: report, skip */
+            fprintf(stderr, "vidsim %s: skipping %s (run `vidsim index verify --repair`)\n", cmd,
+                    vs_last_error());
+            c->feats[i] = NULL;
+            continue;
         }
         const vs_features *f = c->feats[i];
         if (c->n_ok == 0) {
@@ -154,6 +157,17 @@ static void print_row(int jsonl, const char *q, const char *r, float score) {
     }
 }
 
+/* {"query_id": ..., "error": ...} for a query that could not be searched. */
+static void error_row(const char *q, const char *msg) {
+    char name[PATH_MAX];
+    cli_stem(q, name, sizeof name);
+    fputs("{\"query_id\":", stdout);
+    json_str(stdout, name);
+    fputs(",\"error\":", stdout);
+    json_str(stdout, msg && *msg ? msg : "failed");
+    fputs("}\n", stdout);
+}
+
 /* Features of a query that is neither indexed nor a .vsf: extract it with the
  * index's model. The extractor is loaded on first use. */
 static int extract_query(const char *cmd, const char *path, const char *model_id, const char *pca_arg, double fps,
@@ -194,7 +208,8 @@ static void search_usage(FILE *f) {
                "  QUERY            an indexed video (name or path), a feature file (.vsf) or a video file\n"
                "  --top K          best K matches per query (default 10; 0 = all)\n"
                "  --threshold S    only scores >= S (default: none)\n"
-               "  --format F       csv (default, header query_id,ref_id,score) or jsonl\n"
+               "  --format F       csv (default, header query_id,ref_id,score) or jsonl (a query that\n"
+               "                   fails gets a {\"query_id\",\"error\"} row; with csv errors go to stderr)\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
@@ -274,8 +289,12 @@ int cmd_search(int argc, char **argv) {
     sims = calloc(c.n_ok + 1, sizeof *sims);
     if (!hits || !sims) goto out;
     if (!jsonl) puts("query_id,ref_id,score");
-    int bad = 0;
-    for (int qi = 0; qi < npos; qi++) {
+    int bad = 0, bad_seen = 0;
+    for (int qi = 0; qi <= npos; qi++) {
+        /* JSON Lines get an error row for a query that failed in the previous round */
+        if (qi > 0 && bad > bad_seen && jsonl) error_row(pos[qi - 1], vs_last_error());
+        bad_seen = bad;
+        if (qi == npos) break;
         const char *q = pos[qi];
         vs_features *qf = NULL;
         vs_index_entries *qe = NULL;
