@@ -6,9 +6,13 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config ffmpeg
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
       libopenblas-dev liblapacke-dev libdnnl-dev libsqlite3-dev libpng-dev
-      nodejs npm python3
+      python3
       golang-github-gabriel-vasile-mimetype-dev python3-hug-doc)
 missing=()
+# node and npm may come from elsewhere than Debian (this machine's image has its own);
+# ask apt for them only when the commands are missing
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
