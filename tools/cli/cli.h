@@ -7,6 +7,8 @@
 
 #include "vidsim/vidsim.h"
 
+#include <stdio.h>
+
 #define VS_CMD(name, fn, help) int fn(int argc, char **argv);
 #include "commands.def"
 #undef VS_CMD
@@ -44,5 +46,9 @@ int cli_model_path(const char *name, char *out, size_t n);
 double cli_now(void);
 /* Backbone weights and default whitening file for "inception" / "mobilenet". */
 int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t npca);
+
+/* A JSON string literal (quoted, escaped) and a CSV field (quoted only when needed). */
+void cli_json_str(FILE *f, const char *s);
+void cli_csv_str(FILE *f, const char *s);
 
 #endif

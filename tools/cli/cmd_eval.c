@@ -41,33 +41,10 @@ static void usage(FILE *f) {
             "precision (NaN, an undefined figure, is null in JSON and nan in CSV).\n");
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 static void json_num(double v) {
     if (isnan(v)) printf("null");
     else if (isinf(v)) printf(v > 0 ? "1e999" : "-1e999");
     else printf("%.17g", v);
-}
-
-static void csv_str(const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
 }
 
 static void csv_num(double v) {
@@ -81,7 +58,7 @@ static int print_report(const vs_eval_report *r, const char *format) {
         for (size_t i = 0; i < r->n; i++) {
             const vs_eval_figures *f = &r->subsets[i];
             printf("%s\n ", i ? "," : "");
-            json_str(f->subset);
+            cli_json_str(stdout, f->subset);
             printf(": {\"uAP\": ");
             json_num(f->uap);
             printf(", \"mAP\": ");
@@ -97,7 +74,7 @@ static int print_report(const vs_eval_report *r, const char *format) {
         printf("subset,uAP,mAP,R@1,queries,positive_queries,positive_pairs,predicted_pairs\n");
         for (size_t i = 0; i < r->n; i++) {
             const vs_eval_figures *f = &r->subsets[i];
-            csv_str(f->subset);
+            cli_csv_str(stdout, f->subset);
             putchar(',');
             csv_num(f->uap);
             putchar(',');
@@ -124,7 +101,7 @@ static int print_metrics(const vs_eval_metrics *m, const char *format) {
         printf("{");
         for (size_t i = 0; i < m->n; i++) {
             printf("%s\n ", i ? "," : "");
-            json_str(m->m[i].name);
+            cli_json_str(stdout, m->m[i].name);
             printf(": ");
             json_num(m->m[i].value);
         }
@@ -132,7 +109,7 @@ static int print_metrics(const vs_eval_metrics *m, const char *format) {
     } else if (!strcmp(format, "csv")) {
         printf("metric,value\n");
         for (size_t i = 0; i < m->n; i++) {
-            csv_str(m->m[i].name);
+            cli_csv_str(stdout, m->m[i].name);
             putchar(',');
             csv_num(m->m[i].value);
             putchar('\n');

@@ -275,32 +275,6 @@ static int index_rm(const char *dir, char **pos, int npos) {
     return bad ? 1 : 0;
 }
 
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p == '\r') fputs("\\r", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void iso_time(int64_t ns, char *out, size_t n) {
     time_t t = (time_t)(ns / 1000000000LL);
     struct tm tm;
@@ -330,31 +304,31 @@ static int index_ls(const char *dir, const char *format) {
         snprintf(hash, sizeof hash, "%016llx", (unsigned long long)e->hash);
         if (jsonl) {
             fprintf(o, "{\"id\":%lld,\"name\":", (long long)e->id);
-            json_str(o, e->name);
+            cli_json_str(o, e->name);
             fprintf(o, ",\"status\":\"%s\",\"frames\":%d,\"duration\":%.3f,\"size\":%llu,\"mtime_ns\":%lld,"
                        "\"hash\":\"%s\",\"added\":\"%s\",\"path\":",
                     e->ok ? "ok" : "failed", e->n_frames, e->duration, (unsigned long long)e->size,
                     (long long)e->mtime_ns, hash, added);
-            json_str(o, e->path);
+            cli_json_str(o, e->path);
             fputs(",\"feature_file\":", o);
-            json_str(o, e->feature_file);
+            cli_json_str(o, e->feature_file);
             fputs(",\"model_id\":", o);
-            json_str(o, e->model_id);
+            cli_json_str(o, e->model_id);
             fputs(",\"error\":", o);
-            json_str(o, e->error);
+            cli_json_str(o, e->error);
             fputs("}\n", o);
         } else {
             fprintf(o, "%lld,", (long long)e->id);
-            csv_field(o, e->name);
+            cli_csv_str(o, e->name);
             fprintf(o, ",%s,%d,%.3f,%llu,%lld,%s,%s,", e->ok ? "ok" : "failed", e->n_frames, e->duration,
                     (unsigned long long)e->size, (long long)e->mtime_ns, hash, added);
-            csv_field(o, e->path);
+            cli_csv_str(o, e->path);
             fputc(',', o);
-            csv_field(o, e->feature_file);
+            cli_csv_str(o, e->feature_file);
             fputc(',', o);
-            csv_field(o, e->model_id);
+            cli_csv_str(o, e->model_id);
             fputc(',', o);
-            csv_field(o, e->error);
+            cli_csv_str(o, e->error);
             fputc('\n', o);
         }
     }

@@ -119,40 +119,17 @@ static int cmp_hit(const void *a, const void *b) {
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void print_row(int jsonl, const char *q, const char *r, float score) {
     if (jsonl) {
         fputs("{\"query_id\":", stdout);
-        json_str(stdout, q);
+        cli_json_str(stdout, q);
         fputs(",\"ref_id\":", stdout);
-        json_str(stdout, r);
+        cli_json_str(stdout, r);
         printf(",\"score\":%.6f}\n", score);
     } else {
-        csv_str(stdout, q);
+        cli_csv_str(stdout, q);
         fputc(',', stdout);
-        csv_str(stdout, r);
+        cli_csv_str(stdout, r);
         printf(",%.6f\n", score);
     }
 }
@@ -162,9 +139,9 @@ static void error_row(const char *q, const char *msg) {
     char name[PATH_MAX];
     cli_stem(q, name, sizeof name);
     fputs("{\"query_id\":", stdout);
-    json_str(stdout, name);
+    cli_json_str(stdout, name);
     fputs(",\"error\":", stdout);
-    json_str(stdout, msg && *msg ? msg : "failed");
+    cli_json_str(stdout, msg && *msg ? msg : "failed");
     fputs("}\n", stdout);
 }
 
