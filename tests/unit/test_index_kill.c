@@ -181,8 +181,11 @@ int main(void) {
     fprintf(stderr, "seed %u\n", seed);
     srand(seed);
     int killed = 0, finished = 0;
-    for (int round = 0; round <= ROUNDS; round++) {
-        int last = round == ROUNDS, v = round % 3; /* versions cycle: re-adds replace */
+    /* At least ROUNDS rounds; on a fast machine a child may finish before its kill
+     * lands, so keep going (up to 3*ROUNDS) until more than ROUNDS/2 were killed. */
+    for (int round = 0;; round++) {
+        int last = (round >= ROUNDS && killed > ROUNDS / 2) || round == 3 * ROUNDS;
+        int v = round % 3; /* versions cycle: re-adds replace */
         int fds[2];
         if (pipe(fds) != 0) return 1;
         pid_t pid = fork();
@@ -216,6 +219,7 @@ int main(void) {
         if (last) {
             CHECK_EQ(n, NV); /* the unkilled final run completes the set */
             for (int i = 0; i < NV; i++) CHECK_EQ(done_ver[i], v);
+            break;
         }
     }
     fprintf(stderr, "%d runs killed, %d finished\n", killed, finished);
