@@ -42,6 +42,20 @@ vs_status vs__read_file(const char *path, unsigned char **out, size_t *len) {
     return VS_OK;
 }
 
+vs_status vs__open_regular(const char *path, int *fd, uint64_t *size, int64_t *mtime_ns) {
+    *fd = open(path, O_RDONLY);
+    if (*fd < 0) return vs__err(VS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return vs__err(VS_ERR_IO, "%s: not a regular file", path);
+    }
+    if (size) *size = (uint64_t)sb.st_size;
+    if (mtime_ns) *mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    return VS_OK;
+}
+
 static void fsync_dir_of(const char *path) {
     char *d = vs__strdup(path);
     if (!d) return;

@@ -43,6 +43,10 @@ void vs__log(int level, const char *fmt, ...) VS__PRINTF(2, 3);
 
 /* Read a whole file into a new buffer (NUL-terminated past len). */
 vs_status vs__read_file(const char *path, unsigned char **out, size_t *len);
+/* Open path read-only; it must be a regular file. Returns its size and mtime (ns),
+ * either pointer may be NULL. On failure nothing is left open and the message names
+ * the file. */
+vs_status vs__open_regular(const char *path, int *fd, uint64_t *size, int64_t *mtime_ns);
 /* Write data atomically: path.tmp.<pid>, fsync, rename, fsync the directory. */
 vs_status vs__write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -86,18 +86,10 @@ vs_status vs__tf_open(vs__tf **out, const char *path) {
         vs__free(tf);
         return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     }
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        st = vs__err(VS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        st = vs__err(VS_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    tf->size = (size_t)sb.st_size;
+    int fd;
+    uint64_t fsize;
+    if ((st = vs__open_regular(path, &fd, &fsize, NULL))) goto fail;
+    tf->size = (size_t)fsize;
     if (tf->size < 56) {
         close(fd);
         st = vs__err(VS_ERR_FORMAT, "%s: not a vidsim tensor file (%zu bytes, too short)", path,

@@ -91,14 +91,11 @@ void vs_features_free(vs_features *f) {
 static vs_status load(vs_features **out, const char *path, int header_only) {
     *out = NULL;
     vs_status st = VS_OK;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return vs__err(VS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return vs__err(VS_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
+    int fd;
+    uint64_t fsize;
+    vs_status os = vs__open_regular(path, &fd, &fsize, NULL);
+    if (os) return os;
+    size_t size = (size_t)fsize;
     if (size < 64 + FF_FIXED) {
         close(fd);
         return vs__err(VS_ERR_FORMAT, "%s: not a vidsim feature file (%zu bytes)", path, size);
@@ -172,14 +169,11 @@ vs_status vs_features_load(vs_features **out, const char *path) { return load(ou
 vs_status vs_features_load_header(vs_features **out, const char *path) { return load(out, path, 1); }
 
 vs_status vs_file_fingerprint(const char *path, uint64_t *hash, uint64_t *size, int64_t *mtime_ns) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return vs__err(VS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return vs__err(VS_ERR_IO, "%s: not a regular file", path);
-    }
-    uint64_t sz = (uint64_t)sb.st_size;
+    int fd;
+    uint64_t sz;
+    int64_t mt;
+    vs_status os = vs__open_regular(path, &fd, &sz, &mt);
+    if (os) return os;
     uint64_t h = vs__fnv1a(VS__FNV_INIT, &sz, 8);
     enum { CH = 1 << 20 };
     unsigned char *buf = vs__malloc(CH);
@@ -202,6 +196,6 @@ vs_status vs_file_fingerprint(const char *path, uint64_t *hash, uint64_t *size, 
     close(fd);
     if (hash) *hash = h;
     if (size) *size = sz;
-    if (mtime_ns) *mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    if (mtime_ns) *mtime_ns = mt;
     return VS_OK;
 }

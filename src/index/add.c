@@ -47,18 +47,9 @@ vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_featur
     if (s) return s;
     if ((s = vs__index_check_model(idx, f->model_id, f->fps))) goto out;
     if (!(flags & VS_INDEX_FORCE)) {
-        int64_t id = 0;
-        int nf = 0;
-        int u = vs__index_unchanged(idx, abs, f->source_size, f->source_mtime, f->source_hash, f->model_id,
-                                    &id, &nf);
-        if (u < 0) {
-            s = VS_ERR_IO;
-            goto out;
-        }
-        if (u > 0) {
-            res->outcome = VS_INDEX_UNCHANGED;
-            res->id = id;
-            res->n_frames = nf;
+        int u = vs__index_unchanged(idx, abs, f->source_size, f->source_mtime, f->source_hash, f->model_id, res);
+        if (u != 0) {
+            if (u < 0) s = VS_ERR_IO;
             goto out;
         }
     }

@@ -33,17 +33,9 @@ vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_extract_s
     int64_t mtime;
     if ((s = vs_file_fingerprint(abs, &hash, &size, &mtime))) goto out; /* unreadable: no row */
     if (!(flags & VS_INDEX_FORCE)) {
-        int64_t id = 0;
-        int nf = 0;
-        int u = vs__index_unchanged(idx, abs, size, mtime, hash, model, &id, &nf);
-        if (u < 0) {
-            s = VS_ERR_IO;
-            goto out;
-        }
-        if (u > 0) {
-            res->outcome = VS_INDEX_UNCHANGED;
-            res->id = id;
-            res->n_frames = nf;
+        int u = vs__index_unchanged(idx, abs, size, mtime, hash, model, res);
+        if (u != 0) {
+            if (u < 0) s = VS_ERR_IO;
             goto out;
         }
     }

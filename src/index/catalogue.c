@@ -462,7 +462,7 @@ vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_a
 }
 
 int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
-                        uint64_t hash, const char *model_id, int64_t *id, int *n_frames) {
+                        uint64_t hash, const char *model_id, vs_index_add_result *res) {
     char h[24];
     snprintf(h, sizeof h, "%016llx", (unsigned long long)hash);
     pthread_mutex_lock(&idx->mu);
@@ -479,8 +479,9 @@ int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64
         sqlite3_bind_text(st, 5, model_id ? model_id : "", -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            *id = sqlite3_column_int64(st, 0);
-            *n_frames = sqlite3_column_int(st, 1);
+            res->outcome = VS_INDEX_UNCHANGED;
+            res->id = sqlite3_column_int64(st, 0);
+            res->n_frames = sqlite3_column_int(st, 1);
             r = 1;
         } else if (rc == SQLITE_DONE) {
             r = 0;

@@ -52,10 +52,10 @@ vs_status vs__index_abspath(const char *path, char **out);
  * for ok rows) against the index meta, setting them on the first add. Takes mu. */
 vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_add_result *res);
 
-/* 1 if an ok row for path has this size, mtime, hash and model (its id and frames
- * returned), 0 if not, <0 on error. Takes mu. */
+/* 1 if an ok row for path has this size, mtime, hash and model (then res says
+ * VS_INDEX_UNCHANGED with the row's id and frames), 0 if not, <0 on error. Takes mu. */
 int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
-                        uint64_t hash, const char *model_id, int64_t *id, int *n_frames);
+                        uint64_t hash, const char *model_id, vs_index_add_result *res);
 
 /* Model check against the meta without committing anything. Takes mu. */
 vs_status vs__index_check_model(vs_index *idx, const char *model_id, double fps);
