@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config ffmpeg
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
       libopenblas-dev liblapacke-dev libdnnl-dev libsqlite3-dev libpng-dev
+      libfreetype-dev fonts-dejavu-core fonts-liberation2 fonts-noto-color-emoji
       python3
       golang-github-gabriel-vasile-mimetype-dev python3-hug-doc)
 missing=()

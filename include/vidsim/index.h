@@ -36,7 +36,8 @@
 extern "C" {
 #endif
 
-#define VS_INDEX_FORMAT_VERSION 1
+/* 2: adds per-video extras (format 1 indexes are upgraded by their first writable open). */
+#define VS_INDEX_FORMAT_VERSION 2
 
 typedef struct vs_index vs_index;
 
@@ -150,12 +151,87 @@ VS_API void vs_index_entries_free(vs_index_entries *e);
  * vs_features_free); the file's checksum and model id are checked. */
 VS_API vs_status vs_index_load_features(vs_index *idx, const vs_index_entry *e, vs_features **out);
 
+/* ------------------------------------------------------------------ extras
+ * Per-video side data: one array per (video row id, kind, model id), e.g. kind
+ * "hash" with a hash model's packed code (VS_INDEX_U64 [1, bits/64]) or kind "clip"
+ * with a clip model's vectors (VS_INDEX_F32 [n_clips, d]). Kind and model id are
+ * free-form strings chosen by the producer. Stored in the catalogue (table extras,
+ * format 2) with a checksum, each put committed in its own transaction like a row;
+ * deleted in the same transaction as their video's row (also when the video is
+ * replaced, since its features changed); checked by vs_index_verify. */
+
+typedef enum {
+    VS_INDEX_U8 = 1,        /* uint8_t */
+    VS_INDEX_U64 = 2,       /* uint64_t (packed binary codes) */
+    VS_INDEX_F32 = 3        /* float */
+} vs_index_dtype;
+
+/* One array, shape [n_rows, n_cols], row-major, host byte order (little-endian on
+ * disk; vidsim runs on little-endian machines only). */
+typedef struct vs_index_extra {
+    vs_index_dtype dtype;
+    int64_t n_rows, n_cols;
+    const void *data;       /* [n_rows * n_cols] elements of dtype */
+} vs_index_extra;
+
+/* Store x (borrowed) for the ok row video_id under (kind, model_id), replacing any
+ * previous array there, in its own transaction. Writable handle only.
+ * VS_ERR_INVALID_ARG: no such ok row, empty kind/model id, bad dtype or shape. */
+VS_API vs_status vs_index_put_extra(vs_index *idx, int64_t video_id, const char *kind, const char *model_id,
+                                    const vs_index_extra *x);
+/* The same for n videos in one transaction (all or none): video_ids [n], xs [n]. */
+VS_API vs_status vs_index_put_extras(vs_index *idx, long n, const int64_t *video_ids, const char *kind,
+                                     const char *model_id, const vs_index_extra *xs);
+
+/* Read one array. *out: a new object (free with vs_index_extra_free), or NULL (and
+ * VS_OK) when the video has none of this kind and model. VS_ERR_FORMAT, naming the
+ * index, video, kind and model, when the stored blob is malformed (unknown dtype,
+ * size not matching the shape, checksum mismatch). */
+VS_API vs_status vs_index_get_extra(vs_index *idx, int64_t video_id, const char *kind, const char *model_id,
+                                    vs_index_extra **out);
+VS_API void vs_index_extra_free(vs_index_extra *x);
+
+/* Every array of one kind and model whose video row is ok, ordered by video id: for
+ * search, one query instead of one per video. Malformed blobs are skipped and
+ * listed in bad_ids (vs_index_verify reports the reason; --repair deletes them). */
+typedef struct vs_index_extras {
+    long n;
+    int64_t *video_ids;     /* [n] ascending */
+    vs_index_extra *v;      /* [n]; data point into one block owned by this object */
+    const void *packed;     /* when every array has the same dtype and shape: the n arrays
+                               back to back, [n, n_rows * n_cols]; else NULL */
+    long n_bad;
+    int64_t *bad_ids;       /* [n_bad] video ids whose blob was malformed */
+    void *priv_;
+} vs_index_extras;
+VS_API vs_status vs_index_load_extras(vs_index *idx, const char *kind, const char *model_id,
+                                      vs_index_extras **out);
+VS_API void vs_index_extras_free(vs_index_extras *x);
+
+/* Delete every array of kind (and model_id; NULL = every model) in one transaction.
+ * *n_deleted (may be NULL) gets the count. Writable handle only. */
+VS_API vs_status vs_index_delete_extras(vs_index *idx, const char *kind, const char *model_id, long *n_deleted);
+
+/* What is stored: one entry per (kind, model id) with its count, sorted. */
+typedef struct vs_index_extra_kind {
+    char *kind, *model_id;
+    long n;
+} vs_index_extra_kind;
+typedef struct vs_index_extra_kinds {
+    long n;
+    vs_index_extra_kind *v; /* [n] */
+} vs_index_extra_kinds;
+VS_API vs_status vs_index_list_extra_kinds(vs_index *idx, vs_index_extra_kinds **out);
+VS_API void vs_index_extra_kinds_free(vs_index_extra_kinds *k);
+
 /* Problems found by vs_index_verify. */
 typedef enum {
     VS_INDEX_BAD_ROW = 1,   /* ok row whose feature file is missing, unreadable, corrupt or of another model */
     VS_INDEX_ORPHAN = 2,    /* feature file no row refers to (a killed add leaves these) */
     VS_INDEX_TMP = 3,       /* temporary file of an interrupted write */
-    VS_INDEX_CATALOGUE = 4  /* SQLite integrity check failed (not repairable here) */
+    VS_INDEX_CATALOGUE = 4, /* SQLite integrity check failed (not repairable here) */
+    VS_INDEX_BAD_EXTRA = 5  /* extras array that is malformed or whose video is not an ok row
+                               (id: the video id; what: "kind/model_id") */
 } vs_index_problem_kind;
 
 typedef struct vs_index_problem {
@@ -173,9 +249,9 @@ typedef struct vs_index_report {
 } vs_index_report;
 
 /* Check every ok row (feature file loads, checksum valid, model id and frame count
- * match) and the features/ folder (orphans, temporary files), and run SQLite's
- * integrity check. With repair (writable handle only), bad rows are removed and
- * orphan and temporary files deleted. Returns VS_OK when the check ran (look at
+ * match), every extras array, and the features/ folder (orphans, temporary files),
+ * and run SQLite's integrity check. With repair (writable handle only), bad rows and
+ * bad extras are removed and orphan and temporary files deleted. Returns VS_OK when the check ran (look at
  * report->n_problems); *out is a new report (free with vs_index_report_free). */
 VS_API vs_status vs_index_verify(vs_index *idx, int repair, vs_index_report **out);
 VS_API void vs_index_report_free(vs_index_report *r);

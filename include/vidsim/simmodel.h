@@ -81,6 +81,14 @@ VS_API vs_status vs_simmodel_builtin(vs_simmodel **out, const char *name);
  * biases) from a fixed seed: for benchmarks and as a training start. */
 VS_API vs_status vs_simmodel_create_random(vs_simmodel **out, int D, uint64_t seed);
 
+/* A ViSiL model that starts out computing (almost) the ViSiL_f Chamfer similarity:
+ * attention weights 1/2 everywhere, and an identity path through channel 0 of the
+ * comparator, so the output map is the f2f map max-pooled 4x4 (ReLU'd); the other
+ * channels are random (xavier, seed) and read by nothing until training moves the
+ * 1x1 output weights. A training start that does not have to rediscover the
+ * Chamfer similarity (docs/training.md). */
+VS_API vs_status vs_simmodel_create_chamfer_init(vs_simmodel **out, int D, uint64_t seed);
+
 /* Write the model as VSTF (atomic). visil_f writes a tensor-less file. */
 VS_API vs_status vs_simmodel_save(const vs_simmodel *m, const char *path);
 VS_API void vs_simmodel_free(vs_simmodel *m); /* NULL ok */

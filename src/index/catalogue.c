@@ -42,9 +42,28 @@ static const char *schema_sql =
     "CREATE INDEX videos_name ON videos(name);"
     "CREATE UNIQUE INDEX videos_feature_file ON videos(feature_file);"
     "INSERT INTO meta VALUES('kind','vidsim-index');"
-    "INSERT INTO meta VALUES('format_version','1');"
+    "INSERT INTO meta VALUES('format_version','2');"
     "INSERT INTO meta VALUES('model_id','');"
     "INSERT INTO meta VALUES('fps','0');";
+
+/* Format 2 adds per-video side data (extras.c); a format-1 catalogue gets these on
+ * its first writable open, in one transaction. The trigger removes a video's extras
+ * in the transaction that deletes (or replaces) its row, whoever deletes it. */
+static const char *extras_sql =
+    "CREATE TABLE extras("
+    " video_id INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " model_id TEXT NOT NULL,"
+    " dtype TEXT NOT NULL,"
+    " n_rows INTEGER NOT NULL,"
+    " n_cols INTEGER NOT NULL,"
+    " checksum TEXT NOT NULL,"
+    " data BLOB NOT NULL,"
+    " added_ns INTEGER NOT NULL,"
+    " PRIMARY KEY(video_id, kind, model_id));"
+    "CREATE INDEX extras_kind ON extras(kind, model_id, video_id);"
+    "CREATE TRIGGER videos_drop_extras AFTER DELETE ON videos"
+    " BEGIN DELETE FROM extras WHERE video_id = old.id; END;";
 
 char *vs__index_join(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -140,9 +159,11 @@ static vs_status load_meta(vs_index *idx) {
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "reading meta");
     if (!kind) return vs__err(VS_ERR_FORMAT, "%s: not a vidsim index catalogue (meta kind missing)", idx->cat_path);
-    if (version != VS_INDEX_FORMAT_VERSION)
-        return vs__err(VS_ERR_FORMAT, "%s: index format version %d, this build reads %d", idx->cat_path,
-                       version, VS_INDEX_FORMAT_VERSION);
+    if (version < 1 || version > VS_INDEX_FORMAT_VERSION)
+        return vs__err(VS_ERR_FORMAT, "%s: index format version %d, this build reads 1 to %d%s", idx->cat_path,
+                       version, VS_INDEX_FORMAT_VERSION,
+                       version > VS_INDEX_FORMAT_VERSION ? " (written by a newer vidsim)" : "");
+    idx->format_version = version; /* 1: no extras table until a writable open upgrades it */
     return VS_OK;
 }
 
@@ -176,6 +197,8 @@ static int mkdirs(const char *path) {
     vs__free(t);
     return r;
 }
+
+static vs_status set_meta(vs_index *idx, const char *key, const char *value);
 
 vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
     *out = NULL;
@@ -269,7 +292,7 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
             goto fail;
         }
         if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto fail;
-        if ((s = exec(idx, schema_sql))) {
+        if ((s = exec(idx, schema_sql)) || (s = exec(idx, extras_sql))) {
             rollback(idx);
             goto fail;
         }
@@ -281,6 +304,19 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
         }
     }
     if ((s = load_meta(idx))) goto fail;
+    if (!ro && idx->format_version < 2) {
+        /* upgrade 1 -> 2: add the extras table, in one transaction (re-checked inside it) */
+        if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto fail;
+        if (!(s = load_meta(idx)) && idx->format_version < 2 && !(s = exec(idx, extras_sql)))
+            s = set_meta(idx, "format_version", "2");
+        if (!s) s = exec(idx, "COMMIT");
+        if (s) {
+            rollback(idx);
+            vs__err_prefix(s, "%s: upgrading the index from format 1 to 2", idx->dir);
+            goto fail;
+        }
+        if ((s = load_meta(idx))) goto fail;
+    }
     *out = idx;
     return VS_OK;
 fail:
@@ -318,7 +354,7 @@ vs_status vs_index_get_info(vs_index *idx, vs_index_info *out) {
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE) s = vs__index_db_err(idx, rc, "counting rows");
     }
-    out->format_version = VS_INDEX_FORMAT_VERSION;
+    out->format_version = idx->format_version;
     snprintf(out->model_id, sizeof out->model_id, "%s", idx->model_id);
     out->fps = idx->fps;
     pthread_mutex_unlock(&idx->mu);

@@ -26,6 +26,7 @@ struct vs_index {
     int in_flight;        /* adds that have started writing a feature file */
     char model_id[64];    /* meta: "" until the first add */
     double fps;           /* meta: 0 until the first successful add */
+    int format_version;   /* meta: 2, or 1 for a read-only handle on an old index (no extras) */
 };
 
 /* A row to commit. Strings borrowed. */
@@ -65,5 +66,18 @@ vs_status vs__index_db_err(vs_index *idx, int rc, const char *what);
 
 /* Join dir and a relative name into a new string. */
 char *vs__index_join(const char *a, const char *b);
+
+/* One extras row that failed its check (extras.c, for vs_index_verify). */
+typedef struct vs__index_bad_extra {
+    int64_t video_id;
+    char *kind, *model_id;
+    char *detail;
+} vs__index_bad_extra;
+
+/* Check every extras row (dtype, shape against the blob size, checksum, owner row
+ * exists and is ok); *out a new array of the bad ones (free with
+ * vs__index_bad_extras_free). With repair, bad rows are deleted in one transaction. */
+vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra **out, long *n_out);
+void vs__index_bad_extras_free(vs__index_bad_extra *v, long n);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * verify.c - reading an entry's features, and checking an index: SQLite's
  * integrity check, every ok row's feature file (loads, checksum, model id, frame
- * count), and the features/ folder (orphans a killed add leaves, temporary files of
+ * count), every extras array (extras.c), and the features/ folder (orphans a killed add leaves, temporary files of
  * interrupted writes). Repair removes bad rows and deletes orphans; it never edits
  * a feature file.
  */
@@ -223,6 +223,19 @@ vs_status vs_index_verify(vs_index *idx, int repair, vs_index_report **out) {
             if ((s = vs_index_remove(idx, e->id))) goto fail;
             r->problems[r->n_problems - 1].repaired = 1;
         }
+    }
+    {   /* extras (after the rows: removing a bad row removed its extras) */
+        vs__index_bad_extra *bx = NULL;
+        long nbx = 0;
+        if ((s = vs__index_check_extras(idx, repair, &bx, &nbx))) goto fail;
+        for (long i = 0; i < nbx && !s; i++) {
+            char what[600];
+            snprintf(what, sizeof what, "%.290s/%.290s", bx[i].kind, bx[i].model_id);
+            s = add_problem(r, &cap, VS_INDEX_BAD_EXTRA, bx[i].video_id, what, bx[i].detail);
+            if (!s && repair) r->problems[r->n_problems - 1].repaired = 1;
+        }
+        vs__index_bad_extras_free(bx, nbx);
+        if (s) goto fail;
     }
     if (repair) {
         /* rows removed above no longer refer to their files: list again */

@@ -137,3 +137,124 @@ void vs__conv2d_forward_ref(float *out, const float *inp, const float *w, const 
                 out[((long)o * H + y) * W + x] = (float)s;
             }
 }
+
+/* ------------------------------------------------------------------ backward */
+
+/* col2im accumulate: dinp[c, y+ky-p, x+kx-p] += dcol[(c,ky,kx), (y-y0)*W + x]. */
+static void col2im_add(float *dinp, const float *dcol, int C, int H, int W, int K, int y0,
+                       int y1) {
+    const int p = (K - 1) / 2;
+    const long NB = (long)(y1 - y0) * W;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                const float *src = dcol + ((long)(c * K + ky) * K + kx) * NB;
+                const int dy = ky - p, dx = kx - p;
+                int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? W - dx : W;
+                for (int y = y0; y < y1; y++) {
+                    int sy = y + dy;
+                    if (sy < 0 || sy >= H) continue;
+                    const float *s = src + (long)(y - y0) * W;
+                    float *d = dinp + ((long)c * H + sy) * W + dx;
+                    for (int x = x0; x < x1; x++) d[x] += s[x];
+                }
+            }
+}
+
+VS__CLONES
+static void conv2d_backward_c1(float *dinp, float *dw, const float *dout, const float *inp,
+                               const float *w, int H, int W, int O, int K) {
+    const int p = (K - 1) / 2;
+    for (int o = 0; o < O; o++) {
+        const float *go = dout + (long)o * H * W;
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                const int dy = ky - p, dx = kx - p;
+                int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? W - dx : W;
+                const float wv = w[((long)o * K + ky) * K + kx];
+                float acc = 0.0f;
+                for (int y = 0; y < H; y++) {
+                    int sy = y + dy;
+                    if (sy < 0 || sy >= H) continue;
+                    const float *g = go + (long)y * W;
+                    const float *s = inp + (long)sy * W + dx;
+                    float *d = dinp ? dinp + (long)sy * W + dx : NULL;
+                    for (int x = x0; x < x1; x++) acc += g[x] * s[x];
+                    if (d)
+                        for (int x = x0; x < x1; x++) d[x] += wv * g[x];
+                }
+                if (dw) dw[((long)o * K + ky) * K + kx] += acc;
+            }
+    }
+}
+
+void vs__conv2d_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
+                         const float *inp, const float *w, int C, int H, int W, int O, int K) {
+    const long HW = (long)H * W;
+    if (db)
+        for (int o = 0; o < O; o++) {
+            float s = 0.0f;
+            for (long i = 0; i < HW; i++) s += dout[o * HW + i];
+            db[o] += s;
+        }
+    if (C == 1 && K > 1) {
+        conv2d_backward_c1(dinp, dw, dout, inp, w, H, W, O, K);
+        return;
+    }
+    if (K == 1) {
+        /* dw [O,C] += dout [O,HW] . inp^T;  dinp [C,HW] += w^T [C,O] . dout */
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int)HW, 1.0f, dout,
+                        (int)HW, inp, (int)HW, 1.0f, dw, C);
+        if (dinp)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, (int)HW, O, 1.0f, w, C, dout,
+                        (int)HW, 1.0f, dinp, (int)HW);
+        return;
+    }
+    const int CKK = C * K * K;
+    const int rows = band_rows(C, H, W, K);
+    float *dcol = col + (size_t)CKK * rows * W;
+    for (int y0 = 0; y0 < H; y0 += rows) {
+        int y1 = y0 + rows < H ? y0 + rows : H;
+        int nb = (y1 - y0) * W;
+        const float *g = dout + (long)y0 * W; /* [O, nb], row pitch HW */
+        if (dw) {
+            im2col(col, inp, C, H, W, K, y0, y1);
+            /* dw [O,CKK] += g [O,nb] . col^T [nb,CKK] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, CKK, nb, 1.0f, g, (int)HW,
+                        col, nb, 1.0f, dw, CKK);
+        }
+        if (dinp) {
+            /* dcol [CKK,nb] = w^T [CKK,O] . g [O,nb] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, nb, O, 1.0f, w, CKK, g,
+                        (int)HW, 0.0f, dcol, nb);
+            col2im_add(dinp, dcol, C, H, W, K, y0, y1);
+        }
+    }
+}
+
+size_t vs__conv2d_backward_col_size(int C, int H, int W, int K) {
+    return 2 * vs__conv2d_col_size(C, H, W, K);
+}
+
+void vs__conv2d_backward_ref(float *dinp, float *dw, float *db, const float *dout,
+                             const float *inp, const float *w, int C, int H, int W, int O,
+                             int K) {
+    const int p = (K - 1) / 2;
+    for (int o = 0; o < O; o++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                float g = dout[((long)o * H + y) * W + x];
+                if (db) db[o] += g;
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            int sy = y + ky - p, sx = x + kx - p;
+                            if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+                            long wi = ((long)(o * C + c) * K + ky) * K + kx;
+                            long ii = ((long)c * H + sy) * W + sx;
+                            if (dw) dw[wi] += g * inp[ii];
+                            if (dinp) dinp[ii] += g * w[wi];
+                        }
+            }
+}

@@ -38,8 +38,38 @@ static void reduce_block(float *S, int ldS, const float *G, int ldG, int bt, int
     }
 }
 
+/* reduce_block that also records, for every (query frame i, query region o, target
+ * frame j), the target region p of the maximum (first one on ties) in amax
+ * [T, R, U] (row pitch of the frame index: R*ldA, region pitch ldA). */
+static void reduce_block_arg(float *S, int ldS, unsigned char *A, int ldA, const float *G,
+                             int ldG, int bt, int bu, int R) {
+    for (int i = 0; i < bt; i++) {
+        float *s = S + (long)i * ldS;
+        for (int j = 0; j < bu; j++) s[j] = 0.0f;
+        for (int o = 0; o < R; o++) {
+            const float *g = G + (long)(i * R + o) * ldG;
+            unsigned char *ao = A + ((long)i * R + o) * ldA;
+            for (int j = 0; j < bu; j++) {
+                const float *gj = g + (long)j * R;
+                float m = gj[0];
+                int at = 0;
+                for (int p = 1; p < R; p++)
+                    if (gj[p] > m) { m = gj[p]; at = p; }
+                ao[j] = (unsigned char)at;
+                s[j] += m;
+            }
+        }
+        for (int j = 0; j < bu; j++) s[j] /= (float)R;
+    }
+}
+
 void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D) {
+    vs__f2f_forward_arg(S, ldS, NULL, gemm, gemm_cap, q, T, t, U, R, D);
+}
+
+void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
+                         const float *q, int T, const float *t, int U, int R, int D) {
     const long RR = (long)R * R;
     /* Block sizes: up to 128 target frames per block, as many query frames as fit. */
     int bu = U < 128 ? U : 128;
@@ -62,7 +92,11 @@ void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float 
             /* G [ni*R, nj*R] = Q[i0..] [ni*R, D] . T[j0..]^T [D, nj*R] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
                         q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
-            reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
+            if (amax)
+                reduce_block_arg(S + (long)i0 * ldS + j0, ldS, amax + (long)i0 * R * U + j0, U,
+                                 gemm, nj * R, ni, nj, R);
+            else
+                reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
         }
     }
 }
@@ -112,4 +146,26 @@ float vs__video_chamfer(const float *V, int T, int U, const unsigned char *rm,
         nrows++;
     }
     return sum / (float)nrows;
+}
+
+void vs__f2f_backward(float *dq, float *dt, const float *dS, int ldS, const unsigned char *amax,
+                      const float *q, int T, const float *t, int U, int R, int D) {
+    const float inv = 1.0f / (float)R;
+    for (int i = 0; i < T; i++)
+        for (int o = 0; o < R; o++) {
+            const unsigned char *ao = amax + ((long)i * R + o) * U;
+            const float *qo = q + ((long)i * R + o) * D;
+            float *dqo = dq + ((long)i * R + o) * D;
+            for (int j = 0; j < U; j++) {
+                float g = dS[(long)i * ldS + j] * inv;
+                if (g == 0.0f) continue;
+                long tp = ((long)j * R + ao[j]) * D;
+                const float *tv = t + tp;
+                float *dtv = dt + tp;
+                for (int k = 0; k < D; k++) {
+                    dqo[k] += g * tv[k];
+                    dtv[k] += g * qo[k];
+                }
+            }
+        }
 }

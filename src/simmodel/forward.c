@@ -10,7 +10,7 @@
  * Long pairs: the f2f GEMM runs in bounded blocks (f2f.c) and, in the many-target
  * call, the comparator runs in bands of output rows with a halo once its activations
  * would exceed band_floats, so memory is the f2f map (T*U floats) plus a bounded band.
- * Not here: backward.
+ * Backward of the training forward: backward.c.
  */
 #include "simmodel/simmodel_internal.h"
 
@@ -74,11 +74,15 @@ void vs_simmodel_state_free(vs_simmodel_state *st) {
         vs__free_aligned(w->f2f0);
         vs__free_aligned(w->f2f);
         vs__free_aligned(w->rawf);
+        vs__free_aligned(w->dbuf);
+        vs__free_aligned(w->dxi);
+        vs__free_aligned(w->dgrad);
     }
     vs__free(st->work);
     vs__free_aligned(st->att_h);
     vs__free_aligned(st->batch.block);
     vs__free(st->batch.masks);
+    vs__free(st->batch.amax);
     vs__free(st);
 }
 
@@ -270,9 +274,8 @@ const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return 
 /* Run fn(ctx, worker) on workers 0..nw-1: worker 0 in the calling thread, the others
  * on threads started for this call. Work is claimed through atomic counters inside
  * ctx, so if a thread cannot be started the running workers do its share. */
-typedef void (*par_fn)(void *ctx, int worker);
 typedef struct par_arg {
-    par_fn fn;
+    vs__simpar_fn fn;
     void *ctx;
     int w;
 } par_arg;
@@ -283,7 +286,7 @@ static void *par_tramp(void *p) {
     return NULL;
 }
 
-static void par_run(int nw, par_fn fn, void *ctx) {
+void vs__simpar_run(int nw, vs__simpar_fn fn, void *ctx) {
     par_arg args[256];
     pthread_t th[256];
     int started = 0;
@@ -340,7 +343,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
                    .f2f = w0->f2f, .rawf = w0->rawf};
     j.bt = (T + 4 * st->n_work - 1) / (4 * st->n_work);
     atomic_init(&j.next, 0);
-    par_run(st->n_work, split_f2f, &j);
+    vs__simpar_run(st->n_work, split_f2f, &j);
     const vs_simmodel *m = st->m;
     if (m->kind != VS__SIM_VISIL) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
     j.nA = band_out_rows(st, T, U, 0);
@@ -355,7 +358,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
     int per = (T / 4 + st->n_work - 1) / st->n_work;
     if (j.nA > per) j.nA = per;
     atomic_store(&j.next, 0);
-    par_run(st->n_work, split_bands, &j);
+    vs__simpar_run(st->n_work, split_bands, &j);
     return vs__video_chamfer(w0->rawf, T / 4, U / 4, NULL, NULL, 1, 1.0f, 0.0f);
 }
 
@@ -440,7 +443,7 @@ vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float
     }
     sim_job job = {.st = st, .q = query, .T = T, .R = R, .D = D, .n = n, .tg = targets, .sims = sims};
     atomic_init(&job.next, 0);
-    par_run(nw, sim_worker, &job);
+    vs__simpar_run(nw, sim_worker, &job);
     return VS_OK;
 }
 
@@ -485,7 +488,8 @@ static void batch_worker(void *ctx, int wi) {
         vs__simacts tmp;
         vs__simacts *ac = (vs__simacts *)vs__simmodel_batch_acts(st, a, b, &tmp);
         const float *qa = bt->xi + (size_t)a * T * R * D, *tb = bt->xi + (size_t)b * T * R * D;
-        vs__f2f_forward(ac->f2f, T, w->gemm, cap, qa, T, tb, T, R, D);
+        vs__f2f_forward_arg(ac->f2f, T, bt->amax + (size_t)k * T * R * T, w->gemm, cap, qa, T,
+                            tb, T, R, D);
         vs__mask_apply(ac->f2f, ac->f2f, ac->rm0, ac->cm0, T, T);
         vs__comparator_forward(ac, w->col, &st->m->w);
         float r = 0.0f;
@@ -528,6 +532,13 @@ vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *r
         bt->mcap = bt->masks ? mneed : 0;
         if (!bt->masks) return vs__err(VS_ERR_NOMEM, "simmodel: out of memory for masks");
     }
+    size_t aneed = (size_t)B * B * T * R * T;
+    if (bt->amax_cap < aneed) {
+        vs__free(bt->amax);
+        bt->amax = vs__malloc(aneed);
+        bt->amax_cap = bt->amax ? aneed : 0;
+        if (!bt->amax) return vs__err(VS_ERR_NOMEM, "simmodel: out of memory for the f2f argmax cache");
+    }
     bt->xi = bt->block;
     bt->att_h = bt->xi + al16((size_t)N * D);
     bt->att_a = bt->att_h + al16((size_t)N * D);
@@ -561,7 +572,7 @@ vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, float *r
      * afterwards so the result does not depend on the thread count */
     batch_job job = {.st = st, .sims = sims};
     atomic_init(&job.next, 0);
-    par_run(nw, batch_worker, &job);
+    vs__simpar_run(nw, batch_worker, &job);
     double reg = 0.0;
     for (int k = 0; k < B * B; k++) reg += bt->regs[k];
     if (reg_loss) *reg_loss = (float)reg;

@@ -127,6 +127,27 @@ vs_status vs_simmodel_create_random(vs_simmodel **out, int D, uint64_t seed) {
     return VS_OK;
 }
 
+vs_status vs_simmodel_create_chamfer_init(vs_simmodel **out, int D, uint64_t seed) {
+    vs_status st = vs_simmodel_create_random(out, D, seed);
+    if (st != VS_OK) return st;
+    vs_simmodel *m = *out;
+    vs__simw *w = &m->w;
+    /* attention: W = 0, b = 0, u = 0 -> a = sigmoid(0) = 1/2 on every region */
+    memset(w->att_W, 0, sizeof(float) * (size_t)D * D);
+    memset(w->att_b, 0, sizeof(float) * (size_t)D);
+    memset(w->att_u, 0, sizeof(float) * (size_t)D);
+    /* channel 0 of every layer is an identity path: conv centre tap 1 from channel 0
+     * only; the other channels keep their random weights but the 1x1 output conv reads
+     * only channel 0 (weight 4 = 1 / (1/2 * 1/2), undoing the attention's scaling) */
+    for (int k = 0; k < 9; k++) w->c1_w[k] = k == 4 ? 1.0f : 0.0f;
+    for (int c = 0; c < VS__C1; c++)
+        for (int k = 0; k < 9; k++) w->c2_w[c * 9 + k] = (c == 0 && k == 4) ? 1.0f : 0.0f;
+    for (int c = 0; c < VS__C2; c++)
+        for (int k = 0; k < 9; k++) w->c3_w[c * 9 + k] = (c == 0 && k == 4) ? 1.0f : 0.0f;
+    for (int c = 0; c < VS__C3; c++) w->fc_w[c] = c == 0 ? 4.0f : 0.0f;
+    return VS_OK;
+}
+
 vs_status vs_simmodel_load(vs_simmodel **out, const char *path) {
     *out = NULL;
     vs__tf *tf;

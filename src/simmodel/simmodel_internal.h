@@ -87,6 +87,14 @@ size_t vs__simcomp_col_size(int T, int U);
  * Fast path: blocked cblas_sgemm into gemm [gemm_cap floats] + reductions. */
 void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D);
+/* The same, also recording the argmax target region of every (i, o, j) in
+ * amax [T,R,U] (NULL = not wanted): the training forward keeps it for backward. */
+void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
+                         const float *q, int T, const float *t, int U, int R, int D);
+/* Backward of the f2f map through the recorded argmax: dq [T,R,D] and dt [U,R,D]
+ * accumulate (+=; they may alias when q and t are the same video), dS [T,U] (pitch ldS). */
+void vs__f2f_backward(float *dq, float *dt, const float *dS, int ldS, const unsigned char *amax,
+                      const float *q, int T, const float *t, int U, int R, int D);
 /* Plain reference: triple loop, no BLAS. */
 void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *t, int U, int R,
                          int D);
@@ -110,6 +118,12 @@ typedef struct vs__simwork {
     float *rawf;           /* comparator output assembled from bands [Te/4, Ue/4] */
     size_t rawf_cap;
     vs__simacts acts;      /* the last pair (or band) computed by this worker */
+    float *dbuf;           /* backward: activation gradients of one pair */
+    size_t dbuf_cap;
+    float *dxi;            /* backward: this worker's dL/d(indexed features) [B,T,R,D] */
+    size_t dxi_cap;
+    float *dgrad;          /* backward: this worker's parameter gradients [n_params] */
+    size_t dgrad_cap;
     const float *score_map; /* map the video Chamfer reads: raw output, or f2f (visil_f) */
     int score_rows, score_cols;
 } vs__simwork;
@@ -125,6 +139,7 @@ typedef struct vs__simbatch {
     float *acts;    /* B*B pair activation blocks of pair_floats each, pair = a*B + b */
     size_t pair_floats;
     unsigned char *masks; size_t mcap; /* [B,T], then [B,T/2], [B,T/4] (pooled) */
+    unsigned char *amax; size_t amax_cap; /* [B*B][T,R,T] f2f argmax target regions */
 } vs__simbatch;
 
 struct vs_simmodel_state {
@@ -142,6 +157,20 @@ const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st);
 /* Pair activations cached by the last vs_simmodel_forward_batch (pair = a*B + b). */
 const vs__simacts *vs__simmodel_batch_acts(const vs_simmodel_state *st, int a, int b,
                                            vs__simacts *tmp);
+
+/* Backward of the last vs_simmodel_forward_batch on st: given dL/dsims [B,B] (row =
+ * query, training scale) and dL/d(reg_loss), ACCUMULATE dL/dparams into grad (same
+ * layout as m->params, n_params floats). x is the raw input [B,T,R,D] given to the
+ * forward (the attention backward needs it). Pairs are spread over the state's
+ * workers (each with private accumulators, summed in worker order: the result is
+ * deterministic for a given n_threads). */
+vs_status vs__simmodel_backward_batch(vs_simmodel_state *st, float *grad, const float *dsims,
+                                      float dreg, const float *x);
+
+/* Run fn(ctx, w) for w = 0..nw-1, worker 0 on the calling thread, the others on
+ * threads started for this call (work is claimed through counters in ctx). */
+typedef void (*vs__simpar_fn)(void *ctx, int worker);
+void vs__simpar_run(int nw, vs__simpar_fn fn, void *ctx);
 
 /* Grow an aligned float buffer to at least need floats (contents not kept). */
 vs_status vs__simgrow(float **p, size_t *cap, size_t need);

@@ -80,7 +80,7 @@ static void test_basic(void) {
     CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_CREATE), VS_OK);
     vs_index_info info;
     CHECK_EQ(vs_index_get_info(idx, &info), VS_OK);
-    CHECK_EQ(info.format_version, 1);
+    CHECK_EQ(info.format_version, VS_INDEX_FORMAT_VERSION);
     CHECK(info.model_id[0] == 0);
 
     vs_features *a = synth(5, 16, "m1", 1.0, 11), *b = synth(7, 16, "m1", 1.0, 22);

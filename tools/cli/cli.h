@@ -51,4 +51,7 @@ int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t
 void cli_json_str(FILE *f, const char *s);
 void cli_csv_str(FILE *f, const char *s);
 
+/* `vidsim search --model clip[:MODEL]` (search_clip.c): argv as given to cmd_search. */
+int cli_search_clip(int argc, char **argv);
+
 #endif

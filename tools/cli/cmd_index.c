@@ -5,10 +5,13 @@
  * video to vs_index_add_video, which writes the feature file durably and commits the
  * row in its own transaction under the index's single catalogue mutex. Unchanged
  * files are skipped, failures are recorded and listed at the end (exit 1). Ctrl-C
- * stops cleanly: finished videos stay indexed. Formats: docs/index.md.
+ * stops cleanly: finished videos stay indexed. `hash` (and `add --hash-model`)
+ * stores each video's binary code for two-stage search (hasher.c). Formats:
+ * docs/index.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "hasher.h"
 #include "vidsim/features.h"
 #include "vidsim/index.h"
 
@@ -120,16 +123,43 @@ static void usage(FILE *f) {
             "      --threads N    backbone threads per video (default 1)\n"
             "      --force        re-extract even if unchanged\n"
             "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
+            "      --hash-model M then store every video's hash code, as `index hash` (below)\n"
             "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"
             "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"
             "  verify [--repair]  check every row's feature file, report orphans and temp files;\n"
             "                     --repair removes bad rows and deletes orphans\n"
-            "  info               model, fps and counts\n"
+            "  info               model, fps and counts (also of stored extras such as hash codes)\n"
+            "  hash               compute and store the binary code of every video that lacks one, for\n"
+            "                     `vidsim search --two-stage` (docs/search.md)\n"
+            "      --hash-model M conmh_64.vstf in the models folder (default), a model file, or the\n"
+            "                     training-free baseline lsh64|lsh128|lsh256\n"
+            "      -j N           videos in parallel (default: number of cores)\n"
+            "      --force        recompute codes already stored\n"
             "The index is a directory (created by the first add): catalogue.sqlite + features/.\n");
 }
 
+/* `index hash` on an open writable index (also the tail of `index add --hash-model`). */
+static int hash_pass(vs_index *idx, const char *cmd, const char *hash_model, int jobs, int force) {
+    cli_hasher h;
+    if (cli_hasher_open(&h, cmd, hash_model, idx)) return 1;
+    int rc = cli_hash_index(idx, cmd, &h, jobs, force);
+    cli_hasher_close(&h);
+    return rc;
+}
+
+static int index_hash(const char *dir, const char *hash_model, int jobs, int force) {
+    vs_index *idx;
+    if (vs_index_open(&idx, dir, 0) != VS_OK) {
+        fprintf(stderr, "vidsim index hash: %s\n", vs_last_error());
+        return 1;
+    }
+    int rc = hash_pass(idx, "index hash", hash_model, jobs, force);
+    vs_index_close(idx);
+    return rc;
+}
+
 static int index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                     int raw, double fps, int threads, int force, int verbose) {
+                     int raw, double fps, int threads, int force, int verbose, const char *hash_model) {
     char bb[PATH_MAX], pca[PATH_MAX];
     if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
@@ -228,6 +258,7 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     if (g_stop) fprintf(stderr, "interrupted: %d videos not processed (run the same command again to finish)\n", nleft);
     rc = g_stop ? 130 : nfail || n == 0 ? 1 : 0;
     if (n == 0) fprintf(stderr, "vidsim index add: no video files in the given paths\n");
+    if (hash_model && !g_stop && n > 0 && hash_pass(idx, "index add", hash_model, jobs, 0) && !rc) rc = 1;
 out:
     if (js.errors)
         for (int i = 0; i < js.files.n; i++) free(js.errors[i]);
@@ -350,15 +381,18 @@ static int index_verify(const char *dir, int repair) {
         vs_index_close(idx);
         return 1;
     }
-    static const char *kinds[] = {"", "bad row", "orphan", "temp file", "catalogue"};
+    static const char *kinds[] = {"", "bad row", "orphan", "temp file", "catalogue", "bad extra"};
     long left = 0;
     for (long i = 0; i < rep->n_problems; i++) {
         const vs_index_problem *p = &rep->problems[i];
         if (p->kind == VS_INDEX_BAD_ROW)
             printf("%s %lld %s: %s%s\n", kinds[p->kind], (long long)p->id, p->what, p->detail,
                    p->repaired ? " (row removed)" : "");
+        else if (p->kind == VS_INDEX_BAD_EXTRA)
+            printf("%s %lld %s: %s%s\n", kinds[p->kind], (long long)p->id, p->what, p->detail,
+                   p->repaired ? " (deleted)" : "");
         else
-            printf("%s %s: %s%s\n", p->kind <= 4 ? kinds[p->kind] : "problem", p->what, p->detail,
+            printf("%s %s: %s%s\n", p->kind <= 5 ? kinds[p->kind] : "problem", p->what, p->detail,
                    p->repaired ? " (deleted)" : "");
         left += !p->repaired;
     }
@@ -378,6 +412,14 @@ static int index_info(const char *dir) {
     }
     printf("index: %s\nformat_version: %d\nmodel_id: %s\nfps: %g\nvideos_ok: %ld\nvideos_failed: %ld\n", dir,
            info.format_version, info.model_id[0] ? info.model_id : "(none yet)", info.fps, info.n_ok, info.n_failed);
+    vs_index_extra_kinds *k;
+    if (vs_index_list_extra_kinds(idx, &k) != VS_OK) {
+        fprintf(stderr, "vidsim index info: %s\n", vs_last_error());
+        vs_index_close(idx);
+        return 1;
+    }
+    for (long i = 0; i < k->n; i++) printf("extras: %s %s %ld\n", k->v[i].kind, k->v[i].model_id, k->v[i].n);
+    vs_index_extra_kinds_free(k);
     vs_index_close(idx);
     return 0;
 }
@@ -387,7 +429,7 @@ int cmd_index(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *sub = argv[1], *dir = NULL, *backbone = "inception", *pca = NULL, *format = "csv";
+    const char *sub = argv[1], *dir = NULL, *backbone = "inception", *pca = NULL, *format = "csv", *hash_model = NULL;
     double fps = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
     char **pos = calloc(argc, sizeof(char *));
@@ -407,6 +449,7 @@ int cmd_index(int argc, char **argv) {
         else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
         else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
         else if (!strcmp(a, "--format") && more) format = argv[++i];
+        else if (!strcmp(a, "--hash-model") && more) hash_model = argv[++i];
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--repair")) repair = 1;
         else if (!strcmp(a, "--raw")) raw = 1;
@@ -426,7 +469,7 @@ int cmd_index(int argc, char **argv) {
             usage(stderr);
             goto out;
         }
-        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose);
+        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose, hash_model);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
             usage(stderr);
@@ -436,6 +479,7 @@ int cmd_index(int argc, char **argv) {
     } else if (!strcmp(sub, "ls") && !npos) rc = index_ls(dir, format);
     else if (!strcmp(sub, "verify") && !npos) rc = index_verify(dir, repair);
     else if (!strcmp(sub, "info") && !npos) rc = index_info(dir);
+    else if (!strcmp(sub, "hash") && !npos) rc = jobs < 1 ? 2 : index_hash(dir, hash_model, jobs, force);
     else {
         fprintf(stderr, "vidsim index: unknown command or stray arguments: %s\n", sub);
         usage(stderr);

@@ -5,11 +5,17 @@
  * printing `query_id,ref_id,score` rows best first. A QUERY is an indexed video
  * (name or path), a feature file (.vsf), or a video file, which is extracted with
  * the index's model (backbone and whitening read from the index's model id).
- * Does not build an approximate search structure: every pair is scored.
+ * By default every pair is scored. With --two-stage a hash stage ranks the index by
+ * the Hamming distance between binary codes (stored in the index by `index hash`,
+ * computed on the fly for videos that lack one) and only its top K candidates are
+ * scored by the similarity network, exactly as the exhaustive search scores them;
+ * --hash-only prints the hash stage's ranking (score 1 - d/bits). docs/search.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "hasher.h"
 #include "vidsim/features.h"
+#include "vidsim/hamming.h"
 #include "vidsim/index.h"
 #include "vidsim/simmodel.h"
 
@@ -51,25 +57,33 @@ static void corpus_free(corpus *c) {
 }
 
 /* Copy features through the model's indexing step (attention) into a new buffer. */
-static float *index_features(corpus *c, const vs_features *f) {
+static float *index_features_st(vs_simmodel_state *st, const vs_features *f) {
     size_t n = (size_t)f->T * f->R * f->D;
     float *x = malloc(n * sizeof(float));
     if (!x) return NULL;
-    if (vs_simmodel_index(c->st, x, NULL, f->data, f->T, f->R, f->D) != VS_OK) {
+    if (vs_simmodel_index(st, x, NULL, f->data, f->T, f->R, f->D) != VS_OK) {
         free(x);
         return NULL;
     }
     return x;
 }
 
+static float *index_features(corpus *c, const vs_features *f) { return index_features_st(c->st, f); }
+
+/* The simmodel named by model ("visil_f" or a file) and a state with n threads. */
+static vs_status open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads) {
+    vs_status s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(m, model) : vs_simmodel_load(m, model);
+    vs_simmodel_params p = vs_simmodel_default_params();
+    p.n_threads = threads;
+    if (!s) s = vs_simmodel_state_create(st, *m, &p);
+    return s;
+}
+
 static int corpus_open(corpus *c, const char *cmd, const char *dir, const char *model, int threads) {
     memset(c, 0, sizeof *c);
     vs_status s = vs_index_open(&c->idx, dir, VS_INDEX_READONLY);
     if (!s) s = vs_index_list(c->idx, NULL, &c->es);
-    if (!s) s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&c->m, model) : vs_simmodel_load(&c->m, model);
-    vs_simmodel_params p = vs_simmodel_default_params();
-    p.n_threads = threads;
-    if (!s) s = vs_simmodel_state_create(&c->st, c->m, &p);
+    if (!s) s = open_simmodel(&c->m, &c->st, model, threads);
     if (s) {
         fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
         return 1;
@@ -188,10 +202,20 @@ static void search_usage(FILE *f) {
                "  --format F       csv (default, header query_id,ref_id,score) or jsonl (a query that\n"
                "                   fails gets a {\"query_id\",\"error\"} row; with csv errors go to stderr)\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
+               "                   (clip[:MODEL]: 3D-CSL-F clip vectors, see --model clip --help)\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
                "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
-               "  -j N             threads (default: number of cores)\n");
+               "  -j N             threads (default: number of cores)\n"
+               "two-stage search (docs/search.md):\n"
+               "  --two-stage      rank the index by Hamming distance of binary codes first, then score\n"
+               "                   only the --top-k best candidates with the similarity model\n"
+               "  --top-k K        candidates re-scored per query (default 100)\n"
+               "  --hash-only      print the hash stage's ranking (score = 1 - distance/bits)\n"
+               "  --hash-model M   conmh_64.vstf in the models folder (default), a model file, or\n"
+               "                   lsh64|lsh128|lsh256 (training-free baseline); codes stored by\n"
+               "                   `vidsim index hash` are used, missing ones computed on the fly\n"
+               "  --timing         per-stage time per query on stderr\n");
 }
 
 static int parse_common(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
@@ -220,16 +244,69 @@ static int parse_common(int argc, char **argv, const char *cmd, const char **dir
     return 0;
 }
 
+/* Features of query q: a feature file (.vsf), an indexed video (name or path: *self
+ * gets its row id, so that it does not match itself), or a video file extracted with
+ * the index's model. qname gets the query id. Returns 0, or 1 after printing why. */
+static int load_query(vs_index *idx, const vs_index_info *info, const char *q, const char *pca, vs_extractor **ex,
+                      vs_extract_state **est, vs_features **qf, char *qname, size_t nq, long *self) {
+    vs_index_entries *qe = NULL;
+    size_t ql = strlen(q);
+    *qf = NULL;
+    *self = -1;
+    cli_stem(q, qname, nq);
+    if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) {
+        if (vs_features_load(qf, q) != VS_OK) {
+            fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+            return 1;
+        }
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s", qname);
+        cli_stem(tmp, qname, nq); /* a.mp4.vsf -> a */
+    } else if (vs_index_list(idx, q, &qe) == VS_OK && qe->n == 1 && qe->v[0].ok) {
+        if (vs_index_load_features(idx, &qe->v[0], qf) != VS_OK) {
+            fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+            vs_index_entries_free(qe);
+            return 1;
+        }
+        snprintf(qname, nq, "%s", qe->v[0].name);
+        *self = (long)qe->v[0].id;
+    } else if (extract_query("search", q, info->model_id, pca, info->fps, ex, est, qf)) {
+        vs_index_entries_free(qe);
+        return 1;
+    }
+    vs_index_entries_free(qe);
+    return 0;
+}
+
+typedef struct two_stage_opts {
+    int on;                 /* --two-stage or --hash-only */
+    int hash_only;
+    long K;                 /* --top-k */
+    int timing;
+    const char *hash_model; /* NULL: the default */
+} two_stage_opts;
+
+static int search_two_stage(const char *dir, char **pos, int npos, int top, double thr, int jsonl, const char *model,
+                            const char *pca, int threads, int sym, const two_stage_opts *o);
+
 int cmd_search(int argc, char **argv) {
+    /* --model clip[:MODEL]: 3D-CSL-F clip vectors (search_clip.c) */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--model") && !strncmp(argv[i + 1], "clip", 4) &&
+            (argv[i + 1][4] == 0 || argv[i + 1][4] == ':'))
+            return cli_search_clip(argc, argv);
     const char *dir = NULL, *format = "csv", *model = "visil_f", *pca = NULL;
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1;
+    two_stage_opts ts = {0, 0, 100, 0, NULL};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
             return 0;
         }
+        /* options of search only: consumed here (k args) so the common parser does not see them */
+        int k = 0;
         if (!strcmp(argv[i], "--direction") && i + 1 < argc) {
             const char *d = argv[i + 1];
             if (strcmp(d, "sym") && strcmp(d, "q2r")) {
@@ -237,9 +314,31 @@ int cmd_search(int argc, char **argv) {
                 return 2;
             }
             sym = !strcmp(d, "sym");
-            /* drop the pair so the common parser does not see it */
-            for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
-            argc -= 2;
+            k = 2;
+        } else if (!strcmp(argv[i], "--two-stage")) {
+            ts.on = 1;
+            k = 1;
+        } else if (!strcmp(argv[i], "--hash-only")) {
+            ts.on = ts.hash_only = 1;
+            k = 1;
+        } else if (!strcmp(argv[i], "--timing")) {
+            ts.timing = 1;
+            k = 1;
+        } else if (!strcmp(argv[i], "--top-k") && i + 1 < argc) {
+            char *end;
+            ts.K = strtol(argv[i + 1], &end, 10);
+            if (*end || ts.K < 1) {
+                fprintf(stderr, "vidsim search: --top-k needs a positive count\n");
+                return 2;
+            }
+            k = 2;
+        } else if (!strcmp(argv[i], "--hash-model") && i + 1 < argc) {
+            ts.hash_model = argv[i + 1];
+            k = 2;
+        }
+        if (k) {
+            for (int j = i; j + k <= argc; j++) argv[j] = argv[j + k];
+            argc -= k;
             i--;
         }
     }
@@ -251,6 +350,11 @@ int cmd_search(int argc, char **argv) {
         return 2;
     }
     int jsonl = !strcmp(format, "jsonl");
+    if (ts.on) {
+        rc = search_two_stage(dir, pos, npos, top, thr, jsonl, model, pca, threads, sym, &ts);
+        free(pos);
+        return fflush(stdout) ? 1 : rc;
+    }
     corpus c;
     vs_extractor *ex = NULL;
     vs_extract_state *est = NULL;
@@ -274,35 +378,12 @@ int cmd_search(int argc, char **argv) {
         if (qi == npos) break;
         const char *q = pos[qi];
         vs_features *qf = NULL;
-        vs_index_entries *qe = NULL;
         char qname[PATH_MAX];
         long self = -1;
-        size_t ql = strlen(q);
-        cli_stem(q, qname, sizeof qname);
-        if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) {
-            if (vs_features_load(&qf, q) != VS_OK) {
-                fprintf(stderr, "vidsim search: %s\n", vs_last_error());
-                bad++;
-                continue;
-            }
-            char tmp[PATH_MAX];
-            snprintf(tmp, sizeof tmp, "%s", qname);
-            cli_stem(tmp, qname, sizeof qname); /* a.mp4.vsf -> a */
-        } else if (vs_index_list(c.idx, q, &qe) == VS_OK && qe->n == 1 && qe->v[0].ok) {
-            if (vs_index_load_features(c.idx, &qe->v[0], &qf) != VS_OK) {
-                fprintf(stderr, "vidsim search: %s\n", vs_last_error());
-                bad++;
-                vs_index_entries_free(qe);
-                continue;
-            }
-            snprintf(qname, sizeof qname, "%s", qe->v[0].name);
-            self = (long)qe->v[0].id;
-        } else if (extract_query("search", q, info.model_id, pca, info.fps, &ex, &est, &qf)) {
+        if (load_query(c.idx, &info, q, pca, &ex, &est, &qf, qname, sizeof qname, &self)) {
             bad++;
-            vs_index_entries_free(qe);
             continue;
         }
-        vs_index_entries_free(qe);
         if (strcmp(qf->model_id, info.model_id) != 0 || qf->R != c.R || qf->D != c.D) {
             fprintf(stderr, "vidsim search: %s: features of model %s, the index has %s\n", q, qf->model_id,
                     info.model_id);
@@ -352,6 +433,290 @@ out:
     corpus_free(&c);
     free(pos);
     return fflush(stdout) ? 1 : rc;
+}
+
+/* ------------------------------------------------------------------ two-stage search */
+
+typedef struct ts_corpus {
+    vs_index *idx;
+    vs_index_entries *es;
+    vs_index_info info;
+    cli_hasher h;
+    int W;
+    long n;                 /* codes (rows of es with a code) */
+    uint64_t *codes;        /* [n, W] */
+    int64_t *row;           /* [n] row of es of each code (ascending) */
+    vs_hamming_index *hidx;
+    vs_hamming_state *hst;
+    vs_simmodel *m;
+    vs_simmodel_state *st;  /* threads as asked (the exhaustive search's state) */
+    vs_simmodel_state *st1; /* one thread: see stage 2 */
+    int threads;
+    float **xs;             /* [es->n] indexed features of rows loaded for stage 2 (cache), or NULL */
+    int *T;                 /* [es->n] their frame counts; -1 for a row whose features failed to load */
+    int R, D;               /* of the first loaded features (0 until then) */
+} ts_corpus;
+
+static void ts_free(ts_corpus *c) {
+    if (c->es && c->xs)
+        for (long i = 0; i < c->es->n; i++) free(c->xs[i]);
+    free(c->xs);
+    free(c->T);
+    free(c->codes);
+    free(c->row);
+    vs_hamming_state_free(c->hst);
+    vs_hamming_index_free(c->hidx);
+    vs_simmodel_state_free(c->st);
+    vs_simmodel_state_free(c->st1);
+    vs_simmodel_free(c->m);
+    cli_hasher_close(&c->h);
+    vs_index_entries_free(c->es);
+    vs_index_close(c->idx);
+}
+
+/* Codes of every ok row: stored ones, the rest computed from the features. */
+static int ts_load_codes(ts_corpus *c, int threads) {
+    vs_index_extras *x = NULL;
+    if (vs_index_load_extras(c->idx, CLI_HASH_KIND, c->h.id, &x) != VS_OK) {
+        fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        return 1;
+    }
+    long n = c->es->n, k = 0, computed = 0;
+    c->codes = calloc((size_t)(n + 1) * c->W, sizeof *c->codes);
+    c->row = calloc(n + 1, sizeof *c->row);
+    if (!c->codes || !c->row) {
+        vs_index_extras_free(x);
+        fprintf(stderr, "vidsim search: out of memory\n");
+        return 1;
+    }
+    for (long i = 0; i < n; i++) {
+        const vs_index_entry *e = &c->es->v[i];
+        if (!e->ok) continue;
+        uint64_t *dst = c->codes + (size_t)c->n * c->W;
+        while (k < x->n && x->video_ids[k] < e->id) k++;
+        if (k < x->n && x->video_ids[k] == e->id && x->v[k].dtype == VS_INDEX_U64 &&
+            x->v[k].n_rows * x->v[k].n_cols == c->W) {
+            memcpy(dst, x->v[k].data, sizeof(uint64_t) * c->W);
+        } else {
+            vs_features *f = NULL;
+            if (vs_index_load_features(c->idx, e, &f) != VS_OK) {
+                fprintf(stderr, "vidsim search: skipping %s (run `vidsim index verify --repair`)\n", vs_last_error());
+                continue;
+            }
+            vs_status s = cli_hasher_encode(&c->h, dst, f);
+            vs_features_free(f);
+            if (s) {
+                fprintf(stderr, "vidsim search: %s: %s\n", e->path, vs_last_error());
+                vs_index_extras_free(x);
+                return 1;
+            }
+            computed++;
+        }
+        c->row[c->n++] = i;
+    }
+    if (computed)
+        fprintf(stderr, "vidsim search: %ld of %ld videos have no stored %s code; computed them now "
+                        "(store them with `vidsim index hash --index %s --hash-model %s`)\n",
+                computed, c->n, c->h.id, vs_index_dir(c->idx), c->h.spec);
+    if (x->n_bad)
+        fprintf(stderr, "vidsim search: %ld stored codes are malformed (run `vidsim index verify --repair`)\n",
+                x->n_bad);
+    vs_index_extras_free(x);
+    vs_hamming_params hp = vs_hamming_default_params();
+    hp.n_threads = threads;
+    if (vs_hamming_index_create(&c->hidx, c->codes, c->row, c->n, c->h.bits, &hp) != VS_OK ||
+        vs_hamming_state_create(&c->hst, c->hidx) != VS_OK) {
+        fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Indexed features of row i for stage 2 (loaded once, then cached); NULL if unreadable. */
+static const float *ts_features(ts_corpus *c, long i, int *T) {
+    if (c->T[i] < 0) return NULL;
+    if (!c->xs[i]) {
+        vs_features *f = NULL;
+        float *x = NULL;
+        if (vs_index_load_features(c->idx, &c->es->v[i], &f) == VS_OK) {
+            if (c->D && (f->R != c->R || f->D != c->D)) {
+                fprintf(stderr, "vidsim search: %s has R=%d D=%d, others R=%d D=%d\n", c->es->v[i].path, f->R, f->D,
+                        c->R, c->D);
+            } else {
+                c->R = f->R;
+                c->D = f->D;
+                x = index_features_st(c->st, f);
+                c->T[i] = f->T;
+            }
+        }
+        if (!x) {
+            if (!f) fprintf(stderr, "vidsim search: skipping %s (run `vidsim index verify --repair`)\n", vs_last_error());
+            c->T[i] = -1;
+            vs_features_free(f);
+            return NULL;
+        }
+        vs_features_free(f);
+        c->xs[i] = x;
+    }
+    *T = c->T[i];
+    return c->xs[i];
+}
+
+static int search_two_stage(const char *dir, char **pos, int npos, int top, double thr, int jsonl, const char *model,
+                            const char *pca, int threads, int sym, const two_stage_opts *o) {
+    ts_corpus c;
+    memset(&c, 0, sizeof c);
+    vs_extractor *ex = NULL;
+    vs_extract_state *est = NULL;
+    vs_hamming_hit *hh = NULL;
+    hit *hits = NULL;
+    float *sims = NULL;
+    vs_simvideo *targets = NULL;
+    long *cand = NULL;
+    int rc = 1;
+    if (vs_index_open(&c.idx, dir, VS_INDEX_READONLY) != VS_OK || vs_index_list(c.idx, NULL, &c.es) != VS_OK ||
+        vs_index_get_info(c.idx, &c.info) != VS_OK) {
+        fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        goto out;
+    }
+    if (cli_hasher_open(&c.h, "search", o->hash_model, c.idx)) goto out;
+    c.W = c.h.bits / 64;
+    c.threads = threads;
+    if (!o->hash_only) {
+        vs_simmodel_params p1 = vs_simmodel_default_params();
+        p1.n_threads = 1;
+        if (open_simmodel(&c.m, &c.st, model, threads) != VS_OK || vs_simmodel_state_create(&c.st1, c.m, &p1) != VS_OK) {
+            fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+            goto out;
+        }
+    }
+    if (ts_load_codes(&c, threads)) goto out;
+    long N = c.n, K = o->hash_only ? (top > 0 ? top : N) : o->K;
+    if (K > N) K = N;
+    c.xs = calloc(c.es->n + 1, sizeof *c.xs);
+    c.T = calloc(c.es->n + 1, sizeof *c.T);
+    hh = calloc(K + 2, sizeof *hh);
+    hits = calloc(K + 1, sizeof *hits);
+    sims = calloc(K + 1, sizeof *sims);
+    targets = calloc(K + 1, sizeof *targets);
+    cand = calloc(K + 1, sizeof *cand);
+    if (!c.xs || !c.T || !hh || !hits || !sims || !targets || !cand) {
+        fprintf(stderr, "vidsim search: out of memory\n");
+        goto out;
+    }
+    if (!jsonl) puts("query_id,ref_id,score");
+    int bad = 0, bad_seen = 0;
+    double t_hash = 0, t_rerank = 0;
+    long n_q = 0;
+    uint64_t qcode[VS_HAMMING_MAX_BITS / 64];
+    for (int qi = 0; qi <= npos; qi++) {
+        if (qi > 0 && bad > bad_seen && jsonl) error_row(pos[qi - 1], vs_last_error());
+        bad_seen = bad;
+        if (qi == npos) break;
+        const char *q = pos[qi];
+        vs_features *qf = NULL;
+        char qname[PATH_MAX];
+        long self = -1;
+        if (load_query(c.idx, &c.info, q, pca, &ex, &est, &qf, qname, sizeof qname, &self)) {
+            bad++;
+            continue;
+        }
+        if (strcmp(qf->model_id, c.info.model_id) != 0) {
+            fprintf(stderr, "vidsim search: %s: features of model %s, the index has %s\n", q, qf->model_id,
+                    c.info.model_id);
+            vs_features_free(qf);
+            bad++;
+            continue;
+        }
+        /* stage 1: the query's code, the K nearest codes (one more if the query is indexed) */
+        double t0 = cli_now();
+        long nh = 0, nc = 0;
+        if (cli_hasher_encode(&c.h, qcode, qf) != VS_OK ||
+            (N > 0 && vs_hamming_search(c.hst, hh, &nh, qcode, K + (self >= 0 && K < N)) != VS_OK)) {
+            fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
+            vs_features_free(qf);
+            bad++;
+            continue;
+        }
+        for (long k = 0; k < nh && nc < K; k++)
+            if ((long)c.es->v[hh[k].id].id != self) {
+                cand[nc] = (long)hh[k].id;
+                sims[nc++] = 1.0f - (float)hh[k].dist / (float)c.h.bits;
+            }
+        double t1 = cli_now();
+        t_hash += t1 - t0;
+        if (!o->hash_only) {
+            /* stage 2: the candidates, scored exactly as the exhaustive search scores them */
+            long nt = 0;
+            for (long k = 0; k < nc; k++) {
+                int T;
+                const float *x = ts_features(&c, cand[k], &T);
+                if (!x) continue;
+                cand[nt] = cand[k];
+                targets[nt++] = (vs_simvideo){x, T};
+            }
+            nc = nt;
+            float *qx = NULL;
+            if (nc > 0 && (qf->R != c.R || qf->D != c.D)) {
+                fprintf(stderr, "vidsim search: %s: features of R=%d D=%d, the index has R=%d D=%d\n", q, qf->R, qf->D,
+                        c.R, c.D);
+                vs_features_free(qf);
+                bad++;
+                continue;
+            }
+            /* The similarity network splits each pair over all threads when it gets fewer
+             * targets than threads, which rounds differently. The exhaustive search scores
+             * all N at once, so score the candidates the same way as it: one thread per
+             * pair (a one-thread state) unless the exhaustive search would split too. */
+            vs_simmodel_state *fst = nc < c.threads && c.n >= c.threads ? c.st1 : c.st;
+            if (nc > 0 && (!(qx = index_features_st(c.st, qf)) ||
+                           vs_simmodel_similarity(fst, sims, qx, qf->T, targets, (int)nc, c.R, c.D) != VS_OK)) {
+                fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
+                free(qx);
+                vs_features_free(qf);
+                bad++;
+                continue;
+            }
+            if (sym && nc > 0) {
+                vs_simvideo qv = {qx, qf->T};
+                for (long k = 0; k < nc; k++) {
+                    float r;
+                    if (vs_simmodel_similarity(c.st, &r, targets[k].x, targets[k].T, &qv, 1, c.R, c.D) != VS_OK) {
+                        fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
+                        bad++;
+                        r = sims[k];
+                    }
+                    sims[k] = 0.5f * (sims[k] + r);
+                }
+            }
+            free(qx);
+            t_rerank += cli_now() - t1;
+        }
+        vs_features_free(qf);
+        n_q++;
+        long nk = 0;
+        for (long k = 0; k < nc; k++)
+            if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k]};
+        qsort(hits, nk, sizeof *hits, cmp_hit);
+        if (top > 0 && nk > top) nk = top;
+        for (long k = 0; k < nk; k++) print_row(jsonl, qname, c.es->v[hits[k].row].name, hits[k].score);
+    }
+    if (o->timing && n_q)
+        fprintf(stderr, "two-stage: %ld queries, %ld codes of %d bits (%s, kernel %s): hash stage %.3f ms/query, "
+                        "re-rank of %ld candidates %.1f ms/query\n",
+                n_q, N, c.h.bits, c.h.id, vs_hamming_kernel_name(), 1e3 * t_hash / n_q, o->hash_only ? 0 : K,
+                1e3 * t_rerank / n_q);
+    rc = bad ? 1 : 0;
+out:
+    free(hh);
+    free(hits);
+    free(sims);
+    free(targets);
+    free(cand);
+    vs_extract_state_free(est);
+    vs_extractor_free(ex);
+    ts_free(&c);
+    return rc;
 }
 
 typedef struct { long a, b; float score; } pair;

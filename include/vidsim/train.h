@@ -1,0 +1,153 @@
+/*
+ * train.h - self-supervised training of the S2VS similarity network (attention and
+ * comparator; the backbone and the whitening stay frozen), as in s2vs.md §3: one step
+ * takes a batch of 2B clips' region features [2B, T, R, D] (weak views then strong
+ * views) and their positive-label matrix, computes the batch similarity matrix (all
+ * ordered pairs, training scale [0,1]), the losses
+ *     L = InfoNCE(tau) + lambda * (L_hardneg + L_self) + r * L_reg,
+ * backpropagates through the whole network and takes one AdamW step with the
+ * warm-up + cosine learning rate of the reference. Where the clips come from
+ * (decoded + augmented videos, or a bank of precomputed augmented views) is the
+ * data pipeline's business (vs_s2vs_bank_* below; docs/training.md).
+ *
+ * A trainer owns a private copy of the model; vs_s2vs_trainer_model() gives a
+ * read-only view for evaluation between steps. Checkpoints are VSTF files holding the
+ * model tensors under their usual names (so a checkpoint loads as a model with
+ * vs_simmodel_load) plus the AdamW moments and the step; written atomically.
+ *
+ * Example:
+ *     vs_s2vs_trainer *t;
+ *     vs_s2vs_train_params p = vs_s2vs_train_default_params();
+ *     vs_simmodel *m0; vs_simmodel_create_random(&m0, 256, 1);
+ *     vs_s2vs_trainer_create(&t, m0, &p);
+ *     for (...) { vs_s2vs_losses l; vs_s2vs_trainer_step(t, x, labels, 2*B, 32, 9, 256, &l); }
+ *     vs_s2vs_trainer_save(t, "ckpt.vstf");
+ *     vs_simmodel_save(vs_s2vs_trainer_model(t), "model.vstf");
+ */
+#ifndef VIDSIM_TRAIN_H
+#define VIDSIM_TRAIN_H
+
+#include "vidsim/vidsim.h"
+#include "vidsim/simmodel.h"
+#include "vidsim/augment.h"
+#include "vidsim/features.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vs_s2vs_train_params {
+    float lr;             /* peak learning rate (5e-5) */
+    float lr_min;         /* end of the cosine (0.1 * lr) */
+    float warmup_lr_init; /* start of the warm-up (0.01 * lr) */
+    long warmup;          /* warm-up steps (reference 1000 of 30000) */
+    long t_initial;       /* cosine length in steps (reference 30000) */
+    float weight_decay;   /* AdamW, every parameter (0.01) */
+    float beta1, beta2, eps; /* 0.9, 0.999, 1e-8 */
+    float tau;            /* InfoNCE temperature (0.03) */
+    float lambda;         /* weight of L_hardneg + L_self (3) */
+    float r;              /* weight of L_reg (1, sum reduction) */
+    int n_threads;        /* pairs of the batch spread over this many threads */
+} vs_s2vs_train_params;
+
+/* The reference's values (s2vs.md §3.7-3.8) with a schedule of 30000 steps. */
+VS_API vs_s2vs_train_params vs_s2vs_train_default_params(void);
+
+typedef struct vs_s2vs_losses {
+    double infonce, hardneg, self, reg; /* the terms (reg: sum over pairs and cells) */
+    double total;                       /* infonce + lambda*(hardneg + self) + r*reg */
+    float lr;                           /* learning rate of the step (0 for eval) */
+} vs_s2vs_losses;
+
+typedef struct vs_s2vs_trainer vs_s2vs_trainer;
+
+/* A trainer starting from a copy of init (a ViSiL model with attention). */
+VS_API vs_status vs_s2vs_trainer_create(vs_s2vs_trainer **out, const vs_simmodel *init,
+                                        const vs_s2vs_train_params *p);
+VS_API void vs_s2vs_trainer_free(vs_s2vs_trainer *t); /* NULL ok */
+
+/* One training step on n clips x [n,T,R,D] (raw region features; weak views first,
+ * then strong views, by convention) with labels [n,n] (1 = same source; diagonal 1).
+ * Fills *out (may be NULL) with the losses before the update. */
+VS_API vs_status vs_s2vs_trainer_step(vs_s2vs_trainer *t, const float *x, const int32_t *labels,
+                                      int n, int T, int R, int D, vs_s2vs_losses *out);
+/* Losses only (no gradient, no update): for validation. */
+VS_API vs_status vs_s2vs_trainer_eval(vs_s2vs_trainer *t, const float *x, const int32_t *labels,
+                                      int n, int T, int R, int D, vs_s2vs_losses *out);
+
+/* The current model (owned by t, valid until the next step or free). */
+VS_API const vs_simmodel *vs_s2vs_trainer_model(const vs_s2vs_trainer *t);
+/* Steps taken so far. */
+VS_API long vs_s2vs_trainer_steps(const vs_s2vs_trainer *t);
+/* The gradient of the last step's loss w.r.t. every parameter, in the model's
+ * parameter order (vs_simmodel_n_params floats; owned by t). */
+VS_API const float *vs_s2vs_trainer_grad(const vs_s2vs_trainer *t);
+
+/* Checkpoint: model tensors + AdamW moments + step + params, atomic write. Loading
+ * restores everything (params from the file, except n_threads). Extra metadata
+ * (key=value strings, e.g. the data pipeline's seed and position) may be stored with
+ * the checkpoint and read back. */
+VS_API vs_status vs_s2vs_trainer_save(const vs_s2vs_trainer *t, const char *path);
+VS_API vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_threads);
+VS_API vs_status vs_s2vs_trainer_set_meta(vs_s2vs_trainer *t, const char *key, const char *value);
+VS_API const char *vs_s2vs_trainer_get_meta(const vs_s2vs_trainer *t, const char *key);
+
+/* ------------------------------------------------------------------ training data
+ * Clips for the trainer from a set of unlabeled videos (s2vs.md §3.2-3.5):
+ *   VS_S2VS_BANK (default): an augmentation bank. Each video is decoded once (1 fps,
+ *     256x256 centre) and the features of n_weak weak views (RandomResizedCrop 0.8-1 +
+ *     flip), n_strong strong views (RandomResizedCrop 0.5-1 + flip, RandAugment(2,9)
+ *     per view, text / emoji overlays and blur drawn per frame) and n_viv
+ *     video-in-video views (a strong view pasted into frames of another video) are
+ *     computed for all its frames. A batch then samples B videos, a 64-frame window
+ *     and the weak / strong 32-frame crops with the temporal transformations of the
+ *     reference applied to frame indices (TSD black / noise frames use the features of
+ *     a black / noise frame), picks one stored view for each, and builds the labels.
+ *   VS_S2VS_ONLINE: exact: every batch decodes nothing (frames are cached at add
+ *     time) but augments the pixels of both views afresh and runs the backbone on all
+ *     2*B*32 frames, with video-in-video across the batch as the reference does.
+ * Everything is deterministic from the seed and the iteration number.
+ */
+typedef enum { VS_S2VS_BANK = 0, VS_S2VS_ONLINE = 1 } vs_s2vs_data_mode;
+
+typedef struct vs_s2vs_data_params {
+    vs_s2vs_data_mode mode;
+    int n_weak, n_strong, n_viv; /* bank views per video (2, 4, 1) */
+    double p_viv;                /* probability a strong clip is video-in-video (0.3) */
+    int max_frames;              /* frames kept per video (1 fps), 0 = all (default 300) */
+    uint64_t seed;
+    vs_aug_params aug;           /* vs_aug_default_params() */
+} vs_s2vs_data_params;
+
+VS_API vs_s2vs_data_params vs_s2vs_data_default_params(void);
+
+typedef struct vs_s2vs_data vs_s2vs_data;
+
+/* ex: an extraction state whose output is the model's features (R x D per frame);
+ * aug: an augmentation state (fonts loaded for overlays). Both are borrowed and must
+ * outlive d; they are used only from the calling thread. */
+VS_API vs_status vs_s2vs_data_create(vs_s2vs_data **out, const vs_s2vs_data_params *p,
+                                     vs_extract_state *ex, vs_aug_state *aug, int R, int D);
+VS_API void vs_s2vs_data_free(vs_s2vs_data *d);
+
+/* Add one video: decode it and (bank mode) compute its views. A video that cannot be
+ * decoded fails with the decoder's error naming it and leaves d unchanged. */
+VS_API vs_status vs_s2vs_data_add_video(vs_s2vs_data *d, const char *path);
+VS_API int vs_s2vs_data_n_videos(const vs_s2vs_data *d);
+/* Frames of backbone work done so far (bank building / online batches). */
+VS_API long vs_s2vs_data_frames_done(const vs_s2vs_data *d);
+
+/* The batch of iteration iter: B distinct videos (B <= n_videos), x [2B, 32, R, D]
+ * (weak views, then strong views), labels [2B, 2B]. */
+VS_API vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, long iter);
+
+/* Bank files (VSTF; bank mode only): save atomically / load. Loading checks R, D
+ * and the parameters the views were built with. */
+VS_API vs_status vs_s2vs_data_save(const vs_s2vs_data *d, const char *path);
+VS_API vs_status vs_s2vs_data_load(vs_s2vs_data *d, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIDSIM_TRAIN_H */

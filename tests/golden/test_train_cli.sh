@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# test_train_cli.sh - `vidsim train` end to end on synthetic clips (mobilenet, bank
+# mode, 1 weak + 1 strong view, no overlays): a run that stops after 2 of 4 steps
+# (--stop-after, as a killed run leaves its last checkpoint) and is resumed ends with
+# a model byte-identical to an uninterrupted run; the model loads (`vidsim compare
+# --model`); an undecodable input is skipped and named; a wrong --init file, a
+# corrupt checkpoint on --resume and a bad option fail with a non-zero exit, the
+# file named, and the checkpoint left untouched.
+set -u
+BIN=${VS_BIN:-build/vidsim}
+TMP=${VS_TMP:-build/tmp}/train_cli
+MODELS=${VS_MODELS:-models}
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+[ -x "$BIN" ] || { echo "SKIP: $BIN not built"; exit 77; }
+[ -r "$MODELS/mobilenet_v2.vstf" ] || { echo "SKIP: no weights (run scripts/fetch_weights.sh)"; exit 77; }
+command -v ffmpeg >/dev/null || { echo "SKIP: no ffmpeg"; exit 77; }
+export VIDSIM_MODELS=$MODELS
+rm -rf "$TMP"; mkdir -p "$TMP/in" "$TMP/A" "$TMP/B"
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+ff -f lavfi -i testsrc2=size=192x144:rate=10 -t 5 -pix_fmt yuv420p "$TMP/in/a.mp4"
+ff -f lavfi -i mandelbrot=size=192x144:rate=10 -t 5 -pix_fmt yuv420p "$TMP/in/b.mp4"
+ff -f lavfi -i smptebars=size=192x144:rate=10 -t 4 -pix_fmt yuv420p "$TMP/in/c.mkv"
+ff -f lavfi -i "life=size=192x144:rate=10:mold=10" -t 5 -pix_fmt yuv420p "$TMP/in/d.mp4"
+head -c 3000 /dev/urandom > "$TMP/in/noise.mp4"
+T=(--videos "$TMP/in" --iters 4 --batch 2 --views 1,1,0 --max-frames 4 --no-overlays
+   --backbone mobilenet -j 1 --lr 1e-3 --warmup 1)
+
+"$BIN" train "${T[@]}" -o "$TMP/A/m.vstf" --checkpoint-every 1 --log "$TMP/A/log.jsonl" 2> "$TMP/A/err.txt"
+[ $? -eq 0 ] && ok || { bad "uninterrupted run failed"; cat "$TMP/A/err.txt" >&2; }
+grep -q "skipped: .*noise.mp4" "$TMP/A/err.txt" && ok || bad "undecodable input not named"
+[ "$(wc -l < "$TMP/A/log.jsonl")" -eq 4 ] && ok || bad "log should have 4 lines"
+head -1 "$TMP/A/log.jsonl" | grep -q '"infonce"' && ok || bad "log lines lack the loss terms"
+
+"$BIN" train "${T[@]}" -o "$TMP/B/m.vstf" --stop-after 2 2> "$TMP/B/err1.txt"
+[ $? -eq 0 ] && ok || bad "stop-after run failed"
+[ -f "$TMP/B/m.vstf.ckpt" ] && [ ! -f "$TMP/B/m.vstf" ] && ok || bad "stopped run: checkpoint only expected"
+"$BIN" train "${T[@]}" -o "$TMP/B/m.vstf" --resume 2> "$TMP/B/err2.txt"
+[ $? -eq 0 ] && ok || { bad "resume failed"; cat "$TMP/B/err2.txt" >&2; }
+grep -q "resuming .* at step 2" "$TMP/B/err2.txt" && ok || bad "resume did not start at step 2"
+cmp -s "$TMP/A/m.vstf" "$TMP/B/m.vstf" && ok || bad "resumed model differs from the uninterrupted one"
+
+"$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/A/m.vstf" > "$TMP/cmp.txt" 2>&1
+[ $? -eq 0 ] && ok || { bad "trained model does not load in compare"; cat "$TMP/cmp.txt" >&2; }
+
+# wrong --init file: a feature-less junk file
+head -c 100 /dev/urandom > "$TMP/junk.vstf"
+"$BIN" train "${T[@]}" -o "$TMP/C.vstf" --init "$TMP/junk.vstf" 2> "$TMP/err3.txt"
+[ $? -ne 0 ] && grep -q "junk.vstf" "$TMP/err3.txt" && ok || bad "wrong --init not refused by name"
+# corrupt checkpoint on --resume: refused, file unchanged
+cp "$TMP/B/m.vstf.ckpt" "$TMP/ck.bak"
+printf 'XXXX' | dd of="$TMP/B/m.vstf.ckpt" bs=1 seek=200 conv=notrunc 2>/dev/null
+cp "$TMP/B/m.vstf.ckpt" "$TMP/ck.corrupt"
+"$BIN" train "${T[@]}" -o "$TMP/B/m.vstf" --resume 2> "$TMP/err4.txt"
+[ $? -ne 0 ] && grep -q "m.vstf.ckpt" "$TMP/err4.txt" && ok || bad "corrupt checkpoint not refused by name"
+cmp -s "$TMP/B/m.vstf.ckpt" "$TMP/ck.corrupt" && ok || bad "refused checkpoint was modified"
+"$BIN" train --batch 0 -o x 2>/dev/null; [ $? -eq 2 ] && ok || bad "bad option: exit 2 expected"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

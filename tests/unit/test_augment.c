@@ -1,0 +1,451 @@
+/*
+ * test_augment.c - unit tests of the S2VS augmentations that need no reference
+ * library: RNG determinism and range, temporal crop / window / TT semantics on
+ * hand-worked index lists (TSD incl. the sum-of-codes quirk), TT branch frequencies
+ * within binomial bounds, RRC known answers (identity box, fallback), flip twice =
+ * identity, identity RandAugment, ViV geometry and labels (rebuilding B.labels of
+ * the s2vs_simnet fixture), make_views determinism and its agreement with
+ * make_indices, missing-font errors, and allocation-failure paths.
+ */
+#include "test.h"
+
+#include "augment/augment_internal.h"
+#include "vidsim/augment.h"
+
+static void test_rng(void) {
+    vs_aug_rng a, b, c;
+    vs_aug_rng_init(&a, 42, 7);
+    vs_aug_rng_init(&b, 42, 7);
+    vs_aug_rng_init(&c, 42, 8);
+    int same = 1, diff = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = vs_aug_rng_next(&a), y = vs_aug_rng_next(&b), z = vs_aug_rng_next(&c);
+        same &= x == y;
+        diff += x != z;
+    }
+    CHECK(same);
+    CHECK(diff == 100);
+    /* uniform in [0,1), below(n) in range with every value hit, mean near (n-1)/2 */
+    int hits[7] = {0};
+    double s = 0;
+    int ok = 1;
+    for (int i = 0; i < 70000; i++) {
+        double u = vs_aug_rng_uniform(&a);
+        ok &= u >= 0 && u < 1;
+        s += u;
+        int k = vs_aug_rng_below(&a, 7);
+        ok &= k >= 0 && k < 7;
+        if (k >= 0 && k < 7) hits[k]++;
+    }
+    CHECK(ok);
+    CHECK_NEAR(s / 70000, 0.5, 0.006); /* sd of the mean 0.0011 -> ~5 sigma */
+    for (int k = 0; k < 7; k++) CHECK_MSG(abs(hits[k] - 10000) < 500, "bin %d: %d", k, hits[k]); /* sd 93 */
+}
+
+static void test_temporal_crop(void) {
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, 1, 0);
+    int in[5] = {10, 11, 12, 13, 14}, out[32];
+    /* 5 frames -> doubled 5,10,20,40 -> offset in 0..7, out[t] = in[(off+t)%5] */
+    int seen[8] = {0};
+    for (int it = 0; it < 400; it++) {
+        CHECK_EQ(vs_aug_temporal_crop(out, 32, in, 5, &r), VS_OK);
+        int off = out[0] - 10;
+        int ok = 1;
+        for (int t = 0; t < 32; t++) ok &= out[t] == in[(off + t) % 5];
+        if (!ok) CHECK_MSG(0, "crop is not a contiguous run of the doubled list");
+        /* offset o with o % 5 == off; o ranges over 0..7, so first values 10..14 */
+        if (off >= 0 && off < 5) seen[off]++;
+    }
+    for (int k = 0; k < 5; k++) CHECK(seen[k] > 0);
+    /* exactly size: offset 0 (randint(max(0,1)) = 0) */
+    int in32[32];
+    for (int i = 0; i < 32; i++) in32[i] = 100 + i;
+    CHECK_EQ(vs_aug_temporal_crop(out, 32, in32, 32, &r), VS_OK);
+    CHECK_EQ(out[0], 100);
+    CHECK_EQ(out[31], 131);
+    /* 33 entries: len-size = 1 -> randint(1) = 0 always (the last start is never used) */
+    int in33[33];
+    for (int i = 0; i < 33; i++) in33[i] = i;
+    int any = 0;
+    for (int it = 0; it < 50; it++) {
+        vs_aug_temporal_crop(out, 32, in33, 33, &r);
+        any |= out[0] != 0;
+    }
+    CHECK(!any);
+    CHECK(vs_aug_temporal_crop(out, 32, in, 0, &r) == VS_ERR_INVALID_ARG);
+    /* window: long video -> 64 consecutive frames starting in 0..n-65 */
+    int win[64], mx = 0;
+    for (int it = 0; it < 300; it++) {
+        vs_aug_window(win, 70, &r);
+        int ok = 1;
+        for (int t = 1; t < 64; t++) ok &= win[t] == win[0] + 1 + (t - 1);
+        CHECK(ok);
+        CHECK(win[0] >= 0 && win[0] <= 5);
+        if (win[0] > mx) mx = win[0];
+    }
+    CHECK_EQ(mx, 5);
+    /* short video of 3 frames: doubled 3,6,...,96 -> offset 0..31, frames cycle */
+    vs_aug_window(win, 3, &r);
+    for (int t = 1; t < 64; t++) CHECK_EQ(win[t], (win[t - 1] + 1) % 3);
+    vs_aug_window(win, 64, &r);
+    CHECK(win[0] == 0 && win[63] == 63);
+}
+
+static void test_tt_exact(void) {
+    int in[16], out[VS_AUG_MAX_TT];
+    for (int i = 0; i < 16; i++) in[i] = 100 + i;
+    /* fast-forward k=3: 100,103,...,115 */
+    CHECK_EQ(vs__aug_fast(out, in, 16, 3), 6);
+    CHECK(out[0] == 100 && out[1] == 103 && out[5] == 115);
+    CHECK_EQ(vs__aug_slow(out, in, 3), 6);
+    CHECK(out[0] == 100 && out[1] == 100 && out[2] == 101 && out[5] == 102);
+    CHECK_EQ(vs__aug_reverse(out, in, 16), 16);
+    CHECK(out[0] == 115 && out[15] == 100);
+    /* pause start 2 dur 3: 100,101,102,102,102,102,103 ... (np.insert before position 2) */
+    CHECK_EQ(vs__aug_pause(out, in, 16, 2, 3), 19);
+    CHECK(out[1] == 101 && out[2] == 102 && out[5] == 102 && out[6] == 103 && out[18] == 115);
+    /* TSD, n=16, w=5 -> 3 segments of 5 (tail frame 115 dropped) */
+    int fill[16];
+    for (int i = 0; i < 16; i++) fill[i] = (i % 2) ? VS_AUG_NOISE : VS_AUG_BLACK;
+    int order[3] = {2, 0, 1};
+    {
+        int code[3] = {0, 0, 0}; /* nothing dropped; order applied */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 16, 5, order, code, fill), 15);
+        CHECK(out[0] == 110 && out[4] == 114 && out[5] == 100 && out[10] == 105 && out[14] == 109);
+    }
+    {
+        int code[3] = {1, 0, 0}; /* sum 1 in (0,3): row 0 (segment 2) removed */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 16, 5, order, code, fill), 10);
+        CHECK(out[0] == 100 && out[9] == 109);
+    }
+    {
+        int code[3] = {0, 2, 0}; /* sum 2: row 1 (segment 0, frames 0..4) replaced by its fill */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 16, 5, order, code, fill), 15);
+        CHECK(out[0] == 110 && out[5] == VS_AUG_BLACK && out[6] == VS_AUG_NOISE && out[9] == VS_AUG_BLACK &&
+              out[10] == 105);
+    }
+    {
+        int code[3] = {2, 1, 0}; /* sum 3 == #segments: the quirk keeps everything unchanged */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 16, 5, order, code, fill), 15);
+        CHECK(out[0] == 110 && out[5] == 100);
+    }
+    {
+        int code[3] = {1, 1, 1}; /* sum 3: no dropout either */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 16, 5, NULL, code, fill), 15);
+        CHECK(out[0] == 100 && out[14] == 114);
+    }
+    {
+        int code[1] = {1}; /* n < w: one segment of n, sum 1 == #segments: kept */
+        CHECK_EQ(vs__aug_tsd_apply(out, in, 4, 5, NULL, code, fill), 4);
+    }
+}
+
+/* Branch frequencies of vs_aug_temporal over N draws and their invariants. */
+static void test_tt_random(void) {
+    enum { N = 20000 };
+    int win[64], out[VS_AUG_MAX_TT], n;
+    for (int i = 0; i < 64; i++) win[i] = i;
+    long count[VS_AUG_TT_COUNT] = {0};
+    long tsd_changed = 0, tsd_black = 0, tsd_noise = 0;
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, 99, 3);
+    int ok = 1;
+    for (int it = 0; it < N; it++) {
+        vs_aug_tt k;
+        vs_aug_temporal(out, &n, &k, win, 64, &r);
+        count[k]++;
+        switch (k) {
+        case VS_AUG_TT_FAST: ok &= (n == 32 && out[1] == 2) || (n == 22 && out[1] == 3); break;
+        case VS_AUG_TT_SLOW: ok &= n == 128 && out[127] == 63; break;
+        case VS_AUG_TT_REVERSE: ok &= n == 64 && out[0] == 63; break;
+        case VS_AUG_TT_PAUSE: ok &= n >= 64 && n <= 71; break;
+        case VS_AUG_TT_NONE: ok &= n == 64 && out[63] == 63; break;
+        case VS_AUG_TT_TSD: {
+            ok &= n >= 1 && n <= 64;
+            int ch = n != 64;
+            for (int t = 0; t < n; t++) {
+                ch |= out[t] != t;
+                tsd_black += out[t] == VS_AUG_BLACK;
+                tsd_noise += out[t] == VS_AUG_NOISE;
+                ok &= out[t] >= -2 && out[t] < 64;
+            }
+            tsd_changed += ch;
+            break;
+        }
+        default: ok = 0;
+        }
+    }
+    CHECK(ok);
+    /* binomial: p(1-p)N -> sd 70.7 for p .5, 42.4 for p .1; allow 5 sd */
+    CHECK_MSG(labs(count[0] - N / 2) < 354, "TSD %ld of %d", count[0], N);
+    for (int k = 1; k < VS_AUG_TT_COUNT; k++)
+        CHECK_MSG(labs(count[k] - N / 10) < 212, "branch %d: %ld of %d", k, count[k], N);
+    CHECK(tsd_changed > count[0] / 2); /* most TSD draws change the list */
+    CHECK(tsd_black > 0 && tsd_noise > 0);
+    CHECK_NEAR((double)tsd_black / (double)(tsd_black + tsd_noise), 0.5, 0.03);
+}
+
+static uint8_t *rand_img(int T, int H, int W, uint64_t seed) {
+    uint8_t *p = malloc((size_t)T * H * W * 3);
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, seed, 0);
+    for (size_t i = 0; i < (size_t)T * H * W * 3; i++) p[i] = (uint8_t)vs_aug_rng_below(&r, 256);
+    return p;
+}
+
+static void test_spatial(void) {
+    const int S = 24;
+    uint8_t *a = rand_img(1, S, S, 5), *b = malloc(S * S * 3), *c = malloc(S * S * 3);
+    /* RRC with scale 1 ratio 1 on a square input = the whole frame, identity resize */
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, 3, 3);
+    vs_aug_box box = vs_aug_rrc_box(S, S, 1.0, 1.0, 1.0, 1.0, &r);
+    CHECK(box.top == 0 && box.left == 0 && box.height == S && box.width == S);
+    CHECK_EQ(vs_aug_resized_crop(b, S, S, a, S, S, box, false), VS_OK);
+    CHECK(!memcmp(a, b, S * S * 3));
+    CHECK_EQ(vs_aug_resized_crop(b, S, S, a, S, S, box, true), VS_OK);
+    CHECK(!memcmp(a, b, S * S * 3));
+    /* fallback: a 10 x 100 frame cannot hold area >= 0.9 at ratio <= 4/3 -> centre crop
+     * w = round(10 * 4/3) = 13 */
+    box = vs_aug_rrc_box(10, 100, 0.9, 1.0, 3.0 / 4.0, 4.0 / 3.0, &r);
+    CHECK(box.height == 10 && box.width == 13 && box.top == 0 && box.left == 43);
+    /* boxes from the normal path lie inside and respect the area range */
+    int ok = 1;
+    for (int i = 0; i < 2000; i++) {
+        box = vs_aug_rrc_box(256, 341, 0.5, 1.0, 3.0 / 4.0, 4.0 / 3.0, &r);
+        ok &= box.top >= 0 && box.left >= 0 && box.top + box.height <= 256 && box.left + box.width <= 341;
+        double area = (double)box.height * box.width / (256.0 * 341);
+        ok &= area > 0.48 && area < 1.01;
+    }
+    CHECK(ok);
+    box.top = 20;
+    box.height = 240;
+    CHECK(vs_aug_resized_crop(b, S, S, a, S, S, box, false) == VS_ERR_INVALID_ARG);
+    /* flip twice = identity; once = mirrored */
+    memcpy(b, a, S * S * 3);
+    vs_aug_hflip(b, S, S);
+    CHECK(!memcmp(b + 0, a + (S - 1) * 3, 3));
+    CHECK(memcmp(a, b, S * S * 3) != 0);
+    vs_aug_hflip(b, S, S);
+    CHECK(!memcmp(a, b, S * S * 3));
+    /* RandAugment identity / zero magnitudes; solarize at 256 is identity, at 0 inverts */
+    memcpy(b, a, S * S * 3);
+    CHECK_EQ(vs_aug_ra_apply(b, 1, S, S, VS_AUG_RA_IDENTITY, 0), VS_OK);
+    CHECK(!memcmp(a, b, S * S * 3));
+    CHECK_EQ(vs_aug_ra_apply(b, 1, S, S, VS_AUG_RA_ROTATE, 0), VS_OK);
+    CHECK(!memcmp(a, b, S * S * 3));
+    CHECK_EQ(vs_aug_ra_apply(b, 1, S, S, VS_AUG_RA_TRANSLATE_X, 0.7), VS_OK); /* int(0.7) = 0 */
+    CHECK(!memcmp(a, b, S * S * 3));
+    CHECK_EQ(vs_aug_ra_apply(b, 1, S, S, VS_AUG_RA_SOLARIZE, 0), VS_OK);
+    CHECK(b[0] == 255 - a[0] && b[100] == 255 - a[100]);
+    /* translate by +3: out(x) = in(x-3), zeros on the left */
+    memcpy(b, a, S * S * 3);
+    CHECK_EQ(vs_aug_ra_apply(b, 1, S, S, VS_AUG_RA_TRANSLATE_X, 3.9), VS_OK);
+    CHECK(b[0] == 0 && b[2 * 3] == 0 && !memcmp(b + 3 * 3, a, 3) && !memcmp(b + (5 * S + 10) * 3, a + (5 * S + 7) * 3, 3));
+    /* magnitudes of RandAugment(2, 9) at 224 (spec 3.4 GT) */
+    CHECK_NEAR(vs_aug_ra_magnitude(VS_AUG_RA_SHEAR_X, 9, 31, 224, 224, NULL), 0.09, 1e-7);
+    CHECK_EQ((int)vs_aug_ra_magnitude(VS_AUG_RA_TRANSLATE_X, 9, 31, 224, 224, NULL), 30);
+    CHECK_NEAR(vs_aug_ra_magnitude(VS_AUG_RA_ROTATE, 9, 31, 224, 224, NULL), 9.0, 1e-6);
+    CHECK_NEAR(vs_aug_ra_magnitude(VS_AUG_RA_CONTRAST, 9, 31, 224, 224, NULL), 0.27, 1e-7);
+    CHECK_EQ((int)vs_aug_ra_magnitude(VS_AUG_RA_POSTERIZE, 9, 31, 224, 224, NULL), 7);
+    CHECK_NEAR(vs_aug_ra_magnitude(VS_AUG_RA_SOLARIZE, 9, 31, 224, 224, NULL), 178.5, 0);
+    /* blur: radius 0 identity; a constant image stays constant */
+    memcpy(b, a, S * S * 3);
+    CHECK_EQ(vs_aug_gaussian_blur(b, S, S, 0.0), VS_OK);
+    CHECK(!memcmp(a, b, S * S * 3));
+    memset(c, 77, S * S * 3);
+    CHECK_EQ(vs_aug_gaussian_blur(c, S, S, 1.7), VS_OK);
+    ok = 1;
+    for (int i = 0; i < S * S * 3; i++) ok &= c[i] == 77;
+    CHECK(ok);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_viv_labels(void) {
+    /* the fixture's part B: B = 4, clip 1 mixed into host 2 with λ = 0.45 */
+    float L[16];
+    vs_aug_viv plan[4];
+    for (int i = 0; i < 4; i++) plan[i] = (vs_aug_viv){.host = -1};
+    plan[1].host = 2;
+    plan[1].lambda = 0.45f;
+    vs_aug_viv_matrix(L, plan, 4);
+    CHECK(L[1 * 4 + 2] == 0.45f && L[1 * 4 + 1] == 1.0f && L[0] == 1.0f && L[2 * 4 + 1] == 0.0f);
+    int32_t lab[64];
+    CHECK_EQ(vs_aug_labels(lab, L, 4), VS_OK);
+    char fxdir[1024];
+    snprintf(fxdir, sizeof fxdir, "%s/data/parity/s2vs_simnet", vs_test_shared());
+    vs_fixture *fx = vs_fixture_load(fxdir);
+    if (fx) {
+        const vs_fixture_tensor *t = vs_fixture_get(fx, "B.labels");
+        CHECK(t && t->is_int && t->numel == 64);
+        if (t && t->numel == 64) {
+            const int32_t *w = t->data;
+            int same = 1;
+            for (int i = 0; i < 64; i++) same &= w[i] == lab[i];
+            CHECK_MSG(same, "labels differ from the fixture's B.labels");
+        }
+        vs_fixture_free(fx);
+    } else {
+        fprintf(stderr, "note: %s absent, B.labels check replaced by the hand-worked matrix only\n", fxdir);
+    }
+    /* hand-worked (README part B): weak_1 / weak_2 are not positives; strong_1 (row 5)
+     * is positive with weak_1, weak_2, strong_1, strong_2 */
+    CHECK(lab[1 * 8 + 2] == 0);
+    CHECK(lab[5 * 8 + 1] == 1 && lab[5 * 8 + 2] == 1 && lab[5 * 8 + 6] == 1 && lab[5 * 8 + 5] == 1);
+    CHECK(lab[5 * 8 + 0] == 0 && lab[5 * 8 + 7] == 0 && lab[0] == 1 && lab[0 * 8 + 4] == 1);
+    /* ViV plan geometry */
+    vs_aug_viv pl[64];
+    CHECK_EQ(vs_aug_viv_plan(pl, 64, 224, 0.3, 7, 1), VS_OK);
+    int mixed = 0, ok = 1;
+    for (int i = 0; i < 64; i++) {
+        if (pl[i].host < 0) continue;
+        mixed++;
+        ok &= pl[i].host != i && pl[i].host < 64 && pl[i].lambda >= 0.3f && pl[i].lambda < 0.7f;
+        int cut = (int)(224 * sqrt(1.0 - pl[i].lambda));
+        ok &= pl[i].y1 - pl[i].y0 <= 2 * (cut / 2) && pl[i].y0 >= 0 && pl[i].y1 <= 224;
+        ok &= pl[i].y1 > pl[i].y0 && pl[i].x1 > pl[i].x0;
+    }
+    CHECK(ok);
+    CHECK(mixed > 5 && mixed < 35); /* p .3 of 64: mean 19.2, sd 3.7 */
+    CHECK_EQ(vs_aug_viv_plan(pl, 1, 224, 1.0, 7, 1), VS_OK);
+    CHECK_EQ(pl[0].host, -1);
+    /* apply: B = 2, T = 2, S = 8; clip 0 into host 1 at [2,6) x [4,8) */
+    const int S = 8, T = 2;
+    uint8_t clips[2 * 2 * 8 * 8 * 3], out[2 * 2 * 8 * 8 * 3];
+    for (int i = 0; i < 2 * T * S * S * 3; i++) clips[i] = i < T * S * S * 3 ? 10 : 200;
+    vs_aug_viv p2[2] = {{.host = 1, .lambda = 0.5f, .y0 = 2, .y1 = 6, .x0 = 4, .x1 = 8}, {.host = -1}};
+    CHECK_EQ(vs_aug_viv_apply(out, clips, p2, 2, T, S, false), VS_OK);
+    int inbox = 1, outbox = 1;
+    for (int t = 0; t < T; t++)
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                uint8_t v = out[((size_t)t * S * S + y * S + x) * 3];
+                if (y >= 2 && y < 6 && x >= 4) inbox &= v == 10;
+                else outbox &= v == 200;
+            }
+    CHECK(inbox && outbox);
+    CHECK(!memcmp(out + T * S * S * 3, clips + T * S * S * 3, T * S * S * 3)); /* clip 1 untouched */
+    p2[0].host = 0;
+    CHECK(vs_aug_viv_apply(out, clips, p2, 2, T, S, false) == VS_ERR_INVALID_ARG);
+}
+
+static void test_views(void) {
+    vs_aug_resources *res = NULL;
+    const char *bad[1] = {"/nonexistent/font.ttf"};
+    CHECK(vs_aug_resources_load(&res, bad, 1, NULL) == VS_ERR_IO);
+    CHECK(res == NULL);
+    CHECK(strstr(vs_last_error(), "/nonexistent/font.ttf") != NULL);
+    CHECK(vs_aug_resources_load(&res, NULL, -1, "/nonexistent/emoji.ttf") == VS_ERR_IO);
+    CHECK(strstr(vs_last_error(), "/nonexistent/emoji.ttf") != NULL);
+    vs_aug_params p = vs_aug_default_params();
+    vs_aug_state *st = NULL;
+    CHECK(vs_aug_state_create(&st, NULL, &p) == VS_ERR_INVALID_ARG); /* overlays need fonts */
+    CHECK(strstr(vs_last_error(), "p_text") != NULL);
+    vs_status rs = vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font());
+    if (rs != VS_OK) {
+        fprintf(stderr, "note: fonts unavailable (%s); overlays off in this test\n", vs_last_error());
+        p.p_text = p.p_emoji = 0;
+        res = NULL;
+    } else {
+        CHECK(vs_aug_resources_n_fonts(res) == 8);
+        CHECK(vs_aug_resources_n_emoji(res) > 1000);
+        p.p_text = p.p_emoji = 0.5; /* exercise the overlays more */
+    }
+    p.size = 64; /* small frames keep the test fast */
+    CHECK_EQ(vs_aug_state_create(&st, res, &p), VS_OK);
+    const int N = 20, H = 48, W = 80;
+    uint8_t *frames = rand_img(N, H, W, 11);
+    size_t cb = vs_aug_clip_bytes(&p);
+    CHECK_EQ(cb, (size_t)32 * 64 * 64 * 3);
+    uint8_t *w1 = malloc(cb), *s1 = malloc(cb), *w2 = malloc(cb), *s2 = malloc(cb);
+    vs_aug_views v1, v2, vi;
+    CHECK_EQ(vs_aug_make_views(st, w1, s1, &v1, frames, N, H, W, 1234, 5), VS_OK);
+    CHECK_EQ(vs_aug_make_views(st, w2, s2, &v2, frames, N, H, W, 1234, 5), VS_OK);
+    CHECK(!memcmp(w1, w2, cb) && !memcmp(s1, s2, cb));
+    CHECK(!memcmp(v1.strong, v2.strong, sizeof v1.strong));
+    /* a second state (another thread's) gives the same bytes */
+    vs_aug_state *st2;
+    CHECK_EQ(vs_aug_state_create(&st2, res, &p), VS_OK);
+    CHECK_EQ(vs_aug_make_views(st2, w2, s2, NULL, frames, N, H, W, 1234, 5), VS_OK);
+    CHECK(!memcmp(w1, w2, cb) && !memcmp(s1, s2, cb));
+    vs_aug_state_free(st2);
+    /* make_indices draws the same index lists */
+    CHECK_EQ(vs_aug_make_indices(&vi, &p, N, 1234, 5), VS_OK);
+    CHECK(!memcmp(vi.window, v1.window, sizeof vi.window) && !memcmp(vi.weak, v1.weak, sizeof vi.weak) &&
+          !memcmp(vi.strong, v1.strong, sizeof vi.strong) && vi.tt == v1.tt);
+    /* weak frame t is the crop of frame v.weak[t]: redo frame 0 by hand */
+    uint8_t *one = malloc(64 * 64 * 3);
+    CHECK_EQ(vs_aug_resized_crop(one, 64, 64, frames + (size_t)v1.weak[0] * H * W * 3, H, W, v1.weak_box,
+                                 false),
+             VS_OK);
+    if (v1.weak_flip) vs_aug_hflip(one, 64, 64);
+    CHECK(!memcmp(one, w1, 64 * 64 * 3));
+    free(one);
+    CHECK(v1.weak_box.height * v1.weak_box.width >= 0.79 * H * W);
+    for (int t = 0; t < 32; t++) CHECK(v1.weak[t] >= 0 && v1.weak[t] < N);
+    /* other seeds / keys differ; over many keys every op fires */
+    CHECK_EQ(vs_aug_make_views(st, w2, s2, &v2, frames, N, H, W, 1235, 5), VS_OK);
+    CHECK(memcmp(w1, w2, cb) != 0 && memcmp(s1, s2, cb) != 0);
+    int n_text = 0, n_emoji = 0, n_blur = 0, n_ra = 0, n_codes = 0;
+    for (uint64_t key = 0; key < 12; key++) {
+        CHECK_EQ(vs_aug_make_views(st, w2, s2, &v2, frames, N, H, W, 77, key), VS_OK);
+        for (int t = 0; t < 32; t++) {
+            n_text += v2.text[t];
+            n_emoji += v2.emoji[t];
+            n_blur += v2.blur[t] > 0;
+            n_codes += v2.strong[t] < 0;
+        }
+        n_ra += v2.ra.n_ops;
+    }
+    CHECK_EQ(n_ra, 24);
+    CHECK(n_blur > 100 && n_blur < 280); /* p .5 of 384 */
+    if (res) CHECK(n_text > 100 && n_emoji > 100);
+    (void)n_codes;
+    /* a noise / black frame renders: find a key with codes */
+    for (uint64_t key = 0; key < 400; key++) {
+        vs_aug_make_indices(&vi, &p, N, 9, key);
+        int t0 = -1;
+        for (int t = 0; t < 32; t++)
+            if (vi.strong[t] == VS_AUG_BLACK) t0 = t;
+        if (t0 < 0) continue;
+        vs_aug_params q = p;
+        q.global = false;
+        q.p_text = q.p_emoji = q.p_blur = 0;
+        vs_aug_state *s3;
+        CHECK_EQ(vs_aug_state_create(&s3, NULL, &q), VS_OK);
+        CHECK_EQ(vs_aug_make_views(s3, w2, s2, &v2, frames, N, H, W, 9, key), VS_OK);
+        int zero = 1;
+        for (int i = 0; i < 64 * 64 * 3; i++) zero &= s2[(size_t)t0 * 64 * 64 * 3 + i] == 0;
+        CHECK(zero);
+        vs_aug_state_free(s3);
+        break;
+    }
+    /* allocation failures: every early failure returns NOMEM cleanly */
+    for (long k = 1; k < 8; k++) {
+        vs_alloc_fail_after(k);
+        vs_status s = vs_aug_make_views(st, w2, s2, NULL, frames, N, H, W, 1234, 5);
+        vs_alloc_fail_after(0);
+        CHECK(s == VS_OK || s == VS_ERR_NOMEM);
+    }
+    free(frames);
+    free(w1);
+    free(s1);
+    free(w2);
+    free(s2);
+    vs_aug_state_free(st);
+    vs_aug_resources_free(res);
+}
+
+int main(void) {
+    test_rng();
+    test_temporal_crop();
+    test_tt_exact();
+    test_tt_random();
+    test_spatial();
+    test_viv_labels();
+    test_views();
+    return vs_test_done();
+}

@@ -1,0 +1,282 @@
+/*
+ * cmd_train.c - `vidsim train`: self-supervised S2VS training of the similarity
+ * network on a folder of unlabeled videos (or the videos of an index). Builds (or
+ * reloads) the augmentation bank, then runs the trainer with a progress line (loss
+ * terms, iterations/s, ETA), writes an atomic checkpoint every few iterations and the
+ * final model at the end. --resume continues from the checkpoint after a kill.
+ * Files: MODEL (the model), MODEL.ckpt (checkpoint), MODEL.bank (bank of views).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "vidsim/features.h"
+#include "vidsim/index.h"
+#include "vidsim/simmodel.h"
+#include "vidsim/train.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim train (--videos DIR|FILE... | --index DIR) -o MODEL [options]\n"
+            "  --videos P...     videos or folders of videos (unlabeled) to learn from\n"
+            "  --index DIR       learn from the source videos of an index\n"
+            "  -o MODEL          output model file (also MODEL.ckpt and MODEL.bank)\n"
+            "  --iters N         training steps (default 1000)\n"
+            "  --batch B         videos per step, 2B clips (default 16)\n"
+            "  --lr X            peak learning rate (default 5e-5, the reference's)\n"
+            "  --warmup N        warm-up steps (default iters/30)\n"
+            "  --mode M          bank (default): views computed once; online: exact, slow\n"
+            "  --views W,S,V     bank views per video: weak, strong, video-in-video (2,4,1)\n"
+            "  --max-frames N    frames (1 fps) kept per video (default 300)\n"
+            "  --init MODEL      start from this model file, or 'random' (xavier, the reference's;\n"
+            "                    default) or 'chamfer' (starts as the ViSiL_f Chamfer similarity)\n"
+            "  --seed S          seed of everything random (default 1)\n"
+            "  -j N              threads (default: all cores)\n"
+            "  --checkpoint-every N  steps between checkpoints (default 50)\n"
+            "  --resume          continue from MODEL.ckpt (and reuse MODEL.bank)\n"
+            "  --log FILE        append one JSON line of losses per step\n"
+            "  --stop-after N    checkpoint and stop after N steps of this run (resume later)\n"
+            "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
+            "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n");
+}
+
+static int fail(const char *what) {
+    fprintf(stderr, "vidsim train: %s%s%s\n", what ? what : "", what ? ": " : "", vs_last_error());
+    return 1;
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *out = NULL, *index_dir = NULL, *mode = "bank", *init = NULL, *log_path = NULL;
+    const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1";
+    long iters = 1000, warmup = -1, ckpt_every = 50, stop_after = 0;
+    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300;
+    int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    double lr = 5e-5;
+    unsigned long long seed = 1;
+    char **vids = calloc((size_t)argc + 1, sizeof(char *));
+    int nv = 0, in_videos = 0;
+    if (!vids) return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); free(vids); return 0; }
+        else if (!strcmp(a, "--videos")) in_videos = 1;
+        else if (!strcmp(a, "--index") && more) { index_dir = argv[++i]; in_videos = 0; }
+        else if (!strcmp(a, "-o") && more) out = argv[++i];
+        else if (!strcmp(a, "--iters") && more) iters = atol(argv[++i]);
+        else if (!strcmp(a, "--batch") && more) batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--lr") && more) lr = atof(argv[++i]);
+        else if (!strcmp(a, "--warmup") && more) warmup = atol(argv[++i]);
+        else if (!strcmp(a, "--mode") && more) mode = argv[++i];
+        else if (!strcmp(a, "--views") && more) views = argv[++i];
+        else if (!strcmp(a, "--max-frames") && more) max_frames = atoi(argv[++i]);
+        else if (!strcmp(a, "--init") && more) init = argv[++i];
+        else if (!strcmp(a, "--seed") && more) seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "-j") && more) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--checkpoint-every") && more) ckpt_every = atol(argv[++i]);
+        else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--stop-after") && more) stop_after = atol(argv[++i]);
+        else if (!strcmp(a, "--log") && more) log_path = argv[++i];
+        else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
+        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
+        else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
+        else if (a[0] == '-' && a[1]) { usage(stderr); free(vids); return 2; }
+        else if (in_videos) vids[nv++] = argv[i];
+        else { usage(stderr); free(vids); return 2; }
+    }
+    vs_s2vs_data_params dp = vs_s2vs_data_default_params();
+    if (!out || (!nv && !index_dir) || (nv && index_dir) || iters < 1 || batch < 2 || lr <= 0 ||
+        ckpt_every < 1 || threads < 1 ||
+        sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3 ||
+        (strcmp(mode, "bank") && strcmp(mode, "online"))) {
+        usage(stderr);
+        free(vids);
+        return 2;
+    }
+    dp.mode = !strcmp(mode, "online") ? VS_S2VS_ONLINE : VS_S2VS_BANK;
+    dp.seed = seed;
+    dp.max_frames = max_frames;
+    if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
+
+    int rc = 1;
+    cli_list inputs = {0};
+    vs_extractor *ex = NULL;
+    vs_extract_state *est = NULL;
+    vs_aug_resources *res = NULL;
+    vs_aug_state *ast = NULL;
+    vs_s2vs_data *data = NULL;
+    vs_s2vs_trainer *tr = NULL;
+    vs_simmodel *m0 = NULL;
+    float *x = NULL;
+    int32_t *labels = NULL;
+    FILE *logf = NULL;
+    char ckpt[PATH_MAX], bankp[PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    snprintf(bankp, sizeof bankp, "%s.bank", out);
+
+    /* the videos */
+    if (index_dir) {
+        vs_index *idx;
+        vs_index_entries *es;
+        if (vs_index_open(&idx, index_dir, VS_INDEX_READONLY) != VS_OK) { rc = fail(NULL); goto done; }
+        if (vs_index_list(idx, NULL, &es) != VS_OK) { vs_index_close(idx); rc = fail(NULL); goto done; }
+        char **paths = calloc((size_t)es->n + 1, sizeof(char *));
+        int np = 0;
+        for (long i = 0; paths && i < es->n; i++)
+            if (es->v[i].ok && access(es->v[i].path, R_OK) == 0) paths[np++] = (char *)es->v[i].path;
+            else if (es->v[i].ok) fprintf(stderr, "vidsim train: %s: source video not readable, skipped\n", es->v[i].path);
+        if (paths) cli_collect_inputs(&inputs, paths, np);
+        free(paths);
+        vs_index_entries_free(es);
+        vs_index_close(idx);
+    } else if (cli_collect_inputs(&inputs, vids, nv) != 0) {
+        goto done;
+    }
+    if (inputs.n < batch) {
+        fprintf(stderr, "vidsim train: %d videos found, a batch needs %d (use --batch)\n", inputs.n, batch);
+        goto done;
+    }
+
+    /* extractor, augmentations, data */
+    char bb[PATH_MAX], pca[PATH_MAX];
+    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
+        fprintf(stderr, "vidsim train: unknown backbone '%s'\n", backbone);
+        goto done;
+    }
+    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+    vs_extract_params ep = vs_extract_default_params();
+    ep.n_threads = threads;
+    if (vs_extractor_load(&ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&est, ex) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+    const int R = VS_REGIONS, D = vs_extractor_dim(ex);
+    if (!no_overlays &&
+        vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
+        fprintf(stderr, "vidsim train: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n",
+                vs_last_error());
+        goto done;
+    }
+    if (vs_aug_state_create(&ast, res, &dp.aug) != VS_OK ||
+        vs_s2vs_data_create(&data, &dp, est, ast, R, D) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+
+    /* trainer: from the checkpoint, or new */
+    vs_s2vs_train_params tp = vs_s2vs_train_default_params();
+    tp.lr = (float)lr;
+    tp.lr_min = (float)(0.1 * lr);
+    tp.warmup_lr_init = (float)(0.01 * lr);
+    tp.t_initial = iters;
+    tp.warmup = warmup >= 0 ? warmup : iters / 30;
+    tp.n_threads = threads;
+    if (resume && access(ckpt, R_OK) == 0) {
+        if (vs_s2vs_trainer_load(&tr, ckpt, threads) != VS_OK) { rc = fail(NULL); goto done; }
+        fprintf(stderr, "vidsim train: resuming %s at step %ld\n", ckpt, vs_s2vs_trainer_steps(tr));
+    } else {
+        vs_status s = !init || !strcmp(init, "random") ? vs_simmodel_create_random(&m0, D, seed)
+                      : !strcmp(init, "chamfer")        ? vs_simmodel_create_chamfer_init(&m0, D, seed)
+                                                        : vs_simmodel_load(&m0, init);
+        if (s == VS_OK && (vs_simmodel_dim(m0) != D || strcmp(vs_simmodel_kind(m0), "visil"))) {
+            fprintf(stderr, "vidsim train: %s has D=%d, the features have D=%d\n", init, vs_simmodel_dim(m0), D);
+            goto done;
+        }
+        if (s != VS_OK || vs_s2vs_trainer_create(&tr, m0, &tp) != VS_OK) { rc = fail(init); goto done; }
+    }
+
+    /* the bank: reuse MODEL.bank on --resume, else build it */
+    double t0 = cli_now();
+    if (dp.mode == VS_S2VS_BANK && resume && access(bankp, R_OK) == 0) {
+        if (vs_s2vs_data_load(data, bankp) != VS_OK) { rc = fail(NULL); goto done; }
+        fprintf(stderr, "vidsim train: bank %s: %d videos\n", bankp, vs_s2vs_data_n_videos(data));
+    } else {
+        cli_progress pr;
+        cli_progress_init(&pr, "videos");
+        int nfail = 0;
+        for (int i = 0; i < inputs.n; i++) {
+            cli_progress_update(&pr, i, inputs.n, cli_basename(inputs.v[i]));
+            if (vs_s2vs_data_add_video(data, inputs.v[i]) != VS_OK) {
+                cli_progress_end(&pr);
+                fprintf(stderr, "vidsim train: skipped: %s\n", vs_last_error());
+                nfail++;
+            }
+        }
+        cli_progress_end(&pr);
+        double dt = cli_now() - t0;
+        fprintf(stderr, "vidsim train: %s of %d videos (%d skipped): %ld backbone frames in %.1f s (%.1f frames/s)\n",
+                dp.mode == VS_S2VS_BANK ? "bank" : "frames", vs_s2vs_data_n_videos(data), nfail,
+                vs_s2vs_data_frames_done(data), dt, vs_s2vs_data_frames_done(data) / (dt + 1e-9));
+        if (vs_s2vs_data_n_videos(data) < batch) {
+            fprintf(stderr, "vidsim train: only %d usable videos for a batch of %d\n", vs_s2vs_data_n_videos(data), batch);
+            goto done;
+        }
+        if (dp.mode == VS_S2VS_BANK && vs_s2vs_data_save(data, bankp) != VS_OK) { rc = fail(NULL); goto done; }
+    }
+
+    const int n = 2 * batch, T = VS_AUG_CLIP;
+    x = malloc(sizeof(float) * (size_t)n * T * R * D);
+    labels = malloc(sizeof(int32_t) * (size_t)n * n);
+    if (!x || !labels) { fprintf(stderr, "vidsim train: out of memory\n"); goto done; }
+    if (log_path && !(logf = fopen(log_path, "a"))) {
+        fprintf(stderr, "vidsim train: cannot open %s\n", log_path);
+        goto done;
+    }
+    cli_progress pr;
+    cli_progress_init(&pr, "steps");
+    long start = vs_s2vs_trainer_steps(tr);
+    double ts = cli_now();
+    for (long it = start; it < iters; it++) {
+        vs_s2vs_losses L;
+        if (vs_s2vs_data_batch(data, x, labels, batch, it) != VS_OK ||
+            vs_s2vs_trainer_step(tr, x, labels, n, T, R, D, &L) != VS_OK) {
+            cli_progress_end(&pr);
+            rc = fail(NULL);
+            goto done;
+        }
+        char what[200];
+        snprintf(what, sizeof what, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f) lr %.2g", L.total,
+                 L.infonce, L.hardneg, L.self, L.reg, L.lr);
+        cli_progress_update(&pr, it + 1 - start, iters - start, what);
+        if (logf)
+            fprintf(logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
+                          "\"reg\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
+                    it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.lr, cli_now() - ts);
+        int stop = stop_after > 0 && it + 1 - start >= stop_after && it + 1 < iters;
+        if ((it + 1) % ckpt_every == 0 || it + 1 == iters || stop) {
+            if (logf) fflush(logf);
+            if (vs_s2vs_trainer_save(tr, ckpt) != VS_OK) { cli_progress_end(&pr); rc = fail(NULL); goto done; }
+        }
+        if (stop) {
+            cli_progress_end(&pr);
+            fprintf(stderr, "vidsim train: stopped at step %ld (checkpoint %s; continue with --resume)\n",
+                    it + 1, ckpt);
+            rc = 0;
+            goto done;
+        }
+    }
+    cli_progress_end(&pr);
+    if (vs_simmodel_save(vs_s2vs_trainer_model(tr), out) != VS_OK) { rc = fail(NULL); goto done; }
+    double dt = cli_now() - ts;
+    fprintf(stderr, "vidsim train: %ld steps in %.1f s (%.2f steps/s), model written to %s\n", iters - start, dt,
+            (iters - start) / (dt + 1e-9), out);
+    rc = 0;
+done:
+    if (logf) fclose(logf);
+    free(x);
+    free(labels);
+    vs_s2vs_trainer_free(tr);
+    vs_simmodel_free(m0);
+    vs_s2vs_data_free(data);
+    vs_aug_state_free(ast);
+    vs_aug_resources_free(res);
+    vs_extract_state_free(est);
+    vs_extractor_free(ex);
+    cli_list_free(&inputs);
+    free(vids);
+    return rc;
+}

@@ -1,0 +1,262 @@
+/*
+ * cmd_train_hash.c - `vidsim train-hash`: self-supervised training of the ConMH hash
+ * model (hashmodel.h) on the region features of a collection (feature files, or videos
+ * whose features are extracted on the fly with the default InceptionV3 + whitening).
+ * Writes an atomic checkpoint (MODEL.ckpt: weights, Adam moments, step, RNG) every few
+ * steps and on SIGINT/SIGTERM, resumes from it with --resume, and writes the model to
+ * MODEL at the end. A progress line (losses, it/s, ETA) on a terminal only.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "vidsim/features.h"
+#include "vidsim/hashmodel.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim train-hash (--features DIR | --videos DIR) -o MODEL [options]\n"
+            "  --features DIR    feature files (.vsf, from `vidsim extract`), walked recursively\n"
+            "  --videos DIR      or videos: features extracted first (InceptionV3 + bundled PCA)\n"
+            "  -o MODEL          the trained model (VSTF); checkpoints go to MODEL.ckpt\n"
+            "  --bits N          code length: 64 (default), 128 or 256\n"
+            "  --iters N         optimisation steps (default 1000)\n"
+            "  --batch B         videos per step (default 32)\n"
+            "  --lr X            peak learning rate (default 3e-4; warm-up, then cosine)\n"
+            "  --warmup N        warm-up steps (default 100)\n"
+            "  --frames T        frames sampled per video (default 25)\n"
+            "  --mask-ratio X    hidden fraction of each view (default 0.75)\n"
+            "  --alpha X         weight of the contrastive loss (default 1)\n"
+            "  --no-jitter       always the centre frame of each bin (default: random per step)\n"
+            "  --enc-dim C --enc-depth L --enc-heads H   encoder (default 128, 2, 4;\n"
+            "                    the reference: 256, 12, 6)\n"
+            "  --dec-dim C --dec-depth L --dec-heads H   decoder (default 96, 1, 3;\n"
+            "                    the reference: 192, 2, 3)\n"
+            "  --seed S          (default 1)\n"
+            "  --every N         checkpoint every N steps (default 100)\n"
+            "  --resume          continue from MODEL.ckpt (same architecture and training set)\n"
+            "  --log FILE        CSV step,loss,recon,contrastive,lr of every step\n");
+}
+
+static int fail(const char *what) {
+    fprintf(stderr, "vidsim train-hash: %s%s%s\n", what ? what : "", what ? ": " : "",
+            vs_last_error());
+    return -1;
+}
+
+/* Feed one video's features to the trainer, creating it on the first video. */
+static int feed(vs_hashtrain **t, vs_hashtrain_params *p, const char *ckpt, int resume,
+                const vs_features *f) {
+    if (!*t) {
+        p->model.dim = f->D;
+        if (resume) {
+            /* the checkpoint's architecture wins; it is checked against the features */
+            vs_hashmodel *cm;
+            if (vs_hashmodel_load(&cm, ckpt) != VS_OK) return fail(NULL);
+            p->model = vs_hashmodel_get_config(cm);
+            vs_hashmodel_free(cm);
+        }
+        if (vs_hashtrain_create(t, p) != VS_OK) return fail(NULL);
+        if (resume && vs_hashtrain_load_checkpoint(*t, ckpt) != VS_OK) return fail(NULL);
+    }
+    if (vs_hashtrain_add(*t, f->data, f->T, f->R, f->D) != VS_OK)
+        return fail(f->source ? f->source : "video");
+    return 0;
+}
+
+static int load_all(vs_hashtrain **t, vs_hashtrain_params *p, const char *ckpt, int resume,
+                    const char *feat_dir, const char *video_dir) {
+    cli_list files = {0};
+    vs_extractor *ex = NULL;
+    vs_extract_state *est = NULL;
+    int n = 0, rc = -1;
+    char *in[1] = {(char *)(feat_dir ? feat_dir : video_dir)};
+    if (feat_dir ? cli_collect_features(&files, in, 1) : cli_collect_inputs(&files, in, 1))
+        return -1;
+    if (video_dir) {
+        char bb[PATH_MAX], pca[PATH_MAX];
+        vs_extract_params ep = vs_extract_default_params();
+        cli_backbone_files("inception", bb, sizeof bb, pca, sizeof pca);
+        if (vs_extractor_load(&ex, bb, pca, &ep) != VS_OK ||
+            vs_extract_state_create(&est, ex) != VS_OK) {
+            fail(NULL);
+            goto out;
+        }
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, feat_dir ? "files" : "videos");
+    for (int i = 0; i < files.n; i++) {
+        vs_features *f = NULL;
+        vs_status s = feat_dir ? vs_features_load(&f, files.v[i]) : vs_extract_video(est, files.v[i], &f);
+        cli_progress_update(&prog, i + 1, files.n, cli_basename(files.v[i]));
+        if (s != VS_OK) {
+            cli_progress_end(&prog);
+            fprintf(stderr, "vidsim train-hash: skipping %s\n", vs_last_error());
+            continue;
+        }
+        int r = feed(t, p, ckpt, resume, f);
+        vs_features_free(f);
+        if (r) {
+            cli_progress_end(&prog);
+            goto out;
+        }
+        n++;
+    }
+    cli_progress_end(&prog);
+    if (n < 2) {
+        fprintf(stderr, "vidsim train-hash: %d usable videos in %s; need at least 2\n", n, in[0]);
+        goto out;
+    }
+    rc = n;
+out:
+    vs_extract_state_free(est);
+    vs_extractor_free(ex);
+    cli_list_free(&files);
+    return rc;
+}
+
+int cmd_train_hash(int argc, char **argv) {
+    const char *feat = NULL, *videos = NULL, *out = NULL, *logp = NULL;
+    int resume = 0, every = 100, bits = 64;
+    vs_hashtrain_params p = vs_hashtrain_default_params(64, 0);
+    vs_hashmodel_config mc = p.model;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--features") && more) feat = argv[++i];
+        else if (!strcmp(a, "--videos") && more) videos = argv[++i];
+        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
+        else if (!strcmp(a, "--bits") && more) bits = atoi(argv[++i]);
+        else if (!strcmp(a, "--iters") && more) p.iters = atol(argv[++i]);
+        else if (!strcmp(a, "--batch") && more) p.batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--lr") && more) p.lr = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--warmup") && more) p.warmup = atol(argv[++i]);
+        else if (!strcmp(a, "--frames") && more) mc.frames = atoi(argv[++i]);
+        else if (!strcmp(a, "--mask-ratio") && more) p.mask_ratio = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--alpha") && more) p.alpha = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--no-jitter")) p.jitter = 0;
+        else if (!strcmp(a, "--enc-dim") && more) mc.enc_dim = atoi(argv[++i]);
+        else if (!strcmp(a, "--enc-depth") && more) mc.enc_depth = atoi(argv[++i]);
+        else if (!strcmp(a, "--enc-heads") && more) mc.enc_heads = atoi(argv[++i]);
+        else if (!strcmp(a, "--dec-dim") && more) mc.dec_dim = atoi(argv[++i]);
+        else if (!strcmp(a, "--dec-depth") && more) mc.dec_depth = atoi(argv[++i]);
+        else if (!strcmp(a, "--dec-heads") && more) mc.dec_heads = atoi(argv[++i]);
+        else if (!strcmp(a, "--seed") && more) p.seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--every") && more) every = atoi(argv[++i]);
+        else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--log") && more) logp = argv[++i];
+        else {
+            fprintf(stderr, "vidsim train-hash: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if ((!feat) == (!videos) || !out || every < 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (bits != 64 && bits != 128 && bits != 256) {
+        fprintf(stderr, "vidsim train-hash: --bits must be 64, 128 or 256\n");
+        return 2;
+    }
+    mc.bits = bits;
+    p.model = mc;
+    char ckpt[PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    if (resume && access(ckpt, F_OK) != 0) {
+        fprintf(stderr, "vidsim train-hash: --resume: no checkpoint %s\n", ckpt);
+        return 1;
+    }
+    vs_hashtrain *t = NULL;
+    vs_hashmodel *m = NULL;
+    FILE *logf = NULL;
+    int rc = 1, failed = 0;
+    int nvid = load_all(&t, &p, ckpt, resume, feat, videos);
+    if (nvid < 0) goto done;
+    if (logp && !(logf = fopen(logp, resume ? "a" : "w"))) {
+        fprintf(stderr, "vidsim train-hash: cannot write %s\n", logp);
+        goto done;
+    }
+    if (logf && !resume) fprintf(logf, "step,loss,recon,contrastive,lr\n");
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    cli_progress prog;
+    cli_progress_init(&prog, "it");
+    long start = vs_hashtrain_steps_done(t), total = p.iters;
+    double e_rec = -1, e_con = -1;
+    while (!g_stop && vs_hashtrain_steps_done(t) < total) {
+        vs_hashtrain_stats s;
+        if (vs_hashtrain_step(t, &s) != VS_OK) {
+            cli_progress_end(&prog);
+            fail(NULL);
+            failed = 1;
+            break;
+        }
+        e_rec = e_rec < 0 ? s.recon : 0.95 * e_rec + 0.05 * s.recon;
+        e_con = e_con < 0 ? s.contrastive : 0.95 * e_con + 0.05 * s.contrastive;
+        if (logf)
+            fprintf(logf, "%ld,%.6f,%.6f,%.6f,%.3g\n", s.step, s.loss, s.recon, s.contrastive,
+                    (double)s.lr);
+        char what[96];
+        snprintf(what, sizeof what, "recon %.4f  dcl %.4f  lr %.2g", e_rec, e_con, (double)s.lr);
+        /* rate and ETA over this run's steps (a resumed run restarts the clock) */
+        cli_progress_update(&prog, (double)(s.step - start), (double)(total - start), what);
+        if (s.step % every == 0 && logf) fflush(logf);
+        if (s.step % every == 0 && s.step < total &&
+            vs_hashtrain_save_checkpoint(t, ckpt) != VS_OK) {
+            cli_progress_end(&prog);
+            fail(NULL);
+            failed = 1;
+            break;
+        }
+    }
+    cli_progress_end(&prog);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (vs_hashtrain_save_checkpoint(t, ckpt) != VS_OK) {
+        fail(NULL);
+        goto done;
+    }
+    if (failed) goto done;
+    if (g_stop) {
+        fprintf(stderr,
+                "vidsim train-hash: interrupted at step %ld of %ld; checkpoint %s (continue with "
+                "--resume)\n",
+                vs_hashtrain_steps_done(t), total, ckpt);
+        rc = 130;
+        goto done;
+    }
+    if (vs_hashtrain_model(t, &m) != VS_OK || vs_hashmodel_save(m, out) != VS_OK) {
+        fail(NULL);
+        goto done;
+    }
+    fprintf(stderr, "vidsim train-hash: %s: %d videos, %ld steps, id %s\n", out, nvid,
+            vs_hashtrain_steps_done(t), vs_hashmodel_id(m));
+    rc = 0;
+done:
+    if (logf && fclose(logf) != 0 && rc == 0) {
+        fprintf(stderr, "vidsim train-hash: cannot write %s\n", logp);
+        rc = 1;
+    }
+    vs_hashmodel_free(m);
+    vs_hashtrain_free(t);
+    return rc;
+}
