@@ -24,34 +24,6 @@
 #define VS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define VS__CLONES
-/* ------------------------------------------------------------------ backward
- * Every backward op ACCUMULATES (+=) into its input and parameter gradients; any
- * gradient pointer may be NULL when not wanted. */
-
-/* Backward of vs__conv2d_forward. dinp [C,H,W], dw [O,C,K,K], db [O] (+=),
- * col scratch of vs__conv2d_backward_col_size() floats (NULL when C == 1 or K == 1),
- * dout [O,H,W], inp [C,H,W] (the forward input), w [O,C,K,K]. */
-void vs__conv2d_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
-                         const float *inp, const float *w, int C, int H, int W, int O, int K);
-size_t vs__conv2d_backward_col_size(int C, int H, int W, int K);
-/* Plain reference of the same (nested loops), for tests. */
-void vs__conv2d_backward_ref(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, int C, int H, int W, int O,
-                             int K);
-
-/* Backward of vs__mask_relu_maxpool2_forward: dinp [C,H,W] +=, dout [C,H/2,W/2],
- * inp [C,H,W] the pre-activation input the forward read. */
-void vs__mask_relu_maxpool2_backward(float *dinp, const float *dout, const float *inp,
-                                     const unsigned char *rm, const unsigned char *cm, int C,
-                                     int H, int W);
-
-/* Backward of vs__visil_attention_forward (see attention.c for the formulas).
- * dinp [N,D] or NULL, dW [D,D], db [D], du [D] (all +=), scratch [N,D],
- * dout [N,D], inp [N,D], a [N], h [N,D], W [D,D], u [D]. */
-void vs__visil_attention_backward(float *dinp, float *dW, float *db, float *du, float *scratch,
-                                  const float *dout, const float *inp, const float *a,
-                                  const float *h, const float *W, const float *u, int N, int D);
-
 #endif
 
 /* y = x W^T + b.  out [N,n_out], inp [N,n_in], w [n_out,n_in], b [n_out] or NULL. One
