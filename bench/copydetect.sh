@@ -5,6 +5,8 @@
 # against every ref, and prints the score table (vidsim eval, cross-checked with
 # ../shared/bench/score.py). MODEL: visil_f (default) or a similarity model file.
 # Extra search options can be passed in SEARCH_OPTS (e.g. "--direction q2r").
+# VS_BENCH_SEED (default 1) draws another benchmark from the same sources (use a new
+# WORKDIR): docs/training.md checks trained models on seed 2 as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-out/bench}
@@ -13,7 +15,7 @@ SHARED=${VS_SHARED:-../shared}
 V=${VS_BIN:-build/vidsim}
 mkdir -p "$W"
 if [ ! -f "$W/dev/gt.csv" ]; then
-  python3 "$SHARED/bench/make_copies.py" --sources "$SHARED/data/videos" --out "$W/dev" --seed 1 --copies 3 >/dev/null
+  python3 "$SHARED/bench/make_copies.py" --sources "$SHARED/data/videos" --out "$W/dev" --seed "${VS_BENCH_SEED:-1}" --copies 3 >/dev/null
 fi
 t0=$(date +%s.%N)
 $V index add --index "$W/index" "$W/dev/refs"

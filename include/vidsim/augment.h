@@ -33,8 +33,8 @@
 extern "C" {
 #endif
 
-#define VS_AUG_CLIP 32    /* frames per training clip (T_B) */
-#define VS_AUG_WINDOW 64  /* frames per sampled window (2 T_B) */
+#define VS_AUG_CLIP 32    /* frames per training clip (T_B): the default and the largest */
+#define VS_AUG_WINDOW 64  /* frames per sampled window (2 T_B), the largest */
 #define VS_AUG_MAX_TT 128 /* longest index list a temporal transformation yields (slow-motion) */
 #define VS_AUG_BLACK (-1) /* index code: an all-black frame (TSD content replacement) */
 #define VS_AUG_NOISE (-2) /* index code: a uniform-noise frame (TSD content replacement) */
@@ -70,15 +70,17 @@ typedef enum {
  * o ~ U{0 .. max(len-size, 1) - 1}. out has `size` entries; n_in >= 1. */
 VS_API vs_status vs_aug_temporal_crop(int *out, int size, const int *in, int n_in, vs_aug_rng *r);
 
-/* The 64-frame window of a video of n_frames (>= 1): frame indices [64]. */
-VS_API vs_status vs_aug_window(int *out, int n_frames, vs_aug_rng *r);
+/* The window of `size` frames (2 T_B, <= VS_AUG_WINDOW) of a video of n_frames (>= 1):
+ * frame indices [size]. */
+VS_API vs_status vs_aug_window(int *out, int size, int n_frames, vs_aug_rng *r);
 
 /* One temporal transformation drawn with the reference probabilities and applied to
- * in[n_in] (1 <= n_in <= VS_AUG_WINDOW). out has room for VS_AUG_MAX_TT entries;
+ * in[n_in] (1 <= n_in <= VS_AUG_WINDOW); clip is T_B (a pause lasts 0 .. clip/4 - 1
+ * frames, the reference's randint(window_sz // 4)). out has room for VS_AUG_MAX_TT entries;
  * *n_out gets its length (>= 1), *kind (may be NULL) the branch taken. Entries of out
  * are entries of in, or VS_AUG_BLACK / VS_AUG_NOISE for TSD-replaced frames. */
 VS_API vs_status vs_aug_temporal(int *out, int *n_out, vs_aug_tt *kind, const int *in, int n_in,
-                                 vs_aug_rng *r);
+                                 int clip, vs_aug_rng *r);
 
 /* ---- spatial, per clip ---------------------------------------------------------------- */
 
@@ -164,6 +166,7 @@ VS_API int vs_aug_resources_n_emoji(const vs_aug_resources *res); /* 0 if none l
 
 typedef struct vs_aug_params {
     int size;                  /* output side (224) */
+    int clip;                  /* frames per clip T_B, 4 .. VS_AUG_CLIP (32); the window is 2 T_B */
     double weak_scale_min;     /* RandomResizedCrop scale (0.8, 1) of the weak view */
     double strong_scale_min;   /* (0.5, 1) of the strong view */
     bool temporal;             /* TT on the strong view (true) */
@@ -206,7 +209,7 @@ typedef struct vs_aug_views {
     float blur[VS_AUG_CLIP];       /* blur radius, 0 = not blurred */
 } vs_aug_views;
 
-/* Bytes of one output clip: VS_AUG_CLIP * size * size * 3. */
+/* Bytes of one output clip: clip * size * size * 3. */
 VS_API size_t vs_aug_clip_bytes(const vs_aug_params *p);
 
 /* Temporal part only (feature-space / bank mode): window, weak and strong index
@@ -216,7 +219,7 @@ VS_API vs_status vs_aug_make_indices(vs_aug_views *v, const vs_aug_params *p, in
                                      uint64_t seed, uint64_t key);
 
 /* The weak and strong clip of one video. frames [n_frames,H,W,3] uint8 RGB (any H,W
- * >= 1); weak and strong [VS_AUG_CLIP,size,size,3] are the caller's buffers; v (may
+ * >= 1); weak and strong [clip,size,size,3] are the caller's buffers; v (may
  * be NULL) receives every parameter used. key identifies the video draw (e.g.
  * epoch * n_videos + video id); the same (seed, key) gives the same bytes. */
 VS_API vs_status vs_aug_make_views(vs_aug_state *st, uint8_t *weak, uint8_t *strong,

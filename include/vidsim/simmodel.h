@@ -82,7 +82,8 @@ VS_API vs_status vs_simmodel_builtin(vs_simmodel **out, const char *name);
 VS_API vs_status vs_simmodel_create_random(vs_simmodel **out, int D, uint64_t seed);
 
 /* A ViSiL model that starts out computing (almost) the ViSiL_f Chamfer similarity:
- * attention weights 1/2 everywhere, and an identity path through channel 0 of the
+ * attention weights 1/2 everywhere (context vector u = 0, transform W random so that
+ * attention still gets a gradient), and an identity path through channel 0 of the
  * comparator, so the output map is the f2f map max-pooled 4x4 (ReLU'd); the other
  * channels are random (xavier, seed) and read by nothing until training moves the
  * 1x1 output weights. A training start that does not have to rediscover the

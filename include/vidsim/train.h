@@ -36,6 +36,8 @@
 extern "C" {
 #endif
 
+enum { VS_S2VS_FREEZE_ATTENTION = 1, VS_S2VS_FREEZE_COMPARATOR = 2 };
+
 typedef struct vs_s2vs_train_params {
     float lr;             /* peak learning rate (5e-5) */
     float lr_min;         /* end of the cosine (0.1 * lr) */
@@ -47,6 +49,7 @@ typedef struct vs_s2vs_train_params {
     float tau;            /* InfoNCE temperature (0.03) */
     float lambda;         /* weight of L_hardneg + L_self (3) */
     float r;              /* weight of L_reg (1, sum reduction) */
+    long frozen;          /* VS_S2VS_FREEZE_* bits: parts not updated (0, the reference) */
     int n_threads;        /* pairs of the batch spread over this many threads */
 } vs_s2vs_train_params;
 
@@ -100,12 +103,12 @@ VS_API const char *vs_s2vs_trainer_get_meta(const vs_s2vs_trainer *t, const char
  *     per view, text / emoji overlays and blur drawn per frame) and n_viv
  *     video-in-video views (a strong view pasted into frames of another video) are
  *     computed for all its frames. A batch then samples B videos, a 64-frame window
- *     and the weak / strong 32-frame crops with the temporal transformations of the
+ *     and the weak / strong T_B-frame crops (aug.clip, 32) with the temporal transformations of the
  *     reference applied to frame indices (TSD black / noise frames use the features of
  *     a black / noise frame), picks one stored view for each, and builds the labels.
  *   VS_S2VS_ONLINE: exact: every batch decodes nothing (frames are cached at add
  *     time) but augments the pixels of both views afresh and runs the backbone on all
- *     2*B*32 frames, with video-in-video across the batch as the reference does.
+ *     2*B*T_B frames, with video-in-video across the batch as the reference does.
  * Everything is deterministic from the seed and the iteration number.
  */
 typedef enum { VS_S2VS_BANK = 0, VS_S2VS_ONLINE = 1 } vs_s2vs_data_mode;
@@ -137,7 +140,7 @@ VS_API int vs_s2vs_data_n_videos(const vs_s2vs_data *d);
 /* Frames of backbone work done so far (bank building / online batches). */
 VS_API long vs_s2vs_data_frames_done(const vs_s2vs_data *d);
 
-/* The batch of iteration iter: B distinct videos (B <= n_videos), x [2B, 32, R, D]
+/* The batch of iteration iter: B distinct videos (B <= n_videos), x [2B, aug.clip, R, D]
  * (weak views, then strong views), labels [2B, 2B]. */
 VS_API vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, long iter);
 

@@ -23,20 +23,22 @@ vs_status vs_aug_temporal_crop(int *out, int size, const int *in, int n_in, vs_a
     return VS_OK;
 }
 
-vs_status vs_aug_window(int *out, int n_frames, vs_aug_rng *r) {
+vs_status vs_aug_window(int *out, int size, int n_frames, vs_aug_rng *r) {
     if (n_frames < 1) return vs__err(VS_ERR_INVALID_ARG, "window: video has %d frames", n_frames);
-    /* loader: more than 64 frames -> start ~ randint(len - 64), else all frames; then the
-     * doubling crop. Both are the same rule as vs_aug_temporal_crop on 0..n-1. */
-    int off = n_frames > VS_AUG_WINDOW ? vs_aug_rng_below(r, n_frames - VS_AUG_WINDOW) : 0;
-    if (n_frames > VS_AUG_WINDOW) {
-        for (int t = 0; t < VS_AUG_WINDOW; t++) out[t] = off + t;
+    if (size < 1 || size > VS_AUG_WINDOW)
+        return vs__err(VS_ERR_INVALID_ARG, "window: size %d outside 1..%d", size, VS_AUG_WINDOW);
+    /* loader: more than `size` (64) frames -> start ~ randint(len - size), else all frames;
+     * then the doubling crop. Both are the same rule as vs_aug_temporal_crop on 0..n-1. */
+    int off = n_frames > size ? vs_aug_rng_below(r, n_frames - size) : 0;
+    if (n_frames > size) {
+        for (int t = 0; t < size; t++) out[t] = off + t;
         return VS_OK;
     }
     long len = n_frames;
-    while (len < VS_AUG_WINDOW) len *= 2;
-    long span = len - VS_AUG_WINDOW;
+    while (len < size) len *= 2;
+    long span = len - size;
     off = vs_aug_rng_below(r, span > 1 ? (int)span : 1);
-    for (int t = 0; t < VS_AUG_WINDOW; t++) out[t] = (off + t) % n_frames;
+    for (int t = 0; t < size; t++) out[t] = (off + t) % n_frames;
     return VS_OK;
 }
 
@@ -113,10 +115,12 @@ static int tsd_random(int *out, const int *in, int n, vs_aug_rng *r) {
 }
 
 vs_status vs_aug_temporal(int *out, int *n_out, vs_aug_tt *kind, const int *in, int n_in,
-                          vs_aug_rng *r) {
-    if (!out || !n_out || !in || !r || n_in < 1 || n_in > VS_AUG_WINDOW)
-        return vs__err(VS_ERR_INVALID_ARG, "temporal transformation: need 1 <= n_in <= %d (got %d)",
-                       VS_AUG_WINDOW, n_in);
+                          int clip, vs_aug_rng *r) {
+    if (!out || !n_out || !in || !r || n_in < 1 || n_in > VS_AUG_WINDOW || clip < 4 ||
+        clip > VS_AUG_CLIP)
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "temporal transformation: need 1 <= n_in <= %d and 4 <= clip <= %d (got %d, %d)",
+                       VS_AUG_WINDOW, VS_AUG_CLIP, n_in, clip);
     /* numpy choice(6, p=[.5,.1,.1,.1,.1,.1]): inverse CDF of one uniform */
     static const double cdf[VS_AUG_TT_COUNT] = {0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
     double u = vs_aug_rng_uniform(r);
@@ -136,7 +140,7 @@ vs_status vs_aug_temporal(int *out, int *n_out, vs_aug_tt *kind, const int *in, 
         }
         {
             int start = vs_aug_rng_below(r, n_in - 1);
-            int dur = vs_aug_rng_below(r, VS_AUG_CLIP / 4);
+            int dur = vs_aug_rng_below(r, clip / 4);
             m = vs__aug_pause(out, in, n_in, start, dur);
         }
         break;

@@ -15,6 +15,7 @@ vs_aug_params vs_aug_default_params(void) {
     vs_aug_params p;
     memset(&p, 0, sizeof(p));
     p.size = 224;
+    p.clip = VS_AUG_CLIP;
     p.weak_scale_min = 0.8;
     p.strong_scale_min = 0.5;
     p.temporal = true;
@@ -30,19 +31,21 @@ vs_aug_params vs_aug_default_params(void) {
 
 size_t vs_aug_clip_bytes(const vs_aug_params *p) {
     int s = p ? p->size : 224;
-    return (size_t)VS_AUG_CLIP * s * s * 3;
+    int c = p ? p->clip : VS_AUG_CLIP;
+    return (size_t)c * s * s * 3;
 }
 
 static vs_status check_params(const vs_aug_params *p) {
-    if (p->size < 1 || p->size > 8192 || !(p->weak_scale_min > 0 && p->weak_scale_min <= 1) ||
+    if (p->size < 1 || p->size > 8192 || p->clip < 4 || p->clip > VS_AUG_CLIP ||
+        !(p->weak_scale_min > 0 && p->weak_scale_min <= 1) ||
         !(p->strong_scale_min > 0 && p->strong_scale_min <= 1) || p->ra_num_ops < 0 ||
         p->ra_num_ops > VS_AUG_RA_MAX_OPS || p->ra_magnitude < 0 || p->ra_magnitude > 30 ||
         !(p->p_text >= 0 && p->p_text <= 1) || !(p->p_emoji >= 0 && p->p_emoji <= 1) ||
         !(p->p_blur >= 0 && p->p_blur <= 1))
         return vs__err(VS_ERR_INVALID_ARG,
-                       "augment params out of range (size %d, scales %g/%g, RandAugment %d ops magnitude %d, "
-                       "p_text %g, p_emoji %g, p_blur %g)",
-                       p->size, p->weak_scale_min, p->strong_scale_min, p->ra_num_ops, p->ra_magnitude,
+                       "augment params out of range (size %d, clip %d of 4..%d, scales %g/%g, RandAugment "
+                       "%d ops magnitude %d, p_text %g, p_emoji %g, p_blur %g)",
+                       p->size, p->clip, VS_AUG_CLIP, p->weak_scale_min, p->strong_scale_min, p->ra_num_ops, p->ra_magnitude,
                        p->p_text, p->p_emoji, p->p_blur);
     return VS_OK;
 }
@@ -80,22 +83,25 @@ static vs_status indices(vs_aug_views *v, const vs_aug_params *p, int n_frames, 
                          uint64_t key) {
     vs_aug_rng r;
     vs_aug_rng_init(&r, seed, key * VS__AUG_STREAMS + VS__AUG_S_TEMPORAL);
-    vs_status st = vs_aug_window(v->window, n_frames, &r);
+    const int C = p->clip, W = 2 * p->clip;
+    vs_status st = vs_aug_window(v->window, W, n_frames, &r);
     if (st != VS_OK) return st;
-    if ((st = vs_aug_temporal_crop(v->weak, VS_AUG_CLIP, v->window, VS_AUG_WINDOW, &r)) != VS_OK) return st;
+    if ((st = vs_aug_temporal_crop(v->weak, C, v->window, W, &r)) != VS_OK) return st;
     if (p->temporal) {
         int tt[VS_AUG_MAX_TT], n;
-        if ((st = vs_aug_temporal(tt, &n, &v->tt, v->window, VS_AUG_WINDOW, &r)) != VS_OK) return st;
-        return vs_aug_temporal_crop(v->strong, VS_AUG_CLIP, tt, n, &r);
+        if ((st = vs_aug_temporal(tt, &n, &v->tt, v->window, W, C, &r)) != VS_OK) return st;
+        return vs_aug_temporal_crop(v->strong, C, tt, n, &r);
     }
     v->tt = VS_AUG_TT_NONE;
-    return vs_aug_temporal_crop(v->strong, VS_AUG_CLIP, v->window, VS_AUG_WINDOW, &r);
+    return vs_aug_temporal_crop(v->strong, C, v->window, W, &r);
 }
 
 vs_status vs_aug_make_indices(vs_aug_views *v, const vs_aug_params *p, int n_frames, uint64_t seed,
                               uint64_t key) {
     if (!v) return vs__err(VS_ERR_INVALID_ARG, "vs_aug_make_indices: v is NULL");
     vs_aug_params pp = p ? *p : vs_aug_default_params();
+    vs_status st = check_params(&pp);
+    if (st != VS_OK) return st;
     memset(v, 0, sizeof(*v));
     return indices(v, &pp, n_frames, seed, key);
 }
@@ -129,7 +135,7 @@ vs_status vs_aug_make_views(vs_aug_state *st, uint8_t *weak, uint8_t *strong, vs
     vs_aug_rng_init(&r, seed, key * VS__AUG_STREAMS + VS__AUG_S_WEAK);
     v->weak_box = vs_aug_rrc_box(H, W, p->weak_scale_min, 1.0, 3.0 / 4.0, 4.0 / 3.0, &r);
     v->weak_flip = vs_aug_rng_uniform(&r) < 0.5;
-    for (int t = 0; t < VS_AUG_CLIP; t++) {
+    for (int t = 0; t < p->clip; t++) {
         uint8_t *o = weak + (size_t)t * out_bytes;
         s = vs_aug_resized_crop(o, S, S, frames + (size_t)v->weak[t] * in_bytes, H, W, v->weak_box,
                                 p->antialias);
@@ -144,7 +150,7 @@ vs_status vs_aug_make_views(vs_aug_state *st, uint8_t *weak, uint8_t *strong, vs
     if (p->global) vs_aug_ra_draw(&v->ra, p->ra_num_ops, p->ra_magnitude, S, S, &r);
     vs_aug_rng noise;
     vs_aug_rng_init(&noise, seed, key * VS__AUG_STREAMS + VS__AUG_S_NOISE);
-    for (int t = 0; t < VS_AUG_CLIP; t++) {
+    for (int t = 0; t < p->clip; t++) {
         const uint8_t *src;
         int idx = v->strong[t];
         if (idx >= 0) {
@@ -165,12 +171,12 @@ vs_status vs_aug_make_views(vs_aug_state *st, uint8_t *weak, uint8_t *strong, vs
         if (v->strong_flip) vs_aug_hflip(o, S, S);
     }
     for (int k = 0; k < v->ra.n_ops; k++)
-        if ((s = vs_aug_ra_apply(strong, VS_AUG_CLIP, S, S, v->ra.op[k], v->ra.magnitude[k])) != VS_OK)
+        if ((s = vs_aug_ra_apply(strong, p->clip, S, S, v->ra.op[k], v->ra.magnitude[k])) != VS_OK)
             return s;
 
     /* frame transformations: new draws for every frame */
     vs_aug_rng_init(&r, seed, key * VS__AUG_STREAMS + VS__AUG_S_FRAME);
-    for (int t = 0; t < VS_AUG_CLIP; t++) {
+    for (int t = 0; t < p->clip; t++) {
         uint8_t *o = strong + (size_t)t * out_bytes;
         if (vs_aug_rng_uniform(&r) < p->p_text) {
             if ((s = vs_aug_text_overlay(st, o, S, S, &r)) != VS_OK) return s;

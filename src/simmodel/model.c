@@ -132,8 +132,9 @@ vs_status vs_simmodel_create_chamfer_init(vs_simmodel **out, int D, uint64_t see
     if (st != VS_OK) return st;
     vs_simmodel *m = *out;
     vs__simw *w = &m->w;
-    /* attention: W = 0, b = 0, u = 0 -> a = sigmoid(0) = 1/2 on every region */
-    memset(w->att_W, 0, sizeof(float) * (size_t)D * D);
+    /* attention: u = 0 -> a = sigmoid(0) = 1/2 on every region. W keeps its random
+     * (xavier) values and b is 0: with W = 0 as well, dL/du = tanh(Wx + b) = 0 and
+     * dL/dW, dL/db are multiples of u = 0, a stationary point attention never leaves. */
     memset(w->att_b, 0, sizeof(float) * (size_t)D);
     memset(w->att_u, 0, sizeof(float) * (size_t)D);
     /* channel 0 of every layer is an identity path: conv centre tap 1 from channel 0

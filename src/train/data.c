@@ -335,15 +335,15 @@ static vs_status batch_online(vs_s2vs_data *d, float *x, int32_t *labels, const 
         return vs__err(VS_ERR_NOMEM, "train data: out of memory");
     }
     s = vs_aug_viv_plan(plan, B, d->p.aug.size, d->p.p_viv, d->p.seed, (uint64_t)iter);
-    if (s == VS_OK) s = vs_aug_viv_apply(mixed, strong, plan, B, VS_AUG_CLIP, d->p.aug.size, d->p.aug.antialias);
+    if (s == VS_OK) s = vs_aug_viv_apply(mixed, strong, plan, B, d->p.aug.clip, d->p.aug.size, d->p.aug.antialias);
     if (s == VS_OK) {
         vs_aug_viv_matrix(L, plan, B);
         s = vs_aug_labels(labels, L, B);
     }
     vs__free(plan);
     vs__free(L);
-    if (s == VS_OK) s = features(d, x, weak, B * VS_AUG_CLIP);
-    if (s == VS_OK) s = features(d, x + rd * VS_AUG_CLIP * B, mixed, B * VS_AUG_CLIP);
+    if (s == VS_OK) s = features(d, x, weak, B * d->p.aug.clip);
+    if (s == VS_OK) s = features(d, x + rd * d->p.aug.clip * B, mixed, B * d->p.aug.clip);
     return s;
 }
 
@@ -373,7 +373,7 @@ vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, 
         vs__free(L);
         return s;
     }
-    const size_t clip = (size_t)VS_AUG_CLIP * d->R * d->D;
+    const size_t clip = (size_t)d->p.aug.clip * d->R * d->D;
     memset(L, 0, sizeof(float) * (size_t)B * B);
     for (int b = 0; b < B && s == VS_OK; b++) {
         const video *v = &d->v[perm[b]];
@@ -383,7 +383,7 @@ vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, 
         if (s != VS_OK) break;
         L[b * B + b] = 1.0f;
         int wk = vs_aug_rng_below(&r, d->p.n_weak);
-        gather(d, x + clip * b, v->views[wk], av.weak, VS_AUG_CLIP);
+        gather(d, x + clip * b, v->views[wk], av.weak, d->p.aug.clip);
         int sk;
         if (d->p.n_viv > 0 && vs_aug_rng_uniform(&r) < d->p.p_viv) {
             sk = d->p.n_weak + d->p.n_strong + vs_aug_rng_below(&r, d->p.n_viv);
@@ -392,7 +392,7 @@ vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, 
         } else {
             sk = d->p.n_weak + vs_aug_rng_below(&r, d->p.n_strong);
         }
-        gather(d, x + clip * (B + b), v->views[sk], av.strong, VS_AUG_CLIP);
+        gather(d, x + clip * (B + b), v->views[sk], av.strong, d->p.aug.clip);
     }
     if (s == VS_OK) s = vs_aug_labels(labels, L, B);
     vs__free(perm);

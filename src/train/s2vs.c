@@ -195,7 +195,15 @@ vs_status vs_s2vs_trainer_step(vs_s2vs_trainer *t, const float *x, const int32_t
     t->opt.lr = vs__cosine_lr(t->opt.step, t->p.lr, t->p.lr_min, t->p.t_initial, t->p.warmup,
                               t->p.warmup_lr_init);
     L.lr = t->opt.lr;
-    vs__adam_step(&t->opt, t->m->params, t->grad, t->adam_m, t->adam_v, t->m->n_params);
+    /* the parameters are [attention (D*D + 2D) | comparator]; a frozen part is skipped
+     * (no weight decay, no moments) */
+    const long na = (long)t->m->D * t->m->D + 2L * t->m->D;
+    long lo = (t->p.frozen & VS_S2VS_FREEZE_ATTENTION) ? na : 0;
+    long hi = (t->p.frozen & VS_S2VS_FREEZE_COMPARATOR) ? na : t->m->n_params;
+    if (hi > lo)
+        vs__adam_step(&t->opt, t->m->params + lo, t->grad + lo, t->adam_m + lo, t->adam_v + lo, hi - lo);
+    else
+        t->opt.step++;
     if (out) *out = L;
     return VS_OK;
 }
@@ -210,7 +218,7 @@ static const struct {
 #define F(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 0}
 #define L(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 1}
     F(lr), F(lr_min), F(warmup_lr_init), L(warmup), L(t_initial), F(weight_decay), F(beta1),
-    F(beta2), F(eps), F(tau), F(lambda), F(r),
+    F(beta2), F(eps), F(tau), F(lambda), F(r), L(frozen),
 #undef F
 #undef L
 };

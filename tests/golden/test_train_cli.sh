@@ -56,6 +56,21 @@ cp "$TMP/B/m.vstf.ckpt" "$TMP/ck.corrupt"
 [ $? -ne 0 ] && grep -q "m.vstf.ckpt" "$TMP/err4.txt" && ok || bad "corrupt checkpoint not refused by name"
 cmp -s "$TMP/B/m.vstf.ckpt" "$TMP/ck.corrupt" && ok || bad "refused checkpoint was modified"
 "$BIN" train --batch 0 -o x 2>/dev/null; [ $? -eq 2 ] && ok || bad "bad option: exit 2 expected"
+"$BIN" train "${T[@]}" -o "$TMP/D.vstf" --clip 3 2>/dev/null; [ $? -eq 2 ] && ok || bad "--clip 3: exit 2 expected"
+"$BIN" train "${T[@]}" -o "$TMP/D.vstf" --freeze everything 2>/dev/null; [ $? -eq 2 ] && ok || bad "--freeze everything: exit 2 expected"
+
+# --bank FILE: built and saved on the first run, loaded (no backbone work) on the next;
+# --clip 8 and --freeze comparator (attention only) train on it, deterministically
+"$BIN" train "${T[@]}" -o "$TMP/E1.vstf" --bank "$TMP/shared.bank" --clip 8 --init "$TMP/A/m.vstf" \
+    --freeze comparator 2> "$TMP/err5.txt"
+[ $? -eq 0 ] && [ -f "$TMP/shared.bank" ] && [ ! -f "$TMP/E1.vstf.bank" ] && ok || { bad "--bank run failed"; cat "$TMP/err5.txt" >&2; }
+"$BIN" train "${T[@]}" -o "$TMP/E2.vstf" --bank "$TMP/shared.bank" --clip 8 --init "$TMP/A/m.vstf" \
+    --freeze comparator 2> "$TMP/err6.txt"
+[ $? -eq 0 ] && grep -q "bank $TMP/shared.bank: 4 videos" "$TMP/err6.txt" && ok || { bad "--bank not reused"; cat "$TMP/err6.txt" >&2; }
+cmp -s "$TMP/E1.vstf" "$TMP/E2.vstf" && ok || bad "a run on the loaded bank differs from the run that built it"
+cmp -s "$TMP/E1.vstf" "$TMP/A/m.vstf" && bad "--freeze comparator run changed nothing" || ok
+"$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/E1.vstf" > "$TMP/cmp2.txt" 2>&1
+[ $? -eq 0 ] && ok || bad "the --clip 8 model does not load"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

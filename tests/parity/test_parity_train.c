@@ -169,6 +169,42 @@ int main(void) {
         }
         vs_s2vs_trainer_free(t);
     }
+
+    /* frozen parts: a frozen part keeps its bytes (no step, no weight decay), the other
+     * part takes exactly the step of the unfrozen trainer's first step; frozen survives
+     * a checkpoint */
+    {
+        p.n_threads = 1;
+        const long na = (long)D * D + 2L * D, ntot = m0->n_params;
+        vs_s2vs_trainer *tf, *tu;
+        CHECK_EQ(vs_s2vs_trainer_create(&tu, m0, &p), VS_OK);
+        CHECK_EQ(vs_s2vs_trainer_step(tu, x, labels, n, T, R, D, NULL), VS_OK);
+        const float *pu = vs_s2vs_trainer_model(tu)->params;
+        for (int part = 1; part <= 2; part++) {
+            vs_s2vs_train_params pf = p;
+            pf.frozen = part == 1 ? VS_S2VS_FREEZE_ATTENTION : VS_S2VS_FREEZE_COMPARATOR;
+            CHECK_EQ(vs_s2vs_trainer_create(&tf, m0, &pf), VS_OK);
+            CHECK_EQ(vs_s2vs_trainer_step(tf, x, labels, n, T, R, D, NULL), VS_OK);
+            const float *pp = vs_s2vs_trainer_model(tf)->params;
+            long lo = part == 1 ? 0 : na, hi = part == 1 ? na : ntot; /* the frozen range */
+            CHECK(memcmp(pp + lo, m0->params + lo, sizeof(float) * (size_t)(hi - lo)) == 0);
+            long olo = part == 1 ? na : 0, ohi = part == 1 ? ntot : na;
+            CHECK(memcmp(pp + olo, pu + olo, sizeof(float) * (size_t)(ohi - olo)) == 0);
+            CHECK(memcmp(pp + olo, m0->params + olo, sizeof(float) * (size_t)(ohi - olo)) != 0);
+            snprintf(path, sizeof path, "%s/train_ckpt_frozen.vstf", vs_test_tmpdir());
+            CHECK_EQ(vs_s2vs_trainer_save(tf, path), VS_OK);
+            vs_s2vs_trainer_free(tf);
+            CHECK_EQ(vs_s2vs_trainer_load(&tf, path, 1), VS_OK);
+            if (tf) {
+                float before[4];
+                memcpy(before, vs_s2vs_trainer_model(tf)->params + lo, sizeof before);
+                CHECK_EQ(vs_s2vs_trainer_step(tf, x, labels, n, T, R, D, NULL), VS_OK);
+                CHECK(memcmp(before, vs_s2vs_trainer_model(tf)->params + lo, sizeof before) == 0);
+                vs_s2vs_trainer_free(tf);
+            }
+        }
+        vs_s2vs_trainer_free(tu);
+    }
     vs_simmodel_free(m0);
     vs_fixture_free(fx);
     return vs_test_done();

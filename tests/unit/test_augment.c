@@ -77,7 +77,7 @@ static void test_temporal_crop(void) {
     /* window: long video -> 64 consecutive frames starting in 0..n-65 */
     int win[64], mx = 0;
     for (int it = 0; it < 300; it++) {
-        vs_aug_window(win, 70, &r);
+        vs_aug_window(win, VS_AUG_WINDOW, 70, &r);
         int ok = 1;
         for (int t = 1; t < 64; t++) ok &= win[t] == win[0] + 1 + (t - 1);
         CHECK(ok);
@@ -86,9 +86,9 @@ static void test_temporal_crop(void) {
     }
     CHECK_EQ(mx, 5);
     /* short video of 3 frames: doubled 3,6,...,96 -> offset 0..31, frames cycle */
-    vs_aug_window(win, 3, &r);
+    vs_aug_window(win, VS_AUG_WINDOW, 3, &r);
     for (int t = 1; t < 64; t++) CHECK_EQ(win[t], (win[t - 1] + 1) % 3);
-    vs_aug_window(win, 64, &r);
+    vs_aug_window(win, VS_AUG_WINDOW, 64, &r);
     CHECK(win[0] == 0 && win[63] == 63);
 }
 
@@ -153,7 +153,7 @@ static void test_tt_random(void) {
     int ok = 1;
     for (int it = 0; it < N; it++) {
         vs_aug_tt k;
-        vs_aug_temporal(out, &n, &k, win, 64, &r);
+        vs_aug_temporal(out, &n, &k, win, 64, VS_AUG_CLIP, &r);
         count[k]++;
         switch (k) {
         case VS_AUG_TT_FAST: ok &= (n == 32 && out[1] == 2) || (n == 22 && out[1] == 3); break;
@@ -439,11 +439,61 @@ static void test_views(void) {
     vs_aug_resources_free(res);
 }
 
+/* T_B = 8 (window 16): the window, the crops and the pause length follow aug.clip; a
+ * clip outside 4..VS_AUG_CLIP is refused by name. */
+static void test_short_clip(void) {
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, 5, 1);
+    int win[VS_AUG_WINDOW];
+    for (int i = 0; i < VS_AUG_WINDOW; i++) win[i] = -7;
+    CHECK_EQ(vs_aug_window(win, 16, 40, &r), VS_OK);
+    for (int t = 1; t < 16; t++) CHECK_EQ(win[t], win[t - 1] + 1);
+    CHECK(win[0] >= 0 && win[0] <= 40 - 17);
+    CHECK_EQ(win[16], -7); /* nothing written past the window */
+    CHECK(vs_aug_window(win, VS_AUG_WINDOW + 1, 40, &r) == VS_ERR_INVALID_ARG);
+    /* pause: dur ~ U{0 .. clip/4 - 1} = {0, 1} for clip 8 */
+    int in[16], out[VS_AUG_MAX_TT], n, maxn = 0, pauses = 0;
+    for (int i = 0; i < 16; i++) in[i] = i;
+    for (int it = 0; it < 4000; it++) {
+        vs_aug_tt k;
+        CHECK_EQ(vs_aug_temporal(out, &n, &k, in, 16, 8, &r), VS_OK);
+        if (k == VS_AUG_TT_PAUSE) {
+            pauses++;
+            if (n > maxn) maxn = n;
+        }
+    }
+    CHECK(pauses > 200);
+    CHECK_EQ(maxn, 17);
+    CHECK(vs_aug_temporal(out, &n, NULL, in, 16, 3, &r) == VS_ERR_INVALID_ARG);
+    /* indices of a 5-frame video with clip 8: weak and strong are 8 entries of the video */
+    vs_aug_params p = vs_aug_default_params();
+    p.clip = 8;
+    vs_aug_views v;
+    int bad = 0, used_strong = 0;
+    for (uint64_t key = 0; key < 200; key++) {
+        CHECK_EQ(vs_aug_make_indices(&v, &p, 5, 3, key), VS_OK);
+        for (int t = 0; t < 16; t++) bad |= v.window[t] < 0 || v.window[t] >= 5;
+        for (int t = 0; t < 8; t++) bad |= v.weak[t] < 0 || v.weak[t] >= 5;
+        for (int t = 0; t < 8; t++) bad |= v.strong[t] < VS_AUG_NOISE || v.strong[t] >= 5;
+        for (int t = 8; t < VS_AUG_CLIP; t++) used_strong |= v.weak[t] != 0 || v.strong[t] != 0;
+    }
+    CHECK(!bad);
+    CHECK(!used_strong); /* entries past clip stay as memset left them */
+    CHECK_EQ(vs_aug_clip_bytes(&p), (size_t)8 * 224 * 224 * 3);
+    p.clip = 3;
+    CHECK(vs_aug_make_indices(&v, &p, 5, 3, 0) == VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "clip 3") != NULL);
+    p.clip = VS_AUG_CLIP + 1;
+    vs_aug_state *st = NULL;
+    CHECK(vs_aug_state_create(&st, NULL, &p) == VS_ERR_INVALID_ARG);
+}
+
 int main(void) {
     test_rng();
     test_temporal_crop();
     test_tt_exact();
     test_tt_random();
+    test_short_clip();
     test_spatial();
     test_viv_labels();
     test_views();

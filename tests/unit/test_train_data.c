@@ -146,6 +146,36 @@ int main(void) {
     CHECK_EQ(vs_s2vs_data_batch(d2, x2, l2, B, 7), VS_OK);
     CHECK(memcmp(x1, x2, sizeof(float) * nx) == 0 && memcmp(l1, l2, sizeof l1) == 0);
     vs_s2vs_data_free(d2);
+    /* the same bank with T_B = 8: clips of 8 frames, the same videos, views and labels */
+    {
+        vs_s2vs_data_params dp8 = dp;
+        dp8.aug.clip = 8;
+        const size_t n8 = (size_t)2 * B * 8 * R * D;
+        float *y1 = malloc(sizeof(float) * n8), *y2 = malloc(sizeof(float) * n8);
+        int32_t m1[64];
+        CHECK_EQ(vs_s2vs_data_create(&d2, &dp8, est, ast, R, D), VS_OK);
+        CHECK_EQ(vs_s2vs_data_load(d2, path), VS_OK);
+        CHECK_EQ(vs_s2vs_data_batch(d2, y1, m1, B, 7), VS_OK);
+        CHECK(memcmp(m1, l1, sizeof l1) == 0);
+        CHECK_EQ(vs_s2vs_data_batch(d2, y2, m1, B, 7), VS_OK);
+        CHECK(memcmp(y1, y2, sizeof(float) * n8) == 0);
+        /* the weak clip of slot 0 follows make_indices with clip 8 for one of the videos */
+        int found = 0;
+        for (int vid = 0; vid < 4 && !found; vid++) {
+            vs_aug_views av;
+            CHECK_EQ(vs_aug_make_indices(&av, &dp8.aug, nfr[vid], dp.seed, 7ULL * 4 + vid), VS_OK);
+            int ok = 1;
+            for (int t = 0; t < 8 && ok; t++)
+                for (int u = 0; u < 8 && ok; u++)
+                    ok = (av.weak[t] == av.weak[u]) ==
+                         !memcmp(y1 + (size_t)t * R * D, y1 + (size_t)u * R * D, sizeof(float) * R * D);
+            found = ok;
+        }
+        CHECK(found);
+        vs_s2vs_data_free(d2);
+        free(y1);
+        free(y2);
+    }
     /* other parameters: refused */
     vs_s2vs_data_params dp2 = dp;
     dp2.n_strong = 2;

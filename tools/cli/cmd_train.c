@@ -29,15 +29,21 @@ static void usage(FILE *f) {
             "  --batch B         videos per step, 2B clips (default 16)\n"
             "  --lr X            peak learning rate (default 5e-5, the reference's)\n"
             "  --warmup N        warm-up steps (default iters/30)\n"
+            "  --lambda X        weight of the hard-negative + self terms (default 3)\n"
+            "  --freeze PART     none (default), attention or comparator: that part is not trained\n"
             "  --mode M          bank (default): views computed once; online: exact, slow\n"
             "  --views W,S,V     bank views per video: weak, strong, video-in-video (2,4,1)\n"
             "  --max-frames N    frames (1 fps) kept per video (default 300)\n"
+            "  --clip N          frames per training clip T_B, 4..32 (default 32, the reference's;\n"
+            "                    the window is 2 T_B)\n"
             "  --init MODEL      start from this model file, or 'random' (xavier, the reference's;\n"
             "                    default) or 'chamfer' (starts as the ViSiL_f Chamfer similarity)\n"
             "  --seed S          seed of everything random (default 1)\n"
             "  -j N              threads (default: all cores)\n"
             "  --checkpoint-every N  steps between checkpoints (default 50)\n"
             "  --resume          continue from MODEL.ckpt (and reuse MODEL.bank)\n"
+            "  --bank FILE       the bank file instead of MODEL.bank: loaded when it exists\n"
+            "                    (its views must match --views/--max-frames/--seed), else built\n"
             "  --log FILE        append one JSON line of losses per step\n"
             "  --stop-after N    checkpoint and stop after N steps of this run (resume later)\n"
             "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
@@ -51,11 +57,12 @@ static int fail(const char *what) {
 
 int cmd_train(int argc, char **argv) {
     const char *out = NULL, *index_dir = NULL, *mode = "bank", *init = NULL, *log_path = NULL;
-    const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1";
+    const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1", *bank_arg = NULL;
     long iters = 1000, warmup = -1, ckpt_every = 50, stop_after = 0;
-    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300;
+    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    double lr = 5e-5;
+    double lr = 5e-5, lambda = 3.0;
+    const char *freeze = "none";
     unsigned long long seed = 1;
     char **vids = calloc((size_t)argc + 1, sizeof(char *));
     int nv = 0, in_videos = 0;
@@ -70,6 +77,9 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--iters") && more) iters = atol(argv[++i]);
         else if (!strcmp(a, "--batch") && more) batch = atoi(argv[++i]);
         else if (!strcmp(a, "--lr") && more) lr = atof(argv[++i]);
+        else if (!strcmp(a, "--lambda") && more) lambda = atof(argv[++i]);
+        else if (!strcmp(a, "--clip") && more) clip = atoi(argv[++i]);
+        else if (!strcmp(a, "--freeze") && more) freeze = argv[++i];
         else if (!strcmp(a, "--warmup") && more) warmup = atol(argv[++i]);
         else if (!strcmp(a, "--mode") && more) mode = argv[++i];
         else if (!strcmp(a, "--views") && more) views = argv[++i];
@@ -79,6 +89,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "-j") && more) threads = atoi(argv[++i]);
         else if (!strcmp(a, "--checkpoint-every") && more) ckpt_every = atol(argv[++i]);
         else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--bank") && more) bank_arg = argv[++i];
         else if (!strcmp(a, "--stop-after") && more) stop_after = atol(argv[++i]);
         else if (!strcmp(a, "--log") && more) log_path = argv[++i];
         else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
@@ -92,6 +103,8 @@ int cmd_train(int argc, char **argv) {
     if (!out || (!nv && !index_dir) || (nv && index_dir) || iters < 1 || batch < 2 || lr <= 0 ||
         ckpt_every < 1 || threads < 1 ||
         sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3 ||
+        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 ||
+        (strcmp(freeze, "none") && strcmp(freeze, "attention") && strcmp(freeze, "comparator")) ||
         (strcmp(mode, "bank") && strcmp(mode, "online"))) {
         usage(stderr);
         free(vids);
@@ -100,6 +113,7 @@ int cmd_train(int argc, char **argv) {
     dp.mode = !strcmp(mode, "online") ? VS_S2VS_ONLINE : VS_S2VS_BANK;
     dp.seed = seed;
     dp.max_frames = max_frames;
+    dp.aug.clip = clip;
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
 
     int rc = 1;
@@ -116,7 +130,8 @@ int cmd_train(int argc, char **argv) {
     FILE *logf = NULL;
     char ckpt[PATH_MAX], bankp[PATH_MAX];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
-    snprintf(bankp, sizeof bankp, "%s.bank", out);
+    if (bank_arg) snprintf(bankp, sizeof bankp, "%s", bank_arg);
+    else snprintf(bankp, sizeof bankp, "%s.bank", out);
 
     /* the videos */
     if (index_dir) {
@@ -170,6 +185,9 @@ int cmd_train(int argc, char **argv) {
     /* trainer: from the checkpoint, or new */
     vs_s2vs_train_params tp = vs_s2vs_train_default_params();
     tp.lr = (float)lr;
+    tp.lambda = (float)lambda;
+    tp.frozen = !strcmp(freeze, "attention") ? VS_S2VS_FREEZE_ATTENTION
+                : !strcmp(freeze, "comparator") ? VS_S2VS_FREEZE_COMPARATOR : 0;
     tp.lr_min = (float)(0.1 * lr);
     tp.warmup_lr_init = (float)(0.01 * lr);
     tp.t_initial = iters;
@@ -189,9 +207,9 @@ int cmd_train(int argc, char **argv) {
         if (s != VS_OK || vs_s2vs_trainer_create(&tr, m0, &tp) != VS_OK) { rc = fail(init); goto done; }
     }
 
-    /* the bank: reuse MODEL.bank on --resume, else build it */
+    /* the bank: reuse MODEL.bank on --resume (or the --bank file when it exists), else build it */
     double t0 = cli_now();
-    if (dp.mode == VS_S2VS_BANK && resume && access(bankp, R_OK) == 0) {
+    if (dp.mode == VS_S2VS_BANK && (resume || bank_arg) && access(bankp, R_OK) == 0) {
         if (vs_s2vs_data_load(data, bankp) != VS_OK) { rc = fail(NULL); goto done; }
         fprintf(stderr, "vidsim train: bank %s: %d videos\n", bankp, vs_s2vs_data_n_videos(data));
     } else {
@@ -218,7 +236,7 @@ int cmd_train(int argc, char **argv) {
         if (dp.mode == VS_S2VS_BANK && vs_s2vs_data_save(data, bankp) != VS_OK) { rc = fail(NULL); goto done; }
     }
 
-    const int n = 2 * batch, T = VS_AUG_CLIP;
+    const int n = 2 * batch, T = dp.aug.clip;
     x = malloc(sizeof(float) * (size_t)n * T * R * D);
     labels = malloc(sizeof(int32_t) * (size_t)n * n);
     if (!x || !labels) { fprintf(stderr, "vidsim train: out of memory\n"); goto done; }
