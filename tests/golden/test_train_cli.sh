@@ -68,6 +68,12 @@ cmp -s "$TMP/B/m.vstf.ckpt" "$TMP/ck.corrupt" && ok || bad "refused checkpoint w
     --freeze comparator 2> "$TMP/err6.txt"
 [ $? -eq 0 ] && grep -q "bank $TMP/shared.bank: 4 videos" "$TMP/err6.txt" && ok || { bad "--bank not reused"; cat "$TMP/err6.txt" >&2; }
 cmp -s "$TMP/E1.vstf" "$TMP/E2.vstf" && ok || bad "a run on the loaded bank differs from the run that built it"
+# a checkpoint trained with --clip 8 is not resumed with another clip length
+"$BIN" train "${T[@]}" -o "$TMP/F.vstf" --bank "$TMP/shared.bank" --clip 8 --stop-after 2 2>/dev/null
+"$BIN" train "${T[@]}" -o "$TMP/F.vstf" --bank "$TMP/shared.bank" --resume 2> "$TMP/err7.txt"
+[ $? -ne 0 ] && grep -q "F.vstf.ckpt was trained with --clip 8" "$TMP/err7.txt" && ok || bad "resume with another --clip not refused"
+"$BIN" train "${T[@]}" -o "$TMP/F.vstf" --bank "$TMP/shared.bank" --clip 8 --resume 2>/dev/null
+[ $? -eq 0 ] && [ -f "$TMP/F.vstf" ] && ok || bad "resume with the same --clip failed"
 cmp -s "$TMP/E1.vstf" "$TMP/A/m.vstf" && bad "--freeze comparator run changed nothing" || ok
 "$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/E1.vstf" > "$TMP/cmp2.txt" 2>&1
 [ $? -eq 0 ] && ok || bad "the --clip 8 model does not load"

@@ -195,6 +195,12 @@ int cmd_train(int argc, char **argv) {
     tp.n_threads = threads;
     if (resume && access(ckpt, R_OK) == 0) {
         if (vs_s2vs_trainer_load(&tr, ckpt, threads) != VS_OK) { rc = fail(NULL); goto done; }
+        const char *c0 = vs_s2vs_trainer_get_meta(tr, "data.clip");
+        if (c0 && atoi(c0) != clip) {
+            fprintf(stderr, "vidsim train: %s was trained with --clip %s; resume it with the same --clip (not %d)\n",
+                    ckpt, c0, clip);
+            goto done;
+        }
         fprintf(stderr, "vidsim train: resuming %s at step %ld\n", ckpt, vs_s2vs_trainer_steps(tr));
     } else {
         vs_status s = !init || !strcmp(init, "random") ? vs_simmodel_create_random(&m0, D, seed)
@@ -205,6 +211,9 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         if (s != VS_OK || vs_s2vs_trainer_create(&tr, m0, &tp) != VS_OK) { rc = fail(init); goto done; }
+        char cbuf[16];
+        snprintf(cbuf, sizeof cbuf, "%d", clip);
+        if (vs_s2vs_trainer_set_meta(tr, "data.clip", cbuf) != VS_OK) { rc = fail(NULL); goto done; }
     }
 
     /* the bank: reuse MODEL.bank on --resume (or the --bank file when it exists), else build it */
