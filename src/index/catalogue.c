@@ -121,20 +121,20 @@ vs_status vs__index_abspath(const char *path, char **out) {
     return VS_OK;
 }
 
-static int64_t now_ns(void) {
+int64_t vs__index_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static vs_status exec(vs_index *idx, const char *sql) {
+vs_status vs__index_exec(vs_index *idx, const char *sql) {
     int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? VS_OK : vs__index_db_err(idx, rc, sql);
 }
 
-static void rollback(vs_index *idx) { sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL); }
+void vs__index_rollback(vs_index *idx) { sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL); }
 
-static vs_status prepare(vs_index *idx, const char *sql, sqlite3_stmt **st) {
+vs_status vs__index_prepare(vs_index *idx, const char *sql, sqlite3_stmt **st) {
     int rc = sqlite3_prepare_v2(idx->db, sql, -1, st, NULL);
     return rc == SQLITE_OK ? VS_OK : vs__index_db_err(idx, rc, "prepare");
 }
@@ -142,7 +142,7 @@ static vs_status prepare(vs_index *idx, const char *sql, sqlite3_stmt **st) {
 /* Read meta into the handle (under mu or before the handle is shared). */
 static vs_status load_meta(vs_index *idx) {
     sqlite3_stmt *st;
-    vs_status s = prepare(idx, "SELECT key, value FROM meta", &st);
+    vs_status s = vs__index_prepare(idx, "SELECT key, value FROM meta", &st);
     if (s) return s;
     int version = -1, kind = 0, rc;
     idx->model_id[0] = 0;
@@ -282,8 +282,8 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
         goto fail;
     }
     if (!ro) {
-        if ((s = exec(idx, "PRAGMA journal_mode=WAL"))) goto fail;
-        if ((s = exec(idx, "PRAGMA synchronous=FULL"))) goto fail;
+        if ((s = vs__index_exec(idx, "PRAGMA journal_mode=WAL"))) goto fail;
+        if ((s = vs__index_exec(idx, "PRAGMA synchronous=FULL"))) goto fail;
     }
     if (!n_tables) {
         /* a new catalogue, or one whose creation was killed before its commit */
@@ -291,27 +291,27 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
             s = vs__err(VS_ERR_FORMAT, "%s: empty catalogue (the index was never initialized)", idx->cat_path);
             goto fail;
         }
-        if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto fail;
-        if ((s = exec(idx, schema_sql)) || (s = exec(idx, extras_sql))) {
-            rollback(idx);
+        if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto fail;
+        if ((s = vs__index_exec(idx, schema_sql)) || (s = vs__index_exec(idx, extras_sql))) {
+            vs__index_rollback(idx);
             goto fail;
         }
         char sql[96];
-        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('created_ns','%lld')", (long long)now_ns());
-        if ((s = exec(idx, sql)) || (s = exec(idx, "COMMIT"))) {
-            rollback(idx);
+        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('created_ns','%lld')", (long long)vs__index_now_ns());
+        if ((s = vs__index_exec(idx, sql)) || (s = vs__index_exec(idx, "COMMIT"))) {
+            vs__index_rollback(idx);
             goto fail;
         }
     }
     if ((s = load_meta(idx))) goto fail;
     if (!ro && idx->format_version < 2) {
         /* upgrade 1 -> 2: add the extras table, in one transaction (re-checked inside it) */
-        if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto fail;
-        if (!(s = load_meta(idx)) && idx->format_version < 2 && !(s = exec(idx, extras_sql)))
+        if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto fail;
+        if (!(s = load_meta(idx)) && idx->format_version < 2 && !(s = vs__index_exec(idx, extras_sql)))
             s = set_meta(idx, "format_version", "2");
-        if (!s) s = exec(idx, "COMMIT");
+        if (!s) s = vs__index_exec(idx, "COMMIT");
         if (s) {
-            rollback(idx);
+            vs__index_rollback(idx);
             vs__err_prefix(s, "%s: upgrading the index from format 1 to 2", idx->dir);
             goto fail;
         }
@@ -342,7 +342,7 @@ vs_status vs_index_get_info(vs_index *idx, vs_index_info *out) {
     pthread_mutex_lock(&idx->mu);
     sqlite3_stmt *st;
     vs_status s = load_meta(idx); /* another process may have set the model since open */
-    if (!s) s = prepare(idx, "SELECT status, count(*) FROM videos GROUP BY status", &st);
+    if (!s) s = vs__index_prepare(idx, "SELECT status, count(*) FROM videos GROUP BY status", &st);
     if (!s) {
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -383,7 +383,7 @@ vs_status vs__index_check_model(vs_index *idx, const char *model_id, double fps)
 
 static vs_status set_meta(vs_index *idx, const char *key, const char *value) {
     sqlite3_stmt *st;
-    vs_status s = prepare(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", &st);
+    vs_status s = vs__index_prepare(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", &st);
     if (s) return s;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
@@ -418,7 +418,7 @@ static vs_status commit_body(vs_index *idx, const vs__index_row *r, vs_index_add
         if ((s = set_meta(idx, "fps", b))) return s;
         *meta_changed = 1;
     }
-    if ((s = prepare(idx, "SELECT id, feature_file FROM videos WHERE path = ?1", &st))) return s;
+    if ((s = vs__index_prepare(idx, "SELECT id, feature_file FROM videos WHERE path = ?1", &st))) return s;
     sqlite3_bind_text(st, 1, r->path, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st), replaced = 0;
     if (rc == SQLITE_ROW) {
@@ -430,13 +430,13 @@ static vs_status commit_body(vs_index *idx, const vs__index_row *r, vs_index_add
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "looking up the path");
     if (replaced) {
-        if ((s = prepare(idx, "DELETE FROM videos WHERE path = ?1", &st))) return s;
+        if ((s = vs__index_prepare(idx, "DELETE FROM videos WHERE path = ?1", &st))) return s;
         sqlite3_bind_text(st, 1, r->path, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "deleting the old row");
     }
-    if ((s = prepare(idx,
+    if ((s = vs__index_prepare(idx,
                      "INSERT INTO videos(path, name, size, mtime_ns, hash, duration, n_frames, status, error,"
                      " feature_file, model_id, added_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
                      &st)))
@@ -456,7 +456,7 @@ static vs_status commit_body(vs_index *idx, const vs__index_row *r, vs_index_add
     if (r->ok) sqlite3_bind_text(st, 10, r->feature_file, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(st, 10);
     sqlite3_bind_text(st, 11, r->model_id ? r->model_id : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 12, now_ns());
+    sqlite3_bind_int64(st, 12, vs__index_now_ns());
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "inserting the row");
@@ -472,11 +472,11 @@ vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_a
     int meta_changed = 0;
     vs_index_add_result tmp = {0};
     pthread_mutex_lock(&idx->mu);
-    vs_status s = exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (!s) {
         s = commit_body(idx, r, &tmp, &old, &meta_changed);
-        if (!s) s = exec(idx, "COMMIT");
-        if (s) rollback(idx);
+        if (!s) s = vs__index_exec(idx, "COMMIT");
+        if (s) vs__index_rollback(idx);
         if (meta_changed) { /* the first add set the model: refresh the cached copy */
             char keep[2048];
             snprintf(keep, sizeof keep, "%s", vs_last_error());
@@ -504,7 +504,7 @@ int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64
     pthread_mutex_lock(&idx->mu);
     sqlite3_stmt *st;
     int r = -1;
-    if (prepare(idx,
+    if (vs__index_prepare(idx,
                 "SELECT id, n_frames FROM videos WHERE path=?1 AND size=?2 AND mtime_ns=?3 AND hash=?4"
                 " AND model_id=?5 AND status='ok'",
                 &st) == VS_OK) {
@@ -535,9 +535,9 @@ vs_status vs_index_remove(vs_index *idx, int64_t id) {
     char *old = NULL;
     pthread_mutex_lock(&idx->mu);
     sqlite3_stmt *st;
-    vs_status s = exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (s) goto out;
-    if ((s = prepare(idx, "SELECT feature_file FROM videos WHERE id = ?1", &st))) goto out_rollback;
+    if ((s = vs__index_prepare(idx, "SELECT feature_file FROM videos WHERE id = ?1", &st))) goto out_rollback;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -553,7 +553,7 @@ vs_status vs_index_remove(vs_index *idx, int64_t id) {
         s = vs__index_db_err(idx, rc, "looking up the row");
         goto out_rollback;
     }
-    if ((s = prepare(idx, "DELETE FROM videos WHERE id = ?1", &st))) goto out_rollback;
+    if ((s = vs__index_prepare(idx, "DELETE FROM videos WHERE id = ?1", &st))) goto out_rollback;
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -561,10 +561,10 @@ vs_status vs_index_remove(vs_index *idx, int64_t id) {
         s = vs__index_db_err(idx, rc, "deleting the row");
         goto out_rollback;
     }
-    if ((s = exec(idx, "COMMIT"))) goto out_rollback;
+    if ((s = vs__index_exec(idx, "COMMIT"))) goto out_rollback;
     goto out;
 out_rollback:
-    rollback(idx);
+    vs__index_rollback(idx);
 out:
     pthread_mutex_unlock(&idx->mu);
     if (!s && old) {
@@ -608,7 +608,7 @@ vs_status vs_index_list(vs_index *idx, const char *key, vs_index_entries **out) 
     long cap = 0;
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    s = prepare(idx,
+    s = vs__index_prepare(idx,
                 key ? "SELECT id, path, name, size, mtime_ns, hash, duration, n_frames, status, error,"
                       " feature_file, model_id, added_ns FROM videos WHERE path = ?1 OR name = ?2 ORDER BY id"
                     : "SELECT id, path, name, size, mtime_ns, hash, duration, n_frames, status, error,"

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_NAME = 256 };
 #define MAX_BLOB ((int64_t)1 << 30) /* SQLite's default blob limit is 1e9 bytes */
@@ -31,24 +30,6 @@ static vs_index_dtype dtype_parse(const char *s) {
     if (!strcmp(s, "u64")) return VS_INDEX_U64;
     if (!strcmp(s, "f32")) return VS_INDEX_F32;
     return 0;
-}
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static vs_status exec(vs_index *idx, const char *sql) {
-    int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VS_OK : vs__index_db_err(idx, rc, sql);
-}
-
-static void rollback(vs_index *idx) { sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL); }
-
-static vs_status prepare(vs_index *idx, const char *sql, sqlite3_stmt **st) {
-    int rc = sqlite3_prepare_v2(idx->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? VS_OK : vs__index_db_err(idx, rc, "prepare");
 }
 
 static vs_status check_names(vs_index *idx, const char *kind, const char *model_id) {
@@ -121,7 +102,7 @@ static vs_status put_one(vs_index *idx, sqlite3_stmt *chk, sqlite3_stmt *ins, in
     sqlite3_bind_int64(ins, 6, x->n_cols);
     sqlite3_bind_text(ins, 7, h, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob64(ins, 8, x->data, (sqlite3_uint64)bytes, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 9, now_ns());
+    sqlite3_bind_int64(ins, 9, vs__index_now_ns());
     rc = sqlite3_step(ins);
     if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "storing an extra");
     return VS_OK;
@@ -136,9 +117,9 @@ vs_status vs_index_put_extras(vs_index *idx, long n, const int64_t *video_ids, c
     if (n == 0) return VS_OK;
     sqlite3_stmt *chk = NULL, *ins = NULL;
     pthread_mutex_lock(&idx->mu);
-    if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto out;
-    if (!(s = prepare(idx, "SELECT status FROM videos WHERE id = ?1", &chk)) &&
-        !(s = prepare(idx,
+    if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto out;
+    if (!(s = vs__index_prepare(idx, "SELECT status FROM videos WHERE id = ?1", &chk)) &&
+        !(s = vs__index_prepare(idx,
                       "INSERT OR REPLACE INTO extras(video_id, kind, model_id, dtype, n_rows, n_cols, checksum, data,"
                       " added_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                       &ins))) {
@@ -146,8 +127,8 @@ vs_status vs_index_put_extras(vs_index *idx, long n, const int64_t *video_ids, c
     }
     sqlite3_finalize(chk);
     sqlite3_finalize(ins);
-    if (!s) s = exec(idx, "COMMIT");
-    if (s) rollback(idx);
+    if (!s) s = vs__index_exec(idx, "COMMIT");
+    if (s) vs__index_rollback(idx);
 out:
     pthread_mutex_unlock(&idx->mu);
     return s;
@@ -168,7 +149,7 @@ vs_status vs_index_get_extra(vs_index *idx, int64_t video_id, const char *kind, 
     if (idx->format_version < 2) return VS_OK; /* read-only handle on a format-1 index: none stored */
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    if ((s = prepare(idx,
+    if ((s = vs__index_prepare(idx,
                      "SELECT dtype, n_rows, n_cols, checksum, data FROM extras WHERE video_id = ?1 AND kind = ?2"
                      " AND model_id = ?3",
                      &st)))
@@ -248,7 +229,7 @@ vs_status vs_index_load_extras(vs_index *idx, const char *kind, const char *mode
     unsigned char *block = NULL;
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&idx->mu);
-    if ((s = prepare(idx,
+    if ((s = vs__index_prepare(idx,
                      "SELECT e.video_id, e.dtype, e.n_rows, e.n_cols, e.checksum, e.data FROM extras e"
                      " JOIN videos v ON v.id = e.video_id WHERE e.kind = ?1 AND e.model_id = ?2 AND v.status = 'ok'"
                      " ORDER BY e.video_id",
@@ -340,11 +321,11 @@ vs_status vs_index_delete_extras(vs_index *idx, const char *kind, const char *mo
     if (!kind || !kind[0]) return vs__err(VS_ERR_INVALID_ARG, "%s: delete extras: empty kind", idx->dir);
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    vs_status s = exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (s) goto out;
-    if ((s = prepare(idx, model_id ? "DELETE FROM extras WHERE kind = ?1 AND model_id = ?2" : "DELETE FROM extras WHERE kind = ?1",
+    if ((s = vs__index_prepare(idx, model_id ? "DELETE FROM extras WHERE kind = ?1 AND model_id = ?2" : "DELETE FROM extras WHERE kind = ?1",
                      &st))) {
-        rollback(idx);
+        vs__index_rollback(idx);
         goto out;
     }
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
@@ -353,9 +334,9 @@ vs_status vs_index_delete_extras(vs_index *idx, const char *kind, const char *mo
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) s = vs__index_db_err(idx, rc, "deleting extras");
     else *n_deleted = (long)sqlite3_changes(idx->db);
-    if (!s) s = exec(idx, "COMMIT");
+    if (!s) s = vs__index_exec(idx, "COMMIT");
     if (s) {
-        rollback(idx);
+        vs__index_rollback(idx);
         *n_deleted = 0;
     }
 out:
@@ -384,7 +365,7 @@ vs_status vs_index_list_extra_kinds(vs_index *idx, vs_index_extra_kinds **out) {
     long cap = 0;
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    vs_status s = prepare(idx, "SELECT kind, model_id, count(*) FROM extras GROUP BY kind, model_id ORDER BY kind, model_id", &st);
+    vs_status s = vs__index_prepare(idx, "SELECT kind, model_id, count(*) FROM extras GROUP BY kind, model_id ORDER BY kind, model_id", &st);
     if (!s) {
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -433,7 +414,7 @@ vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra 
     long n = 0, cap = 0;
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    vs_status s = prepare(idx,
+    vs_status s = vs__index_prepare(idx,
                           "SELECT e.video_id, e.kind, e.model_id, e.dtype, e.n_rows, e.n_cols, e.checksum, e.data,"
                           " v.status FROM extras e LEFT JOIN videos v ON v.id = e.video_id ORDER BY e.video_id, e.kind,"
                           " e.model_id",
@@ -475,8 +456,8 @@ vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra 
             s = vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
             goto out;
         }
-        if ((s = exec(idx, "BEGIN IMMEDIATE"))) goto out;
-        if (!(s = prepare(idx, "DELETE FROM extras WHERE video_id = ?1 AND kind = ?2 AND model_id = ?3", &st))) {
+        if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto out;
+        if (!(s = vs__index_prepare(idx, "DELETE FROM extras WHERE video_id = ?1 AND kind = ?2 AND model_id = ?3", &st))) {
             for (long i = 0; i < n && !s; i++) {
                 sqlite3_reset(st);
                 sqlite3_bind_int64(st, 1, v[i].video_id);
@@ -487,8 +468,8 @@ vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra 
             }
             sqlite3_finalize(st);
         }
-        if (!s) s = exec(idx, "COMMIT");
-        if (s) rollback(idx);
+        if (!s) s = vs__index_exec(idx, "COMMIT");
+        if (s) vs__index_rollback(idx);
     }
 out:
     pthread_mutex_unlock(&idx->mu);

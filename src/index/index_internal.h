@@ -64,6 +64,14 @@ vs_status vs__index_check_model(vs_index *idx, const char *model_id, double fps)
 /* Map a SQLite result code to a status with a message naming the catalogue. */
 vs_status vs__index_db_err(vs_index *idx, int rc, const char *what);
 
+/* Small SQLite helpers shared by catalogue.c and extras.c: run sql (errors name the
+ * catalogue and the statement), roll back the open transaction, prepare a statement;
+ * and the wall clock in nanoseconds for the catalogue's timestamps. */
+vs_status vs__index_exec(vs_index *idx, const char *sql);
+void vs__index_rollback(vs_index *idx);
+vs_status vs__index_prepare(vs_index *idx, const char *sql, sqlite3_stmt **st);
+int64_t vs__index_now_ns(void);
+
 /* Join dir and a relative name into a new string. */
 char *vs__index_join(const char *a, const char *b);
 
