@@ -7,6 +7,7 @@
 
 #include "vidsim/vidsim.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #define VS_CMD(name, fn, help) int fn(int argc, char **argv);
@@ -41,6 +42,16 @@ void cli_stem(const char *path, char *out, size_t n);
 /* Locate a model file: $VIDSIM_MODELS, <exe>/../models, <exe>/models, ./models.
  * Writes the best guess to out; returns 0 if it exists. */
 int cli_model_path(const char *name, char *out, size_t n);
+
+/* Interruption of long work: between cli_stop_begin and cli_stop_end, SIGINT and
+ * SIGTERM only set a flag that cli_stop_requested reports, so the loop can finish
+ * its step, save what it has and exit 130. */
+typedef struct cli_stop_guard {
+    struct sigaction old_int, old_term;
+} cli_stop_guard;
+void cli_stop_begin(cli_stop_guard *g);
+void cli_stop_end(const cli_stop_guard *g);
+int cli_stop_requested(void);
 
 /* Monotonic seconds. */
 double cli_now(void);

@@ -17,23 +17,15 @@
 
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static bool abort_requested(void *user) {
     (void)user;
-    return g_stop != 0;
+    return cli_stop_requested();
 }
 
 typedef struct {
@@ -58,7 +50,7 @@ static void *add_worker(void *arg) {
     if (s0) snprintf(s0_err, sizeof s0_err, "%s", vs_last_error());
     for (;;) {
         pthread_mutex_lock(&js->mu);
-        int i = !g_stop && js->next < js->files.n ? js->next++ : -1;
+        int i = !cli_stop_requested() && js->next < js->files.n ? js->next++ : -1;
         pthread_mutex_unlock(&js->mu);
         if (i < 0) break;
         const char *in = js->files.v[i];
@@ -223,11 +215,8 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
         fprintf(stderr, "vidsim index add: out of memory\n");
         goto out;
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    cli_stop_guard stop_guard;
+    cli_stop_begin(&stop_guard);
     cli_progress_init(&js.prog, "videos");
     double t0 = cli_now();
     int started = 0;
@@ -238,8 +227,7 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
     double dt = cli_now() - t0;
     cli_progress_end(&js.prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_stop_end(&stop_guard);
     int cnt[5] = {0}, nfail = 0, nleft = 0;
     long frames = 0;
     for (int i = 0; i < n; i++) {
@@ -255,10 +243,10 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
         for (int i = 0; i < n; i++)
             if (js.errors[i]) fprintf(stderr, "  %s\n", js.errors[i]);
     }
-    if (g_stop) fprintf(stderr, "interrupted: %d videos not processed (run the same command again to finish)\n", nleft);
-    rc = g_stop ? 130 : nfail || n == 0 ? 1 : 0;
+    if (cli_stop_requested()) fprintf(stderr, "interrupted: %d videos not processed (run the same command again to finish)\n", nleft);
+    rc = cli_stop_requested() ? 130 : nfail || n == 0 ? 1 : 0;
     if (n == 0) fprintf(stderr, "vidsim index add: no video files in the given paths\n");
-    if (hash_model && !g_stop && n > 0 && hash_pass(idx, "index add", hash_model, jobs, 0) && !rc) rc = 1;
+    if (hash_model && !cli_stop_requested() && n > 0 && hash_pass(idx, "index add", hash_model, jobs, 0) && !rc) rc = 1;
 out:
     if (js.errors)
         for (int i = 0; i < js.files.n; i++) free(js.errors[i]);

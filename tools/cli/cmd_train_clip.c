@@ -14,18 +14,10 @@
 #include "vidsim/index.h"
 
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -340,18 +332,15 @@ int cmd_train_clip(int argc, char **argv) {
         goto done;
     }
     if (logf && !resume) fprintf(logf, "step,stage,loss\n");
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    cli_stop_guard stop_guard;
+    cli_stop_begin(&stop_guard);
     cli_progress prog;
     cli_progress_init(&prog, "it");
     long total = vs_cliptrain_total(t), start = vs_cliptrain_done(t);
     double ema = -1;
     vs_clip_stage last = 0;
     int failed = 0;
-    while (!g_stop && vs_cliptrain_done(t) < total) {
+    while (!cli_stop_requested() && vs_cliptrain_done(t) < total) {
         float loss;
         vs_clip_stage st;
         if (vs_cliptrain_step(t, &loss, &st) != VS_OK) {
@@ -376,14 +365,13 @@ int cmd_train_clip(int argc, char **argv) {
         }
     }
     cli_progress_end(&prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_stop_end(&stop_guard);
     if (vs_cliptrain_checkpoint(t, ckpt) != VS_OK) {
         fprintf(stderr, "vidsim train-clip: %s\n", vs_last_error());
         goto done;
     }
     if (failed) goto done;
-    if (g_stop) {
+    if (cli_stop_requested()) {
         fprintf(stderr, "vidsim train-clip: interrupted at step %ld of %ld; checkpoint %s (continue with --resume)\n",
                 vs_cliptrain_done(t), total, ckpt);
         rc = 130;

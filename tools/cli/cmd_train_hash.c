@@ -12,18 +12,10 @@
 #include "vidsim/hashmodel.h"
 
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -193,16 +185,13 @@ int cmd_train_hash(int argc, char **argv) {
         goto done;
     }
     if (logf && !resume) fprintf(logf, "step,loss,recon,contrastive,lr\n");
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    cli_stop_guard stop_guard;
+    cli_stop_begin(&stop_guard);
     cli_progress prog;
     cli_progress_init(&prog, "it");
     long start = vs_hashtrain_steps_done(t), total = p.iters;
     double e_rec = -1, e_con = -1;
-    while (!g_stop && vs_hashtrain_steps_done(t) < total) {
+    while (!cli_stop_requested() && vs_hashtrain_steps_done(t) < total) {
         vs_hashtrain_stats s;
         if (vs_hashtrain_step(t, &s) != VS_OK) {
             cli_progress_end(&prog);
@@ -229,14 +218,13 @@ int cmd_train_hash(int argc, char **argv) {
         }
     }
     cli_progress_end(&prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_stop_end(&stop_guard);
     if (vs_hashtrain_save_checkpoint(t, ckpt) != VS_OK) {
         fail(NULL);
         goto done;
     }
     if (failed) goto done;
-    if (g_stop) {
+    if (cli_stop_requested()) {
         fprintf(stderr,
                 "vidsim train-hash: interrupted at step %ld of %ld; checkpoint %s (continue with "
                 "--resume)\n",
