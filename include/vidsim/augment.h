@@ -147,6 +147,37 @@ VS_API const char *vs_aug_ra_name(vs_aug_ra_op op);
  * blurs per direction in PIL's 8.24 fixed point (bit-exact with Pillow 9.4). */
 VS_API vs_status vs_aug_gaussian_blur(uint8_t *img, int H, int W, double radius);
 
+/* ---- copy edits (beyond the reference; vs_aug_params.p_edit, default 0) ------------------ */
+
+/* Rotate the hue of frames [T,H,W,3] in place by `degrees` (rotation of the chroma
+ * plane of YIQ, luma kept; 0 is the identity up to rounding). */
+VS_API void vs_aug_hue_rotate(uint8_t *frames, int T, int H, int W, double degrees);
+/* Replace every pixel by its luma 0.299 R + 0.587 G + 0.114 B (rounded). */
+VS_API void vs_aug_grayscale(uint8_t *frames, int T, int H, int W);
+/* Add N(0, sigma^2) noise to every channel value (Box-Muller draws from r), clamped. */
+VS_API void vs_aug_gaussian_noise(uint8_t *frames, int T, int H, int W, double sigma,
+                                  vs_aug_rng *r);
+/* Shrink every frame into box (antialiased bilinear) on a plain rgb background. */
+VS_API vs_status vs_aug_pad(uint8_t *frames, int T, int H, int W, vs_aug_box box,
+                            const uint8_t rgb[3]);
+/* Low quality: down-scale every frame to lh x lw (antialiased) and back up to H x W
+ * with nearest-neighbour blocks. */
+VS_API vs_status vs_aug_low_quality(uint8_t *frames, int T, int H, int W, int lh, int lw);
+
+enum {
+    VS_AUG_EDIT_PAD = 1,   /* side 0.5-0.9 of the frame, random place and colour */
+    VS_AUG_EDIT_HUE = 2,   /* 30-330 degrees */
+    VS_AUG_EDIT_GRAY = 4,
+    VS_AUG_EDIT_NOISE = 8, /* sigma 4-20 */
+    VS_AUG_EDIT_LOWQ = 16  /* down-scaled to 0.15-0.5 of each side */
+};
+/* Each of the five edits above, in that order, with probability p for the whole clip
+ * frames [T,H,W,3] (one draw per clip, as a re-encoded copy has one edit throughout).
+ * *applied (may be NULL) gets the VS_AUG_EDIT_* bits of the edits made. p = 0 leaves
+ * the frames and r untouched. */
+VS_API vs_status vs_aug_copy_edits(uint8_t *frames, int T, int H, int W, double p,
+                                   vs_aug_rng *r, unsigned *applied);
+
 /* Fonts for text and the colour emoji font, loaded once, read-only afterwards. */
 typedef struct vs_aug_resources vs_aug_resources;
 
@@ -177,6 +208,8 @@ typedef struct vs_aug_params {
     double p_emoji;            /* FT emoji overlay probability per frame (0.3) */
     double p_blur;             /* FT Gaussian blur probability per frame (0.5) */
     bool antialias;            /* resize with antialias (false, torchvision 0.14 tensors) */
+    double p_edit;             /* copy edits (vs_aug_copy_edits) of the strong clip after
+                                  RandAugment, each with this probability (0: the reference) */
 } vs_aug_params;
 
 VS_API vs_aug_params vs_aug_default_params(void);
@@ -207,6 +240,7 @@ typedef struct vs_aug_views {
     uint8_t text[VS_AUG_CLIP];     /* 1 where a strong frame got a text overlay */
     uint8_t emoji[VS_AUG_CLIP];    /* 1 where it got an emoji */
     float blur[VS_AUG_CLIP];       /* blur radius, 0 = not blurred */
+    unsigned edits;                /* VS_AUG_EDIT_* bits of the strong clip's copy edits */
 } vs_aug_views;
 
 /* Bytes of one output clip: clip * size * size * 3. */

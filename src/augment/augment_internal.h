@@ -16,6 +16,7 @@ enum {
     VS__AUG_S_STRONG = 2,   /* strong RRC + flip + RandAugment */
     VS__AUG_S_FRAME = 3,    /* per-frame overlays and blur */
     VS__AUG_S_NOISE = 4,    /* pixels of TSD noise frames */
+    VS__AUG_S_EDIT = 5,     /* copy edits (p_edit > 0) */
     VS__AUG_STREAMS = 16
 };
 

@@ -1,7 +1,8 @@
 /*
  * views.c - the weak and strong views of one training video (S2VS WeakAugmentations
  * / StrongAugmentations.forward without ViV): window -> temporal crops (+ TT) ->
- * RandomResizedCrop + flip -> RandAugment -> per-frame text, emoji, blur. Each group
+ * RandomResizedCrop + flip -> RandAugment -> copy edits (edits.c, p_edit > 0 only) ->
+ * per-frame text, emoji, blur. Each group
  * of draws has its own RNG stream (augment_internal.h), so the index lists of
  * vs_aug_make_indices equal those of vs_aug_make_views for the same seed and key.
  */
@@ -41,12 +42,12 @@ static vs_status check_params(const vs_aug_params *p) {
         !(p->strong_scale_min > 0 && p->strong_scale_min <= 1) || p->ra_num_ops < 0 ||
         p->ra_num_ops > VS_AUG_RA_MAX_OPS || p->ra_magnitude < 0 || p->ra_magnitude > 30 ||
         !(p->p_text >= 0 && p->p_text <= 1) || !(p->p_emoji >= 0 && p->p_emoji <= 1) ||
-        !(p->p_blur >= 0 && p->p_blur <= 1))
+        !(p->p_blur >= 0 && p->p_blur <= 1) || !(p->p_edit >= 0 && p->p_edit <= 1))
         return vs__err(VS_ERR_INVALID_ARG,
                        "augment params out of range (size %d, clip %d of 4..%d, scales %g/%g, RandAugment "
-                       "%d ops magnitude %d, p_text %g, p_emoji %g, p_blur %g)",
+                       "%d ops magnitude %d, p_text %g, p_emoji %g, p_blur %g, p_edit %g)",
                        p->size, p->clip, VS_AUG_CLIP, p->weak_scale_min, p->strong_scale_min, p->ra_num_ops, p->ra_magnitude,
-                       p->p_text, p->p_emoji, p->p_blur);
+                       p->p_text, p->p_emoji, p->p_blur, p->p_edit);
     return VS_OK;
 }
 
@@ -173,6 +174,10 @@ vs_status vs_aug_make_views(vs_aug_state *st, uint8_t *weak, uint8_t *strong, vs
     for (int k = 0; k < v->ra.n_ops; k++)
         if ((s = vs_aug_ra_apply(strong, p->clip, S, S, v->ra.op[k], v->ra.magnitude[k])) != VS_OK)
             return s;
+    if (p->p_edit > 0) {
+        vs_aug_rng_init(&r, seed, key * VS__AUG_STREAMS + VS__AUG_S_EDIT);
+        if ((s = vs_aug_copy_edits(strong, p->clip, S, S, p->p_edit, &r, &v->edits)) != VS_OK) return s;
+    }
 
     /* frame transformations: new draws for every frame */
     vs_aug_rng_init(&r, seed, key * VS__AUG_STREAMS + VS__AUG_S_FRAME);

@@ -21,7 +21,7 @@
 #define RESERVOIR 4  /* recent videos kept as video-in-video hosts while building */
 
 /* RNG stream numbers (per video key, see stream()). */
-enum { S_WEAK = 1, S_STRONG = 2, S_FRAME = 3, S_VIV = 4, S_BATCH = 5, S_NOISE = 6 };
+enum { S_WEAK = 1, S_STRONG = 2, S_FRAME = 3, S_VIV = 4, S_BATCH = 5, S_NOISE = 6, S_EDIT = 7 };
 
 typedef struct video {
     char *path;
@@ -159,7 +159,8 @@ static vs_status crop_all(vs_s2vs_data *d, uint8_t *dst, const uint8_t *src, int
 }
 
 /* A strong view's pixels of video vi into dst [n, OUT, OUT, 3]: RandomResizedCrop
- * (0.5-1) + flip + RandAugment for the whole view, overlays and blur per frame. */
+ * (0.5-1) + flip + RandAugment (+ copy edits when p_edit > 0) for the whole view,
+ * overlays and blur per frame. */
 static vs_status strong_pixels(vs_s2vs_data *d, uint8_t *dst, const video *v, int vi, int k) {
     const vs_aug_params *a = &d->p.aug;
     const size_t ob = (size_t)OUT * OUT * 3;
@@ -175,6 +176,10 @@ static vs_status strong_pixels(vs_s2vs_data *d, uint8_t *dst, const video *v, in
         for (int o = 0; o < ra.n_ops && s == VS_OK; o++)
             s = vs_aug_ra_apply(dst, v->n, OUT, OUT, ra.op[o], ra.magnitude[o]);
         if (s != VS_OK) return s;
+    }
+    if (a->p_edit > 0) {
+        vs_aug_rng_init(&r, d->p.seed, stream((uint64_t)vi, S_EDIT, (uint64_t)k));
+        if ((s = vs_aug_copy_edits(dst, v->n, OUT, OUT, a->p_edit, &r, NULL)) != VS_OK) return s;
     }
     for (int t = 0; t < v->n; t++) {
         vs_aug_rng rf;
@@ -429,6 +434,8 @@ vs_status vs_s2vs_data_save(const vs_s2vs_data *d, const char *path) {
         snprintf(val, sizeof val, "%lld", pv[i]);
         s = vs__tfw_meta(w, PKEY[i], val);
     }
+    snprintf(val, sizeof val, "%.17g", d->p.aug.p_edit);
+    if (s == VS_OK) s = vs__tfw_meta(w, "bank.p_edit", val);
     snprintf(val, sizeof val, "%d", d->n);
     if (s == VS_OK) s = vs__tfw_meta(w, "bank.n_videos", val);
     int64_t sd[2] = {1 + N_NOISE, (int64_t)d->R * d->D};
@@ -471,6 +478,12 @@ vs_status vs_s2vs_data_load(vs_s2vs_data *d, const char *path) {
                         PKEY[i], v ? v : "(missing)", pv[i]);
             goto out;
         }
+    }
+    const char *pe = vs__tf_meta(tf, "bank.p_edit"); /* absent: a bank from before p_edit, 0 */
+    if ((pe ? strtod(pe, NULL) : 0.0) != d->p.aug.p_edit) {
+        s = vs__err(VS_ERR_INVALID_ARG, "%s: bank built with copy edits p_edit=%s, this run wants %g", path,
+                    pe ? pe : "0", d->p.aug.p_edit);
+        goto out;
     }
     const char *nvs = vs__tf_meta(tf, "bank.n_videos");
     int nvid = nvs ? atoi(nvs) : -1;

@@ -341,7 +341,8 @@ vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_th
     /* user metadata: the keys the data pipeline stores (the reader has no key listing) */
     if (s == VS_OK) {
         static const char *const UKEYS[] = {"data.seed", "data.position", "data.source",
-                                            "data.batch", "data.mode", "data.iters", "data.clip"};
+                                            "data.batch", "data.mode", "data.iters", "data.clip",
+                                            "data.p_edit"};
         for (size_t k = 0; k < sizeof UKEYS / sizeof UKEYS[0] && s == VS_OK; k++) {
             snprintf(name, sizeof name, "user.%s", UKEYS[k]);
             const char *v = vs__tf_meta(tf, name);

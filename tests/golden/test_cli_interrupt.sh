@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_cli_interrupt.sh - SIGINT / SIGTERM during long CLI work (cli_stop_*): `index
 # add` stops taking videos, keeps what it committed, says how many are left and exits
-# 130, and a rerun finishes the set; `train-hash` and `train-clip` finish their step,
+# 130, and a rerun finishes the set; `train`, `train-hash` and `train-clip` finish their step,
 # write MODEL.ckpt and exit 130, and --resume continues from that step. The signal is
 # sent only once the work has visibly started (a committed video, a logged step), so
 # the handlers are installed.
@@ -28,6 +28,14 @@ done
 # wait_for FILE N: until FILE has at least N lines (300 s at most: the sanitizer build
 # under a parallel ctest can take over 30 s to load features and run two steps)
 wait_for() { for _ in $(seq 3000); do [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
+# stop PID SIG: send SIG, then wait for PID's exit status (SIGKILL after 300 s, so a
+# process that ignores the signal fails the test instead of hanging it)
+stop() {
+  kill -"$2" "$1"
+  for _ in $(seq 3000); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && { echo "pid $1 ignored SIG$2; killed" >&2; kill -KILL "$1"; }
+  wait "$1"
+}
 
 # index add, one job, InceptionV3 (12 x 40 frames: several seconds): SIGINT once the
 # second video's feature file exists (with -j 1 the first video is committed by then).
@@ -39,7 +47,7 @@ for _ in $(seq 3000); do
   nf=$(find "$TMP/idx" -name '*.vsf' 2>/dev/null | wc -l)
   [ "$nf" -ge 2 ] && break; sleep 0.1
 done
-kill -INT "$pid"; wait "$pid"; rc=$?
+stop "$pid" INT; rc=$?
 [ "$nf" -ge 2 ] && ok || bad "index add wrote fewer than 2 feature files in 300 s"
 [ "$rc" -eq 130 ] && ok || bad "index add after SIGINT: exit $rc, expected 130"
 grep -q "interrupted: [0-9]* videos not processed" "$TMP/add.err" && ok || bad "index add: no 'interrupted' line"
@@ -58,7 +66,7 @@ for cmd in train-hash train-clip; do
       --log "$TMP/$cmd.log" 2> "$TMP/$cmd.err" &
   pid=$!
   wait_for "$TMP/$cmd.log" 3 || bad "$cmd logged no step in 300 s"
-  kill -$sig "$pid"; wait "$pid"; rc=$?
+  stop "$pid" $sig; rc=$?
   [ "$rc" -eq 130 ] && ok || bad "$cmd after SIG$sig: exit $rc, expected 130"
   step=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' "$TMP/$cmd.err")
   [ -n "$step" ] && [ -f "$TMP/$cmd.vstf.ckpt" ] && [ ! -f "$TMP/$cmd.vstf" ] && ok ||
@@ -67,10 +75,32 @@ for cmd in train-hash train-clip; do
       --resume --log "$TMP/$cmd.log2" 2> "$TMP/$cmd.err2" &
   pid=$!
   wait_for "$TMP/$cmd.log2" 2 || bad "$cmd --resume logged no step in 300 s"
-  kill -INT "$pid"; wait "$pid"
+  stop "$pid" INT
   first=$(grep -m1 -o '^[0-9]*' "$TMP/$cmd.log2")
   [ -n "$first" ] && [ "$first" -gt "$step" ] && ok || bad "$cmd --resume started at step '$first', interrupted at $step"
 done
+
+# vidsim train (S2VS, bank mode, mobilenet, 4 frames of 4 clips): SIGINT after the second
+# logged step finishes that step, writes MODEL.ckpt (no model) and exits 130; --resume
+# logs its first step after the interrupted one
+TR=(--videos "$TMP/in/v0.mp4" "$TMP/in/v1.mp4" "$TMP/in/v2.mp4" "$TMP/in/v3.mp4" -o "$TMP/s2vs.vstf"
+    --iters 1000000 --batch 2 --views 1,1,0 --max-frames 4 --clip 4 --no-overlays --backbone mobilenet
+    -j 1 --checkpoint-every 1000000)
+"$BIN" train "${TR[@]}" --log "$TMP/s2vs.log" 2> "$TMP/s2vs.err" &
+pid=$!
+wait_for "$TMP/s2vs.log" 2 || bad "train logged no step in 300 s"
+stop "$pid" INT; rc=$?
+[ "$rc" -eq 130 ] && ok || bad "train after SIGINT: exit $rc, expected 130"
+step=$(sed -n 's/.*interrupted at step \([0-9]*\) of.*/\1/p' "$TMP/s2vs.err")
+[ -n "$step" ] && [ -f "$TMP/s2vs.vstf.ckpt" ] && [ ! -f "$TMP/s2vs.vstf" ] && ok ||
+  bad "train: expected 'interrupted at step N' and a checkpoint only ($(tail -1 "$TMP/s2vs.err"))"
+"$BIN" train "${TR[@]}" --resume --log "$TMP/s2vs.log2" 2> "$TMP/s2vs.err2" &
+pid=$!
+wait_for "$TMP/s2vs.log2" 1 || bad "train --resume logged no step in 300 s"
+stop "$pid" TERM; rc=$?
+first=$(sed -n '1s/^{"step": \([0-9]*\),.*/\1/p' "$TMP/s2vs.log2")
+[ "$rc" -eq 130 ] && [ -n "$first" ] && [ -n "$step" ] && [ "$first" -eq $((step + 1)) ] && ok ||
+  bad "train --resume: exit $rc, first step '$first', interrupted at '$step'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -75,6 +75,17 @@ cmp -s "$TMP/E1.vstf" "$TMP/E2.vstf" && ok || bad "a run on the loaded bank diff
 "$BIN" train "${T[@]}" -o "$TMP/F.vstf" --bank "$TMP/shared.bank" --clip 8 --resume 2>/dev/null
 [ $? -eq 0 ] && [ -f "$TMP/F.vstf" ] && ok || bad "resume with the same --clip failed"
 cmp -s "$TMP/E1.vstf" "$TMP/A/m.vstf" && bad "--freeze comparator run changed nothing" || ok
+# --copy-edits: out of range exits 2; the bank without edits is refused by name; a run
+# with edits builds its own bank, and its checkpoint is not resumed without them
+"$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 1.5 2>/dev/null; [ $? -eq 2 ] && ok || bad "--copy-edits 1.5: exit 2 expected"
+"$BIN" train "${T[@]}" -o "$TMP/G.vstf" --bank "$TMP/shared.bank" --copy-edits 0.5 2> "$TMP/err8.txt"
+[ $? -ne 0 ] && grep -q "shared.bank: bank built with copy edits p_edit=0" "$TMP/err8.txt" && ok || bad "bank without copy edits not refused: $(cat "$TMP/err8.txt")"
+"$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 0.5 --stop-after 2 2> "$TMP/err9.txt"
+[ $? -eq 0 ] && [ -f "$TMP/G.vstf.bank" ] && ok || { bad "--copy-edits run failed"; cat "$TMP/err9.txt" >&2; }
+"$BIN" train "${T[@]}" -o "$TMP/G.vstf" --resume 2> "$TMP/err10.txt"
+[ $? -ne 0 ] && grep -q "G.vstf.ckpt was trained with --copy-edits 0.5" "$TMP/err10.txt" && ok || bad "resume without --copy-edits not refused: $(cat "$TMP/err10.txt")"
+"$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 0.5 --resume 2>/dev/null
+[ $? -eq 0 ] && [ -f "$TMP/G.vstf" ] && ok || bad "resume with the same --copy-edits failed"
 "$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/E1.vstf" > "$TMP/cmp2.txt" 2>&1
 [ $? -eq 0 ] && ok || bad "the --clip 8 model does not load"
 

@@ -5,7 +5,8 @@
  * within binomial bounds, RRC known answers (identity box, fallback), flip twice =
  * identity, identity RandAugment, ViV geometry and labels (rebuilding B.labels of
  * the s2vs_simnet fixture), make_views determinism and its agreement with
- * make_indices, missing-font errors, and allocation-failure paths.
+ * make_indices, missing-font errors, allocation-failure paths, and the copy edits
+ * (hue, grayscale, noise, pad, low quality: known answers and the clip draw).
  */
 #include "test.h"
 
@@ -488,6 +489,164 @@ static void test_short_clip(void) {
     CHECK(vs_aug_state_create(&st, NULL, &p) == VS_ERR_INVALID_ARG);
 }
 
+/* Copy edits (edits.c): hue 0 and 360 are the identity and +a then -a returns a
+ * mid-range image, luma is kept; grayscale gives R = G = B = luma; noise has the
+ * asked standard deviation and no bias; pad and low quality have known pixels; the
+ * clip draw applies nothing at p = 0 (frames and RNG untouched), everything at p = 1,
+ * is reproducible, and make_views with p_edit > 0 differs from p_edit = 0 only in the
+ * strong clip. */
+static void test_copy_edits(void) {
+    enum { H = 24, W = 32, T = 2, N = T * H * W * 3 };
+    static uint8_t a[N], b[N], c[N];
+    vs_aug_rng r;
+    vs_aug_rng_init(&r, 11, 0);
+    for (int i = 0; i < N; i++) a[i] = (uint8_t)(60 + vs_aug_rng_below(&r, 136)); /* 60..195 */
+    memcpy(b, a, N);
+    vs_aug_hue_rotate(b, T, H, W, 0.0);
+    int maxd = 0;
+    for (int i = 0; i < N; i++) maxd = abs(a[i] - b[i]) > maxd ? abs(a[i] - b[i]) : maxd;
+    CHECK(maxd <= 1);
+    memcpy(b, a, N);
+    vs_aug_hue_rotate(b, T, H, W, 360.0);
+    maxd = 0;
+    for (int i = 0; i < N; i++) maxd = abs(a[i] - b[i]) > maxd ? abs(a[i] - b[i]) : maxd;
+    CHECK(maxd <= 1);
+    /* a saturated-free mid grey is a fixed point; a coloured pixel changes its hue, not its luma */
+    uint8_t px[9] = {128, 128, 128, 150, 100, 100, 150, 100, 100};
+    vs_aug_hue_rotate(px, 1, 1, 2, 120.0);
+    vs_aug_hue_rotate(px + 6, 1, 1, 1, -120.0);
+    CHECK(px[0] == 128 && px[1] == 128 && px[2] == 128);
+    /* a dull red turns blue one way (105, 108, 177) and green the other (90, 137, 68) */
+    CHECK(px[5] > px[3] + 50 && px[5] > px[4] + 50);
+    CHECK(px[7] > px[6] + 30 && px[7] > px[8] + 50);
+    const double y0 = 0.299 * 150 + 0.587 * 100 + 0.114 * 100;
+    CHECK(fabs(y0 - (0.299 * px[3] + 0.587 * px[4] + 0.114 * px[5])) < 1.0);
+    CHECK(fabs(y0 - (0.299 * px[6] + 0.587 * px[7] + 0.114 * px[8])) < 1.0);
+    memcpy(b, a, N);
+    vs_aug_hue_rotate(b, T, H, W, 40.0);
+    CHECK(memcmp(a, b, N) != 0);
+    vs_aug_hue_rotate(b, T, H, W, -40.0);
+    maxd = 0;
+    for (int i = 0; i < N; i++) maxd = abs(a[i] - b[i]) > maxd ? abs(a[i] - b[i]) : maxd;
+    CHECK(maxd <= 2);
+
+    memcpy(b, a, N);
+    vs_aug_grayscale(b, T, H, W);
+    int gray_ok = 1;
+    for (int p = 0; p < T * H * W; p++) {
+        const uint8_t *x = a + 3 * p, *g = b + 3 * p;
+        const double y = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2];
+        gray_ok &= g[0] == g[1] && g[1] == g[2] && fabs(g[0] - y) <= 0.5 + 1e-9;
+    }
+    CHECK(gray_ok);
+
+    /* noise on a constant 128 frame (no clamping at sigma 10): mean ~0, sd ~10 */
+    static uint8_t big[4 * 64 * 64 * 3];
+    memset(big, 128, sizeof big);
+    vs_aug_rng_init(&r, 3, 0);
+    vs_aug_gaussian_noise(big, 4, 64, 64, 10.0, &r);
+    double m = 0, v = 0;
+    const int nb = (int)sizeof big;
+    for (int i = 0; i < nb; i++) m += big[i] - 128.0;
+    m /= nb;
+    for (int i = 0; i < nb; i++) v += (big[i] - 128.0 - m) * (big[i] - 128.0 - m);
+    v = sqrt(v / nb);
+    CHECK(fabs(m) < 0.15);
+    CHECK(fabs(v - 10.0) < 0.3); /* rounding adds 1/12 to the variance */
+
+    /* pad: a constant frame shrunk into a box on a blue background */
+    memset(c, 90, N);
+    const uint8_t blue[3] = {0, 0, 255};
+    vs_aug_box box = {4, 6, 12, 16};
+    CHECK_EQ(vs_aug_pad(c, T, H, W, box, blue), VS_OK);
+    int pad_ok = 1;
+    for (int t = 0; t < T; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const uint8_t *q = c + (((size_t)t * H + y) * W + x) * 3;
+                const int in = y >= 4 && y < 16 && x >= 6 && x < 22;
+                pad_ok &= in ? (q[0] == 90 && q[1] == 90 && q[2] == 90) : (q[0] == 0 && q[1] == 0 && q[2] == 255);
+            }
+    CHECK(pad_ok);
+    vs_aug_box out = {20, 0, 12, 16};
+    CHECK(vs_aug_pad(c, T, H, W, out, blue) == VS_ERR_INVALID_ARG);
+
+    /* low quality: blocks of equal pixels; a constant frame stays constant */
+    memcpy(b, a, N);
+    CHECK_EQ(vs_aug_low_quality(b, T, H, W, 6, 8), VS_OK);
+    int blocks = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            blocks &= !memcmp(b + ((size_t)y * W + x) * 3, b + ((size_t)(y / 4 * 4) * W + x / 4 * 4) * 3, 3);
+    CHECK(blocks);
+    memset(c, 77, N);
+    CHECK_EQ(vs_aug_low_quality(c, T, H, W, 5, 7), VS_OK);
+    int flat = 1;
+    for (int i = 0; i < N; i++) flat &= c[i] == 77;
+    CHECK(flat);
+    CHECK(vs_aug_low_quality(c, T, H, W, 0, 7) == VS_ERR_INVALID_ARG);
+
+    /* the clip draw */
+    unsigned applied = 99;
+    vs_aug_rng r0, r1;
+    vs_aug_rng_init(&r0, 9, 4);
+    r1 = r0;
+    memcpy(b, a, N);
+    CHECK_EQ(vs_aug_copy_edits(b, T, H, W, 0.0, &r0, &applied), VS_OK);
+    CHECK(applied == 0 && !memcmp(a, b, N) && vs_aug_rng_next(&r0) == vs_aug_rng_next(&r1));
+    vs_aug_rng_init(&r0, 9, 4);
+    CHECK_EQ(vs_aug_copy_edits(b, T, H, W, 1.0, &r0, &applied), VS_OK);
+    CHECK_EQ(applied, (unsigned)(VS_AUG_EDIT_PAD | VS_AUG_EDIT_HUE | VS_AUG_EDIT_GRAY | VS_AUG_EDIT_NOISE |
+                                 VS_AUG_EDIT_LOWQ));
+    memcpy(c, a, N);
+    vs_aug_rng_init(&r0, 9, 4);
+    CHECK_EQ(vs_aug_copy_edits(c, T, H, W, 1.0, &r0, NULL), VS_OK);
+    CHECK(!memcmp(b, c, N)); /* same seed, same bytes */
+    int hist[32] = {0};
+    for (uint64_t k = 0; k < 400; k++) {
+        memcpy(c, a, N);
+        vs_aug_rng_init(&r0, 9, 100 + k);
+        CHECK_EQ(vs_aug_copy_edits(c, 1, H, W, 0.3, &r0, &applied), VS_OK);
+        hist[applied & 31]++;
+    }
+    int per_edit[5] = {0};
+    for (int m5 = 0; m5 < 32; m5++)
+        for (int e = 0; e < 5; e++) per_edit[e] += (m5 >> e & 1) ? hist[m5] : 0;
+    for (int e = 0; e < 5; e++) CHECK(per_edit[e] > 120 - 40 && per_edit[e] < 120 + 40); /* 400 x 0.3, ~4 sd */
+    CHECK(vs_aug_copy_edits(c, T, H, W, 1.5, &r0, NULL) == VS_ERR_INVALID_ARG);
+
+    /* make_views: p_edit changes the strong clip only */
+    vs_aug_params p = vs_aug_default_params();
+    p.size = 32;
+    p.clip = 4;
+    p.p_text = p.p_emoji = 0;
+    vs_aug_state *s0 = NULL, *s1 = NULL;
+    CHECK_EQ(vs_aug_state_create(&s0, NULL, &p), VS_OK);
+    p.p_edit = 1.0;
+    CHECK_EQ(vs_aug_state_create(&s1, NULL, &p), VS_OK);
+    const size_t cb = vs_aug_clip_bytes(&p);
+    uint8_t *w0 = malloc(cb), *g0 = malloc(cb), *w1 = malloc(cb), *g1 = malloc(cb);
+    vs_aug_views v0, v1;
+    if (s0 && s1 && w0 && g0 && w1 && g1) {
+        CHECK_EQ(vs_aug_make_views(s0, w0, g0, &v0, a, T, H, W, 5, 7), VS_OK);
+        CHECK_EQ(vs_aug_make_views(s1, w1, g1, &v1, a, T, H, W, 5, 7), VS_OK);
+        CHECK(!memcmp(w0, w1, cb));
+        CHECK(memcmp(g0, g1, cb) != 0);
+        CHECK(v0.edits == 0 && v1.edits == 31);
+        CHECK(!memcmp(v0.strong, v1.strong, sizeof v0.strong) && v0.ra.n_ops == v1.ra.n_ops);
+    }
+    p.p_edit = -0.1;
+    vs_aug_state *s2 = NULL;
+    CHECK(vs_aug_state_create(&s2, NULL, &p) == VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "p_edit") != NULL);
+    free(w0);
+    free(g0);
+    free(w1);
+    free(g1);
+    vs_aug_state_free(s0);
+    vs_aug_state_free(s1);
+}
+
 int main(void) {
     test_rng();
     test_temporal_crop();
@@ -497,5 +656,6 @@ int main(void) {
     test_spatial();
     test_viv_labels();
     test_views();
+    test_copy_edits();
     return vs_test_done();
 }

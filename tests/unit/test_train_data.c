@@ -10,7 +10,7 @@
  *   - the weak clip equals the stored view's features at the indices of
  *     vs_aug_make_indices (the feature-space temporal augmentation);
  *   - bank save/load round trip gives identical batches; a bank built with other
- *     parameters or a corrupt file is refused with the file named;
+ *     parameters (views, copy edits) or a corrupt file is refused with the file named;
  *   - a file that is not a video is refused, naming it, and changes nothing;
  *   - 30 trainer steps on the batches lower the training loss (a model that does not
  *     learn fails this).
@@ -182,6 +182,12 @@ int main(void) {
     CHECK_EQ(vs_s2vs_data_create(&d2, &dp2, est, ast, R, D), VS_OK);
     CHECK(vs_s2vs_data_load(d2, path) != VS_OK);
     CHECK(strstr(vs_last_error(), "n_strong") != NULL);
+    vs_s2vs_data_free(d2);
+    dp2 = dp; /* a bank without copy edits for a run that wants them */
+    dp2.aug.p_edit = 0.3;
+    CHECK_EQ(vs_s2vs_data_create(&d2, &dp2, est, ast, R, D), VS_OK);
+    CHECK(vs_s2vs_data_load(d2, path) != VS_OK);
+    CHECK(strstr(vs_last_error(), "p_edit") != NULL && strstr(vs_last_error(), "bank_test.vstf") != NULL);
     vs_s2vs_data_free(d2);
     /* corrupt: flip a byte in the middle */
     {

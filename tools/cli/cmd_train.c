@@ -47,6 +47,8 @@ static void usage(FILE *f) {
             "  --log FILE        append one JSON line of losses per step\n"
             "  --stop-after N    checkpoint and stop after N steps of this run (resume later)\n"
             "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
+            "  --copy-edits P    also pad, hue, grayscale, noise and low-quality edits of the strong\n"
+            "                    view, each with probability P (default 0, the reference's set)\n"
             "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n");
 }
 
@@ -59,9 +61,10 @@ int cmd_train(int argc, char **argv) {
     const char *out = NULL, *index_dir = NULL, *mode = "bank", *init = NULL, *log_path = NULL;
     const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1", *bank_arg = NULL;
     long iters = 1000, warmup = -1, ckpt_every = 50, stop_after = 0;
-    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP;
+    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP, stop_guard_on = 0;
+    cli_stop_guard stop_guard;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    double lr = 5e-5, lambda = 3.0;
+    double lr = 5e-5, lambda = 3.0, p_edit = 0.0;
     const char *freeze = "none";
     unsigned long long seed = 1;
     char **vids = calloc((size_t)argc + 1, sizeof(char *));
@@ -93,6 +96,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--stop-after") && more) stop_after = atol(argv[++i]);
         else if (!strcmp(a, "--log") && more) log_path = argv[++i];
         else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
+        else if (!strcmp(a, "--copy-edits") && more) p_edit = atof(argv[++i]);
         else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
         else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
         else if (a[0] == '-' && a[1]) { usage(stderr); free(vids); return 2; }
@@ -103,7 +107,7 @@ int cmd_train(int argc, char **argv) {
     if (!out || (!nv && !index_dir) || (nv && index_dir) || iters < 1 || batch < 2 || lr <= 0 ||
         ckpt_every < 1 || threads < 1 ||
         sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3 ||
-        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 ||
+        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 || !(p_edit >= 0 && p_edit <= 1) ||
         (strcmp(freeze, "none") && strcmp(freeze, "attention") && strcmp(freeze, "comparator")) ||
         (strcmp(mode, "bank") && strcmp(mode, "online"))) {
         usage(stderr);
@@ -114,6 +118,9 @@ int cmd_train(int argc, char **argv) {
     dp.seed = seed;
     dp.max_frames = max_frames;
     dp.aug.clip = clip;
+    dp.aug.p_edit = p_edit;
+    char p_edit_s[32];
+    snprintf(p_edit_s, sizeof p_edit_s, "%g", p_edit);
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
 
     int rc = 1;
@@ -201,6 +208,12 @@ int cmd_train(int argc, char **argv) {
                     ckpt, c0, clip);
             goto done;
         }
+        const char *e0 = vs_s2vs_trainer_get_meta(tr, "data.p_edit");
+        if ((e0 ? atof(e0) : 0.0) != atof(p_edit_s)) {
+            fprintf(stderr, "vidsim train: %s was trained with --copy-edits %s; resume it with the same value (not %g)\n",
+                    ckpt, e0 ? e0 : "0", p_edit);
+            goto done;
+        }
         fprintf(stderr, "vidsim train: resuming %s at step %ld\n", ckpt, vs_s2vs_trainer_steps(tr));
     } else {
         vs_status s = !init || !strcmp(init, "random") ? vs_simmodel_create_random(&m0, D, seed)
@@ -214,6 +227,7 @@ int cmd_train(int argc, char **argv) {
         char cbuf[16];
         snprintf(cbuf, sizeof cbuf, "%d", clip);
         if (vs_s2vs_trainer_set_meta(tr, "data.clip", cbuf) != VS_OK) { rc = fail(NULL); goto done; }
+        if (vs_s2vs_trainer_set_meta(tr, "data.p_edit", p_edit_s) != VS_OK) { rc = fail(NULL); goto done; }
     }
 
     /* the bank: reuse MODEL.bank on --resume (or the --bank file when it exists), else build it */
@@ -257,6 +271,9 @@ int cmd_train(int argc, char **argv) {
     cli_progress_init(&pr, "steps");
     long start = vs_s2vs_trainer_steps(tr);
     double ts = cli_now();
+    /* SIGINT/SIGTERM: finish the step under way, write the checkpoint, exit 130 */
+    cli_stop_begin(&stop_guard);
+    stop_guard_on = 1;
     for (long it = start; it < iters; it++) {
         vs_s2vs_losses L;
         if (vs_s2vs_data_batch(data, x, labels, batch, it) != VS_OK ||
@@ -273,16 +290,21 @@ int cmd_train(int argc, char **argv) {
             fprintf(logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
                           "\"reg\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
                     it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.lr, cli_now() - ts);
-        int stop = stop_after > 0 && it + 1 - start >= stop_after && it + 1 < iters;
+        int interrupted = cli_stop_requested() && it + 1 < iters;
+        int stop = (stop_after > 0 && it + 1 - start >= stop_after && it + 1 < iters) || interrupted;
         if ((it + 1) % ckpt_every == 0 || it + 1 == iters || stop) {
             if (logf) fflush(logf);
-            if (vs_s2vs_trainer_save(tr, ckpt) != VS_OK) { cli_progress_end(&pr); rc = fail(NULL); goto done; }
+            if (vs_s2vs_trainer_save(tr, ckpt) != VS_OK) {
+                cli_progress_end(&pr);
+                rc = fail(NULL);
+                goto done;
+            }
         }
         if (stop) {
             cli_progress_end(&pr);
-            fprintf(stderr, "vidsim train: stopped at step %ld (checkpoint %s; continue with --resume)\n",
-                    it + 1, ckpt);
-            rc = 0;
+            fprintf(stderr, "vidsim train: %s at step %ld of %ld (checkpoint %s; continue with --resume)\n",
+                    interrupted ? "interrupted" : "stopped", it + 1, iters, ckpt);
+            rc = interrupted ? 130 : 0;
             goto done;
         }
     }
@@ -293,6 +315,7 @@ int cmd_train(int argc, char **argv) {
             (iters - start) / (dt + 1e-9), out);
     rc = 0;
 done:
+    if (stop_guard_on) cli_stop_end(&stop_guard);
     if (logf) fclose(logf);
     free(x);
     free(labels);
