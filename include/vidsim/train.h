@@ -49,6 +49,8 @@ typedef struct vs_s2vs_train_params {
     float tau;            /* InfoNCE temperature (0.03) */
     float lambda;         /* weight of L_hardneg + L_self (3) */
     float r;              /* weight of L_reg (1, sum reduction) */
+    float gamma;          /* weight of L_calib, a pairwise calibration term that S2VS does
+                             not have (0: the reference; vidsim train --calib) */
     long frozen;          /* VS_S2VS_FREEZE_* bits: parts not updated (0, the reference) */
     int n_threads;        /* pairs of the batch spread over this many threads */
 } vs_s2vs_train_params;
@@ -58,7 +60,8 @@ VS_API vs_s2vs_train_params vs_s2vs_train_default_params(void);
 
 typedef struct vs_s2vs_losses {
     double infonce, hardneg, self, reg; /* the terms (reg: sum over pairs and cells) */
-    double total;                       /* infonce + lambda*(hardneg + self) + r*reg */
+    double calib;                       /* L_calib (computed whatever gamma is) */
+    double total;                       /* infonce + lambda*(hardneg + self) + r*reg + gamma*calib */
     float lr;                           /* learning rate of the step (0 for eval) */
 } vs_s2vs_losses;
 

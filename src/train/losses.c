@@ -78,6 +78,31 @@ double vs__loss_hardneg(float *ds, float weight, const float *s, const int32_t *
     return total / n;
 }
 
+double vs__loss_calib(float *ds, float weight, const float *s, const int32_t *labels, int n) {
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *si = s + (long)i * n;
+        const int32_t *li = labels + (long)i * n;
+        int np = 0, nn = 0;
+        for (int k = 0; k < n; k++)
+            if (k != i) li[k] ? np++ : nn++;
+        for (int k = 0; k < n; k++) {
+            if (k == i) continue;
+            const int pos = li[k] != 0;
+            const double x = pos ? (double)si[k] : 1.0 - (double)si[k]; /* probability of the label */
+            const int cnt = pos ? np : nn;
+            if (x > 1e-3) {
+                total += -log(x) / cnt;
+                /* d(-log x)/ds = -1/x for a positive (x = s), +1/x for a negative (x = 1 - s) */
+                if (ds) ds[(long)i * n + k] += (float)((pos ? -1.0 : 1.0) * (double)weight / n / cnt / x);
+            } else {
+                total += -log(1e-3) / cnt;
+            }
+        }
+    }
+    return total / n;
+}
+
 double vs__loss_self(float *ds, float weight, const float *s, int n) {
     double total = 0.0;
     for (int i = 0; i < n; i++) {

@@ -19,6 +19,14 @@ double vs__loss_infonce(float *ds, float weight, const float *s, const int32_t *
 /* Hard negative: L = mean_i -log(max(1 - max_{m: lab_im = 0} s_im, 1e-3)); a row with
  * no negative uses -100 as its maximum (no gradient). */
 double vs__loss_hardneg(float *ds, float weight, const float *s, const int32_t *labels, int n);
+/* Calibration (not in S2VS): the binary cross-entropy of every off-diagonal pair against
+ * its label, balanced per row,
+ *   L = mean_i [ mean_{k != i, lab_ik = 1} -log(max(s_ik, 1e-3))
+ *              + mean_{m: lab_im = 0} -log(max(1 - s_im, 1e-3)) ],
+ * a part skipped in a row that has no such pairs. Unlike InfoNCE, which is unchanged when
+ * a row's similarities shift together, it ties every row to the same absolute scale, which
+ * is what uAP (all queries' pairs ranked together) measures. */
+double vs__loss_calib(float *ds, float weight, const float *s, const int32_t *labels, int n);
 /* Self-similarity: L = mean_i -log(max(s_ii, 1e-3)). */
 double vs__loss_self(float *ds, float weight, const float *s, int n);
 

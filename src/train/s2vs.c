@@ -159,8 +159,9 @@ static vs_status forward_losses(vs_s2vs_trainer *t, const float *x, const int32_
     L->infonce = vs__loss_infonce(ds, 1.0f, t->sims, labels, n, t->p.tau);
     L->hardneg = vs__loss_hardneg(ds, t->p.lambda, t->sims, labels, n);
     L->self = vs__loss_self(ds, t->p.lambda, t->sims, n);
+    L->calib = vs__loss_calib(t->p.gamma > 0 ? ds : NULL, t->p.gamma, t->sims, labels, n);
     L->reg = reg;
-    L->total = L->infonce + t->p.lambda * (L->hardneg + L->self) + t->p.r * L->reg;
+    L->total = L->infonce + t->p.lambda * (L->hardneg + L->self) + t->p.r * L->reg + t->p.gamma * L->calib;
     L->lr = 0.0f;
     if (!isfinite(L->total))
         return vs__err(VS_ERR_INTERNAL, "train: the loss is not finite (infonce %g, hardneg %g, self %g, reg %g)",
@@ -214,11 +215,13 @@ static const struct {
     const char *key;
     size_t off;
     int is_long;
+    int optional; /* absent in checkpoints from before it: the default value */
 } PKEYS[] = {
-#define F(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 0}
-#define L(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 1}
+#define F(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 0, 0}
+#define L(k) {"train." #k, offsetof(vs_s2vs_train_params, k), 1, 0}
     F(lr), F(lr_min), F(warmup_lr_init), L(warmup), L(t_initial), F(weight_decay), F(beta1),
     F(beta2), F(eps), F(tau), F(lambda), F(r), L(frozen),
+    {"train.gamma", offsetof(vs_s2vs_train_params, gamma), 0, 1},
 #undef F
 #undef L
 };
@@ -311,6 +314,7 @@ vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_th
     }
     for (int i = 0; i < NPKEYS; i++) {
         const char *v = vs__tf_meta(tf, PKEYS[i].key);
+        if (!v && PKEYS[i].optional) continue;
         if (!v) {
             s = vs__err(VS_ERR_FORMAT, "%s: checkpoint lacks '%s'", path, PKEYS[i].key);
             goto done;

@@ -86,6 +86,15 @@ cmp -s "$TMP/E1.vstf" "$TMP/A/m.vstf" && bad "--freeze comparator run changed no
 [ $? -ne 0 ] && grep -q "G.vstf.ckpt was trained with --copy-edits 0.5" "$TMP/err10.txt" && ok || bad "resume without --copy-edits not refused: $(cat "$TMP/err10.txt")"
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 0.5 --resume 2>/dev/null
 [ $? -eq 0 ] && [ -f "$TMP/G.vstf" ] && ok || bad "resume with the same --copy-edits failed"
+# --calib G: every logged total is infonce + 3 (hardneg + self) + reg + G calib, also after
+# --resume (G comes back from the checkpoint); a negative G exits 2
+"$BIN" train "${T[@]}" -o "$TMP/H.vstf" --bank "$TMP/shared.bank" --calib 0.5 --stop-after 2 --log "$TMP/H.log" 2>/dev/null
+"$BIN" train "${T[@]}" -o "$TMP/H.vstf" --bank "$TMP/shared.bank" --resume --log "$TMP/H.log" 2>/dev/null
+[ $? -eq 0 ] && [ "$(wc -l < "$TMP/H.log")" -eq 4 ] && ok || bad "--calib run: $(wc -l < "$TMP/H.log") logged steps, 4 expected"
+tr -d '{}",' < "$TMP/H.log" | awk '{for (i = 1; i < NF; i += 2) v[$i] = $(i + 1);
+    d = v["loss:"] - (v["infonce:"] + 3 * (v["hardneg:"] + v["self:"]) + v["reg:"] + 0.5 * v["calib:"]);
+    if (d < -1e-4 || d > 1e-4 || v["calib:"] <= 0) bad++} END {exit bad}' && ok || bad "--calib: a logged total is not the weighted sum ($(head -1 "$TMP/H.log"))"
+"$BIN" train "${T[@]}" -o "$TMP/H2.vstf" --calib -1 2>/dev/null; [ $? -eq 2 ] && ok || bad "--calib -1: exit 2 expected"
 "$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/E1.vstf" > "$TMP/cmp2.txt" 2>&1
 [ $? -eq 0 ] && ok || bad "the --clip 8 model does not load"
 

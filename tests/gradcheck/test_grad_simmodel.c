@@ -7,7 +7,7 @@
  *      masked video Chamfer, L_reg): L = sum_k w_k sims_k + r * L_reg on a small random
  *      model (D=8, R=4, B=3 clips, T=12 and a padded batch with frame masks), every
  *      parameter tensor compared with central differences;
- *   3. the InfoNCE / hard-negative / self losses w.r.t. the similarity matrix.
+ *   3. the InfoNCE / hard-negative / self / calibration losses w.r.t. the similarity matrix.
  * The network is checked per parameter tensor with directional derivatives (along the
  * gradient and along a random direction), so that float32 rounding of the objective
  * does not swamp the difference: |fd - <g,v>| <= 2e-2 |g| with h = 2.5e-4. Measured:
@@ -194,12 +194,13 @@ static void test_losses(void) {
     for (int i = 0; i < 64; i++) s[i] = 0.5f + 0.45f * urand();
     for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++) lab[i * n + k] = (i % 4) == (k % 4) || (i == 1 && k == 6) || (i == 6 && k == 1);
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < 4; which++) {
         float ds[64];
         memset(ds, 0, sizeof ds);
         if (which == 0) vs__loss_infonce(ds, 1.0f, s, lab, n, 0.03f);
         if (which == 1) vs__loss_hardneg(ds, 1.0f, s, lab, n);
         if (which == 2) vs__loss_self(ds, 1.0f, s, n);
+        if (which == 3) vs__loss_calib(ds, 1.0f, s, lab, n);
         double an[64], fd[64];
         for (int c = 0; c < 64; c++) {
             float old = s[c];
@@ -208,15 +209,30 @@ static void test_losses(void) {
                 s[c] = old + (sg ? -1e-4f : 1e-4f);
                 f[sg] = which == 0 ? vs__loss_infonce(NULL, 1, s, lab, n, 0.03f)
                         : which == 1 ? vs__loss_hardneg(NULL, 1, s, lab, n)
-                                     : vs__loss_self(NULL, 1, s, n);
+                        : which == 2 ? vs__loss_self(NULL, 1, s, n)
+                                     : vs__loss_calib(NULL, 1, s, lab, n);
             }
             s[c] = old;
             fd[c] = (f[0] - f[1]) / ((double)(old + 1e-4f) - (double)(old - 1e-4f));
             an[c] = ds[c];
         }
         double e = rel_err(an, fd, 64);
-        printf("loss %s: rel err %.2e\n", which == 0 ? "infonce" : which == 1 ? "hardneg" : "self", e);
+        static const char *const NAME[] = {"infonce", "hardneg", "self", "calib"};
+        printf("loss %s: rel err %.2e\n", NAME[which], e);
         CHECK(e <= 1e-3);
+    }
+    /* calibration, known answers: rows of {self, one positive at 0.8, two negatives at 0.5
+     * and 0.25}: -log 0.8 + (-log 0.5 - log 0.75) / 2; a shift of a whole row, which
+     * InfoNCE does not see, changes it */
+    {
+        const float s4[16] = {1, 0.8f, 0.5f, 0.25f, 0.8f, 1, 0.25f, 0.5f, 0.5f, 0.25f, 1, 0.8f, 0.25f, 0.5f, 0.8f, 1};
+        const int32_t l4[16] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1};
+        const double want = -log(0.8) + (-log(0.5) - log(0.75)) / 2;
+        CHECK(fabs(vs__loss_calib(NULL, 1, s4, l4, 4) - want) < 1e-6);
+        float sh[16];
+        for (int i = 0; i < 16; i++) sh[i] = s4[i] - (i < 4 ? 0.1f : 0.0f);
+        CHECK(fabs(vs__loss_infonce(NULL, 1, sh, l4, 4, 0.03f) - vs__loss_infonce(NULL, 1, s4, l4, 4, 0.03f)) < 1e-5);
+        CHECK(fabs(vs__loss_calib(NULL, 1, sh, l4, 4) - want) > 4e-3); /* (0.7135 - 0.6934) / 4 */
     }
 }
 

@@ -30,6 +30,7 @@ static void usage(FILE *f) {
             "  --lr X            peak learning rate (default 5e-5, the reference's)\n"
             "  --warmup N        warm-up steps (default iters/30)\n"
             "  --lambda X        weight of the hard-negative + self terms (default 3)\n"
+            "  --calib G         weight of a pairwise calibration term that S2VS lacks (default 0)\n"
             "  --freeze PART     none (default), attention or comparator: that part is not trained\n"
             "  --mode M          bank (default): views computed once; online: exact, slow\n"
             "  --views W,S,V     bank views per video: weak, strong, video-in-video (2,4,1)\n"
@@ -64,7 +65,7 @@ int cmd_train(int argc, char **argv) {
     int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP, stop_guard_on = 0;
     cli_stop_guard stop_guard;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    double lr = 5e-5, lambda = 3.0, p_edit = 0.0;
+    double lr = 5e-5, lambda = 3.0, p_edit = 0.0, gamma = 0.0;
     const char *freeze = "none";
     unsigned long long seed = 1;
     char **vids = calloc((size_t)argc + 1, sizeof(char *));
@@ -97,6 +98,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--log") && more) log_path = argv[++i];
         else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
         else if (!strcmp(a, "--copy-edits") && more) p_edit = atof(argv[++i]);
+        else if (!strcmp(a, "--calib") && more) gamma = atof(argv[++i]);
         else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
         else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
         else if (a[0] == '-' && a[1]) { usage(stderr); free(vids); return 2; }
@@ -107,7 +109,7 @@ int cmd_train(int argc, char **argv) {
     if (!out || (!nv && !index_dir) || (nv && index_dir) || iters < 1 || batch < 2 || lr <= 0 ||
         ckpt_every < 1 || threads < 1 ||
         sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3 ||
-        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 || !(p_edit >= 0 && p_edit <= 1) ||
+        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 || !(p_edit >= 0 && p_edit <= 1) || !(gamma >= 0) ||
         (strcmp(freeze, "none") && strcmp(freeze, "attention") && strcmp(freeze, "comparator")) ||
         (strcmp(mode, "bank") && strcmp(mode, "online"))) {
         usage(stderr);
@@ -193,6 +195,7 @@ int cmd_train(int argc, char **argv) {
     vs_s2vs_train_params tp = vs_s2vs_train_default_params();
     tp.lr = (float)lr;
     tp.lambda = (float)lambda;
+    tp.gamma = (float)gamma;
     tp.frozen = !strcmp(freeze, "attention") ? VS_S2VS_FREEZE_ATTENTION
                 : !strcmp(freeze, "comparator") ? VS_S2VS_FREEZE_COMPARATOR : 0;
     tp.lr_min = (float)(0.1 * lr);
@@ -283,13 +286,13 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         char what[200];
-        snprintf(what, sizeof what, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f) lr %.2g", L.total,
-                 L.infonce, L.hardneg, L.self, L.reg, L.lr);
+        snprintf(what, sizeof what, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f cal %.3f) lr %.2g", L.total,
+                 L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr);
         cli_progress_update(&pr, it + 1 - start, iters - start, what);
         if (logf)
             fprintf(logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
-                          "\"reg\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
-                    it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.lr, cli_now() - ts);
+                          "\"reg\": %.6f, \"calib\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
+                    it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr, cli_now() - ts);
         int interrupted = cli_stop_requested() && it + 1 < iters;
         int stop = (stop_after > 0 && it + 1 - start >= stop_after && it + 1 < iters) || interrupted;
         if ((it + 1) % ckpt_every == 0 || it + 1 == iters || stop) {
