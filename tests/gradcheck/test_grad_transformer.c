@@ -22,57 +22,14 @@
 static const double TOL = 1e-3;
 static const float H_FD = 1e-2f;
 
-/* ---- deterministic random numbers */
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static double urand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-static void fill(float *x, long n, float lo, float hi) {
-    for (long i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)urand();
-}
-static float *alloc(long n) {
-    float *p = calloc((size_t)n, sizeof(float));
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-/* ---- the generic checker: loss() recomputes the forward and returns L */
+/* ---- the generic checker (tests/support): loss() recomputes the forward and returns L */
 typedef double (*loss_fn)(void);
 
 static double worst_overall;
 
 static void check_grad(const char *name, loss_fn loss, float *x, const float *ana, long n) {
-    double max_ana = 0, max_err = 0;
-    long step = n > 40 ? n / 40 : 1;
-    for (long i = 0; i < n; i += step) {
-        float keep = x[i];
-        x[i] = keep + H_FD;
-        double lp = loss();
-        x[i] = keep - H_FD;
-        double lm = loss();
-        x[i] = keep;
-        double num = (lp - lm) / (2.0 * (double)H_FD);
-        double e = fabs(num - (double)ana[i]);
-        if (e > max_err) max_err = e;
-        if (fabs(ana[i]) > max_ana) max_ana = fabs(ana[i]);
-    }
-    double rel = max_err / (max_ana > 1e-8 ? max_ana : 1e-8);
+    double rel = vs_test_check_grad(name, loss, x, ana, n, H_FD, 40, TOL);
     if (rel > worst_overall) worst_overall = rel;
-    fprintf(stderr, "  %-28s n=%-6ld max|ana| %.3g  rel err %.2e\n", name, n, max_ana, rel);
-    CHECK_MSG(rel <= TOL, "%s: relative error %.3g > %.3g", name, rel, TOL);
-    CHECK_MSG(max_ana > 0, "%s: gradient is all zero", name);
-}
-
-static double dot_r(const float *out, const float *r, long n) {
-    double s = 0;
-    for (long i = 0; i < n; i++) s += (double)out[i] * r[i];
-    return s;
 }
 
 /* ---- shared buffers for the current case */
@@ -84,16 +41,16 @@ static unsigned char *KM;
 /* ================================================================ linear */
 static double loss_linear(void) {
     vs__linear_forward(OUT, X, W1, B1, N_, NI_, NO_);
-    return dot_r(OUT, R, (long)N_ * NO_);
+    return vs_test_dot(OUT, R, (long)N_ * NO_);
 }
 static void test_linear(void) {
     fprintf(stderr, "linear\n");
     N_ = 5; NI_ = 7; NO_ = 6;
-    X = alloc(N_ * NI_); OUT = alloc(N_ * NO_); R = alloc(N_ * NO_);
-    W1 = alloc(NO_ * NI_); B1 = alloc(NO_);
-    fill(X, N_ * NI_, -1, 1); fill(W1, NO_ * NI_, -0.5f, 0.5f); fill(B1, NO_, -0.5f, 0.5f);
-    fill(R, N_ * NO_, -1, 1);
-    float *dx = alloc(N_ * NI_), *dw = alloc(NO_ * NI_), *db = alloc(NO_);
+    X = vs_test_alloc(N_ * NI_); OUT = vs_test_alloc(N_ * NO_); R = vs_test_alloc(N_ * NO_);
+    W1 = vs_test_alloc(NO_ * NI_); B1 = vs_test_alloc(NO_);
+    vs_test_fill(X, N_ * NI_, -1, 1); vs_test_fill(W1, NO_ * NI_, -0.5f, 0.5f); vs_test_fill(B1, NO_, -0.5f, 0.5f);
+    vs_test_fill(R, N_ * NO_, -1, 1);
+    float *dx = vs_test_alloc(N_ * NI_), *dw = vs_test_alloc(NO_ * NI_), *db = vs_test_alloc(NO_);
     vs__linear_backward(dx, dw, db, R, X, W1, N_, NI_, NO_);
     check_grad("linear.dinp", loss_linear, X, dx, N_ * NI_);
     check_grad("linear.dw", loss_linear, W1, dw, NO_ * NI_);
@@ -110,16 +67,16 @@ static void test_linear(void) {
 static float *MEAN, *RSTD;
 static double loss_ln(void) {
     vs__layernorm_forward(OUT, MEAN, RSTD, X, W1, B1, 1e-5f, N_, C_);
-    return dot_r(OUT, R, (long)N_ * C_);
+    return vs_test_dot(OUT, R, (long)N_ * C_);
 }
 static void test_layernorm(void) {
     fprintf(stderr, "layernorm\n");
     N_ = 4; C_ = 9;
-    X = alloc(N_ * C_); OUT = alloc(N_ * C_); R = alloc(N_ * C_);
-    W1 = alloc(C_); B1 = alloc(C_); MEAN = alloc(N_); RSTD = alloc(N_);
-    fill(X, N_ * C_, -2, 2); fill(W1, C_, 0.5f, 1.5f); fill(B1, C_, -0.5f, 0.5f);
-    fill(R, N_ * C_, -1, 1);
-    float *dx = alloc(N_ * C_), *dw = alloc(C_), *db = alloc(C_);
+    X = vs_test_alloc(N_ * C_); OUT = vs_test_alloc(N_ * C_); R = vs_test_alloc(N_ * C_);
+    W1 = vs_test_alloc(C_); B1 = vs_test_alloc(C_); MEAN = vs_test_alloc(N_); RSTD = vs_test_alloc(N_);
+    vs_test_fill(X, N_ * C_, -2, 2); vs_test_fill(W1, C_, 0.5f, 1.5f); vs_test_fill(B1, C_, -0.5f, 0.5f);
+    vs_test_fill(R, N_ * C_, -1, 1);
+    float *dx = vs_test_alloc(N_ * C_), *dw = vs_test_alloc(C_), *db = vs_test_alloc(C_);
     loss_ln();
     vs__layernorm_backward(dx, dw, db, R, X, W1, MEAN, RSTD, N_, C_);
     check_grad("layernorm.dinp", loss_ln, X, dx, N_ * C_);
@@ -139,18 +96,18 @@ static void test_layernorm(void) {
 /* ================================================================ gelu, softmax */
 static double loss_gelu(void) {
     vs__gelu_forward(OUT, X, (long)N_);
-    return dot_r(OUT, R, N_);
+    return vs_test_dot(OUT, R, N_);
 }
 static double loss_softmax(void) {
     vs__softmax_forward(OUT, X, N_, C_);
-    return dot_r(OUT, R, (long)N_ * C_);
+    return vs_test_dot(OUT, R, (long)N_ * C_);
 }
 static void test_gelu_softmax(void) {
     fprintf(stderr, "gelu, softmax\n");
     N_ = 30;
-    X = alloc(N_); OUT = alloc(N_); R = alloc(N_);
-    fill(X, N_, -3, 3); fill(R, N_, -1, 1);
-    float *dx = alloc(N_);
+    X = vs_test_alloc(N_); OUT = vs_test_alloc(N_); R = vs_test_alloc(N_);
+    vs_test_fill(X, N_, -3, 3); vs_test_fill(R, N_, -1, 1);
+    float *dx = vs_test_alloc(N_);
     vs__gelu_backward(dx, R, X, N_);
     check_grad("gelu.dinp", loss_gelu, X, dx, N_);
     /* known answers: gelu(1) = 0.8413447460685429, gelu(-1) = -0.15865525393145707 */
@@ -161,9 +118,9 @@ static void test_gelu_softmax(void) {
     free(dx); free(X); free(OUT); free(R);
 
     N_ = 3; C_ = 7;
-    X = alloc(N_ * C_); OUT = alloc(N_ * C_); R = alloc(N_ * C_);
-    fill(X, N_ * C_, -2, 2); fill(R, N_ * C_, -1, 1);
-    dx = alloc(N_ * C_);
+    X = vs_test_alloc(N_ * C_); OUT = vs_test_alloc(N_ * C_); R = vs_test_alloc(N_ * C_);
+    vs_test_fill(X, N_ * C_, -2, 2); vs_test_fill(R, N_ * C_, -1, 1);
+    dx = vs_test_alloc(N_ * C_);
     loss_softmax();
     vs__softmax_backward(dx, R, OUT, N_, C_);
     check_grad("softmax.dinp", loss_softmax, X, dx, N_ * C_);
@@ -178,26 +135,26 @@ static float *QKV, *ATT, *Y;
 static double loss_attn(void) {
     vs__attention_forward(OUT, QKV, ATT, Y, X, W1, B1, NULL, B2, W3, B3, KM, B_, N_, C_, H_,
                           HD_ / H_);
-    return dot_r(OUT, R, (long)B_ * N_ * C_);
+    return vs_test_dot(OUT, R, (long)B_ * N_ * C_);
 }
 static void test_attention(void) {
     fprintf(stderr, "attention (C=12, H=3, hd=3 -> HD=9, no k bias, key mask)\n");
     B_ = 2; N_ = 5; C_ = 12; H_ = 3; HD_ = 9;
     long BN = (long)B_ * N_;
-    X = alloc(BN * C_); OUT = alloc(BN * C_); R = alloc(BN * C_);
-    QKV = alloc(BN * 3 * HD_); ATT = alloc((long)B_ * H_ * N_ * N_); Y = alloc(BN * HD_);
-    W1 = alloc(3 * HD_ * C_); B1 = alloc(HD_); B2 = alloc(HD_);
-    W3 = alloc(C_ * HD_); B3 = alloc(C_);
+    X = vs_test_alloc(BN * C_); OUT = vs_test_alloc(BN * C_); R = vs_test_alloc(BN * C_);
+    QKV = vs_test_alloc(BN * 3 * HD_); ATT = vs_test_alloc((long)B_ * H_ * N_ * N_); Y = vs_test_alloc(BN * HD_);
+    W1 = vs_test_alloc(3 * HD_ * C_); B1 = vs_test_alloc(HD_); B2 = vs_test_alloc(HD_);
+    W3 = vs_test_alloc(C_ * HD_); B3 = vs_test_alloc(C_);
     KM = malloc((size_t)BN);
     for (long i = 0; i < BN; i++) KM[i] = 1;
     KM[N_ + 3] = 0; KM[N_ + 4] = 0; /* sequence 1: last two keys are padding */
-    fill(X, BN * C_, -1, 1); fill(W1, 3 * HD_ * C_, -0.6f, 0.6f);
-    fill(B1, HD_, -0.3f, 0.3f); fill(B2, HD_, -0.3f, 0.3f);
-    fill(W3, C_ * HD_, -0.5f, 0.5f); fill(B3, C_, -0.3f, 0.3f);
-    fill(R, BN * C_, -1, 1);
-    float *dx = alloc(BN * C_), *dw1 = alloc(3 * HD_ * C_), *dqb = alloc(HD_),
-          *dkb = alloc(HD_), *dvb = alloc(HD_), *dw3 = alloc(C_ * HD_), *db3 = alloc(C_);
-    float *scr = alloc((long)vs__attention_scratch_floats(B_, N_, C_, H_, HD_ / H_));
+    vs_test_fill(X, BN * C_, -1, 1); vs_test_fill(W1, 3 * HD_ * C_, -0.6f, 0.6f);
+    vs_test_fill(B1, HD_, -0.3f, 0.3f); vs_test_fill(B2, HD_, -0.3f, 0.3f);
+    vs_test_fill(W3, C_ * HD_, -0.5f, 0.5f); vs_test_fill(B3, C_, -0.3f, 0.3f);
+    vs_test_fill(R, BN * C_, -1, 1);
+    float *dx = vs_test_alloc(BN * C_), *dw1 = vs_test_alloc(3 * HD_ * C_), *dqb = vs_test_alloc(HD_),
+          *dkb = vs_test_alloc(HD_), *dvb = vs_test_alloc(HD_), *dw3 = vs_test_alloc(C_ * HD_), *db3 = vs_test_alloc(C_);
+    float *scr = vs_test_alloc((long)vs__attention_scratch_floats(B_, N_, C_, H_, HD_ / H_));
     loss_attn();
     /* padded keys get exactly zero probability; rows sum to one */
     for (int h = 0; h < H_; h++)
@@ -239,15 +196,15 @@ static vs__block_dims BD;
 static vs__block_cache BC;
 static double loss_block(void) {
     vs__block_forward(OUT, &BC, X, &BW, KM, B_, N_, &BD);
-    return dot_r(OUT, R, (long)B_ * N_ * C_);
+    return vs_test_dot(OUT, R, (long)B_ * N_ * C_);
 }
 static void test_block(void) {
     fprintf(stderr, "pre-norm block (C=12, H=3, hd=3, M=20, eps 1e-6)\n");
     B_ = 2; N_ = 6; C_ = 12; H_ = 3; HD_ = 9; M_ = 20;
     BD = (vs__block_dims){.C = C_, .H = H_, .hd = HD_ / H_, .M = M_, .eps = 1e-6f};
     long BN = (long)B_ * N_;
-    X = alloc(BN * C_); OUT = alloc(BN * C_); R = alloc(BN * C_);
-    float *cbuf = alloc((long)vs__block_cache_floats(B_, N_, &BD));
+    X = vs_test_alloc(BN * C_); OUT = vs_test_alloc(BN * C_); R = vs_test_alloc(BN * C_);
+    float *cbuf = vs_test_alloc((long)vs__block_cache_floats(B_, N_, &BD));
     vs__block_cache_bind(&BC, cbuf, B_, N_, &BD);
     /* parameters and gradients in two parallel blocks */
     struct { float **w, **g; long n; float lo, hi; const char *name; } P[] = {
@@ -271,13 +228,13 @@ static void test_block(void) {
                         &G.ln2_w, &G.ln2_b, &G.fc1_w, &G.fc1_b, &G.fc2_w, &G.fc2_b};
     memset(&BW, 0, sizeof BW);
     for (int i = 0; i < NP; i++) {
-        *P[i].w = alloc(P[i].n);
-        fill(*P[i].w, P[i].n, P[i].lo, P[i].hi);
-        *gfield[i] = alloc(P[i].n);
+        *P[i].w = vs_test_alloc(P[i].n);
+        vs_test_fill(*P[i].w, P[i].n, P[i].lo, P[i].hi);
+        *gfield[i] = vs_test_alloc(P[i].n);
     }
-    fill(X, BN * C_, -1, 1); fill(R, BN * C_, -1, 1);
-    float *dx = alloc(BN * C_);
-    float *scr = alloc((long)vs__block_scratch_floats(B_, N_, &BD));
+    vs_test_fill(X, BN * C_, -1, 1); vs_test_fill(R, BN * C_, -1, 1);
+    float *dx = vs_test_alloc(BN * C_);
+    float *scr = vs_test_alloc((long)vs__block_scratch_floats(B_, N_, &BD));
     for (int pass = 0; pass < 2; pass++) {
         KM = NULL;
         if (pass == 1) { /* second pass: with a key mask (sequence 0 has 2 padded keys) */

@@ -175,3 +175,58 @@ float *vs_test_read_npy(const char *path, int *ndim, long *shape) {
     free(buf);
     return out;
 }
+
+/* ---- gradient checks */
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
+
+void vs_test_seed(uint64_t s) { g_rng = s ? s : 0x9e3779b97f4a7c15ULL; }
+
+double vs_test_urand(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (double)(g_rng >> 11) / 9007199254740992.0;
+}
+
+void vs_test_fill(float *x, long n, float lo, float hi) {
+    for (long i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)vs_test_urand();
+}
+
+float *vs_test_alloc(long n) {
+    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+double vs_test_dot(const float *a, const float *b, long n) {
+    double s = 0;
+    for (long i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+double vs_test_check_grad(const char *name, vs_test_loss_fn loss, float *x, const float *ana, long n,
+                          float h, int n_samples, double tol) {
+    double max_ana = 0, max_err = 0;
+    const long step = n_samples > 0 && n > n_samples ? n / n_samples : 1;
+    for (long i = 0; i < n; i += step) {
+        const float keep = x[i];
+        x[i] = keep + h;
+        const double lp = loss();
+        x[i] = keep - h;
+        const double lm = loss();
+        x[i] = keep;
+        const double num = (lp - lm) / (2.0 * (double)h);
+        const double e = fabs(num - (double)ana[i]);
+        if (e > max_err) max_err = e;
+        if (fabs(ana[i]) > max_ana) max_ana = fabs(ana[i]);
+    }
+    const double rel = max_err / (max_ana > 1e-8 ? max_ana : 1e-8);
+    fprintf(stderr, "  %-34s n=%-6ld max|ana| %.3g  rel err %.2e\n", name, n, max_ana, rel);
+    CHECK_MSG(rel <= tol, "%s: relative error %.3g > %.3g", name, rel, tol);
+    CHECK_MSG(max_ana > 0, "%s: gradient is all zero", name);
+    return rel;
+}

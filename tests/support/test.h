@@ -7,6 +7,8 @@
 #ifndef VS_TEST_H
 #define VS_TEST_H
 
+#include <stdint.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,21 @@ typedef struct vs_fixture_tensor {
 vs_fixture *vs_fixture_load(const char *dir); /* NULL if absent */
 const vs_fixture_tensor *vs_fixture_get(const vs_fixture *fx, const char *name); /* NULL if absent */
 void vs_fixture_free(vs_fixture *fx);
+
+/* ---- gradient checks against central differences (tests/gradcheck) */
+/* Deterministic uniform doubles in [0, 1) (xorshift64, one stream per process). */
+void vs_test_seed(uint64_t s);
+double vs_test_urand(void);
+void vs_test_fill(float *x, long n, float lo, float hi); /* U(lo, hi) */
+float *vs_test_alloc(long n);                            /* zeroed; exits when out of memory */
+double vs_test_dot(const float *a, const float *b, long n); /* in double */
+typedef double (*vs_test_loss_fn)(void);
+/* Central differences (loss(x + h) - loss(x - h)) / 2h at about n_samples evenly spaced
+ * coordinates of x[n] against the analytic gradient ana[n]: rel = max |fd - ana| /
+ * max |ana|. Prints one line, counts a check that rel <= tol and one that ana is not all
+ * zero, and returns rel. loss() must recompute the forward from x. */
+double vs_test_check_grad(const char *name, vs_test_loss_fn loss, float *x, const float *ana, long n,
+                          float h, int n_samples, double tol);
 
 /* Read a whole file (NUL-terminated). NULL if unreadable. */
 unsigned char *vs_test_read_file(const char *path, size_t *len);
