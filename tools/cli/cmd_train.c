@@ -121,7 +121,8 @@ int cmd_train(int argc, char **argv) {
     dp.max_frames = max_frames;
     dp.aug.clip = clip;
     dp.aug.p_edit = p_edit;
-    char p_edit_s[32];
+    char p_edit_s[32]; /* the form stored as data.p_edit; --resume compares in this form, so a
+                          value that %g rounds still matches its own checkpoint */
     snprintf(p_edit_s, sizeof p_edit_s, "%g", p_edit);
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
 
