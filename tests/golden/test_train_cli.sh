@@ -76,14 +76,19 @@ cmp -s "$TMP/E1.vstf" "$TMP/E2.vstf" && ok || bad "a run on the loaded bank diff
 [ $? -eq 0 ] && [ -f "$TMP/F.vstf" ] && ok || bad "resume with the same --clip failed"
 cmp -s "$TMP/E1.vstf" "$TMP/A/m.vstf" && bad "--freeze comparator run changed nothing" || ok
 # --copy-edits: out of range exits 2; the bank without edits is refused by name; a run
-# with edits builds its own bank, and its checkpoint is not resumed without them
+# with edits builds its own bank, and its checkpoint is not resumed without them; a refused
+# bank or checkpoint keeps its bytes
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 1.5 2>/dev/null; [ $? -eq 2 ] && ok || bad "--copy-edits 1.5: exit 2 expected"
+cp "$TMP/shared.bank" "$TMP/shared.bank.before"
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --bank "$TMP/shared.bank" --copy-edits 0.5 2> "$TMP/err8.txt"
 [ $? -ne 0 ] && grep -q "shared.bank: bank built with copy edits p_edit=0" "$TMP/err8.txt" && ok || bad "bank without copy edits not refused: $(cat "$TMP/err8.txt")"
+cmp -s "$TMP/shared.bank" "$TMP/shared.bank.before" && [ ! -e "$TMP/G.vstf.ckpt" ] && ok || bad "refused bank was modified, or a checkpoint was written"
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 0.5 --stop-after 2 2> "$TMP/err9.txt"
 [ $? -eq 0 ] && [ -f "$TMP/G.vstf.bank" ] && ok || { bad "--copy-edits run failed"; cat "$TMP/err9.txt" >&2; }
+cp "$TMP/G.vstf.ckpt" "$TMP/G.ckpt.before"
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --resume 2> "$TMP/err10.txt"
 [ $? -ne 0 ] && grep -q "G.vstf.ckpt was trained with --copy-edits 0.5" "$TMP/err10.txt" && ok || bad "resume without --copy-edits not refused: $(cat "$TMP/err10.txt")"
+cmp -s "$TMP/G.vstf.ckpt" "$TMP/G.ckpt.before" && [ ! -e "$TMP/G.vstf" ] && ok || bad "refused checkpoint was modified, or a model was written"
 "$BIN" train "${T[@]}" -o "$TMP/G.vstf" --copy-edits 0.5 --resume 2>/dev/null
 [ $? -eq 0 ] && [ -f "$TMP/G.vstf" ] && ok || bad "resume with the same --copy-edits failed"
 # --calib G: every logged total is infonce + 3 (hardneg + self) + reg + G calib, also after
