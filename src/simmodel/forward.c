@@ -414,7 +414,12 @@ vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float
     if (s != VS_OK) return s;
     if (T < 1) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty query");
     if (n < 0) return vs__err(VS_ERR_INVALID_ARG, "simmodel: negative target count");
-    int Umax = 0, Umin = 1 << 30;
+    /* Umax: the longest raw piece (chunk or whole target), for f2f0; Uemax: the
+     * longest piece after the doubling of short videos, which is what the f2f map,
+     * comparator and band scratch are sized by. eff_len is not monotone (3 frames
+     * become 6, 4 stay 4), so the largest doubled length need not belong to the
+     * longest target: sizing by max(Umax, 4) overflowed on 3-frame targets. */
+    int Umax = 0, Umin = 1 << 30, Uemax = 0;
     for (int k = 0; k < n; k++) {
         if (targets[k].T < 1 || !targets[k].x)
             return vs__err(VS_ERR_INVALID_ARG, "simmodel: target %d is empty", k);
@@ -422,17 +427,16 @@ vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float
         if (st->p.target_chunk > 0 && U > st->p.target_chunk) U = st->p.target_chunk;
         if (U > Umax) Umax = U;
         if (U < Umin) Umin = U;
+        if (eff_len(U) > Uemax) Uemax = eff_len(U);
     }
     if (n == 0) return VS_OK;
     /* Fewer targets than workers: every pair is split over all workers. */
     const int split = n < st->n_work && st->n_work > 1;
     int nw = split ? st->n_work : (st->n_work < n ? st->n_work : n);
-    /* Size every worker's scratch for the largest target before any thread starts,
-     * so workers cannot fail. Shorter targets need no more, except for the doubling
-     * of videos under 4 frames (f2f0). */
-    int Ures = Umax < VS_SIMMODEL_MIN_FRAMES ? VS_SIMMODEL_MIN_FRAMES : Umax;
+    /* Size every worker's scratch for the largest doubled target before any thread
+     * starts, so workers cannot fail; f2f0 holds the undoubled map of a short pair. */
     for (int i = 0; i < nw; i++) {
-        s = work_reserve(&st->work[i], st, T, Ures, R, 0);
+        s = work_reserve(&st->work[i], st, T, Uemax, R, 0);
         if (s == VS_OK && (T < VS_SIMMODEL_MIN_FRAMES || Umin < VS_SIMMODEL_MIN_FRAMES))
             s = vs__simgrow(&st->work[i].f2f0, &st->work[i].f2f0_cap, (size_t)T * Umax);
         if (s != VS_OK) return s;

@@ -429,12 +429,66 @@ static void test_alloc_failures(void) {
     free(t);
 }
 
+/* Regression (issue 19): an index whose videos are all short. A 3-frame target is
+ * doubled to 6 frames, longer than max(longest target, 4) = 4, which was what the
+ * many-target call sized its scratch by: a heap overflow (double free in search, a
+ * segfault in dedup) that a longer target in the same call hid. Every such call must
+ * equal the single-pair path; ASan sees any write past the scratch. */
+static void test_short_targets_only(void) {
+    const int R = 4, D = 16;
+    const int sets[3][3] = {{3, 3, 2}, {3, 2, 1}, {5, 3, 4}};
+    const int qlens[3] = {2, 3, 5};
+    for (int kind = 0; kind < 2; kind++) {
+        vs_simmodel *m;
+        if (kind == 0) CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+        else CHECK_EQ(vs_simmodel_create_random(&m, D, 5), VS_OK);
+        vs_simmodel_state *ref;
+        CHECK_EQ(vs_simmodel_state_create(&ref, m, NULL), VS_OK);
+        for (int si = 0; si < 3; si++) {
+            float *tv[3], want[3], got[3];
+            vs_simvideo tg[3];
+            for (int k = 0; k < 3; k++) {
+                tv[k] = rand_video(sets[si][k], R, D);
+                tg[k] = (vs_simvideo){tv[k], sets[si][k]};
+            }
+            for (int qi = 0; qi < 3; qi++) {
+                float *q = rand_video(qlens[qi], R, D);
+                for (int k = 0; k < 3; k++) {
+                    vs_simmodel_pair_out po = {0};
+                    CHECK_EQ(vs_simmodel_pair(ref, &po, q, qlens[qi], tv[k], sets[si][k], R, D), VS_OK);
+                    want[k] = po.sim;
+                }
+                for (int nt = 1; nt <= 4; nt++) { /* 4 threads > 3 targets: the split path */
+                    vs_simmodel_params p = vs_simmodel_default_params();
+                    p.n_threads = nt;
+                    vs_simmodel_state *s2;
+                    CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
+                    CHECK_EQ(vs_simmodel_similarity(s2, got, q, qlens[qi], tg, 3, R, D), VS_OK);
+                    for (int k = 0; k < 3; k++)
+                        CHECK_MSG(fabsf(got[k] - want[k]) <= 1e-6f,
+                                  "%s set %d query %d target %d threads %d: %g vs %g",
+                                  vs_simmodel_kind(m), si, qlens[qi], k, nt, got[k], want[k]);
+                    /* and one short target alone, after the state saw the others */
+                    CHECK_EQ(vs_simmodel_similarity(s2, got, q, qlens[qi], &tg[0], 1, R, D), VS_OK);
+                    CHECK_NEAR(got[0], want[0], 1e-6);
+                    vs_simmodel_state_free(s2);
+                }
+                free(q);
+            }
+            for (int k = 0; k < 3; k++) free(tv[k]);
+        }
+        vs_simmodel_state_free(ref);
+        vs_simmodel_free(m);
+    }
+}
+
 int main(void) {
     test_visil_f();
     test_f2f_fast_vs_ref();
     test_conv_pool();
     test_model_files();
     test_visil_paths();
+    test_short_targets_only();
     test_heatmap();
     test_alloc_failures();
     return vs_test_done();
