@@ -10,6 +10,8 @@
  *     by K), EVVE's trapezoidal AP.
  * (3) Published dataset protocols (FIVR-200K/5K, VCDB, EVVE, CC_WEB_VIDEO) on their
  *     annotations converted to JSON by reference/python/convert_annotations.py.
+ * (4) Copied-segment localisation: the VSC22 matching-track segment AP and the
+ *     pairwise uAP of shared/bench/score_segments.py, overall and per edit.
  *
  * Percentages: the benchmark figures (vs_eval_figures) are in [0, 100] like
  * score.py; vs_eval_ap*, vs_eval_map_at_k and the dataset metrics are fractions in
@@ -170,6 +172,75 @@ VS_API vs_status vs_eval_dataset_evaluate(vs_eval_metrics **out, const vs_eval_d
                                           const vs_eval_pred *sims, const char *const *all_db,
                                           size_t n_all_db, const vs_eval_dataset_params *p);
 VS_API void vs_eval_metrics_free(vs_eval_metrics *m);
+
+/* ---------------------------------------------------------- copied segments -- */
+
+/* The VSC22 matching-track segment AP, as shared/bench/score_segments.py defines
+ * it (docs/eval.md, "Segment mode"). A segment row is (query_id, ref_id, box,
+ * score) with box = (query_start, query_end, ref_start, ref_end) in seconds.
+ * Predictions are taken by score, descending, equal scores as one step. Per
+ * (query, ref) pair the predicted boxes are projected on each axis and merged; a
+ * gt box of the pair counts towards the intersection once a prediction of that
+ * pair overlaps it as a 2-D box (strictly: positive overlap on both axes). Per
+ * axis, with I the length of (merged predictions AND counted gt), recall = I / |gt|
+ * and precision = I / |pred|, lengths summed over pairs; R = sqrt(Rq Rr),
+ * P = sqrt(Pq Pr), AP = sum over steps of P * (R - R_before). */
+typedef struct vs_eval_segments vs_eval_segments;               /* segment rows */
+typedef struct vs_eval_segment_queries vs_eval_segment_queries; /* queries.json edits */
+
+/* Read a segment CSV: a header naming query_id, ref_id, query_start, query_end,
+ * ref_start, ref_end and, when need_score is nonzero, score (any order; more
+ * columns ignored; without need_score a score column is ignored too). Numbers
+ * use Python float() syntax. Refused with VS_ERR_FORMAT and a message naming the
+ * file and line: a missing column, an empty file, a row with too few fields, a
+ * value that is not a number or not finite (NaN, inf), an end before its start.
+ * Rows are kept in file order, repeated rows included. Caller frees *out with
+ * vs_eval_segments_free. */
+VS_API vs_status vs_eval_segments_load(vs_eval_segments **out, const char *path, int need_score);
+/* An empty set of rows, to fill with vs_eval_segments_add. */
+VS_API vs_status vs_eval_segments_create(vs_eval_segments **out);
+/* Append one row (strings are copied). Non-finite values or an end before its
+ * start give VS_ERR_INVALID_ARG. For ground truth the score is ignored. */
+VS_API vs_status vs_eval_segments_add(vs_eval_segments *s, const char *query_id,
+                                      const char *ref_id, double query_start, double query_end,
+                                      double ref_start, double ref_end, double score);
+/* Number of rows. */
+VS_API size_t vs_eval_segments_count(const vs_eval_segments *s);
+VS_API void vs_eval_segments_free(vs_eval_segments *s);
+
+/* Read queries.json for the per-edit subsets of score_segments.py: every entry
+ * (positive or negative query) adds its query_id to the subset of each edit in
+ * its "edits" array; an absent or empty array adds it to none (there is no edit
+ * "none" here, unlike vs_eval_queries_load). Entries must be objects, "edits" an
+ * array of strings and, when it is not empty, "query_id" a string. */
+VS_API vs_status vs_eval_segment_queries_load(vs_eval_segment_queries **out, const char *path);
+VS_API void vs_eval_segment_queries_free(vs_eval_segment_queries *q);
+
+/* Figures of one subset, in percent. */
+typedef struct vs_eval_segment_figures {
+    const char *subset; /* "all" or an edit name; owned by the report */
+    double segment_ap;  /* segment AP in [0, 100]; 0 when the gt has no length */
+    double pair_uap;    /* uAP of the best score per pair against the gt pairs; 0 if none */
+    long n_gt_pairs;    /* distinct (query, ref) pairs of the subset's gt */
+} vs_eval_segment_figures;
+
+typedef struct vs_eval_segment_report {
+    size_t n;                         /* number of subsets */
+    vs_eval_segment_figures *subsets; /* [n]: "all" first, then edits in byte order */
+} vs_eval_segment_report;
+
+/* Score pred against gt. "all" uses every row of both files (with or without
+ * queries). With queries, one subset per edit follows, restricted to the rows of
+ * the queries carrying that edit; an edit whose subset has no gt row is left out,
+ * and an edit named "all" replaces the overall figures (score_segments.py's dict).
+ * Equal pair scores in pair_uap keep the order in which the pairs first appear in
+ * pred (Python's stable sort of a dict). Time O(P log P + subsets * (P + G)) for
+ * P predictions and G gt rows, with per-pair incremental state. Caller frees *out
+ * with vs_eval_segment_report_free. */
+VS_API vs_status vs_eval_segment_score(vs_eval_segment_report **out, const vs_eval_segments *gt,
+                                       const vs_eval_segments *pred,
+                                       const vs_eval_segment_queries *queries);
+VS_API void vs_eval_segment_report_free(vs_eval_segment_report *r);
 
 #ifdef __cplusplus
 }

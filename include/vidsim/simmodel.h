@@ -132,6 +132,18 @@ VS_API vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, cons
 VS_API void vs_simmodel_pair_dims(const vs_simmodel *m, int T, int U, int *f2f_rows,
                                   int *f2f_cols, int *map_rows, int *map_cols);
 
+/* The frame-to-frame map of one pair of indexed videos, f2f [T,U] (caller-owned):
+ * f2f[i,j] = mean over query regions of max over target regions of <q,t>, with no
+ * doubling of short videos and no comparator (what localize.h aligns). Uses the
+ * state's GEMM scratch (bounded by gemm_chunk). */
+VS_API vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float *query, int T,
+                                 const float *target, int U, int R, int D);
+/* The symmetric map: (f2f(query, target) + f2f(target, query)^T) / 2, [T,U], from
+ * one pass of region dot products (half the work of two vs_simmodel_f2f calls).
+ * R <= 256. */
+VS_API vs_status vs_simmodel_f2f_sym(vs_simmodel_state *st, float *f2f, const float *query, int T,
+                                     const float *target, int U, int R, int D);
+
 /* Everything about one pair, for visualisation and checks. Output buffers are
  * caller-owned and optional (NULL = not wanted); sizes from vs_simmodel_pair_dims. */
 typedef struct vs_simmodel_pair_out {
@@ -165,6 +177,11 @@ VS_API vs_status vs_simmodel_forward_batch(vs_simmodel_state *st, float *sims, f
  * enlarged (each cell a square of up to 16 px, image side up to ~512 px). */
 VS_API vs_status vs_heatmap_write_png(const char *path, const float *matrix, int rows, int cols,
                                       float vmin, float vmax);
+/* The same with outlined boxes (e.g. copied segments): boxes [n_boxes][4] =
+ * first row, first column, last row, last column (cells, inclusive), drawn red. */
+VS_API vs_status vs_heatmap_write_png_boxes(const char *path, const float *matrix, int rows,
+                                            int cols, float vmin, float vmax, const int *boxes,
+                                            int n_boxes);
 
 #ifdef __cplusplus
 }

@@ -101,6 +101,54 @@ void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, lo
     }
 }
 
+/* Both directions from one GEMM block: S[i,j] = ((1/R) sum_o max_p G + (1/R) sum_p
+ * max_o G) / 2 for G = the region dot products of query frame i and target frame j:
+ * the query->target map averaged with the transposed target->query map. */
+static void reduce_block_sym(float *S, int ldS, const float *G, int ldG, int bt, int bu, int R,
+                             float *colmax) {
+    for (int i = 0; i < bt; i++) {
+        float *s = S + (long)i * ldS;
+        for (int j = 0; j < bu; j++) {
+            float a = 0.0f, b = 0.0f;
+            for (int p = 0; p < R; p++) colmax[p] = -INFINITY;
+            for (int o = 0; o < R; o++) {
+                const float *gj = G + (long)(i * R + o) * ldG + (long)j * R;
+                float m = gj[0];
+                for (int p = 0; p < R; p++) {
+                    m = gj[p] > m ? gj[p] : m;
+                    colmax[p] = gj[p] > colmax[p] ? gj[p] : colmax[p];
+                }
+                a += m;
+            }
+            for (int p = 0; p < R; p++) b += colmax[p];
+            s[j] = 0.5f * (a / (float)R + b / (float)R);
+        }
+    }
+}
+
+void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                         const float *t, int U, int R, int D) {
+    const long RR = (long)R * R;
+    float colmax[256];
+    int bu = U < 128 ? U : 128;
+    long bt_l = gemm_cap / (RR * bu);
+    if (bt_l < 1) {
+        bu = (int)(gemm_cap / RR);
+        if (bu < 1) bu = 1;
+        bt_l = 1;
+    }
+    int bt = bt_l < T ? (int)bt_l : T;
+    for (int i0 = 0; i0 < T; i0 += bt) {
+        int ni = T - i0 < bt ? T - i0 : bt;
+        for (int j0 = 0; j0 < U; j0 += bu) {
+            int nj = U - j0 < bu ? U - j0 : bu;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
+                        q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
+            reduce_block_sym(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R, colmax);
+        }
+    }
+}
+
 void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *t, int U, int R,
                          int D) {
     for (int i = 0; i < T; i++)

@@ -267,6 +267,36 @@ vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, con
     return VS_OK;
 }
 
+static vs_status f2f_either(vs_simmodel_state *st, float *f2f, const float *query, int T,
+                            const float *target, int U, int R, int D, int sym) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (T < 1 || U < 1 || !query || !target || !f2f)
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty video (query %d, target %d frames)", T, U);
+    vs__simwork *w = &st->work[0];
+    long whole = (long)T * R * U * R, cap = st->p.gemm_chunk;
+    if (cap > whole) cap = whole;
+    if (cap < (long)R * R) cap = (long)R * R;
+    if (w->gemm_cap < (size_t)cap || !w->gemm) s = vs__simgrow(&w->gemm, &w->gemm_cap, (size_t)cap);
+    if (s != VS_OK) return s;
+    if (sym && R > 256) return vs__err(VS_ERR_INVALID_ARG, "simmodel: %d regions per frame (at most 256)", R);
+    if (sym)
+        vs__f2f_forward_sym(f2f, U, w->gemm, cap, query, T, target, U, R, D);
+    else
+        vs__f2f_forward(f2f, U, w->gemm, cap, query, T, target, U, R, D);
+    return VS_OK;
+}
+
+vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float *query, int T,
+                          const float *target, int U, int R, int D) {
+    return f2f_either(st, f2f, query, T, target, U, R, D, 0);
+}
+
+vs_status vs_simmodel_f2f_sym(vs_simmodel_state *st, float *f2f, const float *query, int T,
+                              const float *target, int U, int R, int D) {
+    return f2f_either(st, f2f, query, T, target, U, R, D, 1);
+}
+
 const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }
 
 /* ------------------------------------------------------------------ many targets */

@@ -31,8 +31,27 @@ static void colour(unsigned char *rgb, float v, float vmin, float vmax) {
         rgb[c] = (unsigned char)lrintf((1.0f - u) * VIRIDIS[k][c] + u * VIRIDIS[k + 1][c]);
 }
 
+/* 1 if pixel (x, y) lies on the outline of one of the boxes (cells, inclusive),
+ * drawn `w` pixels wide just inside the box's edge. */
+static int on_box(const int *boxes, int n, int x, int y, int cell, int w) {
+    for (int k = 0; k < n; k++) {
+        const int *b = boxes + 4 * k;
+        int x0 = b[1] * cell, x1 = (b[3] + 1) * cell - 1, y0 = b[0] * cell, y1 = (b[2] + 1) * cell - 1;
+        if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+        if (x < x0 + w || x > x1 - w || y < y0 + w || y > y1 - w) return 1;
+    }
+    return 0;
+}
+
 vs_status vs_heatmap_write_png(const char *path, const float *matrix, int rows, int cols,
                                float vmin, float vmax) {
+    return vs_heatmap_write_png_boxes(path, matrix, rows, cols, vmin, vmax, NULL, 0);
+}
+
+vs_status vs_heatmap_write_png_boxes(const char *path, const float *matrix, int rows, int cols,
+                                     float vmin, float vmax, const int *boxes, int n_boxes) {
+    if (n_boxes < 0 || (n_boxes > 0 && !boxes))
+        return vs__err(VS_ERR_INVALID_ARG, "%s: bad box list (%d boxes)", path, n_boxes);
     if (rows < 1 || cols < 1 || !matrix)
         return vs__err(VS_ERR_INVALID_ARG, "%s: heatmap of %dx%d cells", path, rows, cols);
     int big = rows > cols ? rows : cols;
@@ -44,7 +63,7 @@ vs_status vs_heatmap_write_png(const char *path, const float *matrix, int rows, 
     vs__afile af;
     vs_status st = vs__afile_open(&af, path);
     if (st != VS_OK) return st;
-    unsigned char *row = vs__malloc((size_t)W * 3);
+    unsigned char *row = vs__malloc((size_t)W * 3 * 2);
     if (!row) {
         vs__afile_abort(&af);
         return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
@@ -67,13 +86,29 @@ vs_status vs_heatmap_write_png(const char *path, const float *matrix, int rows, 
     png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
+    const int bw = cell >= 8 ? 2 : 1; /* outline width, pixels */
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < cols; c++) {
             unsigned char rgb[3];
             colour(rgb, matrix[(long)r * cols + c], vmin, vmax);
             for (int k = 0; k < cell; k++) memcpy(row + ((size_t)c * cell + k) * 3, rgb, 3);
         }
-        for (int k = 0; k < cell; k++) png_write_row(png, row);
+        for (int k = 0; k < cell; k++) {
+            if (n_boxes == 0) {
+                png_write_row(png, row);
+                continue;
+            }
+            /* segment outlines in red over a copy of the row */
+            unsigned char *out = row + (size_t)W * 3;
+            memcpy(out, row, (size_t)W * 3);
+            for (int x = 0; x < W; x++)
+                if (on_box(boxes, n_boxes, x, r * cell + k, cell, bw)) {
+                    out[3 * x] = 255;
+                    out[3 * x + 1] = 0;
+                    out[3 * x + 2] = 0;
+                }
+            png_write_row(png, out);
+        }
     }
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);

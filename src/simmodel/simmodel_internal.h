@@ -85,6 +85,10 @@ size_t vs__simcomp_col_size(int T, int U);
 
 /* f2f of indexed videos: S [T,U] (row pitch ldS) = mean_o max_p <q[i,o], t[j,p]>.
  * Fast path: blocked cblas_sgemm into gemm [gemm_cap floats] + reductions. */
+/* The mean of the query->target map and the transposed target->query map in one
+ * pass of GEMM blocks (R <= 256). */
+void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                         const float *t, int U, int R, int D);
 void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D);
 /* The same, also recording the argmax target region of every (i, o, j) in

@@ -2,11 +2,13 @@
  * cmd_compare.c - `vidsim compare A B`: the similarity of two videos (or feature
  * files), in both directions and symmetric, and with --png the frame-to-frame and
  * comparator matrices as heatmaps: the picture in which a person sees where two
- * videos match (a bright diagonal band = a copied segment).
+ * videos match (a bright diagonal band = a copied segment). It also prints the
+ * copied segments (localize.h), outlined in red on the f2f heatmap.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "vidsim/features.h"
+#include "vidsim/localize.h"
 #include "vidsim/simmodel.h"
 
 #include <limits.h>
@@ -20,10 +22,14 @@ static void usage(FILE *f) {
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
                "  --backbone NAME  inception (default) or mobilenet, for video inputs\n"
                "  --pca FILE       whitening file for video inputs (default: the bundled one)\n"
-               "  --png PREFIX     write PREFIX_f2f.png (frame-to-frame similarity, A rows, B columns)\n"
-               "                   and PREFIX_map.png (the comparator's output map)\n"
+               "  --png PREFIX     write PREFIX_f2f.png (frame-to-frame similarity, A rows, B columns,\n"
+               "                   copied segments outlined in red) and PREFIX_map.png (the\n"
+               "                   comparator's output map)\n"
                "  --format F       text (default) or json\n"
-               "prints sim(A->B), sim(B->A) and their mean (the symmetric score), in [-1, 1]\n");
+               "prints sim(A->B), sim(B->A) and their mean (the symmetric score), in [-1, 1], then\n"
+               "the copied segments, best first: A start-end (s), B start-end (s), score\n"
+               "(docs/localize.md); json has them as \"segments\": [{a_start, a_end, b_start,\n"
+               "b_end, score}]\n");
 }
 
 static int is_vsf(const char *p) {
@@ -95,6 +101,8 @@ int cmd_compare(int argc, char **argv) {
     vs_simmodel_state *st = NULL;
     vs_features *fa = NULL, *fb = NULL;
     float *xa = NULL, *xb = NULL, *f2f = NULL, *map = NULL;
+    vs_segment *segs = NULL;
+    int nseg = 0;
     if (!(fa = load_any(pos[0], backbone, pca, &ex, &est))) goto out;
     if (!(fb = load_any(pos[1], backbone, pca, &ex, &est))) goto out;
     if (strcmp(fa->model_id, fb->model_id) || fa->D != fb->D || fa->R != fb->R) {
@@ -123,13 +131,34 @@ int cmd_compare(int argc, char **argv) {
         goto out;
     }
     double sym = 0.5 * (ab.sim + ba.sim);
-    if (!strcmp(format, "json"))
-        printf("{\"a\": \"%s\", \"b\": \"%s\", \"model\": \"%s\", \"a_to_b\": %.6f, \"b_to_a\": %.6f, "
-               "\"symmetric\": %.6f, \"frames_a\": %d, \"frames_b\": %d}\n",
-               pos[0], pos[1], model, ab.sim, ba.sim, sym, fa->T, fb->T);
-    else
+    vs_loc_video la = {xa, fa->T, fa->times, fa->fps, fa->duration};
+    vs_loc_video lb = {xb, fb->T, fb->times, fb->fps, fb->duration};
+    if (vs_localize_videos(&segs, &nseg, st, &la, &lb, fa->R, fa->D, 1, (float)sym, NULL) != VS_OK) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        goto out;
+    }
+    if (!strcmp(format, "json")) {
+        fputs("{\"a\": ", stdout);
+        cli_json_str(stdout, pos[0]);
+        fputs(", \"b\": ", stdout);
+        cli_json_str(stdout, pos[1]);
+        fputs(", \"model\": ", stdout);
+        cli_json_str(stdout, model);
+        printf(", \"a_to_b\": %.6f, \"b_to_a\": %.6f, \"symmetric\": %.6f, \"frames_a\": %d, \"frames_b\": %d, "
+               "\"segments\": [",
+               ab.sim, ba.sim, sym, fa->T, fb->T);
+        for (int k = 0; k < nseg; k++)
+            printf("%s{\"a_start\": %.3f, \"a_end\": %.3f, \"b_start\": %.3f, \"b_end\": %.3f, \"score\": %.6f}",
+                   k ? ", " : "", segs[k].query_start, segs[k].query_end, segs[k].ref_start, segs[k].ref_end,
+                   segs[k].score);
+        puts("]}");
+    } else {
         printf("%.6f\t(A->B %.6f, B->A %.6f; %d and %d frames; model %s)\n", sym, ab.sim, ba.sim,
                fa->T, fb->T, model);
+        for (int k = 0; k < nseg; k++)
+            printf("segment %d\tA %.3f-%.3f s\tB %.3f-%.3f s\tscore %.6f\n", k + 1, segs[k].query_start,
+                   segs[k].query_end, segs[k].ref_start, segs[k].ref_end, segs[k].score);
+    }
     if (png) {
         char p1[PATH_MAX], p2[PATH_MAX];
         snprintf(p1, sizeof p1, "%s_f2f.png", png);
@@ -139,7 +168,14 @@ int cmd_compare(int argc, char **argv) {
         float v1 = 0.2f, v2 = 0.2f;
         for (long i = 0; i < (long)fr * fc; i++) v1 = f2f[i] > v1 ? f2f[i] : v1;
         for (long i = 0; i < (long)mr * mc; i++) v2 = map[i] > v2 ? map[i] : v2;
-        if (vs_heatmap_write_png(p1, f2f, fr, fc, 0.f, v1) != VS_OK ||
+        int boxes[4 * 16], nb = 0;
+        for (int k = 0; k < nseg && nb < 16; k++, nb++) {
+            boxes[4 * nb] = segs[k].q0;
+            boxes[4 * nb + 1] = segs[k].r0;
+            boxes[4 * nb + 2] = segs[k].q1;
+            boxes[4 * nb + 3] = segs[k].r1;
+        }
+        if (vs_heatmap_write_png_boxes(p1, f2f, fr, fc, 0.f, v1, boxes, nb) != VS_OK ||
             vs_heatmap_write_png(p2, map, mr, mc, 0.f, v2) != VS_OK) {
             fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
             goto out;
@@ -148,6 +184,7 @@ int cmd_compare(int argc, char **argv) {
     }
     rc = 0;
 out:
+    free(segs);
     free(xa);
     free(xb);
     free(f2f);

@@ -1,7 +1,8 @@
 /*
  * cmd_eval.c - `vidsim eval`: score predictions against a benchmark's gt.csv (the
- * figures of shared/bench/score.py: muAP, mAP, R@1, overall and per edit), or
- * against a published dataset's converted annotations (FIVR, VCDB, EVVE,
+ * figures of shared/bench/score.py: muAP, mAP, R@1, overall and per edit), its
+ * copied segments (--segments: the segment AP of shared/bench/score_segments.py),
+ * or against a published dataset's converted annotations (FIVR, VCDB, EVVE,
  * CC_WEB_VIDEO). A thin user of include/vidsim/eval.h; prints text, JSON or CSV.
  */
 #include "cli.h"
@@ -15,6 +16,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vidsim eval --gt GT.csv --pred PRED.csv [--queries QUERIES.json]\n"
+            "                   [--format text|json|csv]\n"
+            "       vidsim eval --segments --gt GT.csv --pred PRED.csv [--queries QUERIES.json]\n"
             "                   [--format text|json|csv]\n"
             "       vidsim eval --dataset ANNOTATION.json --pred SIMS.csv [--all-db IDS.txt]\n"
             "                   [--fivr-version 200k|5k] [--fivr-audio] [--distractors]\n"
@@ -30,6 +33,19 @@ static void usage(FILE *f) {
             "With --queries, figures per edit follow, each over the positive queries with\n"
             "that edit plus every negative query.\n"
             "\n"
+            "Segment mode (--segments) computes what shared/bench/score_segments.py computes:\n"
+            "the VSC22 matching-track segment AP. GT.csv and PRED.csv have a header with\n"
+            "query_id,ref_id,query_start,query_end,ref_start,ref_end (seconds), PRED.csv\n"
+            "also score. Predictions are taken by score, descending, equal scores as one\n"
+            "step; per (query, ref) pair the predicted boxes are projected on each axis and\n"
+            "merged, and a gt box counts once a prediction of its pair overlaps it in both\n"
+            "axes. Per axis recall = |pred & gt| / |gt|, precision = |pred & gt| / |pred|;\n"
+            "R = sqrt(Rq*Rr), P = sqrt(Pq*Pr), segmentAP = sum of P * dR, in percent.\n"
+            "pair_uAP is the uAP of the best score per pair (equal scores in order of first\n"
+            "appearance in PRED.csv); gt_pairs counts the gt pairs. With --queries, figures\n"
+            "per edit follow, over the gt and predictions of the queries with that edit\n"
+            "(negative ones included; edits with no gt row are left out).\n"
+            "\n"
             "Dataset mode runs the S2VS evaluation protocol of the dataset named in the\n"
             "annotation file (made by reference/python/convert_annotations.py); SIMS.csv\n"
             "holds query_id,ref_id,score similarities; figures are fractions in [0, 1].\n"
@@ -37,8 +53,9 @@ static void usage(FILE *f) {
             "removed from the ground truth. --fivr-audio: the duplicate-audio tasks (DAVR,\n"
             "DAVD); --distractors: VCDB with its background videos (VCDB-DIST).\n"
             "\n"
-            "Text output is score.py's table; json and csv give every figure in full\n"
-            "precision (NaN, an undefined figure, is null in JSON and nan in CSV).\n");
+            "Text output is score.py's table (score_segments.py's with --segments); json and\n"
+            "csv give every figure in full precision (NaN, an undefined figure, is null in\n"
+            "JSON and nan in CSV).\n");
 }
 
 static void json_num(double v) {
@@ -94,6 +111,64 @@ static int print_report(const vs_eval_report *r, const char *format) {
         }
     }
     return 0;
+}
+
+static int print_segment_report(const vs_eval_segment_report *r, const char *format) {
+    if (!strcmp(format, "json")) {
+        printf("{");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_segment_figures *f = &r->subsets[i];
+            printf("%s\n ", i ? "," : "");
+            cli_json_str(stdout, f->subset);
+            printf(": {\"segmentAP\": ");
+            json_num(f->segment_ap);
+            printf(", \"pair_uAP\": ");
+            json_num(f->pair_uap);
+            printf(", \"gt_pairs\": %ld}", f->n_gt_pairs);
+        }
+        printf("\n}\n");
+    } else if (!strcmp(format, "csv")) {
+        printf("subset,segmentAP,pair_uAP,gt_pairs\n");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_segment_figures *f = &r->subsets[i];
+            cli_csv_str(stdout, f->subset);
+            putchar(',');
+            csv_num(f->segment_ap);
+            putchar(',');
+            csv_num(f->pair_uap);
+            printf(",%ld\n", f->n_gt_pairs);
+        }
+    } else {
+        /* score_segments.py's table */
+        printf("%-16s%8s%10s%7s\n", "subset", "segAP", "pair_uAP", "pairs");
+        for (size_t i = 0; i < r->n; i++) {
+            const vs_eval_segment_figures *f = &r->subsets[i];
+            printf("%-16s%8.1f%10.1f%7ld\n", f->subset, f->segment_ap, f->pair_uap, f->n_gt_pairs);
+        }
+    }
+    return 0;
+}
+
+static int run_segments(const char *gt_path, const char *pred_path, const char *q_path,
+                        const char *format) {
+    vs_eval_segments *gt = NULL, *pred = NULL;
+    vs_eval_segment_queries *qs = NULL;
+    vs_eval_segment_report *rep = NULL;
+    int rc = 1;
+    if (vs_eval_segments_load(&gt, gt_path, 0) != VS_OK ||
+        vs_eval_segments_load(&pred, pred_path, 1) != VS_OK ||
+        (q_path && vs_eval_segment_queries_load(&qs, q_path) != VS_OK) ||
+        vs_eval_segment_score(&rep, gt, pred, qs) != VS_OK) {
+        fprintf(stderr, "vidsim eval: %s\n", vs_last_error());
+        goto out;
+    }
+    rc = print_segment_report(rep, format);
+out:
+    vs_eval_segment_report_free(rep);
+    vs_eval_segment_queries_free(qs);
+    vs_eval_segments_free(pred);
+    vs_eval_segments_free(gt);
+    return rc;
 }
 
 static int print_metrics(const vs_eval_metrics *m, const char *format) {
@@ -188,6 +263,7 @@ int cmd_eval(int argc, char **argv) {
     const char *gt_path = NULL, *pred_path = NULL, *q_path = NULL, *format = "text";
     const char *ds_path = NULL, *all_db = NULL;
     vs_eval_dataset_params prm = vs_eval_dataset_default_params();
+    int segments = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "--gt")             ? &gt_path
@@ -204,6 +280,8 @@ int cmd_eval(int argc, char **argv) {
                 return 2;
             }
             *dst = argv[++i];
+        } else if (!strcmp(a, "--segments")) {
+            segments = 1;
         } else if (!strcmp(a, "--distractors")) {
             prm.vcdb_distractors = true;
         } else if (!strcmp(a, "--fivr-audio")) {
@@ -231,6 +309,13 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "vidsim eval: give --pred and one of --gt or --dataset\n");
         usage(stderr);
         return 2;
+    }
+    if (segments) {
+        if (ds_path) {
+            fprintf(stderr, "vidsim eval: --segments scores a benchmark's gt.csv, not --dataset\n");
+            return 2;
+        }
+        return run_segments(gt_path, pred_path, q_path, format);
     }
     if (ds_path) return run_dataset(ds_path, pred_path, all_db, &prm, format);
 

@@ -17,6 +17,7 @@
 #include "vidsim/features.h"
 #include "vidsim/hamming.h"
 #include "vidsim/index.h"
+#include "vidsim/localize.h"
 #include "vidsim/simmodel.h"
 
 #include <limits.h>
@@ -148,6 +149,52 @@ static void print_row(int jsonl, const char *q, const char *r, float score) {
     }
 }
 
+static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_start,ref_end,score";
+
+static void print_segment(int jsonl, const char *q, const char *r, const vs_segment *g) {
+    if (jsonl) {
+        fputs("{\"query_id\":", stdout);
+        cli_json_str(stdout, q);
+        fputs(",\"ref_id\":", stdout);
+        cli_json_str(stdout, r);
+        printf(",\"query_start\":%.3f,\"query_end\":%.3f,\"ref_start\":%.3f,\"ref_end\":%.3f,\"score\":%.6f}\n",
+               g->query_start, g->query_end, g->ref_start, g->ref_end, g->score);
+    } else {
+        cli_csv_str(stdout, q);
+        fputc(',', stdout);
+        cli_csv_str(stdout, r);
+        printf(",%.3f,%.3f,%.3f,%.3f,%.6f\n", g->query_start, g->query_end, g->ref_start, g->ref_end, g->score);
+    }
+}
+
+/* The copied segments of one scored pair (--segments), best first. A pair whose
+ * matrix holds no signal (constant or empty) gets one whole-video box, so that
+ * every listed pair keeps its row. Returns 0, or 1 after printing why. */
+static int print_pair_segments(int jsonl, vs_simmodel_state *st, const char *qname, const char *rname,
+                               const vs_loc_video *q, const vs_loc_video *r, int R, int D, int sym, float score) {
+    vs_segment *g = NULL;
+    int n = 0;
+    vs_localize_params p = vs_localize_default_params();
+    if (vs_localize_videos(&g, &n, st, q, r, R, D, sym, score, &p) != VS_OK) {
+        fprintf(stderr, "vidsim search: %s vs %s: %s\n", qname, rname, vs_last_error());
+        return 1;
+    }
+    if (n == 0) {
+        vs_segment whole = {0};
+        whole.query_end = q->duration > 0 ? q->duration : q->T / (q->fps > 0 ? q->fps : 1.0);
+        whole.ref_end = r->duration > 0 ? r->duration : r->T / (r->fps > 0 ? r->fps : 1.0);
+        whole.score = score;
+        print_segment(jsonl, qname, rname, &whole);
+    }
+    for (int k = 0; k < n; k++) print_segment(jsonl, qname, rname, &g[k]);
+    free(g);
+    return 0;
+}
+
+static vs_loc_video loc_video(const float *x, const vs_features *f) {
+    return (vs_loc_video){x, f->T, f->times, f->fps, f->duration};
+}
+
 /* {"query_id": ..., "error": ...} for a query that could not be searched. */
 static void error_row(const char *q, const char *msg) {
     char name[PATH_MAX];
@@ -215,7 +262,13 @@ static void search_usage(FILE *f) {
                "  --hash-model M   conmh_64.vstf in the models folder (default), a model file, or\n"
                "                   lsh64|lsh128|lsh256 (training-free baseline); codes stored by\n"
                "                   `vidsim index hash` are used, missing ones computed on the fly\n"
-               "  --timing         per-stage time per query on stderr\n");
+               "  --timing         per-stage time per query on stderr\n"
+               "localisation (docs/localize.md):\n"
+               "  --segments       print where each listed pair matches: one row per copied segment,\n"
+               "                   query_id,ref_id,query_start,query_end,ref_start,ref_end,score (seconds;\n"
+               "                   the VSC22 matching-track CSV; jsonl has the same fields). The pair's\n"
+               "                   best segment carries its score, later ones less. With --two-stage only\n"
+               "                   the re-ranked candidates that are listed are localised\n");
 }
 
 static int parse_common(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
@@ -284,6 +337,7 @@ typedef struct two_stage_opts {
     long K;                 /* --top-k */
     int timing;
     const char *hash_model; /* NULL: the default */
+    int segments;           /* --segments */
 } two_stage_opts;
 
 static int search_two_stage(const char *dir, char **pos, int npos, int top, double thr, int jsonl, const char *model,
@@ -299,7 +353,7 @@ int cmd_search(int argc, char **argv) {
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1;
-    two_stage_opts ts = {0, 0, 100, 0, NULL};
+    two_stage_opts ts = {0, 0, 100, 0, NULL, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
@@ -323,6 +377,9 @@ int cmd_search(int argc, char **argv) {
             k = 1;
         } else if (!strcmp(argv[i], "--timing")) {
             ts.timing = 1;
+            k = 1;
+        } else if (!strcmp(argv[i], "--segments")) {
+            ts.segments = 1;
             k = 1;
         } else if (!strcmp(argv[i], "--top-k") && i + 1 < argc) {
             char *end;
@@ -350,6 +407,11 @@ int cmd_search(int argc, char **argv) {
         return 2;
     }
     int jsonl = !strcmp(format, "jsonl");
+    if (ts.segments && ts.hash_only) {
+        fprintf(stderr, "vidsim search: --segments needs the similarity model's re-ranking, not --hash-only\n");
+        free(pos);
+        return 2;
+    }
     if (ts.on) {
         rc = search_two_stage(dir, pos, npos, top, thr, jsonl, model, pca, threads, sym, &ts);
         free(pos);
@@ -369,7 +431,7 @@ int cmd_search(int argc, char **argv) {
     hits = calloc(c.n_ok + 1, sizeof *hits);
     sims = calloc(c.n_ok + 1, sizeof *sims);
     if (!hits || !sims) goto out;
-    if (!jsonl) puts("query_id,ref_id,score");
+    if (!jsonl) puts(ts.segments ? SEG_HEADER : "query_id,ref_id,score");
     int bad = 0, bad_seen = 0;
     for (int qi = 0; qi <= npos; qi++) {
         /* JSON Lines get an error row for a query that failed in the previous round */
@@ -412,8 +474,6 @@ int cmd_search(int argc, char **argv) {
                 sims[k] = 0.5f * (sims[k] + r);
             }
         }
-        free(qx);
-        vs_features_free(qf);
         long nh = 0;
         for (long k = 0; k < c.n_ok; k++) {
             long row = c.target_row[k];
@@ -422,7 +482,18 @@ int cmd_search(int argc, char **argv) {
         }
         qsort(hits, nh, sizeof *hits, cmp_hit);
         if (top > 0 && nh > top) nh = top;
-        for (long k = 0; k < nh; k++) print_row(jsonl, qname, c.es->v[hits[k].row].name, hits[k].score);
+        vs_loc_video qv = loc_video(qx, qf);
+        for (long k = 0; k < nh; k++) {
+            const char *rname = c.es->v[hits[k].row].name;
+            if (!ts.segments) {
+                print_row(jsonl, qname, rname, hits[k].score);
+                continue;
+            }
+            vs_loc_video rv = loc_video(c.xs[hits[k].row], c.feats[hits[k].row]);
+            if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score)) bad++;
+        }
+        free(qx);
+        vs_features_free(qf);
     }
     rc = bad ? 1 : 0;
 out:
@@ -454,12 +525,19 @@ typedef struct ts_corpus {
     int threads;
     float **xs;             /* [es->n] indexed features of rows loaded for stage 2 (cache), or NULL */
     int *T;                 /* [es->n] their frame counts; -1 for a row whose features failed to load */
+    float **times;          /* [es->n] their sample times (for --segments) */
+    double *fps, *dur;      /* [es->n] their sampling rates and durations */
     int R, D;               /* of the first loaded features (0 until then) */
 } ts_corpus;
 
 static void ts_free(ts_corpus *c) {
     if (c->es && c->xs)
         for (long i = 0; i < c->es->n; i++) free(c->xs[i]);
+    if (c->es && c->times)
+        for (long i = 0; i < c->es->n; i++) free(c->times[i]);
+    free(c->times);
+    free(c->fps);
+    free(c->dur);
     free(c->xs);
     free(c->T);
     free(c->codes);
@@ -547,6 +625,10 @@ static const float *ts_features(ts_corpus *c, long i, int *T) {
                 c->D = f->D;
                 x = index_features_st(c->st, f);
                 c->T[i] = f->T;
+                c->fps[i] = f->fps;
+                c->dur[i] = f->duration;
+                if (x && f->times && (c->times[i] = malloc(sizeof(float) * (size_t)f->T + 1)))
+                    memcpy(c->times[i], f->times, sizeof(float) * (size_t)f->T);
             }
         }
         if (!x) {
@@ -595,18 +677,21 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
     if (K > N) K = N;
     c.xs = calloc(c.es->n + 1, sizeof *c.xs);
     c.T = calloc(c.es->n + 1, sizeof *c.T);
+    c.times = calloc(c.es->n + 1, sizeof *c.times);
+    c.fps = calloc(c.es->n + 1, sizeof *c.fps);
+    c.dur = calloc(c.es->n + 1, sizeof *c.dur);
     hh = calloc(K + 2, sizeof *hh);
     hits = calloc(K + 1, sizeof *hits);
     sims = calloc(K + 1, sizeof *sims);
     targets = calloc(K + 1, sizeof *targets);
     cand = calloc(K + 1, sizeof *cand);
-    if (!c.xs || !c.T || !hh || !hits || !sims || !targets || !cand) {
+    if (!c.xs || !c.T || !c.times || !c.fps || !c.dur || !hh || !hits || !sims || !targets || !cand) {
         fprintf(stderr, "vidsim search: out of memory\n");
         goto out;
     }
-    if (!jsonl) puts("query_id,ref_id,score");
+    if (!jsonl) puts(o->segments ? SEG_HEADER : "query_id,ref_id,score");
     int bad = 0, bad_seen = 0;
-    double t_hash = 0, t_rerank = 0;
+    double t_hash = 0, t_rerank = 0, t_loc = 0;
     long n_q = 0;
     uint64_t qcode[VS_HAMMING_MAX_BITS / 64];
     for (int qi = 0; qi <= npos; qi++) {
@@ -689,8 +774,30 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
                     sims[k] = 0.5f * (sims[k] + r);
                 }
             }
-            free(qx);
             t_rerank += cli_now() - t1;
+            /* only the re-ranked candidates that are listed get localised */
+            long nk = 0;
+            for (long k = 0; k < nc; k++)
+                if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k]};
+            qsort(hits, nk, sizeof *hits, cmp_hit);
+            if (top > 0 && nk > top) nk = top;
+            double t2 = cli_now();
+            vs_loc_video qv = loc_video(qx, qf);
+            for (long k = 0; k < nk; k++) {
+                long row = hits[k].row;
+                const char *rname = c.es->v[row].name;
+                if (!o->segments) {
+                    print_row(jsonl, qname, rname, hits[k].score);
+                    continue;
+                }
+                vs_loc_video rv = {c.xs[row], c.T[row], c.times[row], c.fps[row], c.dur[row]};
+                if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score)) bad++;
+            }
+            t_loc += cli_now() - t2;
+            free(qx);
+            vs_features_free(qf);
+            n_q++;
+            continue;
         }
         vs_features_free(qf);
         n_q++;
@@ -703,9 +810,9 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
     }
     if (o->timing && n_q)
         fprintf(stderr, "two-stage: %ld queries, %ld codes of %d bits (%s, kernel %s): hash stage %.3f ms/query, "
-                        "re-rank of %ld candidates %.1f ms/query\n",
+                        "re-rank of %ld candidates %.1f ms/query, localisation %.1f ms/query\n",
                 n_q, N, c.h.bits, c.h.id, vs_hamming_kernel_name(), 1e3 * t_hash / n_q, o->hash_only ? 0 : K,
-                1e3 * t_rerank / n_q);
+                1e3 * t_rerank / n_q, 1e3 * t_loc / n_q);
     rc = bad ? 1 : 0;
 out:
     free(hh);
