@@ -13,8 +13,9 @@
 # Output (stdout): the VSC22 matching-track CSV
 #   query_id,ref_id,query_start,query_end,ref_start,ref_end,score
 # in seconds, at most one row per pair (the filter reports only its best match per pair;
-# pairs without a match give no row). score = the length of the match as ffmpeg reports it
-# ("N frames matching") in seconds, N / VS_SIG_FPS.
+# pairs without a match give no row). score = the match length ffmpeg reports ("N frames
+# matching") in seconds, N / VS_SIG_FPS; VS_SIG_SCORE=good uses the number of good frames
+# of the replayed walk instead (see below why N can be inflated).
 #
 # How: per pair, one `ffmpeg -i Q -i R -filter_complex "[0:v]fps=F[a];[1:v]fps=F[b];
 # [a][b]signature=nb_inputs=2:detectmode=full:format=xml:filename=sig%d.xml" -f null -`.
@@ -22,30 +23,41 @@
 #   [Parsed_signature_4 @ 0x...] matching of video 0 at 3.480000 and 1 at 7.200000, 473 frames matching
 #   [Parsed_signature_4 @ 0x...] whole video matching          (only when it reached both ends)
 # or "no matching of video 0 and 1". The two times are pts * time_base of each input in
-# seconds, but they are the ANCHOR frame pair the match was grown from (a frame inside the
-# match, not its start), and N counts the frames walked from the anchor forwards and
-# backwards. To localise, the script re-runs ffmpeg's own walk (signature_lookup.c,
-# evaluate_parameters) from that anchor on the fine signatures the filter exported, checks
-# it walks exactly N frames, and reports the span of the walk's good frames (L1 <= th_xh)
-# on each axis. If the replay does not reproduce N (it always did on the dev benchmark) the
-# span falls back to N frames centred on the anchors, clipped to both videos.
-# Both inputs are resampled to one frame rate (fps filter) first: the lookup walks the two
-# streams frame by frame, so streams at different rates drift apart (its frame-rate ratio
-# estimate is not used by the walk beyond ratios 1, 2 and 1/2).
+# seconds (input 0 = query, 1 = ref), but they are the ANCHOR frame pair the match was grown
+# from (a frame inside the match, not its start), and N counts the frames walked from the
+# anchor forwards and backwards. To localise, the script replays that walk
+# (signature_lookup.c, evaluate_parameters: step along the diagonal while frame L1 <= th_xh,
+# stop after 3 bad frames of non-zero confidence) from the anchor on the fine signatures the
+# filter exported (XML), and reports the span of the walk's good frames on each axis. In
+# ffmpeg the walk state (count, direction, tolerance) is not reset between the candidates of
+# one coarse pair, so N is that walk's length only when the winning candidate came first
+# (18 of 23 matches on the dev benchmark; otherwise N is inflated, once 3475 for a
+# 188-frame walk): the replay runs a clean walk for the frame-step patterns ffmpeg can take
+# (1:1, 1:2, 2:1), keeps the one that reproduces N, else the 1:1 one.
+# Both inputs are resampled to one frame rate (fps filter) first: the walk steps the two
+# streams frame by frame (its frame-rate-ratio estimate only ever gives steps 1:1, 1:2 or
+# 2:1), so streams at different rates drift apart.
 #
 # Environment (all optional):
-#   VS_SIG_FPS    common frame rate, integer or N/D (default 25)
-#   VS_SIG_SCALE  filter applied after fps to both inputs, e.g. scale=-2:144 (default none)
+#   VS_SIG_FPS    common frame rate, integer or N/D (default 25; 10 lost 3 of 23 matches)
+#   VS_SIG_SCALE  filter applied after fps to both inputs, e.g. scale=-2:144 (default none;
+#                 on the dev benchmark 144p kept every match, found one more, and saved ~15%
+#                 CPU: decoding dominates)
 #   VS_SIG_MODE   detectmode full|fast (default full)
-#   VS_SIG_OPTS   extra signature options, e.g. th_xh=150:th_di=10 (th_xh is honoured by the
-#                 replay too)
+#   VS_SIG_OPTS   extra signature options, e.g. th_xh=150:th_di=10 (th_xh and th_di are
+#                 honoured by the replay too)
+#   VS_SIG_SCORE  frames (default: ffmpeg's N) | good (good frames of the replayed walk)
 #   VS_SIG_JOBS   pairs run in parallel (default: nproc); each ffmpeg runs single-threaded
+#   VS_SIG_DEBUG  1: one stderr line per match (anchor, N, whole, span, replay or not)
 #   VS_FFMPEG     ffmpeg binary (default ffmpeg)
 # Progress goes to stderr as one rewritten line, only when stderr is a terminal.
+# Cost on the dev benchmark (videos of 2-135 s, median 10 s, up to 576p): 0.97 CPU-s per
+# pair (0.82 with scale=-2:144); 408 pairs took 545 s wall with 2 jobs on a 2-core machine
+# that other jobs kept at load ~9, so ~0.5 s per pair wall on 2 free cores.
 # Exit status: 2 on bad usage or a missing file/folder/id (the message names it), 1 if an
 # ffmpeg run fails (its log tail is printed). A crash of ffmpeg 5.1's signature lookup
-# (SIGSEGV, a handful of pairs on the dev benchmark) is not fatal: the pair gets no row and
-# a warning names it.
+# (SIGSEGV; 1 of 408 pairs on the dev benchmark) is not fatal: the pair gets no row and a
+# warning names it.
 set -euo pipefail
 
 me=ffmpeg_signature.sh
@@ -63,13 +75,15 @@ if [ "${1:-}" = "--one-pair" ]; then
   ( (cd "$w" && exec "${VS_FFMPEG:-ffmpeg}" -hide_banner -nostdin -nostats -loglevel info \
       -filter_threads 1 \
       -threads 1 -an -sn -dn -i "$qf" -threads 1 -an -sn -dn -i "$rf" \
-      -filter_complex "[0:v:0]$pre[a];[1:v:0]$pre[b];[a][b]$sig" \
+      -filter_complex "[0:v:0]${pre}[a];[1:v:0]${pre}[b];[a][b]${sig}" \
       -an -sn -dn -f null - ) > "$w/log" 2>&1; exit $?; ) 2>/dev/null || rc=$?
-  if [ $rc -ge 128 ] && ! grep -aq 'matching of video 0' "$w/log"; then
-    # ffmpeg 5.1's signature lookup can crash (NULL dereference once its walk state,
-    # shared across candidates, goes stale): no verdict, the pair counts as no match.
-    echo "$me: ffmpeg crashed (signal $((rc - 128))) in the signature lookup of $q / $r; counted as no match" >&2
-    : > "$root/out/$i.csv"; echo "$q,$r" >> "$root/crashed"; rm -rf "$w"; exit 0
+  if [ $rc -ge 128 ]; then
+    if ! grep -aq 'matching of video 0' "$w/log"; then
+      # ffmpeg 5.1's signature lookup can crash (its walk state is shared across the
+      # candidates of a coarse pair and goes stale): no verdict, the pair counts as no match.
+      echo "$me: ffmpeg crashed (signal $((rc - 128))) in the signature lookup of $q / $r; counted as no match" >&2
+      : > "$root/out/$i.csv"; echo "$q,$r" >> "$root/crashed"; rm -rf "$w"; exit 0
+    fi   # else it crashed after printing its verdict: use it
   elif [ $rc -ne 0 ]; then
     echo "$me: ffmpeg failed (status $rc) on $q ($qf) / $r ($rf):" >&2; tail -n 5 "$w/log" >&2
     exit 255   # makes xargs stop
@@ -113,7 +127,7 @@ index_dir() {  # index_dir DIR ARRAYNAME
   local -n arr=$2
   while IFS= read -r -d '' f; do
     b=${f##*/}; b=${b%.*}
-    [ -n "${arr[$b]+x}" ] || arr[$b]=$f
+    [ -n "${arr[$b]+x}" ] || arr["$b"]=$f
   done < <(find "$1" -maxdepth 1 \( -type f -o -type l \) -name '*.*' -print0 | sort -z)
 }
 index_dir "$(cd "$qdir" && pwd)" QF
@@ -246,7 +260,7 @@ how = "replay" if exact else "clean-walk"
 if good:
     span = (min(g[0] for g in good), max(g[0] for g in good),
             min(g[1] for g in good), max(g[1] for g in good))
-else:   # cannot happen (the anchor pair is below th_xh); centre N frames on the anchors
+else:   # not expected (the anchor pair is below th_xh): centre N frames on the anchors
     lo = max(-ia, -ib, -(nmatch // 2))
     hi = min(NA - 1 - ia, NB - 1 - ib, lo + nmatch - 1)
     lo = max(-ia, -ib, hi - nmatch + 1)
@@ -267,24 +281,21 @@ tty=0; [ -t 2 ] && tty=1
 t0=$(date +%s)
 seq 1 "$n" | xargs -P "$jobs" -I{} bash "$0" --one-pair "$root" {} &
 xpid=$!
+progress() {
+  local done_ hit el
+  done_=$(find "$root/out" -name '*.csv' | wc -l)
+  hit=$(find "$root/out" -name '*.csv' -size +0 | wc -l)
+  el=$(( $(date +%s) - t0 ))
+  printf '\r%s: %d/%d pairs, %d matched, %ds' "$me" "$done_" "$n" "$hit" "$el" >&2
+}
 if [ $tty = 1 ]; then
-  while kill -0 $xpid 2>/dev/null; do
-    done_=$(find "$root/out" -name '*.csv' | wc -l)
-    hit=$(find "$root/out" -name '*.csv' -size +0 | wc -l)
-    el=$(( $(date +%s) - t0 ))
-    printf '\r%s: %d/%d pairs, %d matched, %ds' "$me" "$done_" "$n" "$hit" "$el" >&2
-    sleep 1
-  done
+  while kill -0 $xpid 2>/dev/null; do progress; sleep 1; done
 fi
 rc=0; wait $xpid || rc=$?
-[ $tty = 1 ] && printf '\n' >&2
+if [ $tty = 1 ]; then progress; printf '\n' >&2; fi
 [ $rc = 0 ] || { echo "$me: stopped after an error (xargs status $rc)" >&2; exit 1; }
 
 echo "query_id,ref_id,query_start,query_end,ref_start,ref_end,score"
 for i in $(seq 1 "$n"); do cat "$root/out/$i.csv"; done
 nc=0; [ -f "$root/crashed" ] && nc=$(wc -l < "$root/crashed")
 [ "$nc" = 0 ] || echo "$me: ffmpeg crashed on $nc of $n pairs (no row for them)" >&2
-if [ $tty = 1 ]; then
-  el=$(( $(date +%s) - t0 ))
-  echo "$me: $n pairs in ${el}s with $jobs jobs" >&2
-fi

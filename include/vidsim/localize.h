@@ -69,6 +69,14 @@ typedef struct vs_localize_params {
     float min_ratio;     /* keep later paths scoring >= min_ratio * first (default 0.3) */
     int min_cells;       /* shortest path kept, cells (default 2; the first segment is
                             always kept when the matrix has any signal) */
+    float grow_alpha;    /* after alignment, grow each box along its slope while cells stay
+                            above median + grow_alpha * (peak - median); < 0 = off
+                            (default 0.05) */
+    float grow_tol;      /* ... and while each grown cell is within grow_tol * (peak - median)
+                            of its row's maximum (default 0.1) */
+    int trim_pauses;     /* a run of at least this many one-axis moves at either end of
+                            a path is cut off (a static scene stretching the box along
+                            one video); 0 = never (default 3) */
 } vs_localize_params;
 
 VS_API vs_localize_params vs_localize_default_params(void);

@@ -28,6 +28,9 @@ vs_localize_params vs_localize_default_params(void) {
     p.max_segments = 4;
     p.min_ratio = 0.3f;
     p.min_cells = 2;
+    p.grow_alpha = 0.05f;
+    p.grow_tol = 0.1f;
+    p.trim_pauses = 3;
     return p;
 }
 
@@ -75,7 +78,66 @@ static float row_peak(const float *S, int T, int U, float *tmp) {
     return (float)(sum / h);
 }
 
+/* End k of a path (cells pi/pj, walked towards `other` in direction d) after
+ * dropping a run of one-axis moves there, if that run has at least `min_run` moves
+ * (0 = never trim). */
+static int trim_run(const int *pi, const int *pj, int k, int other, int d, int min_run) {
+    if (min_run < 1) return k;
+    int n = 0, m = k;
+    if (m != other && pi[m] == pi[m + d])
+        while (m != other && pi[m] == pi[m + d]) m += d, n++;
+    else if (m != other && pj[m] == pj[m + d])
+        while (m != other && pj[m] == pj[m + d]) m += d, n++;
+    return n >= min_run ? m : k;
+}
+
 #define MASKED (-FLT_MAX)
+
+/* Grow a path's box at both ends along its mean slope while the cell on the line
+ * (or a neighbour of it on the ref axis) keeps S above tg, is within tol of its
+ * row's maximum (the query frame matches nothing else in the ref better) and is
+ * not masked by an earlier segment: copy frames just under the alignment threshold
+ * (weak frames at a cut, a fade, a heavily edited stretch) join the box, while
+ * unrelated footage, whose best match lies anywhere, stops it. */
+static void grow(const float *S, const float *Z, const float *rowmax, float tol, int T, int U, int *q0, int *r0,
+                 int *q1, int *r1, float tg, int *cells, double *sum) {
+    double slope = (double)(*r1 - *r0 + 1) / (double)(*q1 - *q0 + 1);
+    if (slope < 0.25) slope = 0.25;
+    if (slope > 4) slope = 4;
+    for (int d = -1; d <= 1; d += 2) {
+        double j = d > 0 ? *r1 : *r0;
+        int i = d > 0 ? *q1 : *q0;
+        for (;;) {
+            int ni = i + d;
+            double nj = j + d * slope;
+            if (ni < 0 || ni >= T) break;
+            int c = (int)lround(nj), bestj = -1;
+            float best = tg;
+            for (int jj = c - 1; jj <= c + 1; jj++) {
+                if (jj < 0 || jj >= U || Z[(long)ni * U + jj] == MASKED) continue;
+                float v = S[(long)ni * U + jj];
+                if (isfinite(v) && v > best) {
+                    best = v;
+                    bestj = jj;
+                }
+            }
+            /* the frame's match must be (near) its best match anywhere in the ref */
+            if (bestj < 0 || best < rowmax[ni] - tol) break;
+            i = ni;
+            j = nj;
+            (*cells)++;
+            *sum += best;
+            if (d > 0) {
+                *q1 = i;
+                if (bestj > *r1) *r1 = bestj;
+            } else {
+                *q0 = i;
+                if (bestj < *r0) *r0 = bestj;
+            }
+        }
+    }
+}
+
 
 /* One alignment pass over Z (rewards; MASKED cells are unusable). H and P are
  * T*U scratch. Returns the best end cell in *bi,*bj and its score, or -FLT_MAX when
@@ -156,7 +218,9 @@ vs_status vs_localize(vs_segment **segs, int *n, const float *S, int T, int U, c
     uint8_t *P = vs__malloc((size_t)N);
     vs_segment *out = vs__calloc((size_t)p.max_segments, sizeof *out);
     int *pi = vs__malloc(sizeof(int) * ((size_t)T + U)), *pj = vs__malloc(sizeof(int) * ((size_t)T + U));
-    if (!Z || !H || !P || !out || !pi || !pj) {
+    float *rowmax = vs__malloc(sizeof(float) * (size_t)T);
+    if (!Z || !H || !P || !out || !pi || !pj || !rowmax) {
+        vs__free(rowmax);
         vs__free(pi);
         vs__free(pj);
         vs__free(Z);
@@ -174,6 +238,14 @@ vs_status vs_localize(vs_segment **segs, int *n, const float *S, int T, int U, c
         float peak = row_peak(S, T, U, H);
         float spread = peak - med;
         if (spread > 1e-6f) {
+            for (int i = 0; i < T; i++) {
+                float m = -FLT_MAX;
+                for (int j = 0; j < U; j++) {
+                    float v = S[(long)i * U + j];
+                    if (isfinite(v) && v > m) m = v;
+                }
+                rowmax[i] = m;
+            }
             float theta = med + p.alpha * spread;
             if (theta < p.min_sim) theta = p.min_sim;
             for (long c = 0; c < N; c++) Z[c] = isfinite(S[c]) ? S[c] - theta : -spread;
@@ -202,19 +274,17 @@ vs_status vs_localize(vs_segment **segs, int *n, const float *S, int T, int U, c
                  * stretch the box along the other video (one run only: a zigzag of
                  * pauses inside the path is diagonal progress and stays) */
                 int e = 0, b0 = len - 1;
-                if (e < b0 && pi[e] == pi[e + 1])
-                    while (e < b0 && pi[e] == pi[e + 1]) e++;
-                else if (e < b0 && pj[e] == pj[e + 1])
-                    while (e < b0 && pj[e] == pj[e + 1]) e++;
-                if (b0 > e && pi[b0] == pi[b0 - 1])
-                    while (b0 > e && pi[b0] == pi[b0 - 1]) b0--;
-                else if (b0 > e && pj[b0] == pj[b0 - 1])
-                    while (b0 > e && pj[b0] == pj[b0 - 1]) b0--;
+                e = trim_run(pi, pj, e, b0, +1, p.trim_pauses);
+                b0 = trim_run(pi, pj, b0, e, -1, p.trim_pauses);
                 int q0 = pi[b0], r0 = pj[b0], q1 = pi[e], r1 = pj[e], cells = b0 - e + 1;
                 double sum = 0.0;
                 for (int k = e; k <= b0; k++) {
                     float v = S[(long)pi[k] * U + pj[k]];
                     if (isfinite(v)) sum += v;
+                }
+                if (p.grow_alpha >= 0.0f) {
+                    float tg = med + p.grow_alpha * spread;
+                    grow(S, Z, rowmax, p.grow_tol * spread, T, U, &q0, &r0, &q1, &r1, tg, &cells, &sum);
                 }
                 if (nseg > 0 && cells < p.min_cells) continue;
                 if (nseg == 0) first = best;
@@ -240,6 +310,7 @@ vs_status vs_localize(vs_segment **segs, int *n, const float *S, int T, int U, c
     vs__free(P);
     vs__free(pi);
     vs__free(pj);
+    vs__free(rowmax);
     if (nseg == 0) {
         vs__free(out);
         return VS_OK;
