@@ -55,6 +55,12 @@ for r in csv.DictReader(open(d + "/pred_pairs.csv")):
     print("%s,%s,0,%.3f,0,%.3f,%s" % (r["query_id"], r["ref_id"], qdur[r["query_id"]], rdur[r["ref_id"]], r["score"]))
 PY
   score vidsim "$s" "$d/dev/gt.csv" "$d/pred_segments.csv" "$d/dev/queries.json" >> "$OUT"
+  # vidsim eval --segments must agree with the Python scorer (issue 13: to 0.05)
+  $V eval --segments --gt "$d/dev/gt.csv" --pred "$d/pred_segments.csv" --queries "$d/dev/queries.json" --format csv |
+    awk -F, -v s="$s" 'NR==FNR { if (FNR > 1) { a[$1] = $2; b[$1] = $3 } next }
+      $1 == "vidsim" && $2 == s { d1 = a[$3] - $4; d2 = b[$3] - $5; d1 = d1 < 0 ? -d1 : d1; d2 = d2 < 0 ? -d2 : d2;
+        m = d1 > m ? d1 : m; m = d2 > m ? d2 : m }
+      END { printf "draw %s: eval_vs_score max |diff| %.2g (segAP and pair_uAP, every subset)\n", s, m }' - "$OUT" >&2
   score whole "$s" "$d/dev/gt.csv" "$d/pred_whole.csv" "$d/dev/queries.json" >> "$OUT"
   if [ "${PEER:-0}" = 1 ]; then
     echo "draw $s: ffmpeg signature" >&2

@@ -120,6 +120,19 @@ VS_API vs_status vs_localize_videos(vs_segment **segs, int *n, vs_simmodel_state
                                     const vs_loc_video *q, const vs_loc_video *r, int R, int D,
                                     int sym, float pair_score, const vs_localize_params *p);
 
+/* Score and localise one query against n targets in one pass, for the builtin
+ * visil_f model and the symmetric score: per pair one set of region dot products
+ * gives both directions' maps (vs_simmodel_f2f_both), hence sims[k] (the mean of the
+ * two video Chamfer scores, what `vidsim search` ranks by) and the segments of the
+ * mean map, rescored by sims[k]. Half the work of scoring both directions alone, so
+ * localisation costs no extra pass. segs[k] / nsegs[k]: per target, caller frees
+ * each segs[k] (free()); all are NULL / 0 on failure. Other models:
+ * VS_ERR_UNSUPPORTED (score with vs_simmodel_similarity, then vs_localize_videos). */
+VS_API vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const vs_loc_video *q,
+                                    const vs_loc_video *targets, int n, int R, int D,
+                                    const vs_localize_params *p, float *sims, vs_segment **segs,
+                                    int *nsegs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,6 +143,17 @@ VS_API vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float 
  * R <= 256. */
 VS_API vs_status vs_simmodel_f2f_sym(vs_simmodel_state *st, float *f2f, const float *query, int T,
                                      const float *target, int U, int R, int D);
+/* Both directions from the same pass: f2f = f2f(query, target) [T,U] and
+ * f2f_rev_t = f2f(target, query) transposed [T,U]. With visil_f the pair's two
+ * scores are vs_simmodel_chamfer(f2f, T, U, 0) and vs_simmodel_chamfer(f2f_rev_t,
+ * T, U, 1): half the work of scoring both directions separately. R <= 256. */
+VS_API vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *f2f_rev_t,
+                                      const float *query, int T, const float *target, int U,
+                                      int R, int D);
+/* ViSiL_f's video Chamfer of a map [T,U]: mean over rows of the row maxima, or with
+ * by_cols the mean over columns of the column maxima (the reverse direction of a
+ * transposed map). NaN for an empty map. */
+VS_API float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols);
 
 /* Everything about one pair, for visualisation and checks. Output buffers are
  * caller-owned and optional (NULL = not wanted); sizes from vs_simmodel_pair_dims. */

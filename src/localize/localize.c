@@ -371,3 +371,54 @@ vs_status vs_localize_videos(vs_segment **segs, int *n, vs_simmodel_state *st, c
     if (pair_score == pair_score) vs_segments_rescore(*segs, *n, pair_score);
     return VS_OK;
 }
+
+vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const vs_loc_video *q,
+                             const vs_loc_video *targets, int n, int R, int D, const vs_localize_params *p,
+                             float *sims, vs_segment **segs, int *nsegs) {
+    if (!st || !m || !q || (n > 0 && (!targets || !sims || !segs || !nsegs)))
+        return vs__err(VS_ERR_INVALID_ARG, "localize: NULL argument");
+    for (int k = 0; k < n; k++) {
+        segs[k] = NULL;
+        nsegs[k] = 0;
+    }
+    if (strcmp(vs_simmodel_kind(m), "visil_f") != 0)
+        return vs__err(VS_ERR_UNSUPPORTED, "localize: the fused search path is for visil_f, not %s",
+                       vs_simmodel_kind(m));
+    if (q->T < 1) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty query");
+    int Umax = 0;
+    for (int k = 0; k < n; k++) {
+        if (targets[k].T < 1 || !targets[k].x) return vs__err(VS_ERR_INVALID_ARG, "simmodel: target %d is empty", k);
+        if (targets[k].T > Umax) Umax = targets[k].T;
+    }
+    float *A = vs__malloc(sizeof(float) * (size_t)q->T * (Umax ? Umax : 1));
+    float *Bt = vs__malloc(sizeof(float) * (size_t)q->T * (Umax ? Umax : 1));
+    if (!A || !Bt) {
+        vs__free(A);
+        vs__free(Bt);
+        return vs__err(VS_ERR_NOMEM, "localize: out of memory for %d x %d maps", q->T, Umax);
+    }
+    vs_status s = VS_OK;
+    double qs = q->fps > 0 ? 1.0 / q->fps : 1.0;
+    for (int k = 0; k < n && s == VS_OK; k++) {
+        const vs_loc_video *r = &targets[k];
+        int U = r->T;
+        s = vs_simmodel_f2f_both(st, A, Bt, q->x, q->T, r->x, U, R, D);
+        if (s != VS_OK) break;
+        sims[k] = 0.5f * (vs_simmodel_chamfer(A, q->T, U, 0) + vs_simmodel_chamfer(Bt, q->T, U, 1));
+        for (long c = 0; c < (long)q->T * U; c++) A[c] = 0.5f * (A[c] + Bt[c]);
+        double rs = r->fps > 0 ? 1.0 / r->fps : 1.0;
+        s = vs_localize(&segs[k], &nsegs[k], A, q->T, U, q->times, qs, r->times, rs, p);
+        if (s != VS_OK) break;
+        vs_segments_clamp(segs[k], nsegs[k], q->duration, r->duration);
+        vs_segments_rescore(segs[k], nsegs[k], sims[k]);
+    }
+    vs__free(A);
+    vs__free(Bt);
+    if (s != VS_OK)
+        for (int k = 0; k < n; k++) {
+            free(segs[k]);
+            segs[k] = NULL;
+            nsegs[k] = 0;
+        }
+    return s;
+}

@@ -101,13 +101,14 @@ void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, lo
     }
 }
 
-/* Both directions from one GEMM block: S[i,j] = ((1/R) sum_o max_p G + (1/R) sum_p
- * max_o G) / 2 for G = the region dot products of query frame i and target frame j:
- * the query->target map averaged with the transposed target->query map. */
-static void reduce_block_sym(float *S, int ldS, const float *G, int ldG, int bt, int bu, int R,
-                             float *colmax) {
+/* Both directions from one GEMM block, G = the region dot products of query frame i
+ * and target frame j: A[i,j] = (1/R) sum_o max_p G (query->target) and
+ * Bt[i,j] = (1/R) sum_p max_o G (target->query, transposed); with Bt NULL, A gets
+ * their mean. */
+static void reduce_block_both(float *A, float *Bt, int ldS, const float *G, int ldG, int bt, int bu,
+                              int R, float *colmax) {
     for (int i = 0; i < bt; i++) {
-        float *s = S + (long)i * ldS;
+        float *s = A + (long)i * ldS, *sb = Bt ? Bt + (long)i * ldS : NULL;
         for (int j = 0; j < bu; j++) {
             float a = 0.0f, b = 0.0f;
             for (int p = 0; p < R; p++) colmax[p] = -INFINITY;
@@ -121,13 +122,18 @@ static void reduce_block_sym(float *S, int ldS, const float *G, int ldG, int bt,
                 a += m;
             }
             for (int p = 0; p < R; p++) b += colmax[p];
-            s[j] = 0.5f * (a / (float)R + b / (float)R);
+            if (sb) {
+                s[j] = a / (float)R;
+                sb[j] = b / (float)R;
+            } else {
+                s[j] = 0.5f * (a / (float)R + b / (float)R);
+            }
         }
     }
 }
 
-void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
-                         const float *t, int U, int R, int D) {
+void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
+                          int T, const float *t, int U, int R, int D) {
     const long RR = (long)R * R;
     float colmax[256];
     int bu = U < 128 ? U : 128;
@@ -144,9 +150,15 @@ void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const fl
             int nj = U - j0 < bu ? U - j0 : bu;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
                         q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
-            reduce_block_sym(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R, colmax);
+            reduce_block_both(A + (long)i0 * ldS + j0, Bt ? Bt + (long)i0 * ldS + j0 : NULL, ldS, gemm,
+                              nj * R, ni, nj, R, colmax);
         }
     }
+}
+
+void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                         const float *t, int U, int R, int D) {
+    vs__f2f_forward_both(S, NULL, ldS, gemm, gemm_cap, q, T, t, U, R, D);
 }
 
 void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *t, int U, int R,

@@ -267,7 +267,7 @@ vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, con
     return VS_OK;
 }
 
-static vs_status f2f_either(vs_simmodel_state *st, float *f2f, const float *query, int T,
+static vs_status f2f_either(vs_simmodel_state *st, float *f2f, float *bt, const float *query, int T,
                             const float *target, int U, int R, int D, int sym) {
     vs_status s = check_dims(st, R, D);
     if (s != VS_OK) return s;
@@ -281,7 +281,7 @@ static vs_status f2f_either(vs_simmodel_state *st, float *f2f, const float *quer
     if (s != VS_OK) return s;
     if (sym && R > 256) return vs__err(VS_ERR_INVALID_ARG, "simmodel: %d regions per frame (at most 256)", R);
     if (sym)
-        vs__f2f_forward_sym(f2f, U, w->gemm, cap, query, T, target, U, R, D);
+        vs__f2f_forward_both(f2f, bt, U, w->gemm, cap, query, T, target, U, R, D);
     else
         vs__f2f_forward(f2f, U, w->gemm, cap, query, T, target, U, R, D);
     return VS_OK;
@@ -289,12 +289,30 @@ static vs_status f2f_either(vs_simmodel_state *st, float *f2f, const float *quer
 
 vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float *query, int T,
                           const float *target, int U, int R, int D) {
-    return f2f_either(st, f2f, query, T, target, U, R, D, 0);
+    return f2f_either(st, f2f, NULL, query, T, target, U, R, D, 0);
 }
 
 vs_status vs_simmodel_f2f_sym(vs_simmodel_state *st, float *f2f, const float *query, int T,
                               const float *target, int U, int R, int D) {
-    return f2f_either(st, f2f, query, T, target, U, R, D, 1);
+    return f2f_either(st, f2f, NULL, query, T, target, U, R, D, 1);
+}
+
+vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *f2f_rev_t, const float *query,
+                               int T, const float *target, int U, int R, int D) {
+    if (!f2f_rev_t) return vs__err(VS_ERR_INVALID_ARG, "simmodel: NULL reverse map");
+    return f2f_either(st, f2f, f2f_rev_t, query, T, target, U, R, D, 1);
+}
+
+float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols) {
+    if (T < 1 || U < 1 || !map) return NAN;
+    if (!by_cols) return vs__video_chamfer(map, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+    double sum = 0.0;
+    for (int j = 0; j < U; j++) {
+        float m = -INFINITY;
+        for (int i = 0; i < T; i++) m = map[(long)i * U + j] > m ? map[(long)i * U + j] : m;
+        sum += m;
+    }
+    return (float)(sum / U);
 }
 
 const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }

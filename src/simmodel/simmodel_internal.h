@@ -89,6 +89,9 @@ size_t vs__simcomp_col_size(int T, int U);
  * pass of GEMM blocks (R <= 256). */
 void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                          const float *t, int U, int R, int D);
+/* Both maps from one pass: A = f2f(q, t) [T,U], Bt = f2f(t, q) transposed [T,U]. */
+void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
+                          int T, const float *t, int U, int R, int D);
 void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D);
 /* The same, also recording the argmax target region of every (i, o, j) in

@@ -281,6 +281,42 @@ static void test_pair_matrix(void) {
         CHECK_NEAR(g[0].score, 0.9, 1e-7);
     }
     free(g);
+    /* the fused search path: scores equal the symmetric search score (both
+     * directions of vs_simmodel_similarity, short videos doubled), segments equal
+     * vs_localize_videos', for targets of 1..7 frames */
+    {
+        vs_loc_video tv[4] = {{r, U, rt, 1.0, 6.5}, {qq, 4, NULL, 1.0, 4.0}, {r + 3 * R * D, 2, NULL, 1.0, 0},
+                              {r + 6 * R * D, 1, NULL, 1.0, 0}};
+        float sims[4];
+        vs_segment *segs[4];
+        int nsegs[4];
+        CHECK_EQ(vs_localize_search(st, m, &qv, tv, 4, R, D, NULL, sims, segs, nsegs), VS_OK);
+        for (int k = 0; k < 4; k++) {
+            vs_simvideo a = {tv[k].x, tv[k].T}, b = {qq, 4};
+            float s1, s2;
+            CHECK_EQ(vs_simmodel_similarity(st, &s1, qq, 4, &a, 1, R, D), VS_OK);
+            CHECK_EQ(vs_simmodel_similarity(st, &s2, tv[k].x, tv[k].T, &b, 1, R, D), VS_OK);
+            CHECK_NEAR(sims[k], 0.5f * (s1 + s2), 1e-6);
+            vs_segment *g2;
+            int n2;
+            CHECK_EQ(vs_localize_videos(&g2, &n2, st, &qv, &tv[k], R, D, 1, sims[k], NULL), VS_OK);
+            CHECK_EQ(nsegs[k], n2);
+            for (int j = 0; j < n2 && j < nsegs[k]; j++) {
+                CHECK_NEAR(segs[k][j].query_start, g2[j].query_start, 1e-9);
+                CHECK_NEAR(segs[k][j].ref_end, g2[j].ref_end, 1e-9);
+                CHECK_NEAR(segs[k][j].score, g2[j].score, 1e-6);
+            }
+            free(g2);
+            free(segs[k]);
+        }
+        /* a ViSiL model is refused by name, with every output cleared */
+        vs_simmodel *mv;
+        CHECK_EQ(vs_simmodel_create_random(&mv, D, 3), VS_OK);
+        CHECK_EQ(vs_localize_search(st, mv, &qv, tv, 4, R, D, NULL, sims, segs, nsegs), VS_ERR_UNSUPPORTED);
+        CHECK(strstr(vs_last_error(), "visil") != NULL);
+        CHECK(segs[0] == NULL && nsegs[3] == 0);
+        vs_simmodel_free(mv);
+    }
     vs_loc_video ev = {qq, 0, NULL, 1.0, 0};
     CHECK_EQ(vs_localize_videos(&g, &n, st, &ev, &rv, R, D, 1, 0.9f, NULL), VS_OK);
     CHECK_EQ(n, 0);

@@ -126,7 +126,7 @@ static int corpus_open(corpus *c, const char *cmd, const char *dir, const char *
     return 0;
 }
 
-typedef struct { long row; float score; } hit;
+typedef struct { long row; float score; long k; } hit; /* k: index among the scored targets */
 
 static int cmp_hit(const void *a, const void *b) {
     const hit *x = a, *y = b;
@@ -167,9 +167,23 @@ static void print_segment(int jsonl, const char *q, const char *r, const vs_segm
     }
 }
 
-/* The copied segments of one scored pair (--segments), best first. A pair whose
- * matrix holds no signal (constant or empty) gets one whole-video box, so that
- * every listed pair keeps its row. Returns 0, or 1 after printing why. */
+/* Print a pair's segments, best first. A pair whose matrix held no signal
+ * (constant or empty) gets one whole-video box, so that every listed pair keeps
+ * its row. */
+static void print_segs(int jsonl, const char *qname, const char *rname, const vs_segment *g, int n,
+                       const vs_loc_video *q, const vs_loc_video *r, float score) {
+    if (n == 0) {
+        vs_segment whole = {0};
+        whole.query_end = q->duration > 0 ? q->duration : q->T / (q->fps > 0 ? q->fps : 1.0);
+        whole.ref_end = r->duration > 0 ? r->duration : r->T / (r->fps > 0 ? r->fps : 1.0);
+        whole.score = score;
+        print_segment(jsonl, qname, rname, &whole);
+    }
+    for (int k = 0; k < n; k++) print_segment(jsonl, qname, rname, &g[k]);
+}
+
+/* The copied segments of one scored pair (--segments). Returns 0, or 1 after
+ * printing why. */
 static int print_pair_segments(int jsonl, vs_simmodel_state *st, const char *qname, const char *rname,
                                const vs_loc_video *q, const vs_loc_video *r, int R, int D, int sym, float score) {
     vs_segment *g = NULL;
@@ -179,16 +193,28 @@ static int print_pair_segments(int jsonl, vs_simmodel_state *st, const char *qna
         fprintf(stderr, "vidsim search: %s vs %s: %s\n", qname, rname, vs_last_error());
         return 1;
     }
-    if (n == 0) {
-        vs_segment whole = {0};
-        whole.query_end = q->duration > 0 ? q->duration : q->T / (q->fps > 0 ? q->fps : 1.0);
-        whole.ref_end = r->duration > 0 ? r->duration : r->T / (r->fps > 0 ? r->fps : 1.0);
-        whole.score = score;
-        print_segment(jsonl, qname, rname, &whole);
-    }
-    for (int k = 0; k < n; k++) print_segment(jsonl, qname, rname, &g[k]);
+    print_segs(jsonl, qname, rname, g, n, q, r, score);
     free(g);
     return 0;
+}
+
+/* --segments with visil_f and the symmetric score: scores and segments of all n
+ * targets from one pass (vs_localize_search); segs/nsegs [n] to free with
+ * free_segs. Returns 0, or 1 after printing why. */
+static int fused_search(const char *qname, vs_simmodel_state *st, const vs_simmodel *m, const vs_loc_video *q,
+                        const vs_loc_video *tv, long n, int R, int D, float *sims, vs_segment **segs, int *nsegs) {
+    if (vs_localize_search(st, m, q, tv, (int)n, R, D, NULL, sims, segs, nsegs) != VS_OK) {
+        fprintf(stderr, "vidsim search: %s: %s\n", qname, vs_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static void free_segs(vs_segment **segs, long n) {
+    for (long k = 0; k < n; k++) {
+        free(segs[k]);
+        segs[k] = NULL;
+    }
 }
 
 static vs_loc_video loc_video(const float *x, const vs_features *f) {
@@ -422,6 +448,9 @@ int cmd_search(int argc, char **argv) {
     vs_extract_state *est = NULL;
     hit *hits = NULL;
     float *sims = NULL;
+    vs_loc_video *lv = NULL;
+    vs_segment **segs = NULL;
+    int *nsegs = NULL;
     if (corpus_open(&c, "search", dir, model, threads)) goto out;
     vs_index_info info;
     if (vs_index_get_info(c.idx, &info) != VS_OK) {
@@ -431,6 +460,15 @@ int cmd_search(int argc, char **argv) {
     hits = calloc(c.n_ok + 1, sizeof *hits);
     sims = calloc(c.n_ok + 1, sizeof *sims);
     if (!hits || !sims) goto out;
+    /* --segments with visil_f, symmetric: scores and segments from one pass */
+    const int fused = ts.segments && sym && !strcmp(model, "visil_f");
+    if (fused) {
+        lv = calloc(c.n_ok + 1, sizeof *lv);
+        segs = calloc(c.n_ok + 1, sizeof *segs);
+        nsegs = calloc(c.n_ok + 1, sizeof *nsegs);
+        if (!lv || !segs || !nsegs) goto out;
+        for (long k = 0; k < c.n_ok; k++) lv[k] = loc_video(c.targets[k].x, c.feats[c.target_row[k]]);
+    }
     if (!jsonl) puts(ts.segments ? SEG_HEADER : "query_id,ref_id,score");
     int bad = 0, bad_seen = 0;
     for (int qi = 0; qi <= npos; qi++) {
@@ -454,14 +492,22 @@ int cmd_search(int argc, char **argv) {
             continue;
         }
         float *qx = index_features(&c, qf);
-        if (!qx || vs_simmodel_similarity(c.st, sims, qx, qf->T, c.targets, (int)c.n_ok, c.R, c.D) != VS_OK) {
+        if (fused && qx) {
+            vs_loc_video fq = loc_video(qx, qf);
+            if (fused_search(qname, c.st, c.m, &fq, lv, c.n_ok, c.R, c.D, sims, segs, nsegs)) {
+                free(qx);
+                vs_features_free(qf);
+                bad++;
+                continue;
+            }
+        } else if (!qx || vs_simmodel_similarity(c.st, sims, qx, qf->T, c.targets, (int)c.n_ok, c.R, c.D) != VS_OK) {
             fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
             free(qx);
             vs_features_free(qf);
             bad++;
             continue;
         }
-        if (sym) {
+        if (sym && !fused) {
             /* reverse direction: each target as the query, this query as the only target */
             vs_simvideo qv = {qx, qf->T};
             for (long k = 0; k < c.n_ok; k++) {
@@ -478,7 +524,7 @@ int cmd_search(int argc, char **argv) {
         for (long k = 0; k < c.n_ok; k++) {
             long row = c.target_row[k];
             if ((long)c.es->v[row].id == self || sims[k] < thr) continue;
-            hits[nh++] = (hit){row, sims[k]};
+            hits[nh++] = (hit){row, sims[k], k};
         }
         qsort(hits, nh, sizeof *hits, cmp_hit);
         if (top > 0 && nh > top) nh = top;
@@ -490,8 +536,12 @@ int cmd_search(int argc, char **argv) {
                 continue;
             }
             vs_loc_video rv = loc_video(c.xs[hits[k].row], c.feats[hits[k].row]);
-            if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score)) bad++;
+            if (fused)
+                print_segs(jsonl, qname, rname, segs[hits[k].k], nsegs[hits[k].k], &qv, &rv, hits[k].score);
+            else if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score))
+                bad++;
         }
+        if (fused) free_segs(segs, c.n_ok);
         free(qx);
         vs_features_free(qf);
     }
@@ -499,6 +549,9 @@ int cmd_search(int argc, char **argv) {
 out:
     free(hits);
     free(sims);
+    free(lv);
+    free(segs);
+    free(nsegs);
     vs_extract_state_free(est);
     vs_extractor_free(ex);
     corpus_free(&c);
@@ -655,6 +708,9 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
     float *sims = NULL;
     vs_simvideo *targets = NULL;
     long *cand = NULL;
+    vs_loc_video *lv = NULL;
+    vs_segment **segs = NULL;
+    int *nsegs = NULL;
     int rc = 1;
     if (vs_index_open(&c.idx, dir, VS_INDEX_READONLY) != VS_OK || vs_index_list(c.idx, NULL, &c.es) != VS_OK ||
         vs_index_get_info(c.idx, &c.info) != VS_OK) {
@@ -685,7 +741,10 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
     sims = calloc(K + 1, sizeof *sims);
     targets = calloc(K + 1, sizeof *targets);
     cand = calloc(K + 1, sizeof *cand);
-    if (!c.xs || !c.T || !c.times || !c.fps || !c.dur || !hh || !hits || !sims || !targets || !cand) {
+    lv = calloc(K + 1, sizeof *lv);
+    segs = calloc(K + 1, sizeof *segs);
+    nsegs = calloc(K + 1, sizeof *nsegs);
+    if (!lv || !segs || !nsegs || !c.xs || !c.T || !c.times || !c.fps || !c.dur || !hh || !hits || !sims || !targets || !cand) {
         fprintf(stderr, "vidsim search: out of memory\n");
         goto out;
     }
@@ -754,7 +813,21 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
              * all N at once, so score the candidates the same way as it: one thread per
              * pair (a one-thread state) unless the exhaustive search would split too. */
             vs_simmodel_state *fst = nc < c.threads && c.n >= c.threads ? c.st1 : c.st;
-            if (nc > 0 && (!(qx = index_features_st(c.st, qf)) ||
+            /* --segments with visil_f, symmetric: as the exhaustive search, one pass */
+            const int fused = o->segments && sym && !strcmp(model, "visil_f");
+            if (fused && nc > 0) {
+                for (long k = 0; k < nc; k++)
+                    lv[k] = (vs_loc_video){targets[k].x, targets[k].T, c.times[cand[k]], c.fps[cand[k]],
+                                           c.dur[cand[k]]};
+                vs_loc_video fq = {NULL, qf->T, qf->times, qf->fps, qf->duration};
+                if (!(qx = index_features_st(c.st, qf)) ||
+                    (fq.x = qx, fused_search(qname, c.st, c.m, &fq, lv, nc, c.R, c.D, sims, segs, nsegs))) {
+                    free(qx);
+                    vs_features_free(qf);
+                    bad++;
+                    continue;
+                }
+            } else if (nc > 0 && (!(qx = index_features_st(c.st, qf)) ||
                            vs_simmodel_similarity(fst, sims, qx, qf->T, targets, (int)nc, c.R, c.D) != VS_OK)) {
                 fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
                 free(qx);
@@ -762,7 +835,7 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
                 bad++;
                 continue;
             }
-            if (sym && nc > 0) {
+            if (sym && nc > 0 && !fused) {
                 vs_simvideo qv = {qx, qf->T};
                 for (long k = 0; k < nc; k++) {
                     float r;
@@ -778,7 +851,7 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
             /* only the re-ranked candidates that are listed get localised */
             long nk = 0;
             for (long k = 0; k < nc; k++)
-                if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k]};
+                if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k], k};
             qsort(hits, nk, sizeof *hits, cmp_hit);
             if (top > 0 && nk > top) nk = top;
             double t2 = cli_now();
@@ -791,8 +864,12 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
                     continue;
                 }
                 vs_loc_video rv = {c.xs[row], c.T[row], c.times[row], c.fps[row], c.dur[row]};
-                if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score)) bad++;
+                if (fused)
+                    print_segs(jsonl, qname, rname, segs[hits[k].k], nsegs[hits[k].k], &qv, &rv, hits[k].score);
+                else if (print_pair_segments(jsonl, c.st, qname, rname, &qv, &rv, c.R, c.D, sym, hits[k].score))
+                    bad++;
             }
+            if (fused) free_segs(segs, nc);
             t_loc += cli_now() - t2;
             free(qx);
             vs_features_free(qf);
@@ -803,7 +880,7 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
         n_q++;
         long nk = 0;
         for (long k = 0; k < nc; k++)
-            if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k]};
+            if (sims[k] >= thr) hits[nk++] = (hit){cand[k], sims[k], k};
         qsort(hits, nk, sizeof *hits, cmp_hit);
         if (top > 0 && nk > top) nk = top;
         for (long k = 0; k < nk; k++) print_row(jsonl, qname, c.es->v[hits[k].row].name, hits[k].score);
@@ -820,6 +897,9 @@ out:
     free(sims);
     free(targets);
     free(cand);
+    free(lv);
+    free(segs);
+    free(nsegs);
     vs_extract_state_free(est);
     vs_extractor_free(ex);
     ts_free(&c);
