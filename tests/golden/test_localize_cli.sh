@@ -5,7 +5,9 @@
 # 1-fps samples) from `search --segments`, in CSV and JSON Lines, and from `compare`
 # (text and JSON, valid JSON for a name with a quote); --two-stage with K >= N
 # localises exactly as the exhaustive search; --segments with --hash-only is refused;
-# compare --png outlines the segment in red. Also the regression of issue 19: an
+# compare --png outlines the segment in red; a real clip's flipped, cropped partial
+# copy embedded in other footage is boxed (when ../shared is present). Also the
+# regression of issue 19: an
 # index of clips of 3, 3 and 2 s (doubled to the comparator's minimum) searches and
 # dedups without a crash.
 set -u
@@ -110,6 +112,25 @@ for y in range(h):
     prev = line
 assert red > 20, red
 PY
+
+# a real pair (when ../shared is there): 7 s of a real clip, flipped and cropped, between
+# unrelated footage; the box must overlap the truth (query 3..10 s x ref 5..12 s) with
+# IoU >= 0.5 on each axis
+REAL=${VS_SHARED:-../shared}/data/videos/gh__PySceneDetect__testvideo.mp4
+if [ -r "$REAL" ]; then
+  mkdir -p "$TMP/real/refs"
+  ff -i "$REAL" -t 20 -an $enc "$TMP/real/refs/real.mp4"
+  ff -f lavfi -i mandelbrot=size=640x360:rate=25 -i "$REAL" -f lavfi -i life=size=640x360:rate=25 \
+     -filter_complex "[0:v]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]trim=start=5:duration=7,setpts=PTS-STARTPTS,hflip,crop=iw*0.8:ih*0.8,scale=640:360,setsar=1,format=yuv420p[b];[2:v]trim=duration=2,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1[o]" \
+     -map "[o]" $enc "$TMP/real/q.mp4"
+  "$BIN" index add --index "$TMP/ridx" "$TMP/real/refs" "$TMP/in" --backbone mobilenet --raw -j 2 2>/dev/null && ok || bad "real add"
+  "$BIN" search --index "$TMP/ridx" --top 1 --segments "$TMP/real/q.mp4" > "$TMP/real.csv" 2>"$TMP/real.err" && ok || bad "real search: $(cat "$TMP/real.err")"
+  sed -n 2p "$TMP/real.csv" | awk -F, 'function iou(a, b, c, d) { i = (b < d ? b : d) - (a > c ? a : c); u = (b > d ? b : d) - (a < c ? a : c);
+    return i > 0 ? i / u : 0 } { exit !($2 == "real" && iou($3, $4, 3, 10) >= 0.5 && iou($5, $6, 5, 12) >= 0.5) }' \
+    && ok || bad "real pair box: $(cat "$TMP/real.csv")"
+else
+  echo "note: $REAL not found: the real-pair check is skipped"
+fi
 
 # issue 19: an index of only short clips (3, 3, 2 s at 1 fps: 3-frame videos are doubled to 6)
 for d in 3 3 2; do i=$((${i:-0}+1)); ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=$d -vf hue=h=$((i*50)) $enc "$TMP/short/c$i.mp4"; done
