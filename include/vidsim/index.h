@@ -87,8 +87,10 @@ typedef struct vs_index_info {
 /* What vs_index_add_* did. */
 typedef enum {
     VS_INDEX_ADDED = 1,     /* new row */
-    VS_INDEX_REPLACED = 2,  /* the file had changed (or FORCE): its old row was replaced */
-    VS_INDEX_UNCHANGED = 3, /* skipped: size, mtime and content hash match an ok row */
+    VS_INDEX_REPLACED = 2,  /* the file had changed (or FORCE), or its feature file was missing or
+                               damaged (repair_reason says why): its old row was replaced */
+    VS_INDEX_UNCHANGED = 3, /* skipped: size, mtime and content hash match an ok row whose
+                               feature file loads (checksum, model id, frame count) */
     VS_INDEX_FAILED = 4     /* the video could not be read/decoded: a failed row was recorded */
 } vs_index_outcome;
 
@@ -96,6 +98,9 @@ typedef struct vs_index_add_result {
     vs_index_outcome outcome; /* 0 when the call failed without touching the catalogue */
     int64_t id;               /* row id (0 if none) */
     int n_frames;             /* frames of the features (0 if failed) */
+    char repair_reason[1024]; /* "" unless the file was unchanged but its ok row's feature file was
+                                 missing, unreadable or damaged, so the video was re-extracted (or
+                                 failed now): the load error naming that file (possibly truncated) */
 } vs_index_add_result;
 
 /* Open the index in directory dir. With VS_INDEX_CREATE a missing directory and
@@ -113,7 +118,10 @@ VS_API vs_status vs_index_get_info(vs_index *idx, vs_index_info *out);
 
 /* Extract the video at path with st (a state of ex) and add it. Unchanged files
  * (same absolute path, size, mtime and content hash as an ok row with the same model)
- * are skipped unless flags has VS_INDEX_FORCE. The feature file is written
+ * are skipped unless flags has VS_INDEX_FORCE, provided that row's feature file still
+ * loads and passes its checksum: a missing, truncated or corrupt one is healed by
+ * re-extracting (outcome VS_INDEX_REPLACED, res->repair_reason says what was wrong;
+ * so an unchanged check reads each feature file once). The feature file is written
  * atomically and made durable before its row is committed in its own transaction;
  * a replaced row's old feature file is deleted after the commit. A video that cannot
  * be decoded gets a failed row (outcome VS_INDEX_FAILED) and the call returns the
@@ -127,8 +135,9 @@ VS_API vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_ex
 /* Add precomputed features f (borrowed) for the video at path, which need not exist
  * any more: the row's size, mtime, hash, duration and frames come from f. f->model_id
  * and f->fps must match the index's (set by the first add). Same durability as above;
- * flags is unused except that an identical row (same path, hash, size and mtime) is
- * left alone unless VS_INDEX_FORCE. */
+ * flags is unused except that an identical row (same path, hash, size and mtime) whose
+ * feature file is intact is left alone unless VS_INDEX_FORCE (a damaged one is
+ * replaced, with res->repair_reason set, as above). */
 VS_API vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_features *f,
                                        int flags, vs_index_add_result *res);
 
@@ -260,6 +269,69 @@ VS_API void vs_index_report_free(vs_index_report *r);
  * Writable handle only. *n_removed (may be NULL) gets the count. Cheap: a directory
  * listing and one query. */
 VS_API vs_status vs_index_sweep(vs_index *idx, long *n_removed);
+
+/* ------------------------------------------------------------------ damaged catalogue
+ * Every writer (add, remove, extras put/delete, sweep, verify with repair) first runs
+ * SQLite's quick_check on the catalogue, once per writable handle (it reads every
+ * page: about a millisecond for a few hundred rows, see docs/index.md). A damaged
+ * catalogue is refused with VS_ERR_FORMAT and a message naming the file, what SQLite
+ * said, and `vidsim index rebuild --index DIR`; nothing is written. Readers (list,
+ * load, search) are not checked and work as far as SQLite can read.
+ *
+ * vs_index_check_writable runs (or returns the cached result of) that check now, so a
+ * tool can refuse before any costly work. VS_ERR_INVALID_ARG on a read-only handle. */
+VS_API vs_status vs_index_check_writable(vs_index *idx);
+
+/* A feature file left out of a rebuild. */
+typedef struct vs_index_rebuild_skip {
+    char *file;             /* relative to the index dir ("features/....vsf") */
+    char *reason;           /* why (the load error, another model, ...) */
+    int duplicate;          /* 1: the file loads but another file holds the same video (that one
+                               became the row; this one is now an orphan for verify --repair) */
+} vs_index_rebuild_skip;
+
+/* What vs_index_rebuild did. Strings and arrays are owned by the report. */
+typedef struct vs_index_rebuild_report {
+    long n_files;           /* .vsf files found in features/ (temporary files not counted) */
+    long n_rows;            /* rows of the new catalogue: one per video */
+    long n_rows_matched;    /* of which matched a readable row of the old catalogue (its id, path and
+                               add time were kept; the others get new ids and their path from the file) */
+    long n_skipped;
+    vs_index_rebuild_skip *skipped; /* [n_skipped] files left out, never deleted */
+    long n_lost;
+    char **lost;            /* [n_lost] source paths of ok rows read from the old catalogue whose
+                               feature file is missing or was left out (`index add` them again) */
+    long n_failed_dropped;  /* failed rows read from the old catalogue (no features to rebuild
+                               from; the next add of those videos retries them) */
+    long n_extras_kept;     /* extras copied from the old catalogue (owner restored, blob checked) */
+    long n_extras_dropped;  /* extras read but dropped: owner not restored, or malformed */
+    char *salvage_error;    /* "" if the old catalogue was read completely, else what SQLite said
+                               when reading it stopped (rows or extras after that point are lost;
+                               extras can be recomputed with `vidsim index hash`) */
+    char *old_check;        /* SQLite's quick_check of the old catalogue: "ok", its first complaint,
+                               the open error, or "missing" */
+    char *kept_as;          /* the old catalogue's new path, DIR/catalogue.sqlite.damaged-<UTC time>
+                               (its -wal file beside it, if it had one); "" if there was none */
+    char model_id[64];      /* the index's model id, from the old meta or else from the files */
+    double fps;             /* the index's frame rate, likewise */
+} vs_index_rebuild_report;
+
+/* Rebuild DIR's catalogue from the feature files in DIR/features. Each file that
+ * loads (checksum) and matches the index's model and fps becomes an ok row (path,
+ * size, mtime, fingerprint, duration and frames from the file); whatever of the old
+ * catalogue SQLite can still read is used to keep row ids, paths and add times, the
+ * index's model id and fps (else taken from the files), and extras whose video was
+ * restored and whose blob checks out. The new catalogue is written beside the old one
+ * (DIR/catalogue.sqlite.rebuild-tmp), made durable, and renamed into place; the old
+ * one is kept as DIR/catalogue.sqlite.damaged-<UTC time>, never deleted. Files that
+ * fail to load are listed in the report and left where they are. Holds the writer
+ * lock (VS_ERR_IO "locked" while another writer, in this process or another, has the
+ * index open). Readers keep working on the old catalogue until the rename. Returns
+ * VS_OK when the new catalogue is in place (look at report->n_skipped and n_lost);
+ * *out is a new report (free with vs_index_rebuild_report_free), NULL on failure, when
+ * the old catalogue is left untouched. Blocks: it reads every feature file. */
+VS_API vs_status vs_index_rebuild(const char *dir, vs_index_rebuild_report **out);
+VS_API void vs_index_rebuild_report_free(vs_index_rebuild_report *r);
 
 #ifdef __cplusplus
 }

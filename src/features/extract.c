@@ -295,7 +295,19 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
         if (!rgb) break;
     }
     vs__free(batch);
-    if (!s && f->T == 0) s = vs__err(VS_ERR_DECODE, "%s: no frame could be decoded", path);
+    if (!s && f->T == 0 && info->n_decoded > 0) {
+        /* Frames were decoded, but sampling (ffmpeg's fps filter, rounding to the
+         * nearest sample) kept none: a video shorter than about half a sampling
+         * interval has no sample at all. Say so rather than blame the decoder. */
+        char dur[64] = "";
+        if (info->duration > 0) snprintf(dur, sizeof dur, " (%.3g s)", info->duration);
+        s = vs__err(VS_ERR_DECODE,
+                    "%s: the video%s is shorter than one sample at %g frames/s (one every %.3g s; a video needs "
+                    "about %.3g s to get one): no frame to extract (a higher --fps would sample it)",
+                    path, dur, f->fps, 1.0 / f->fps, 0.5 / f->fps);
+    } else if (!s && f->T == 0) {
+        s = vs__err(VS_ERR_DECODE, "%s: no frame could be decoded", path);
+    }
     f->duration = info->duration;
     f->n_damaged = info->n_damaged;
 fail_dec:

@@ -2,7 +2,9 @@
  * add.c - adding precomputed features and failed rows to an index: pick a fresh
  * feature file name (content hash plus a random nonce, never the user's file
  * name), write it atomically and durably (vs_features_save: temp file, fsync,
- * rename, fsync of the folder), then commit the row (catalogue.c). Extraction from
+ * rename, fsync of the folder), then commit the row (catalogue.c). An "unchanged"
+ * video is only skipped when its row's feature file still loads and checks out
+ * (vs__index_unchanged_intact); a damaged one is replaced. Extraction from
  * a video file is in add_video.c so that this file does not pull in the decoder.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -27,6 +29,46 @@ static uint64_t nonce64(void) {
     return vs__fnv1a(VS__FNV_INIT, x, sizeof x);
 }
 
+int vs__index_unchanged_intact(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
+                               uint64_t hash, const char *model_id, vs_index_add_result *res) {
+    char *rel = NULL;
+    int u = vs__index_unchanged(idx, abspath, size, mtime_ns, hash, model_id, res, &rel);
+    if (u <= 0) return u;
+    /* The catalogue says unchanged; the row is only worth keeping if its features
+     * still load. A truncated or bit-flipped file would otherwise be skipped by every
+     * add and silently dropped by every search. Reading it costs about what the
+     * source fingerprint costs, far less than an extraction. */
+    char *full = vs__index_join(idx->dir, rel);
+    if (!full) {
+        vs__free(rel);
+        memset(res, 0, sizeof *res);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    char why[sizeof res->repair_reason] = "";
+    vs_features *f = NULL;
+    vs_status s = rel[0] ? vs_features_load(&f, full) : vs__err(VS_ERR_FORMAT, "%s: the ok row names no feature file", abspath);
+    if (s == VS_ERR_NOMEM) {
+        u = s;
+    } else if (s) {
+        snprintf(why, sizeof why, "%s", vs_last_error());
+    } else if (strcmp(f->model_id, model_id ? model_id : "") != 0) {
+        snprintf(why, sizeof why, "%s: model %s, the catalogue says %s", full, f->model_id, model_id ? model_id : "");
+    } else if (f->T != res->n_frames) {
+        snprintf(why, sizeof why, "%s: %d frames, the catalogue says %d", full, f->T, res->n_frames);
+    }
+    vs_features_free(f);
+    vs__free(full);
+    vs__free(rel);
+    if (u < 0) {
+        memset(res, 0, sizeof *res);
+        return u;
+    }
+    if (!why[0]) return 1;
+    memset(res, 0, sizeof *res);
+    snprintf(res->repair_reason, sizeof res->repair_reason, "%s", why);
+    return 0;
+}
+
 static void in_flight(vs_index *idx, int d) {
     pthread_mutex_lock(&idx->mu);
     idx->in_flight += d;
@@ -43,15 +85,20 @@ vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_featur
     if (f->T <= 0 || f->R <= 0 || f->D <= 0 || !f->data || !f->times)
         return vs__err(VS_ERR_INVALID_ARG, "%s: empty features", path);
     char *abs = NULL, *rel = NULL, *full = NULL;
-    vs_status s = vs__index_abspath(path, &abs);
+    vs_status s = vs_index_check_writable(idx); /* a damaged catalogue: refuse before writing a file */
+    if (s) return s;
+    s = vs__index_abspath(path, &abs);
     if (s) return s;
     if ((s = vs__index_check_model(idx, f->model_id, f->fps))) goto out;
+    char why[sizeof res->repair_reason] = "";
     if (!(flags & VS_INDEX_FORCE)) {
-        int u = vs__index_unchanged(idx, abs, f->source_size, f->source_mtime, f->source_hash, f->model_id, res);
+        int u = vs__index_unchanged_intact(idx, abs, f->source_size, f->source_mtime, f->source_hash,
+                                           f->model_id, res);
         if (u != 0) {
-            if (u < 0) s = VS_ERR_IO;
+            if (u < 0) s = (vs_status)u;
             goto out;
         }
+        memcpy(why, res->repair_reason, sizeof why);
     }
     size_t n = strlen(VS__INDEX_FEATURES) + 48;
     rel = vs__malloc(n);
@@ -66,7 +113,10 @@ vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_featur
         goto out;
     }
     in_flight(idx, 1); /* sweep must not take this file for an orphan */
-    s = vs_features_save(f, full);
+    /* the file names the row's path, so vs_index_rebuild can restore the row from it alone */
+    vs_features named = *f;
+    named.source = abs;
+    s = vs_features_save(&named, full);
     if (s) {
         vs__err_prefix(s, "%s: writing features into the index", abs);
         in_flight(idx, -1);
@@ -79,6 +129,7 @@ vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_featur
     };
     s = vs__index_commit_row(idx, &r, res);
     if (s) unlink(full); /* never committed: nobody refers to it */
+    else memcpy(res->repair_reason, why, sizeof why);
     in_flight(idx, -1);
 out:
     vs__free(full);

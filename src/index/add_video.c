@@ -23,6 +23,8 @@ vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_extract_s
     memset(res, 0, sizeof *res);
     if (!idx || !ex || !st || !path) return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_video: NULL argument");
     if (idx->readonly) return vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
+    vs_status s0 = vs_index_check_writable(idx); /* a damaged catalogue: refuse before extracting */
+    if (s0) return s0;
     const char *model = vs_extractor_model_id(ex);
     char *abs = NULL;
     vs_features *f = NULL;
@@ -32,12 +34,15 @@ vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_extract_s
     uint64_t hash, size;
     int64_t mtime;
     if ((s = vs_file_fingerprint(abs, &hash, &size, &mtime))) goto out; /* unreadable: no row */
+    char why[sizeof res->repair_reason] = "";
     if (!(flags & VS_INDEX_FORCE)) {
-        int u = vs__index_unchanged(idx, abs, size, mtime, hash, model, res);
+        /* an unchanged video whose feature file is damaged is re-extracted (healed) */
+        int u = vs__index_unchanged_intact(idx, abs, size, mtime, hash, model, res);
         if (u != 0) {
-            if (u < 0) s = VS_ERR_IO;
+            if (u < 0) s = (vs_status)u;
             goto out;
         }
+        memcpy(why, res->repair_reason, sizeof why);
     }
     s = vs_extract_video(st, abs, &f);
     if (!s && f->T <= 0) s = vs__err(VS_ERR_DECODE, "%s: no frames could be decoded", abs);
@@ -50,10 +55,12 @@ vs_status vs_index_add_video(vs_index *idx, const vs_extractor *ex, vs_extract_s
             s = s2; /* the catalogue error matters more than the video's */
             goto out;
         }
+        memcpy(res->repair_reason, why, sizeof why);
         vs__err(s, "%s", msg);
         goto out;
     }
     s = vs_index_add_features(idx, abs, f, flags | VS_INDEX_FORCE, res);
+    if (!s) memcpy(res->repair_reason, why, sizeof why);
 out:
     vs_features_free(f);
     vs__free(abs);

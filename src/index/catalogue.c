@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *schema_sql =
+const char *const vs__index_schema_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE videos("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -49,7 +49,7 @@ static const char *schema_sql =
 /* Format 2 adds per-video side data (extras.c); a format-1 catalogue gets these on
  * its first writable open, in one transaction. The trigger removes a video's extras
  * in the transaction that deletes (or replaces) its row, whoever deletes it. */
-static const char *extras_sql =
+const char *const vs__index_extras_sql =
     "CREATE TABLE extras("
     " video_id INTEGER NOT NULL,"
     " kind TEXT NOT NULL,"
@@ -78,6 +78,9 @@ vs_status vs__index_db_err(vs_index *idx, int rc, const char *what) {
                      : base == SQLITE_NOTADB || base == SQLITE_CORRUPT ? VS_ERR_FORMAT
                                                                        : VS_ERR_IO;
     const char *msg = idx->db ? sqlite3_errmsg(idx->db) : sqlite3_errstr(rc);
+    if (base == SQLITE_CORRUPT) /* a damaged page: the feature files still hold every video */
+        return vs__err(code, "%s: the catalogue is damaged (%s: %s); rebuild it from the feature files with "
+                             "`vidsim index rebuild --index %s`", idx->cat_path, what, msg, idx->dir);
     if (code == VS_ERR_FORMAT)
         return vs__err(code, "%s: not a valid vidsim index catalogue (%s: %s)", idx->cat_path, what, msg);
     return vs__err(code, "%s: %s: %s", idx->cat_path, what, msg);
@@ -198,6 +201,81 @@ static int mkdirs(const char *path) {
     return r;
 }
 
+vs_status vs__index_lock(const char *dir, int *fd) {
+    *fd = -1;
+    char *lp = vs__index_join(dir, VS__INDEX_LOCK);
+    if (!lp) return vs__err(VS_ERR_NOMEM, "out of memory");
+    vs_status s = VS_OK;
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) {
+        s = vs__err(VS_ERR_IO, "%s: cannot open the lock file: %s", lp, strerror(errno));
+    } else if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        s = vs__err(VS_ERR_IO, "%s: index is locked by another writer (%s)", dir,
+                    errno == EWOULDBLOCK ? "another vidsim index add/rm/verify/rebuild is running" : strerror(errno));
+        close(f);
+    } else {
+        *fd = f;
+    }
+    vs__free(lp);
+    return s;
+}
+
+/* Writers refuse a damaged catalogue. SQLite happily commits new rows into a file
+ * with a damaged inner page as long as the pages it touches look fine, burying the
+ * damage under fresh writes (the hardening issue: 6 rows committed into a catalogue
+ * that verify called malformed). So before a handle's first write we run SQLite's
+ * quick_check (the structure of every b-tree page, cell order, freelist; not the
+ * index-versus-table cross-check that vs_index_verify's full integrity_check adds),
+ * once per handle: it reads every page, about 1 ms for a few hundred rows. The
+ * verdict is cached; a damaged catalogue is refused with VS_ERR_FORMAT until it is
+ * rebuilt (vs_index_rebuild). Errors that say nothing about the file (busy, I/O,
+ * out of memory) are returned and not cached. Under mu. */
+static vs_status check_writable_locked(vs_index *idx) {
+    if (idx->readonly) return vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
+    if (idx->wcheck > 0) return VS_OK;
+    if (idx->wcheck < 0) return vs__err(VS_ERR_FORMAT, "%s", idx->wcheck_msg);
+    char first[600] = "";
+    long n_bad = 0;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(idx->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *t = (const char *)sqlite3_column_text(st, 0);
+            if (t && strcmp(t, "ok") != 0 && !n_bad++) snprintf(first, sizeof first, "%s", t);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE) {
+        int base = rc & 0xff;
+        if (base != SQLITE_CORRUPT && base != SQLITE_NOTADB) return vs__index_db_err(idx, rc, "quick_check");
+        if (!n_bad++) snprintf(first, sizeof first, "%s", sqlite3_errmsg(idx->db));
+    }
+    if (!n_bad) {
+        idx->wcheck = 1;
+        return VS_OK;
+    }
+    for (char *c = first; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    char more[48] = "";
+    if (n_bad > 1) snprintf(more, sizeof more, " (and %ld more)", n_bad - 1);
+    snprintf(idx->wcheck_msg, sizeof idx->wcheck_msg,
+             "%s: the catalogue is damaged, nothing was written to it (SQLite quick_check: %.600s%s); rebuild it "
+             "from the feature files with `vidsim index rebuild --index %.500s` (the damaged file is kept)",
+             idx->cat_path, first, more, idx->dir);
+    idx->wcheck = -1;
+    return vs__err(VS_ERR_FORMAT, "%s", idx->wcheck_msg);
+}
+
+vs_status vs__index_check_writable_locked(vs_index *idx) { return check_writable_locked(idx); }
+
+vs_status vs_index_check_writable(vs_index *idx) {
+    if (!idx) return vs__err(VS_ERR_INVALID_ARG, "vs_index_check_writable: NULL index");
+    pthread_mutex_lock(&idx->mu);
+    vs_status s = check_writable_locked(idx);
+    pthread_mutex_unlock(&idx->mu);
+    return s;
+}
+
 static vs_status set_meta(vs_index *idx, const char *key, const char *value);
 
 vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
@@ -233,24 +311,7 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
         goto fail;
     }
     if (!ro) {
-        char *lp = vs__index_join(dir, VS__INDEX_LOCK);
-        if (!lp) {
-            s = vs__err(VS_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        idx->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (idx->lock_fd < 0) {
-            s = vs__err(VS_ERR_IO, "%s: cannot open the lock file: %s", lp, strerror(errno));
-            vs__free(lp);
-            goto fail;
-        }
-        if (flock(idx->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            s = vs__err(VS_ERR_IO, "%s: index is locked by another writer (%s)", dir,
-                        errno == EWOULDBLOCK ? "another vidsim index add/rm/verify is running" : strerror(errno));
-            vs__free(lp);
-            goto fail;
-        }
-        vs__free(lp);
+        if ((s = vs__index_lock(dir, &idx->lock_fd))) goto fail;
         if (mkdir(idx->feat_dir, 0755) != 0 && errno != EEXIST) {
             s = vs__err(VS_ERR_IO, "%s: cannot create: %s", idx->feat_dir, strerror(errno));
             goto fail;
@@ -292,7 +353,7 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
             goto fail;
         }
         if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto fail;
-        if ((s = vs__index_exec(idx, schema_sql)) || (s = vs__index_exec(idx, extras_sql))) {
+        if ((s = vs__index_exec(idx, vs__index_schema_sql)) || (s = vs__index_exec(idx, vs__index_extras_sql))) {
             vs__index_rollback(idx);
             goto fail;
         }
@@ -305,9 +366,11 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
     }
     if ((s = load_meta(idx))) goto fail;
     if (!ro && idx->format_version < 2) {
-        /* upgrade 1 -> 2: add the extras table, in one transaction (re-checked inside it) */
+        /* upgrade 1 -> 2: add the extras table, in one transaction (re-checked inside it);
+         * never into a damaged catalogue */
+        if ((s = check_writable_locked(idx))) goto fail;
         if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto fail;
-        if (!(s = load_meta(idx)) && idx->format_version < 2 && !(s = vs__index_exec(idx, extras_sql)))
+        if (!(s = load_meta(idx)) && idx->format_version < 2 && !(s = vs__index_exec(idx, vs__index_extras_sql)))
             s = set_meta(idx, "format_version", "2");
         if (!s) s = vs__index_exec(idx, "COMMIT");
         if (s) {
@@ -472,7 +535,8 @@ vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_a
     int meta_changed = 0;
     vs_index_add_result tmp = {0};
     pthread_mutex_lock(&idx->mu);
-    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = check_writable_locked(idx);
+    if (!s) s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (!s) {
         s = commit_body(idx, r, &tmp, &old, &meta_changed);
         if (!s) s = vs__index_exec(idx, "COMMIT");
@@ -498,14 +562,16 @@ vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_a
 }
 
 int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
-                        uint64_t hash, const char *model_id, vs_index_add_result *res) {
+                        uint64_t hash, const char *model_id, vs_index_add_result *res,
+                        char **feature_file) {
     char h[24];
+    if (feature_file) *feature_file = NULL;
     snprintf(h, sizeof h, "%016llx", (unsigned long long)hash);
     pthread_mutex_lock(&idx->mu);
     sqlite3_stmt *st;
-    int r = -1;
+    int r = VS_ERR_IO;
     if (vs__index_prepare(idx,
-                "SELECT id, n_frames FROM videos WHERE path=?1 AND size=?2 AND mtime_ns=?3 AND hash=?4"
+                "SELECT id, n_frames, feature_file FROM videos WHERE path=?1 AND size=?2 AND mtime_ns=?3 AND hash=?4"
                 " AND model_id=?5 AND status='ok'",
                 &st) == VS_OK) {
         sqlite3_bind_text(st, 1, abspath, -1, SQLITE_TRANSIENT);
@@ -519,6 +585,13 @@ int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64
             res->id = sqlite3_column_int64(st, 0);
             res->n_frames = sqlite3_column_int(st, 1);
             r = 1;
+            if (feature_file) {
+                const char *ff = (const char *)sqlite3_column_text(st, 2);
+                if (!(*feature_file = vs__strdup(ff ? ff : ""))) {
+                    memset(res, 0, sizeof *res);
+                    r = vs__err(VS_ERR_NOMEM, "out of memory");
+                }
+            }
         } else if (rc == SQLITE_DONE) {
             r = 0;
         } else {
@@ -535,7 +608,8 @@ vs_status vs_index_remove(vs_index *idx, int64_t id) {
     char *old = NULL;
     pthread_mutex_lock(&idx->mu);
     sqlite3_stmt *st;
-    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = check_writable_locked(idx);
+    if (!s) s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (s) goto out;
     if ((s = vs__index_prepare(idx, "SELECT feature_file FROM videos WHERE id = ?1", &st))) goto out_rollback;
     sqlite3_bind_int64(st, 1, id);

@@ -52,7 +52,7 @@ static vs_status check_array(vs_index *idx, int64_t vid, const char *kind, const
 }
 
 /* Why a stored blob is malformed, or "" when it is fine. */
-static void blob_problem(char *why, size_t n, const char *dtype, int64_t rows, int64_t cols, const char *checksum,
+void vs__index_blob_problem(char *why, size_t n, const char *dtype, int64_t rows, int64_t cols, const char *checksum,
                          const void *data, int64_t bytes) {
     why[0] = 0;
     vs_index_dtype t = dtype_parse(dtype);
@@ -117,6 +117,7 @@ vs_status vs_index_put_extras(vs_index *idx, long n, const int64_t *video_ids, c
     if (n == 0) return VS_OK;
     sqlite3_stmt *chk = NULL, *ins = NULL;
     pthread_mutex_lock(&idx->mu);
+    if ((s = vs__index_check_writable_locked(idx))) goto out; /* never into a damaged catalogue */
     if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto out;
     if (!(s = vs__index_prepare(idx, "SELECT status FROM videos WHERE id = ?1", &chk)) &&
         !(s = vs__index_prepare(idx,
@@ -165,7 +166,7 @@ vs_status vs_index_get_extra(vs_index *idx, int64_t video_id, const char *kind, 
         const void *data = sqlite3_column_blob(st, 4);
         int64_t bytes = sqlite3_column_bytes(st, 4);
         char why[200];
-        blob_problem(why, sizeof why, dt, rows, cols, ck, data, bytes);
+        vs__index_blob_problem(why, sizeof why, dt, rows, cols, ck, data, bytes);
         if (why[0]) {
             s = vs__err(VS_ERR_FORMAT, "%s: extra %s/%s of video %lld is malformed: %s (run `vidsim index verify --repair`)",
                         idx->cat_path, kind, model_id, (long long)video_id, why);
@@ -246,7 +247,7 @@ vs_status vs_index_load_extras(vs_index *idx, const char *kind, const char *mode
         const void *data = sqlite3_column_blob(st, 5);
         int64_t bytes = sqlite3_column_bytes(st, 5);
         char why[200];
-        blob_problem(why, sizeof why, dt, rows, cols, ck, data, bytes);
+        vs__index_blob_problem(why, sizeof why, dt, rows, cols, ck, data, bytes);
         if (why[0]) {
             if (grow((void **)&x->bad_ids, &cap_bad, x->n_bad + 1, sizeof *x->bad_ids)) goto nomem;
             x->bad_ids[x->n_bad++] = vid;
@@ -321,7 +322,8 @@ vs_status vs_index_delete_extras(vs_index *idx, const char *kind, const char *mo
     if (!kind || !kind[0]) return vs__err(VS_ERR_INVALID_ARG, "%s: delete extras: empty kind", idx->dir);
     sqlite3_stmt *st;
     pthread_mutex_lock(&idx->mu);
-    vs_status s = vs__index_exec(idx, "BEGIN IMMEDIATE");
+    vs_status s = vs__index_check_writable_locked(idx);
+    if (!s) s = vs__index_exec(idx, "BEGIN IMMEDIATE");
     if (s) goto out;
     if ((s = vs__index_prepare(idx, model_id ? "DELETE FROM extras WHERE kind = ?1 AND model_id = ?2" : "DELETE FROM extras WHERE kind = ?1",
                      &st))) {
@@ -427,7 +429,7 @@ vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra 
         if (!status) snprintf(why, sizeof why, "no video row with this id");
         else if (strcmp(status, "ok") != 0) snprintf(why, sizeof why, "its video is a failed row");
         else
-            blob_problem(why, sizeof why, (const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
+            vs__index_blob_problem(why, sizeof why, (const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
                          sqlite3_column_int64(st, 5), (const char *)sqlite3_column_text(st, 6),
                          sqlite3_column_blob(st, 7), sqlite3_column_bytes(st, 7));
         if (!why[0]) continue;
@@ -456,6 +458,7 @@ vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra 
             s = vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
             goto out;
         }
+        if ((s = vs__index_check_writable_locked(idx))) goto out;
         if ((s = vs__index_exec(idx, "BEGIN IMMEDIATE"))) goto out;
         if (!(s = vs__index_prepare(idx, "DELETE FROM extras WHERE video_id = ?1 AND kind = ?2 AND model_id = ?3", &st))) {
             for (long i = 0; i < n && !s; i++) {

@@ -27,6 +27,8 @@ struct vs_index {
     char model_id[64];    /* meta: "" until the first add */
     double fps;           /* meta: 0 until the first successful add */
     int format_version;   /* meta: 2, or 1 for a read-only handle on an old index (no extras) */
+    int wcheck;           /* quick_check before the first write: 0 not run yet, 1 passed, -1 damaged */
+    char wcheck_msg[1536];/* the refusal when wcheck is -1 */
 };
 
 /* A row to commit. Strings borrowed. */
@@ -54,12 +56,46 @@ vs_status vs__index_abspath(const char *path, char **out);
 vs_status vs__index_commit_row(vs_index *idx, const vs__index_row *r, vs_index_add_result *res);
 
 /* 1 if an ok row for path has this size, mtime, hash and model (then res says
- * VS_INDEX_UNCHANGED with the row's id and frames), 0 if not, <0 on error. Takes mu. */
+ * VS_INDEX_UNCHANGED with the row's id and frames, and *feature_file, if not NULL,
+ * gets the row's feature file relative to the index dir, a new string), 0 if not,
+ * or on error the (negative) status with the message set. Catalogue only: the
+ * feature file is not looked at. Takes mu. */
 int vs__index_unchanged(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
-                        uint64_t hash, const char *model_id, vs_index_add_result *res);
+                        uint64_t hash, const char *model_id, vs_index_add_result *res,
+                        char **feature_file);
+
+/* vs__index_unchanged, then the row's feature file is loaded and checked as
+ * vs_index_load_features does (checksum, model id, frame count), outside mu.
+ * 1: unchanged and intact (res says VS_INDEX_UNCHANGED). 0: must be (re)extracted;
+ * when the row matched but its feature file is missing or damaged, res is cleared
+ * and res->repair_reason says why. On error (out of memory, catalogue) the negative
+ * status, with the message set. */
+int vs__index_unchanged_intact(vs_index *idx, const char *abspath, uint64_t size, int64_t mtime_ns,
+                               uint64_t hash, const char *model_id, vs_index_add_result *res);
 
 /* Model check against the meta without committing anything. Takes mu. */
 vs_status vs__index_check_model(vs_index *idx, const char *model_id, double fps);
+
+/* Take the index's writer lock: flock(LOCK_EX | LOCK_NB) on dir/lock, *fd the open
+ * descriptor (close it to release). VS_ERR_IO "locked by another writer" if held. */
+vs_status vs__index_lock(const char *dir, int *fd);
+
+/* Before a handle's first catalogue write: SQLite's quick_check, once per handle
+ * (cached). VS_ERR_FORMAT naming the catalogue, what SQLite said and `vidsim index
+ * rebuild` when the catalogue is damaged; VS_ERR_INVALID_ARG on a read-only handle.
+ * Called under mu (the public vs_index_check_writable takes it). */
+vs_status vs__index_check_writable_locked(vs_index *idx);
+
+/* The catalogue schema (tables, indexes, meta rows with format_version 2, empty
+ * model id, fps 0) and the format-2 extras table with its trigger; rebuild.c
+ * creates a fresh catalogue from them. */
+extern const char *const vs__index_schema_sql;
+extern const char *const vs__index_extras_sql;
+
+/* Why a stored extras blob is malformed (unknown dtype, bad shape, size not matching
+ * the shape, checksum mismatch), into why[n]; "" when it is fine. */
+void vs__index_blob_problem(char *why, size_t n, const char *dtype, int64_t rows, int64_t cols,
+                            const char *checksum, const void *data, int64_t bytes);
 
 /* Map a SQLite result code to a status with a message naming the catalogue. */
 vs_status vs__index_db_err(vs_index *idx, int rc, const char *what);

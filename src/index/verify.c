@@ -146,13 +146,17 @@ static vs_status scan_files(vs_index *idx, const vs_index_entries *es, vs_index_
     return s;
 }
 
+/* Sweep and repair delete files by what the catalogue lists: on a damaged catalogue
+ * that list can miss rows, and their feature files (all vs_index_rebuild has to
+ * work from) would be deleted as orphans. So both first pass the writers' check. */
 static vs_status begin_maintenance(vs_index *idx) {
     if (idx->readonly) return vs__err(VS_ERR_INVALID_ARG, "%s: index opened read-only", idx->dir);
     pthread_mutex_lock(&idx->mu);
     int busy = idx->in_flight;
+    vs_status s = busy ? VS_OK : vs__index_check_writable_locked(idx);
     pthread_mutex_unlock(&idx->mu);
     if (busy) return vs__err(VS_ERR_INVALID_ARG, "%s: %d adds in progress on this handle", idx->dir, busy);
-    return VS_OK;
+    return s;
 }
 
 vs_status vs_index_sweep(vs_index *idx, long *n_removed) {
@@ -183,7 +187,13 @@ static vs_status integrity(vs_index *idx, vs_index_report *r, long *cap) {
             break;
     }
     sqlite3_finalize(st);
-    if (!s && rc != SQLITE_DONE) s = vs__index_db_err(idx, rc, "integrity check");
+    if (!s && rc != SQLITE_DONE) {
+        /* SQLite stops its check at some damaged pages: that is the finding, not a failure */
+        int base = rc & 0xff;
+        s = base == SQLITE_CORRUPT || base == SQLITE_NOTADB
+                ? add_problem(r, cap, VS_INDEX_CATALOGUE, 0, VS__INDEX_CATALOGUE, sqlite3_errmsg(idx->db))
+                : vs__index_db_err(idx, rc, "integrity check");
+    }
 out:
     pthread_mutex_unlock(&idx->mu);
     return s;

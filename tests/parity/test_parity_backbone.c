@@ -6,7 +6,10 @@
  * tap, with both conv engines (im2col + OpenBLAS, and oneDNN when built in); then
  * checks batch independence (the three frames as one batch of 3 against
  * batch 1) and thread independence (n_threads 2 bitwise equal to n_threads 1).
- * Needs models/{inception_v3,mobilenet_v2}.vstf (scripts/fetch_weights.sh); skips (77) only if they are absent.
+ * Needs models/{inception_v3,mobilenet_v2}.vstf (scripts/fetch_weights.sh) and ../shared
+ * (VS_SHARED); skips (77) only if the weights or the whole ../shared folder are absent
+ * (a clone without the benchmark data). With ../shared present, a missing reference
+ * file is a failure.
  *
  * Tolerance (one line per tensor family, |got-want| <= atol + rtol*|want|):
  *   all taps: atol 1e-3, rtol 1e-4 - float32 with a different summation order (GEMM
@@ -25,6 +28,7 @@
 #include "vidsim/backbone.h"
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 static const char *TAGS[3] = {"vtest_f300", "Megamind_f90", "photo_fruits"};
 
@@ -170,6 +174,10 @@ out:
 }
 
 int main(void) {
+    struct stat sb;
+    if (stat(vs_test_shared(), &sb) != 0 || !S_ISDIR(sb.st_mode))
+        SKIP("%s absent: the TensorFlow.js reference activations (data/backbone_ref) live there "
+             "(set VS_SHARED to the shared/ folder)", vs_test_shared());
     for (int e = VS_BACKBONE_ENGINE_BLAS; e <= VS_BACKBONE_ENGINE_DNNL; e++)
         for (int i = 0; i < 2; i++) run_net(&NETS[i], e);
     return vs_test_done();

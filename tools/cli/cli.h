@@ -30,7 +30,13 @@ void cli_progress_end(cli_progress *p);
 typedef struct cli_list { char **v; int n, cap; } cli_list;
 void cli_list_free(cli_list *l);
 /* Expand inputs: files as given, folders walked recursively (sorted, hidden
- * entries skipped, only names with a video extension). */
+ * entries skipped, only names with a video extension). Inside a folder, entries
+ * that are not regular files or folders (FIFO, socket, device, dangling symbolic
+ * link) are skipped with a note on stderr and never opened. A FIFO, socket or
+ * device named directly is refused: an error on stderr naming it, left out of the
+ * list, and counted by cli_inputs_refused() so the command exits 1. A folder that
+ * yields no file prints why ("DIR: no video files (N files, none with a video
+ * extension)"). Returns 0, or -1 when out of memory (then refused too). */
 int cli_collect_inputs(cli_list *out, char **inputs, int n);
 int cli_is_video_name(const char *name);
 /* Same for feature files (*.vsf). */
@@ -58,9 +64,23 @@ double cli_now(void);
 /* Backbone weights and default whitening file for "inception" / "mobilenet". */
 int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t npca);
 
-/* A JSON string literal (quoted, escaped) and a CSV field (quoted only when needed). */
+/* A JSON string literal (quoted, escaped, ill-formed UTF-8 replaced by U+FFFD: valid
+ * JSON for any bytes) and a CSV field (quoted only when it holds , " CR or LF). Every
+ * string that goes into JSON output goes through cli_json_str. */
 void cli_json_str(FILE *f, const char *s);
 void cli_csv_str(FILE *f, const char *s);
+/* A number for JSON: printf with fmt ("%.6f" and the like), or null when it is NaN or
+ * infinite (JSON has no such numbers). */
+void cli_json_num(FILE *f, const char *fmt, double v);
+
+/* The running command as messages name it: "vidsim extract", "vidsim index add".
+ * Set once by main before the command runs. */
+void cli_set_command(const char *cmd, const char *sub);
+const char *cli_command(void);
+/* An input the user named was refused (cli_collect_inputs): main turns a 0 exit
+ * status into 1 when any was. */
+void cli_input_refused(void);
+int cli_inputs_refused(void);
 
 /* `vidsim search --model clip[:MODEL]` (search_clip.c): argv as given to cmd_search. */
 int cli_search_clip(int argc, char **argv);

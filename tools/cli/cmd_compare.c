@@ -144,13 +144,19 @@ int cmd_compare(int argc, char **argv) {
         cli_json_str(stdout, pos[1]);
         fputs(", \"model\": ", stdout);
         cli_json_str(stdout, model);
-        printf(", \"a_to_b\": %.6f, \"b_to_a\": %.6f, \"symmetric\": %.6f, \"frames_a\": %d, \"frames_b\": %d, "
-               "\"segments\": [",
-               ab.sim, ba.sim, sym, fa->T, fb->T);
-        for (int k = 0; k < nseg; k++)
-            printf("%s{\"a_start\": %.3f, \"a_end\": %.3f, \"b_start\": %.3f, \"b_end\": %.3f, \"score\": %.6f}",
-                   k ? ", " : "", segs[k].query_start, segs[k].query_end, segs[k].ref_start, segs[k].ref_end,
-                   segs[k].score);
+        fputs(", \"a_to_b\": ", stdout);
+        cli_json_num(stdout, "%.6f", ab.sim);
+        fputs(", \"b_to_a\": ", stdout);
+        cli_json_num(stdout, "%.6f", ba.sim);
+        fputs(", \"symmetric\": ", stdout);
+        cli_json_num(stdout, "%.6f", sym);
+        printf(", \"frames_a\": %d, \"frames_b\": %d, \"segments\": [", fa->T, fb->T);
+        for (int k = 0; k < nseg; k++) {
+            printf("%s{\"a_start\": %.3f, \"a_end\": %.3f, \"b_start\": %.3f, \"b_end\": %.3f, \"score\": ",
+                   k ? ", " : "", segs[k].query_start, segs[k].query_end, segs[k].ref_start, segs[k].ref_end);
+            cli_json_num(stdout, "%.6f", segs[k].score);
+            fputc('}', stdout);
+        }
         puts("]}");
     } else {
         printf("%.6f\t(A->B %.6f, B->A %.6f; %d and %d frames; model %s)\n", sym, ab.sim, ba.sim,

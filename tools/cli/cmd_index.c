@@ -6,8 +6,9 @@
  * row in its own transaction under the index's single catalogue mutex. Unchanged
  * files are skipped, failures are recorded and listed at the end (exit 1). Ctrl-C
  * stops cleanly: finished videos stay indexed. `hash` (and `add --hash-model`)
- * stores each video's binary code for two-stage search (hasher.c). Formats:
- * docs/index.md.
+ * stores each video's binary code for two-stage search (hasher.c). Writers (add,
+ * rm, hash, verify --repair) refuse a damaged catalogue up front (quick_check);
+ * `rebuild` writes a new one from the feature files. Formats: docs/index.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -35,6 +36,7 @@ typedef struct {
     int flags;
     int verbose;           /* print one line per finished video on stdout */
     char **errors;         /* [n] failure text or NULL */
+    char **repairs;        /* [n] why an unchanged video's damaged feature file was replaced, or NULL */
     vs_index_outcome *outcome; /* [n] 0 if not done */
     long *frames;          /* [n] */
     int next, done;
@@ -63,6 +65,7 @@ static void *add_worker(void *arg) {
         if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
         pthread_mutex_lock(&js->mu);
         if (err[0]) js->errors[i] = strdup(err);
+        if (res.repair_reason[0]) js->repairs[i] = strdup(res.repair_reason);
         js->outcome[i] = s == VS_ERR_ABORTED ? 0 : res.outcome ? res.outcome : VS_INDEX_FAILED;
         js->frames[i] = res.n_frames;
         js->done++;
@@ -107,6 +110,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: vidsim index COMMAND --index DIR [options]\n"
             "  add PATH...        add videos (files or folders, walked recursively); unchanged files are skipped\n"
+            "                     (unless their feature file in the index is damaged: then re-extracted)\n"
             "      -j N           videos in parallel (default: number of cores)\n"
             "      --backbone B   inception (default) or mobilenet; must match the index\n"
             "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
@@ -118,8 +122,12 @@ static void usage(FILE *f) {
             "      --hash-model M then store every video's hash code, as `index hash` (below)\n"
             "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"
             "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"
-            "  verify [--repair]  check every row's feature file, report orphans and temp files;\n"
-            "                     --repair removes bad rows and deletes orphans\n"
+            "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
+            "                     report orphans and temp files; --repair removes bad rows and deletes orphans\n"
+            "  rebuild            write a new catalogue from the feature files in DIR/features, for a damaged\n"
+            "                     catalogue (which add, rm, hash and verify --repair refuse to write to); the\n"
+            "                     old one is kept as DIR/catalogue.sqlite.damaged-<UTC time>, feature files that\n"
+            "                     do not load are listed and left out (not deleted)\n"
             "  info               model, fps and counts (also of stored extras such as hash codes)\n"
             "  hash               compute and store the binary code of every video that lacks one, for\n"
             "                     `vidsim search --two-stage` (docs/search.md)\n"
@@ -139,12 +147,19 @@ static int hash_pass(vs_index *idx, const char *cmd, const char *hash_model, int
     return rc;
 }
 
+/* Open dir for writing and refuse a damaged catalogue before any work (the library
+ * checks again before its first write): 0, or 1 with the message printed. */
+static int open_writer(vs_index **idx, const char *dir, int flags, const char *cmd) {
+    if (vs_index_open(idx, dir, flags) == VS_OK && vs_index_check_writable(*idx) == VS_OK) return 0;
+    fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+    vs_index_close(*idx);
+    *idx = NULL;
+    return 1;
+}
+
 static int index_hash(const char *dir, const char *hash_model, int jobs, int force) {
     vs_index *idx;
-    if (vs_index_open(&idx, dir, 0) != VS_OK) {
-        fprintf(stderr, "vidsim index hash: %s\n", vs_last_error());
-        return 1;
-    }
+    if (open_writer(&idx, dir, 0, "index hash")) return 1;
     int rc = hash_pass(idx, "index hash", hash_model, jobs, force);
     vs_index_close(idx);
     return rc;
@@ -159,10 +174,7 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     }
     if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
     vs_index *idx;
-    if (vs_index_open(&idx, dir, VS_INDEX_CREATE) != VS_OK) {
-        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
-        return 1;
-    }
+    if (open_writer(&idx, dir, VS_INDEX_CREATE, "index add")) return 1;
     int rc = 1;
     vs_extractor *ex = NULL;
     pthread_t *th = NULL;
@@ -207,11 +219,12 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     js.flags = force ? VS_INDEX_FORCE : 0;
     js.verbose = verbose;
     js.errors = calloc(n + 1, sizeof(char *));
+    js.repairs = calloc(n + 1, sizeof(char *));
     js.outcome = calloc(n + 1, sizeof(vs_index_outcome));
     js.frames = calloc(n + 1, sizeof(long));
     if (jobs > n) jobs = n > 0 ? n : 1;
     th = calloc(jobs, sizeof(pthread_t));
-    if (!js.errors || !js.outcome || !js.frames || !th) {
+    if (!js.errors || !js.repairs || !js.outcome || !js.frames || !th) {
         fprintf(stderr, "vidsim index add: out of memory\n");
         goto out;
     }
@@ -228,16 +241,28 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     double dt = cli_now() - t0;
     cli_progress_end(&js.prog);
     cli_stop_end(&stop_guard);
-    int cnt[5] = {0}, nfail = 0, nleft = 0;
+    int cnt[5] = {0}, nfail = 0, nleft = 0, nrep = 0;
     long frames = 0;
     for (int i = 0; i < n; i++) {
+        if (js.repairs[i]) nrep++;
         if (js.errors[i]) nfail++;
         else if (!js.outcome[i]) nleft++;
         else cnt[js.outcome[i]]++;
         if (js.outcome[i] == VS_INDEX_ADDED || js.outcome[i] == VS_INDEX_REPLACED) frames += js.frames[i];
     }
-    fprintf(stderr, "%s: %d added, %d replaced, %d unchanged, %d failed of %d videos; %ld frames in %.1f s\n", dir,
-            cnt[VS_INDEX_ADDED], cnt[VS_INDEX_REPLACED], cnt[VS_INDEX_UNCHANGED], nfail, n, frames, dt);
+    char healed[64] = "";
+    if (nrep) snprintf(healed, sizeof healed, " (%d repaired)", nrep);
+    fprintf(stderr, "%s: %d added, %d replaced%s, %d unchanged, %d failed of %d videos; %ld frames in %.1f s\n", dir,
+            cnt[VS_INDEX_ADDED], cnt[VS_INDEX_REPLACED], healed, cnt[VS_INDEX_UNCHANGED], nfail, n, frames, dt);
+    if (nrep) {
+        /* unchanged videos whose feature file was missing or damaged: re-extracted */
+        fprintf(stderr, "repaired (unchanged, but the feature file in the index was missing or damaged, so the video "
+                        "was extracted again):\n");
+        for (int i = 0; i < n; i++)
+            if (js.repairs[i])
+                fprintf(stderr, "  %s: %s%s\n", js.files.v[i], js.repairs[i],
+                        js.errors[i] ? " (extracting it again failed: see below)" : "");
+    }
     if (nfail) {
         fprintf(stderr, "failed:\n");
         for (int i = 0; i < n; i++)
@@ -250,7 +275,10 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
 out:
     if (js.errors)
         for (int i = 0; i < js.files.n; i++) free(js.errors[i]);
+    if (js.repairs)
+        for (int i = 0; i < js.files.n; i++) free(js.repairs[i]);
     free(js.errors);
+    free(js.repairs);
     free(js.outcome);
     free(js.frames);
     free(th);
@@ -263,10 +291,7 @@ out:
 
 static int index_rm(const char *dir, char **pos, int npos) {
     vs_index *idx;
-    if (vs_index_open(&idx, dir, 0) != VS_OK) {
-        fprintf(stderr, "vidsim index rm: %s\n", vs_last_error());
-        return 1;
-    }
+    if (open_writer(&idx, dir, 0, "index rm")) return 1;
     int bad = 0;
     for (int i = 0; i < npos; i++) {
         vs_index_entries *es;
@@ -359,9 +384,10 @@ static int index_ls(const char *dir, const char *format) {
 static int index_verify(const char *dir, int repair) {
     vs_index *idx;
     vs_index_report *rep;
-    /* writable: takes the directory lock, so no add is writing files while we look */
-    if (vs_index_open(&idx, dir, 0) != VS_OK) {
-        fprintf(stderr, "vidsim index verify: %s\n", vs_last_error());
+    /* writable: takes the directory lock, so no add is writing files while we look;
+     * --repair writes, so a damaged catalogue is refused (rebuild is the way out) */
+    if (repair ? open_writer(&idx, dir, 0, "index verify --repair") : vs_index_open(&idx, dir, 0) != VS_OK) {
+        if (!repair) fprintf(stderr, "vidsim index verify: %s\n", vs_last_error());
         return 1;
     }
     if (vs_index_verify(idx, repair, &rep) != VS_OK) {
@@ -370,8 +396,9 @@ static int index_verify(const char *dir, int repair) {
         return 1;
     }
     static const char *kinds[] = {"", "bad row", "orphan", "temp file", "catalogue", "bad extra"};
-    long left = 0;
+    long left = 0, n_cat = 0;
     for (long i = 0; i < rep->n_problems; i++) {
+        n_cat += rep->problems[i].kind == VS_INDEX_CATALOGUE;
         const vs_index_problem *p = &rep->problems[i];
         if (p->kind == VS_INDEX_BAD_ROW)
             printf("%s %lld %s: %s%s\n", kinds[p->kind], (long long)p->id, p->what, p->detail,
@@ -386,9 +413,55 @@ static int index_verify(const char *dir, int repair) {
     }
     fprintf(stderr, "%s: %ld rows (%ld ok, %ld failed), %ld problems, %ld left\n", dir, rep->n_rows, rep->n_ok,
             rep->n_failed, rep->n_problems, left);
+    if (n_cat)
+        fprintf(stderr, "the catalogue %s/catalogue.sqlite is damaged: --repair cannot fix it and add, rm and hash refuse "
+                        "to write to it; rebuild it from the feature files with `vidsim index rebuild --index %s` "
+                        "(the damaged file is kept)\n", dir, dir);
     vs_index_report_free(rep);
     vs_index_close(idx);
     return left ? 1 : 0;
+}
+
+static int index_rebuild(const char *dir) {
+    vs_index_rebuild_report *r;
+    if (vs_index_rebuild(dir, &r) != VS_OK) {
+        fprintf(stderr, "vidsim index rebuild: %s\n", vs_last_error());
+        return 1;
+    }
+    long n_bad = 0, n_dup = 0;
+    for (long i = 0; i < r->n_skipped; i++) {
+        const vs_index_rebuild_skip *k = &r->skipped[i];
+        printf("%s %s: %s (file kept)\n", k->duplicate ? "duplicate" : "left out", k->file, k->reason);
+        if (k->duplicate) n_dup++;
+        else n_bad++;
+    }
+    for (long i = 0; i < r->n_lost; i++)
+        printf("lost %s: no usable feature file (add it again)\n", r->lost[i]);
+    fprintf(stderr, "%s: rebuilt the catalogue from %ld feature files: %ld videos (%ld matched the old catalogue), "
+                    "%ld files left out; model %s, %g frames/s\n",
+            dir, r->n_files, r->n_rows, r->n_rows_matched, r->n_skipped, r->model_id[0] ? r->model_id : "(none)", r->fps);
+    if (r->kept_as[0]) fprintf(stderr, "the old catalogue (quick_check: %s) is kept as %s\n", r->old_check, r->kept_as);
+    if (r->salvage_error[0])
+        fprintf(stderr, "the old catalogue could not be read to its end (%s): rows and extras past that point came back "
+                        "from the feature files only\n", r->salvage_error);
+    if (r->n_extras_dropped || r->salvage_error[0])
+        fprintf(stderr, "stored extras: %ld kept, %ld dropped%s; recompute hash codes with `vidsim index hash --index %s`\n",
+                r->n_extras_kept, r->n_extras_dropped, r->salvage_error[0] ? " (and any the old catalogue could not give)" : "",
+                dir);
+    else if (r->n_extras_kept)
+        fprintf(stderr, "stored extras: %ld kept\n", r->n_extras_kept);
+    if (r->n_failed_dropped)
+        fprintf(stderr, "%ld failed rows were not restored (no features): the next `index add` of those videos retries them\n",
+                r->n_failed_dropped);
+    if (r->n_lost)
+        fprintf(stderr, "%ld videos of the old catalogue have no usable feature file (listed as lost): `vidsim index add` "
+                        "them again\n", r->n_lost);
+    if (n_dup)
+        fprintf(stderr, "%ld duplicate feature files were left out: `vidsim index verify --index %s --repair` deletes them\n",
+                n_dup, dir);
+    int rc = n_bad || r->n_lost ? 1 : 0;
+    vs_index_rebuild_report_free(r);
+    return rc;
 }
 
 static int index_info(const char *dir) {
@@ -467,6 +540,7 @@ int cmd_index(int argc, char **argv) {
     } else if (!strcmp(sub, "ls") && !npos) rc = index_ls(dir, format);
     else if (!strcmp(sub, "verify") && !npos) rc = index_verify(dir, repair);
     else if (!strcmp(sub, "info") && !npos) rc = index_info(dir);
+    else if (!strcmp(sub, "rebuild") && !npos) rc = index_rebuild(dir);
     else if (!strcmp(sub, "hash") && !npos) rc = jobs < 1 ? 2 : index_hash(dir, hash_model, jobs, force);
     else {
         fprintf(stderr, "vidsim index: unknown command or stray arguments: %s\n", sub);

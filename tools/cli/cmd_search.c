@@ -10,6 +10,9 @@
  * computed on the fly for videos that lack one) and only its top K candidates are
  * scored by the similarity network, exactly as the exhaustive search scores them;
  * --hash-only prints the hash stage's ranking (score 1 - d/bits). docs/search.md.
+ * Indexed videos whose feature file does not load are left out, listed after the
+ * results and make the exit status 1 unless --allow-partial (skip_report;
+ * docs/index.md "Damaged entries").
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -26,6 +29,123 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Index entries left out of the results because their feature file could not be
+ * loaded (missing, truncated, corrupt): reported after all results, and they make
+ * the exit status 1 unless --allow-partial (docs/index.md, "Damaged entries"). */
+typedef struct {
+    long n, cap;
+    char **path, **name, **why; /* [n] each */
+} skip_list;
+
+static void skip_free(skip_list *l) {
+    for (long i = 0; i < l->n; i++) {
+        free(l->path[i]);
+        free(l->name[i]);
+        free(l->why[i]);
+    }
+    free(l->path);
+    free(l->name);
+    free(l->why);
+    memset(l, 0, sizeof *l);
+}
+
+static void skip_add(skip_list *l, const vs_index_entry *e, const char *why) {
+    if (l->n == l->cap) {
+        long cap = l->cap ? 2 * l->cap : 8;
+        char **p = realloc(l->path, cap * sizeof *p);
+        if (p) l->path = p;
+        char **n = p ? realloc(l->name, cap * sizeof *n) : NULL;
+        if (n) l->name = n;
+        char **w = n ? realloc(l->why, cap * sizeof *w) : NULL;
+        if (!w) {
+            /* out of memory: still say it, so the entry is not dropped silently */
+            fprintf(stderr, "vidsim: skipped damaged index entry %s: %s\n", e->path, why);
+            return;
+        }
+        l->why = w;
+        l->cap = cap;
+    }
+    l->path[l->n] = strdup(e->path);
+    l->name[l->n] = strdup(e->name);
+    l->why[l->n] = strdup(why && *why ? why : "cannot be loaded");
+    l->n++;
+}
+
+/* Called after the features of e failed to load. A concurrent `index rm` (or an
+ * `index add` that replaced the video) deletes the row and then its feature file,
+ * so a file that vanished under a row that vanished too is not damage: say what
+ * happened and return 1. Returns 0 if the row is still there as it was (the file
+ * is damaged). */
+static int entry_vanished(vs_index *idx, const char *cmd, const vs_index_entry *e) {
+    vs_index_entries *now = NULL;
+    if (vs_index_list(idx, e->path, &now) != VS_OK) return 0;
+    int still = 0, replaced = 0;
+    for (long i = 0; i < now->n; i++) {
+        if (now->v[i].id == e->id) still = 1;
+        else if (!strcmp(now->v[i].path, e->path)) replaced = 1;
+    }
+    vs_index_entries_free(now);
+    if (still) return 0;
+    if (replaced)
+        fprintf(stderr, "vidsim %s: %s was re-indexed (replaced) by another process during the %s; left out "
+                        "(run the %s again to include it)\n", cmd, e->path, cmd, cmd);
+    else
+        fprintf(stderr, "vidsim %s: %s was removed from the index during the %s; left out\n", cmd, e->path, cmd);
+    return 1;
+}
+
+/* After all results: the skipped entries, one {"ref_id","skipped","error"} row each
+ * in JSON Lines, and a list on stderr with the remedy. Returns 1 when that makes the
+ * exit status 1 (some were skipped and not allow_partial), else 0. */
+static int skip_report(const skip_list *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial) {
+    if (l->n == 0) return 0;
+    const char *dir = vs_index_dir(idx);
+    /* the add options that give the index's model: backbone and raw (from its model id) */
+    vs_index_info info;
+    char opts[160] = "";
+    if (vs_index_get_info(idx, &info) == VS_OK && info.model_id[0]) {
+        char bb[64];
+        snprintf(bb, sizeof bb, "%s", info.model_id);
+        char *slash = strchr(bb, '/');
+        if (slash) *slash = 0;
+        snprintf(opts, sizeof opts, " --backbone %s%s", bb, strstr(info.model_id, "/raw") ? " --raw" : "");
+    }
+    if (jsonl)
+        for (long i = 0; i < l->n; i++) {
+            fputs("{\"ref_id\":", stdout);
+            cli_json_str(stdout, l->name[i] ? l->name[i] : "");
+            fputs(",\"skipped\":", stdout);
+            cli_json_str(stdout, l->path[i] ? l->path[i] : "");
+            fputs(",\"error\":", stdout);
+            cli_json_str(stdout, l->why[i] ? l->why[i] : "");
+            fputs("}\n", stdout);
+        }
+    fflush(stdout);
+    fprintf(stderr, "vidsim %s: %s: %ld indexed video%s left out of the results: %s feature file is damaged%s\n", cmd,
+            allow_partial ? "warning" : "results are partial", l->n, l->n == 1 ? " was" : "s were",
+            l->n == 1 ? "its" : "their", allow_partial ? " (--allow-partial)" : "");
+    for (long i = 0; i < l->n; i++)
+        fprintf(stderr, "  skipped %s: %s\n", l->path[i] ? l->path[i] : "?", l->why[i] ? l->why[i] : "?");
+    fprintf(stderr, "vidsim %s: to heal, run `vidsim index add --index %s%s PATH...` on %s (it extracts again "
+                    "videos whose feature file is damaged), or `vidsim index verify --index %s --repair` to remove "
+                    "them%s\n",
+            cmd, dir, opts, l->n == 1 ? "that video" : "those videos", dir,
+            allow_partial ? "" : "; --allow-partial accepts partial results with exit status 0");
+    return !allow_partial;
+}
+
+/* Remove every --FLAG (no value) from argv; 1 if there was one. */
+static int take_flag(int *argc, char **argv, const char *flag) {
+    int found = 0, k = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], flag)) found = 1;
+        else argv[k++] = argv[i];
+    }
+    *argc = k;
+    argv[k] = NULL;
+    return found;
+}
+
 typedef struct {
     vs_index *idx;
     vs_index_entries *es;
@@ -37,6 +157,7 @@ typedef struct {
     int R, D;
     vs_simmodel *m;
     vs_simmodel_state *st;
+    skip_list skipped;     /* ok rows whose features could not be loaded */
 } corpus;
 
 static void corpus_free(corpus *c) {
@@ -54,6 +175,7 @@ static void corpus_free(corpus *c) {
     vs_simmodel_free(c->m);
     vs_index_entries_free(c->es);
     vs_index_close(c->idx);
+    skip_free(&c->skipped);
     memset(c, 0, sizeof *c);
 }
 
@@ -102,10 +224,12 @@ static int corpus_open(corpus *c, const char *cmd, const char *dir, const char *
         const vs_index_entry *e = &c->es->v[i];
         if (!e->ok) continue;
         if (vs_index_load_features(c->idx, e, &c->feats[i]) != VS_OK) {
-            /* a damaged entry must not take the whole collection down: report, skip */
-            fprintf(stderr, "vidsim %s: skipping %s (run `vidsim index verify --repair`)\n", cmd,
-                    vs_last_error());
+            /* a damaged entry must not take the whole collection down: skip it, report
+             * it after the results (skip_report), exit 1 unless --allow-partial */
+            char why[2048];
+            snprintf(why, sizeof why, "%s", vs_last_error());
             c->feats[i] = NULL;
+            if (!entry_vanished(c->idx, cmd, e)) skip_add(&c->skipped, e, why);
             continue;
         }
         const vs_features *f = c->feats[i];
@@ -140,7 +264,9 @@ static void print_row(int jsonl, const char *q, const char *r, float score) {
         cli_json_str(stdout, q);
         fputs(",\"ref_id\":", stdout);
         cli_json_str(stdout, r);
-        printf(",\"score\":%.6f}\n", score);
+        fputs(",\"score\":", stdout);
+        cli_json_num(stdout, "%.6f", score);
+        fputs("}\n", stdout);
     } else {
         cli_csv_str(stdout, q);
         fputc(',', stdout);
@@ -157,8 +283,10 @@ static void print_segment(int jsonl, const char *q, const char *r, const vs_segm
         cli_json_str(stdout, q);
         fputs(",\"ref_id\":", stdout);
         cli_json_str(stdout, r);
-        printf(",\"query_start\":%.3f,\"query_end\":%.3f,\"ref_start\":%.3f,\"ref_end\":%.3f,\"score\":%.6f}\n",
-               g->query_start, g->query_end, g->ref_start, g->ref_end, g->score);
+        printf(",\"query_start\":%.3f,\"query_end\":%.3f,\"ref_start\":%.3f,\"ref_end\":%.3f,\"score\":",
+               g->query_start, g->query_end, g->ref_start, g->ref_end);
+        cli_json_num(stdout, "%.6f", g->score);
+        fputs("}\n", stdout);
     } else {
         cli_csv_str(stdout, q);
         fputc(',', stdout);
@@ -280,6 +408,9 @@ static void search_usage(FILE *f) {
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
                "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
                "  -j N             threads (default: number of cores)\n"
+               "  --allow-partial  exit 0 even if damaged index entries had to be left out (they are\n"
+               "                   still listed on stderr, and as {\"ref_id\",\"skipped\",\"error\"} rows\n"
+               "                   in jsonl; without it such a search exits 1 after printing its results)\n"
                "two-stage search (docs/search.md):\n"
                "  --two-stage      rank the index by Hamming distance of binary codes first, then score\n"
                "                   only the --top-k best candidates with the similarity model\n"
@@ -367,7 +498,18 @@ typedef struct two_stage_opts {
 } two_stage_opts;
 
 static int search_two_stage(const char *dir, char **pos, int npos, int top, double thr, int jsonl, const char *model,
-                            const char *pca, int threads, int sym, const two_stage_opts *o);
+                            const char *pca, int threads, int sym, const two_stage_opts *o, int allow_partial);
+
+/* The message for an index without a single ok row (only failed adds, or none). */
+static void no_videos(const char *dir, const vs_index_info *info) {
+    if (info->n_failed == 0)
+        fprintf(stderr, "vidsim search: %s has no successfully indexed videos (nothing was added yet): nothing to "
+                        "search\n", dir);
+    else
+        fprintf(stderr, "vidsim search: %s has no successfully indexed videos (%ld failed add%s; `vidsim index ls "
+                        "--index %s` shows why): nothing to search\n",
+                dir, info->n_failed, info->n_failed == 1 ? "" : "s", dir);
+}
 
 int cmd_search(int argc, char **argv) {
     /* --model clip[:MODEL]: 3D-CSL-F clip vectors (search_clip.c) */
@@ -380,6 +522,7 @@ int cmd_search(int argc, char **argv) {
     double thr = -1e30;
     int sym = 1;
     two_stage_opts ts = {0, 0, 100, 0, NULL, 0};
+    const int allow_partial = take_flag(&argc, argv, "--allow-partial");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
@@ -439,7 +582,7 @@ int cmd_search(int argc, char **argv) {
         return 2;
     }
     if (ts.on) {
-        rc = search_two_stage(dir, pos, npos, top, thr, jsonl, model, pca, threads, sym, &ts);
+        rc = search_two_stage(dir, pos, npos, top, thr, jsonl, model, pca, threads, sym, &ts, allow_partial);
         free(pos);
         return fflush(stdout) ? 1 : rc;
     }
@@ -455,6 +598,10 @@ int cmd_search(int argc, char **argv) {
     vs_index_info info;
     if (vs_index_get_info(c.idx, &info) != VS_OK) {
         fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        goto out;
+    }
+    if (info.n_ok == 0) {
+        no_videos(dir, &info);
         goto out;
     }
     hits = calloc(c.n_ok + 1, sizeof *hits);
@@ -484,11 +631,22 @@ int cmd_search(int argc, char **argv) {
             bad++;
             continue;
         }
-        if (strcmp(qf->model_id, info.model_id) != 0 || qf->R != c.R || qf->D != c.D) {
+        if (strcmp(qf->model_id, info.model_id) != 0) {
             fprintf(stderr, "vidsim search: %s: features of model %s, the index has %s\n", q, qf->model_id,
                     info.model_id);
             vs_features_free(qf);
             bad++;
+            continue;
+        }
+        if (c.n_ok > 0 && (qf->R != c.R || qf->D != c.D)) {
+            fprintf(stderr, "vidsim search: %s: features of R=%d D=%d, the index has R=%d D=%d\n", q, qf->R, qf->D,
+                    c.R, c.D);
+            vs_features_free(qf);
+            bad++;
+            continue;
+        }
+        if (c.n_ok == 0) { /* every ok row was left out as damaged: nothing to score */
+            vs_features_free(qf);
             continue;
         }
         float *qx = index_features(&c, qf);
@@ -546,6 +704,7 @@ int cmd_search(int argc, char **argv) {
         vs_features_free(qf);
     }
     rc = bad ? 1 : 0;
+    if (skip_report(&c.skipped, "search", c.idx, jsonl, allow_partial)) rc = 1;
 out:
     free(hits);
     free(sims);
@@ -581,6 +740,7 @@ typedef struct ts_corpus {
     float **times;          /* [es->n] their sample times (for --segments) */
     double *fps, *dur;      /* [es->n] their sampling rates and durations */
     int R, D;               /* of the first loaded features (0 until then) */
+    skip_list skipped;      /* rows whose features could not be loaded (codes or stage 2) */
 } ts_corpus;
 
 static void ts_free(ts_corpus *c) {
@@ -603,6 +763,7 @@ static void ts_free(ts_corpus *c) {
     cli_hasher_close(&c->h);
     vs_index_entries_free(c->es);
     vs_index_close(c->idx);
+    skip_free(&c->skipped);
 }
 
 /* Codes of every ok row: stored ones, the rest computed from the features. */
@@ -631,7 +792,9 @@ static int ts_load_codes(ts_corpus *c, int threads) {
         } else {
             vs_features *f = NULL;
             if (vs_index_load_features(c->idx, e, &f) != VS_OK) {
-                fprintf(stderr, "vidsim search: skipping %s (run `vidsim index verify --repair`)\n", vs_last_error());
+                char why[2048];
+                snprintf(why, sizeof why, "%s", vs_last_error());
+                if (!entry_vanished(c->idx, "search", e)) skip_add(&c->skipped, e, why);
                 continue;
             }
             vs_status s = cli_hasher_encode(&c->h, dst, f);
@@ -669,14 +832,18 @@ static const float *ts_features(ts_corpus *c, long i, int *T) {
     if (!c->xs[i]) {
         vs_features *f = NULL;
         float *x = NULL;
-        if (vs_index_load_features(c->idx, &c->es->v[i], &f) == VS_OK) {
+        char why[2048] = "";
+        if (vs_index_load_features(c->idx, &c->es->v[i], &f) != VS_OK) {
+            snprintf(why, sizeof why, "%s", vs_last_error());
+        } else {
             if (c->D && (f->R != c->R || f->D != c->D)) {
-                fprintf(stderr, "vidsim search: %s has R=%d D=%d, others R=%d D=%d\n", c->es->v[i].path, f->R, f->D,
-                        c->R, c->D);
+                snprintf(why, sizeof why, "%s has R=%d D=%d, others R=%d D=%d", c->es->v[i].path, f->R, f->D, c->R,
+                         c->D);
             } else {
                 c->R = f->R;
                 c->D = f->D;
                 x = index_features_st(c->st, f);
+                if (!x) snprintf(why, sizeof why, "%s: %s", c->es->v[i].path, vs_last_error());
                 c->T[i] = f->T;
                 c->fps[i] = f->fps;
                 c->dur[i] = f->duration;
@@ -685,7 +852,9 @@ static const float *ts_features(ts_corpus *c, long i, int *T) {
             }
         }
         if (!x) {
-            if (!f) fprintf(stderr, "vidsim search: skipping %s (run `vidsim index verify --repair`)\n", vs_last_error());
+            /* a row removed or replaced since the search listed the index is not damage
+             * (its file goes after its row); anything else is reported after the results */
+            if (f || !entry_vanished(c->idx, "search", &c->es->v[i])) skip_add(&c->skipped, &c->es->v[i], why);
             c->T[i] = -1;
             vs_features_free(f);
             return NULL;
@@ -698,7 +867,7 @@ static const float *ts_features(ts_corpus *c, long i, int *T) {
 }
 
 static int search_two_stage(const char *dir, char **pos, int npos, int top, double thr, int jsonl, const char *model,
-                            const char *pca, int threads, int sym, const two_stage_opts *o) {
+                            const char *pca, int threads, int sym, const two_stage_opts *o, int allow_partial) {
     ts_corpus c;
     memset(&c, 0, sizeof c);
     vs_extractor *ex = NULL;
@@ -715,6 +884,10 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
     if (vs_index_open(&c.idx, dir, VS_INDEX_READONLY) != VS_OK || vs_index_list(c.idx, NULL, &c.es) != VS_OK ||
         vs_index_get_info(c.idx, &c.info) != VS_OK) {
         fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        goto out;
+    }
+    if (c.info.n_ok == 0) {
+        no_videos(dir, &c.info);
         goto out;
     }
     if (cli_hasher_open(&c.h, "search", o->hash_model, c.idx)) goto out;
@@ -891,6 +1064,7 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
                 n_q, N, c.h.bits, c.h.id, vs_hamming_kernel_name(), 1e3 * t_hash / n_q, o->hash_only ? 0 : K,
                 1e3 * t_rerank / n_q, 1e3 * t_loc / n_q);
     rc = bad ? 1 : 0;
+    if (skip_report(&c.skipped, "search", c.idx, jsonl, allow_partial)) rc = 1;
 out:
     free(hh);
     free(hits);
@@ -922,13 +1096,18 @@ int cmd_dedup(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: vidsim dedup --index DIR [--threshold S] [--format csv|jsonl] [--model M] [-j N]\n"
+                   "                    [--allow-partial]\n"
                    "  every pair of indexed videos scoring >= S (default 0.5) in both directions (the\n"
                    "  score is the mean of the two), best first: query_id,ref_id,score with query_id < ref_id\n"
-                   "  in catalogue order\n");
+                   "  in catalogue order. Indexed videos whose feature file is damaged are left out, listed\n"
+                   "  after the pairs (stderr; jsonl also gets {\"ref_id\",\"skipped\",\"error\"} rows) and make\n"
+                   "  the exit status 1, unless --allow-partial\n");
             return 0;
         }
+    const int allow_partial = take_flag(&argc, argv, "--allow-partial");
     if (parse_common(argc, argv, "dedup", &dir, NULL, &thr, &format, &model, NULL, &threads, NULL, NULL)) {
-        fprintf(stderr, "usage: vidsim dedup --index DIR [--threshold S] [--format csv|jsonl] [--model M] [-j N]\n");
+        fprintf(stderr, "usage: vidsim dedup --index DIR [--threshold S] [--format csv|jsonl] [--model M] [-j N] "
+                        "[--allow-partial]\n");
         return 2;
     }
     int jsonl = !strcmp(format, "jsonl"), rc = 1;
@@ -960,7 +1139,7 @@ int cmd_dedup(int argc, char **argv) {
     for (long k = 0; k < np; k++)
         print_row(jsonl, c.es->v[c.target_row[pairs[k].a]].name, c.es->v[c.target_row[pairs[k].b]].name,
                   pairs[k].score);
-    rc = 0;
+    rc = skip_report(&c.skipped, "dedup", c.idx, jsonl, allow_partial);
 out:
     free(sim);
     free(pairs);

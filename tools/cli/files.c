@@ -1,6 +1,8 @@
 /*
  * files.c - CLI helpers for inputs and models: expand files and folders into a
- * sorted list of video paths, build output paths, and locate model files.
+ * sorted list of video paths (skipping, with a note, anything in a folder that is
+ * not a regular file, so a FIFO is never opened), build output paths, and locate
+ * model files.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -43,51 +45,111 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void walk_ext(cli_list *l, const char *dir, int depth, int feats);
-
 static int is_feature_name(const char *n) {
     size_t k = strlen(n);
     return k > 4 && !strcmp(n + k - 4, ".vsf");
 }
 
-static void walk_ext(cli_list *l, const char *dir, int depth, int feats) {
+/* What a non-regular, non-folder file is, for messages. */
+static const char *kind_name(mode_t m) {
+    return S_ISFIFO(m) ? "fifo" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "character device"
+         : S_ISBLK(m) ? "block device" : "special file";
+}
+
+/* What a folder walk saw: regular files, and those kept. */
+typedef struct walk_count { long files, kept; int nomem; } walk_count;
+
+/* Appends the wanted files under dir, sorted, to l. Entries are stat()ed, never
+ * opened: a FIFO (whose open blocks until a writer comes), socket or device is
+ * skipped with a note, as are dangling symbolic links and unreadable subfolders. */
+static void walk_ext(cli_list *l, const char *dir, int depth, int feats, walk_count *wc) {
     if (depth > 32) return;
     DIR *d = opendir(dir);
-    if (!d) return;
+    if (!d) {
+        if (depth > 0) fprintf(stderr, "skipping %s: cannot read the folder: %s\n", dir, strerror(errno));
+        return;
+    }
     struct dirent *e;
     cli_list here = {0};
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
         char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) continue;
-        push(&here, p);
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) {
+            fprintf(stderr, "skipping %s/%s: path too long\n", dir, e->d_name);
+            continue;
+        }
+        if (push(&here, p)) wc->nomem = 1;
     }
     closedir(d);
-    qsort(here.v, here.n, sizeof(char *), cmp_str);
+    if (here.n) qsort(here.v, here.n, sizeof(char *), cmp_str); /* v is NULL when empty */
     for (int i = 0; i < here.n; i++) {
-        struct stat sb;
-        if (stat(here.v[i], &sb) != 0) continue;
-        if (S_ISDIR(sb.st_mode)) walk_ext(l, here.v[i], depth + 1, feats);
-        else if (S_ISREG(sb.st_mode) && (feats ? is_feature_name(here.v[i]) : cli_is_video_name(here.v[i])))
-            push(l, here.v[i]);
+        struct stat sb, lsb;
+        if (stat(here.v[i], &sb) != 0) {
+            int err = errno;
+            if (lstat(here.v[i], &lsb) == 0 && S_ISLNK(lsb.st_mode) && err == ENOENT)
+                fprintf(stderr, "skipping %s: dangling symbolic link\n", here.v[i]);
+            else fprintf(stderr, "skipping %s: %s\n", here.v[i], strerror(err));
+        } else if (S_ISDIR(sb.st_mode)) {
+            walk_ext(l, here.v[i], depth + 1, feats, wc);
+        } else if (!S_ISREG(sb.st_mode)) {
+            fprintf(stderr, "skipping %s: not a regular file (%s)\n", here.v[i], kind_name(sb.st_mode));
+        } else {
+            wc->files++;
+            if (feats ? is_feature_name(here.v[i]) : cli_is_video_name(here.v[i])) {
+                if (push(l, here.v[i])) wc->nomem = 1;
+                else wc->kept++;
+            }
+        }
     }
     cli_list_free(&here);
 }
 
 static int collect(cli_list *out, char **inputs, int n, int feats) {
+    int rc = 0;
     for (int i = 0; i < n; i++) {
         struct stat sb;
-        if (stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        int st = stat(inputs[i], &sb);
+        if (st == 0 && S_ISDIR(sb.st_mode)) {
             size_t len = strlen(inputs[i]);
             char *d = strdup(inputs[i]);
+            if (!d) {
+                rc = -1;
+                continue;
+            }
             while (len > 1 && d[len - 1] == '/') d[--len] = 0;
-            walk_ext(out, d, 0, feats);
+            DIR *probe = opendir(d);
+            if (!probe) {
+                fprintf(stderr, "%s: %s: cannot read the folder: %s\n", cli_command(), d, strerror(errno));
+                cli_input_refused();
+                free(d);
+                continue;
+            }
+            closedir(probe);
+            walk_count wc = {0};
+            walk_ext(out, d, 0, feats, &wc);
+            if (wc.nomem) rc = -1;
+            else if (!wc.kept && !wc.files)
+                fprintf(stderr, "%s: %s: no %s files (no regular files in it)\n", cli_command(), d,
+                        feats ? "feature" : "video");
+            else if (!wc.kept)
+                fprintf(stderr, "%s: %s: no %s files (%ld file%s, none %s)\n", cli_command(), d,
+                        feats ? "feature" : "video", wc.files, wc.files == 1 ? "" : "s",
+                        feats ? "ending in .vsf" : "with a video extension");
             free(d);
-        } else {
-            push(out, inputs[i]); /* files (and missing paths) are tried as given */
+        } else if (st == 0 && !S_ISREG(sb.st_mode)) {
+            /* named on purpose, yet reading it could block (FIFO) or never end (device) */
+            fprintf(stderr, "%s: %s: not a regular file (%s), not read\n", cli_command(), inputs[i],
+                    kind_name(sb.st_mode));
+            cli_input_refused();
+        } else if (push(out, inputs[i])) { /* files (and missing paths) are tried as given */
+            rc = -1;
         }
     }
-    return 0;
+    if (rc) {
+        fprintf(stderr, "%s: out of memory listing the inputs\n", cli_command());
+        cli_input_refused();
+    }
+    return rc;
 }
 
 int cli_collect_inputs(cli_list *out, char **inputs, int n) { return collect(out, inputs, n, 0); }

@@ -95,7 +95,9 @@ static void print_row(int jsonl, const char *q, const char *r, float s) {
         cli_json_str(stdout, q);
         fputs(",\"ref_id\":", stdout);
         cli_json_str(stdout, r);
-        printf(",\"score\":%.6f}\n", s);
+        fputs(",\"score\":", stdout);
+        cli_json_num(stdout, "%.6f", s);
+        fputs("}\n", stdout);
     } else {
         cli_csv_str(stdout, q);
         fputc(',', stdout);
