@@ -219,7 +219,7 @@ static vs_status salvage_old(const char *cat, salvage *sv) {
     sqlite3_close(db);
     if (s) return s;
     /* lookups by id (extras) and by feature file (each file's old row) */
-    qsort(sv->rows, (size_t)sv->n_rows, sizeof *sv->rows, cmp_row_id);
+    if (sv->n_rows > 0) qsort(sv->rows, (size_t)sv->n_rows, sizeof *sv->rows, cmp_row_id);
     if (!(sv->by_ff = vs__malloc(((size_t)sv->n_rows + 1) * sizeof *sv->by_ff))) return vs__err(VS_ERR_NOMEM, "out of memory");
     for (long i = 0; i < sv->n_rows; i++) sv->by_ff[i] = &sv->rows[i];
     qsort(sv->by_ff, (size_t)sv->n_rows, sizeof *sv->by_ff, cmp_row_ff);

@@ -110,7 +110,7 @@ static char *kept_file(const char *dir) {
     char *out = NULL;
     struct dirent *de;
     while (d && (de = readdir(d)))
-        if (strstr(de->d_name, "catalogue.sqlite.damaged-") && !strstr(de->d_name, "-wal")) {
+        if (!out && strstr(de->d_name, "catalogue.sqlite.damaged-") && !strstr(de->d_name, "-wal")) {
             size_t n = strlen(dir) + strlen(de->d_name) + 2;
             out = malloc(n);
             snprintf(out, n, "%s/%s", dir, de->d_name);

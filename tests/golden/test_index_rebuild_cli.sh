@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_index_rebuild.sh - a catalogue with a damaged inner page takes no more writes,
+# test_index_rebuild_cli.sh - a catalogue with a damaged inner page takes no more writes,
 # and `index rebuild` brings the index back from its feature files (mobilenet, raw
 # features, tiny lavfi clips):
 #  * an index of 3 clips (with stored lsh64 codes); garbage over page 3 of
@@ -14,7 +14,7 @@
 #    and the video, exits 1, and does not delete the file.
 set -u
 BIN=${VS_BIN:-build/vidsim}
-TMP=${VS_TMP:-build/tmp}/index_rebuild
+TMP=${VS_TMP:-build/tmp}/index_rebuild_cli
 MODELS=${VS_MODELS:-models}
 pass=0; fail=0
 ok() { pass=$((pass+1)); }
@@ -100,5 +100,5 @@ grep -q "^left out features/$(basename "$vf"): .* (file kept)" "$TMP/rebuild2.ou
 names=$("$BIN" index ls --index "$IDX" | cut -d, -f2 | tail -n +2 | sort | tr '\n' ' ')
 [ "$names" = "a a_small d " ] && ok || bad "after the second rebuild: $names"
 
-echo "test_index_rebuild: $pass passed, $fail failed"
+echo "test_index_rebuild_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
