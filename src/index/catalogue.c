@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "index/index_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -278,6 +279,20 @@ vs_status vs_index_check_writable(vs_index *idx) {
 
 static vs_status set_meta(vs_index *idx, const char *key, const char *value);
 
+/* Number of *.vsf files in a features folder (0 if it cannot be read). */
+static long count_feature_files(const char *feat_dir) {
+    DIR *d = opendir(feat_dir);
+    if (!d) return 0;
+    long n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".vsf")) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
     *out = NULL;
     if (!dir || !dir[0]) return vs__err(VS_ERR_INVALID_ARG, "vs_index_open: empty directory name");
@@ -321,6 +336,19 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
     if (!exists && !create) {
         s = vs__err(VS_ERR_IO, "%s: not an index (no %s)", dir, VS__INDEX_CATALOGUE);
         goto fail;
+    }
+    if (!exists) {
+        /* A missing catalogue beside feature files is a lost catalogue, not a new
+         * index: a fresh empty one would make every feature file an orphan, which the
+         * writers' clean-up deletes. Refuse, and say how to get it back. */
+        long nvsf = count_feature_files(idx->feat_dir);
+        if (nvsf > 0) {
+            s = vs__err(VS_ERR_FORMAT,
+                        "%s: the catalogue %s is missing but %s holds %ld feature file%s; nothing was written "
+                        "(rebuild the catalogue from them with `vidsim index rebuild --index %s`)",
+                        dir, VS__INDEX_CATALOGUE, idx->feat_dir, nvsf, nvsf == 1 ? "" : "s", dir);
+            goto fail;
+        }
     }
     if (exists && !S_ISREG(sb.st_mode)) {
         s = vs__err(VS_ERR_FORMAT, "%s: not a regular file", idx->cat_path);

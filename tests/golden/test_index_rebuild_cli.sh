@@ -100,5 +100,19 @@ grep -q "^left out features/$(basename "$vf"): .* (file kept)" "$TMP/rebuild2.ou
 names=$("$BIN" index ls --index "$IDX" | cut -d, -f2 | tail -n +2 | sort | tr '\n' ' ')
 [ "$names" = "a a_small d " ] && ok || bad "after the second rebuild: $names"
 
+# a lost catalogue (deleted, feature files still there): `index add` must not start a
+# new empty index, whose clean-up would delete every feature file as an orphan
+mv "$IDX/catalogue.sqlite" "$TMP/lost.sqlite"
+rm -f "$IDX"/catalogue.sqlite-wal "$IDX"/catalogue.sqlite-shm
+nf=$(ls "$IDX"/features/*.vsf | wc -l)
+"$BIN" index add --index "$IDX" "$TMP/in" "${ADD[@]}" > "$TMP/add3.out" 2> "$TMP/add3.err"; rc=$?
+[ $rc -ne 0 ] && grep -q "catalogue.sqlite is missing but .* holds $nf feature files.*index rebuild" "$TMP/add3.err" \
+  && ok || bad "add on a lost catalogue: exit $rc, $(cat "$TMP/add3.err")"
+[ "$(ls "$IDX"/features/*.vsf | wc -l)" = "$nf" ] && [ ! -e "$IDX/catalogue.sqlite" ] && ok \
+  || bad "add on a lost catalogue changed the index: $(ls "$IDX" "$IDX/features")"
+"$BIN" index rebuild --index "$IDX" > "$TMP/rebuild3.out" 2> "$TMP/rebuild3.err"
+names=$("$BIN" index ls --index "$IDX" | cut -d, -f2 | tail -n +2 | sort | tr '\n' ' ')
+[ "$names" = "a a_small d " ] && ok || bad "rebuild of a lost catalogue: $names $(cat "$TMP/rebuild3.err")"
+
 echo "test_index_rebuild_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
