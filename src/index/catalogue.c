@@ -279,6 +279,64 @@ vs_status vs_index_check_writable(vs_index *idx) {
 
 static vs_status set_meta(vs_index *idx, const char *key, const char *value);
 
+/* fsync a file or directory by path; 0 on success. */
+static int sync_path(const char *path, int dir) {
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+/* Create a new catalogue atomically, under the writer lock: the schema and the
+ * creation time are written into catalogue.sqlite.new, synced, and renamed into
+ * place. A reader therefore finds no catalogue or a complete one, never a file
+ * whose schema is not written yet (the race of a reader beside the first `index
+ * add`, bench/race_ls_add.sh). */
+static vs_status create_catalogue(vs_index *idx) {
+    size_t n = strlen(idx->cat_path) + 16;
+    char *tmp = vs__malloc(n), *jr = vs__malloc(n + 8);
+    if (!tmp || !jr) {
+        vs__free(tmp);
+        vs__free(jr);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    snprintf(tmp, n, "%s.new", idx->cat_path);
+    snprintf(jr, n + 8, "%s-journal", tmp);
+    unlink(tmp); /* left by a killed creation: we hold the lock, nobody else writes it */
+    unlink(jr);
+    sqlite3 *db = NULL;
+    vs_status s = VS_OK;
+    int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('created_ns','%lld')", (long long)vs__index_now_ns());
+    char *err = NULL;
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE", NULL, NULL, &err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, vs__index_schema_sql, NULL, NULL, &err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, vs__index_extras_sql, NULL, NULL, &err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        s = vs__err(VS_ERR_IO, "%s: cannot create the catalogue: %s", tmp,
+                    err ? err : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_free(err);
+    if (db && sqlite3_close(db) != SQLITE_OK && s == VS_OK)
+        s = vs__err(VS_ERR_IO, "%s: cannot close the new catalogue", tmp);
+    if (s == VS_OK && sync_path(tmp, 0) != 0)
+        s = vs__err(VS_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+    if (s == VS_OK && rename(tmp, idx->cat_path) != 0)
+        s = vs__err(VS_ERR_IO, "%s: cannot rename into place: %s", idx->cat_path, strerror(errno));
+    if (s == VS_OK && sync_path(idx->dir, 1) != 0)
+        s = vs__err(VS_ERR_IO, "%s: fsync: %s", idx->dir, strerror(errno));
+    if (s != VS_OK) {
+        unlink(tmp);
+        unlink(jr);
+    }
+    vs__free(tmp);
+    vs__free(jr);
+    return s;
+}
+
 /* Number of *.vsf files in a features folder (0 if it cannot be read). */
 static long count_feature_files(const char *feat_dir) {
     DIR *d = opendir(feat_dir);
@@ -349,6 +407,8 @@ vs_status vs_index_open(vs_index **out, const char *dir, int flags) {
                         dir, VS__INDEX_CATALOGUE, idx->feat_dir, nvsf, nvsf == 1 ? "" : "s", dir);
             goto fail;
         }
+        if ((s = create_catalogue(idx))) goto fail;
+        exists = stat(idx->cat_path, &sb) == 0;
     }
     if (exists && !S_ISREG(sb.st_mode)) {
         s = vs__err(VS_ERR_FORMAT, "%s: not a regular file", idx->cat_path);
