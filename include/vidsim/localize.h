@@ -14,18 +14,24 @@
  * changes up to max_step x either way, skipped frames, short gaps; a jump costs
  * gap_penalty per skipped frame), or along one axis only ((1,0) or (0,1): pauses,
  * repeated or frozen frames) at pause_penalty. The best-scoring path, reset where
- * its running score falls to zero, is one segment: the box spanned by its cells. Its
- * cells' box is then masked and the search repeated, up to max_segments, keeping
- * paths whose score is at least min_ratio of the first. A matrix with no finite
- * value, or no spread (constant), gives no segment.
+ * its running score falls to zero, is one segment: the box spanned by its cells,
+ * after a run of >= trim_pauses pause moves is cut off either end and the box is
+ * grown along the path's slope over weak frames that are their row's best match
+ * (grow_alpha, grow_tol). Its box is then masked and the search repeated, up to
+ * max_segments, keeping paths whose score is at least min_ratio of the first. A
+ * matrix with no finite value, or no spread (constant), gives no segment.
+ *
+ * Thread safety of vs_localize_pair_matrix / _videos / _search: they use the
+ * simmodel state's scratch, so one state per thread, as for every simmodel call.
  *
  * Times: cell (i,j) stands for query frame i, sampled at q_times[i], and ref frame
  * j at r_times[j]; a frame lasts q_step (r_step) seconds, so a box ends at the last
  * frame's time + step (clamped to the video's duration when one is given).
  *
- * Thread safety: pure functions of their inputs; any number of threads.
+ * vs_localize, vs_segments_clamp and vs_segments_rescore are pure functions of
+ * their inputs: any number of threads.
  *
- * Example (compiled and run by tests/unit/test_localize.c):
+ * Example (tests/unit/test_localize.c calls it this way):
  *     vs_localize_params p = vs_localize_default_params();
  *     vs_segment *seg = NULL; int n = 0;
  *     if (vs_localize(&seg, &n, S, T, U, qt, 1.0, rt, 1.0, &p) == VS_OK)

@@ -212,7 +212,7 @@ vs_status vs_localize(vs_segment **segs, int *n, const float *S, int T, int U, c
     if (!(p.pause_penalty >= 0)) p.pause_penalty = 0;
     const long N = (long)T * U;
 
-    /* background (median of the finite cells) and peak (largest diagonal-smoothed value) */
+    /* background (median of the finite cells) and peak (mean of the upper half of the row maxima) */
     float *Z = vs__malloc(sizeof(float) * (size_t)N);
     float *H = vs__malloc(sizeof(float) * (size_t)N);
     uint8_t *P = vs__malloc((size_t)N);
