@@ -325,15 +325,25 @@ vs_status vs_clipmodel_load(vs_clipmodel **out, const char *path) {
         st = vs__err_prefix(VS_ERR_FORMAT, "%s", path);
         goto out_close;
     }
-    st = model_alloc(&m, &c);
-    if (st != VS_OK) goto out_close;
-    int n = vs__clip_param_table(NULL, &m->cfg, 0, NULL);
+    /* c.dec_depth is 0, as in the model's own config: the same table */
+    int n = vs__clip_param_table(NULL, &c, 0, NULL);
     vs__clipparam *tab = vs__malloc(sizeof *tab * (size_t)n);
     if (!tab) {
         st = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-        goto out_free;
+        goto out_close;
     }
-    vs__clip_param_table(tab, &m->cfg, 0, NULL);
+    vs__clip_param_table(tab, &c, 0, NULL);
+    /* every tensor present and shaped before allocating: the metadata alone could
+     * ask for tens of GB, the tensors are bounded by the file's size */
+    for (int i = 0; i < n && st == VS_OK; i++) {
+        const vs__tensor *t;
+        st = vs__tf_get(tf, tab[i].name, VS_DT_F32, tab[i].ndim, tab[i].dims, &t);
+    }
+    if (st == VS_OK) st = model_alloc(&m, &c);
+    if (st != VS_OK) {
+        vs__free(tab);
+        goto out_close;
+    }
     for (int i = 0; i < n && st == VS_OK; i++) {
         const vs__tensor *t;
         st = vs__tf_get(tf, tab[i].name, VS_DT_F32, tab[i].ndim, tab[i].dims, &t);

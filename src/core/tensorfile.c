@@ -128,7 +128,8 @@ vs_status vs__tf_open(vs__tf **out, const char *path) {
     uint32_t n_meta = rd_u32(&r), n_t = rd_u32(&r);
     (void)rd_u32(&r);
     uint64_t data_off = rd_u64(&r), data_size = rd_u64(&r);
-    if (r.bad || n_meta > 100000 || n_t > 1000000 || data_off > r.n || data_size > r.n - data_off) {
+    if (r.bad || n_meta > 100000 || n_t > 1000000 || data_off > r.n || data_size > r.n - data_off ||
+        data_off % 64) {
         st = vs__err(VS_ERR_FORMAT, "%s: corrupt tensor file header", path);
         goto fail;
     }
@@ -161,8 +162,9 @@ vs_status vs__tf_open(vs__tf **out, const char *path) {
         }
         uint64_t off = rd_u64(&r), nb = rd_u64(&r);
         if (r.bad) break;
+        /* offsets must be 64-byte aligned (docs/formats.md): data is used in place */
         if (nb != (uint64_t)t->numel * vs__dtype_size(t->dtype) || off > data_size ||
-            nb > data_size - off) {
+            nb > data_size - off || off % 64) {
             r.bad = 1;
             break;
         }

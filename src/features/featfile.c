@@ -96,7 +96,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     vs_status os = vs__open_regular(path, &fd, &fsize, NULL);
     if (os) return os;
     size_t size = (size_t)fsize;
-    if (size < 64 + FF_FIXED) {
+    if (size < FF_FIXED) { /* the smallest valid file (T=R=D=1, short path) has 200 bytes */
         close(fd);
         return vs__err(VS_ERR_FORMAT, "%s: not a vidsim feature file (%zu bytes)", path, size);
     }
@@ -130,7 +130,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     uint32_t dtype = get32(m + 28), plen = get32(m + 152);
     size_t n1 = (size_t)f->T * f->R * f->D * 4, n2 = (size_t)f->T * 4;
     if (dtype != 0 || f->T <= 0 || f->R <= 0 || f->D <= 0 || f->T > 10000000 || f->R > 4096 ||
-        f->D > 65536 || hdr_size % 64 || hdr_size < FF_FIXED + plen || hdr_size > size ||
+        f->D > 65536 || hdr_size % 64 || hdr_size < FF_FIXED + (uint64_t)plen || hdr_size > size ||
         (uint64_t)hdr_size + n1 + n2 != size) {
         st = vs__err(VS_ERR_FORMAT, "%s: corrupt or truncated feature file (header says T=%d R=%d D=%d, file has %zu bytes)",
                      path, f->T, f->R, f->D, size);

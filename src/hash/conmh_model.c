@@ -37,7 +37,7 @@ vs_status vs__conmh_cfg_check(const vs__conmh_cfg *c) {
         c->enc_depth > VS__CONMH_MAX_DEPTH || c->dec_depth > VS__CONMH_MAX_DEPTH ||
         c->enc_C / c->enc_H < 1 || c->dec_C / c->dec_H < 1 || !(c->ln_eps > 0) ||
         !(c->hash_eps > 0) || c->F > (1 << 16) || c->T > 4096 || c->nbits > 4096 ||
-        c->enc_C > 8192 || c->dec_C > 8192)
+        c->enc_C > 8192 || c->dec_C > 8192 || c->mlp_ratio > 64 /* C * mlp_ratio fits an int */)
         return vs__err(VS_ERR_INVALID_ARG,
                        "ConMH configuration out of range (F=%d T=%d bits=%d encoder %dx%d/%d "
                        "decoder %dx%d/%d)",

@@ -174,15 +174,22 @@ vs_status vs__conmh_read(vs__conmh *m, const vs__tf *tf) {
         return st;
     if (vs__conmh_cfg_check(&c) != VS_OK)
         return vs__err_prefix(VS_ERR_FORMAT, "%s", path);
-    st = vs__conmh_create(m, &c);
-    if (st != VS_OK)
-        return st;
     vs__conmh_entry *tab = vs__malloc(sizeof(vs__conmh_entry) * VS__CONMH_MAX_PARAMS);
-    if (!tab) {
-        vs__conmh_destroy(m);
+    if (!tab)
         return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-    }
     int n = vs__conmh_table(&c, tab, NULL);
+    /* every tensor present and shaped before allocating: the metadata alone could
+     * ask for terabytes, the tensors are bounded by the file's size */
+    for (int i = 0; i < n && st == VS_OK; i++) {
+        const vs__tensor *t;
+        st = vs__tf_get(tf, tab[i].name, VS_DT_F32, tab[i].ndim, tab[i].dims, &t);
+    }
+    if (st == VS_OK)
+        st = vs__conmh_create(m, &c);
+    if (st != VS_OK) {
+        vs__free(tab);
+        return st;
+    }
     for (int i = 0; i < n && st == VS_OK; i++) {
         const vs__tensor *t;
         st = vs__tf_get(tf, tab[i].name, VS_DT_F32, tab[i].ndim, tab[i].dims, &t);
