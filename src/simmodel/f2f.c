@@ -18,6 +18,28 @@
 #include <cblas.h>
 #include <math.h>
 
+/* GEMM block sizes for a T x U pair within gemm_cap floats: up to 128 target frames
+ * per block and as many query frames as fit; when the whole query fits, the target
+ * block is widened. */
+static void block_sizes(int T, int U, int R, long gemm_cap, int *bt_out, int *bu_out) {
+    const long RR = (long)R * R;
+    int bu = U < 128 ? U : 128;
+    long bt_l = gemm_cap / (RR * bu);
+    if (bt_l < 1) {
+        bu = (int)(gemm_cap / RR);
+        if (bu < 1) bu = 1;
+        bt_l = 1;
+    }
+    int bt = bt_l < T ? (int)bt_l : T;
+    if (bt == T) { /* whole query fits: widen the target block */
+        long bu_l = gemm_cap / (RR * T);
+        bu = bu_l < U ? (int)bu_l : U;
+        if (bu < 1) bu = 1;
+    }
+    *bt_out = bt;
+    *bu_out = bu;
+}
+
 /* Reduce a GEMM block G [bt*R, bu*R] (pitch ldG) into S rows: S[i, j] for i < bt,
  * j < bu (pitch ldS). */
 VS__CLONES
@@ -70,21 +92,8 @@ void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float 
 
 void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
                          const float *q, int T, const float *t, int U, int R, int D) {
-    const long RR = (long)R * R;
-    /* Block sizes: up to 128 target frames per block, as many query frames as fit. */
-    int bu = U < 128 ? U : 128;
-    long bt_l = gemm_cap / (RR * bu);
-    if (bt_l < 1) {
-        bu = (int)(gemm_cap / RR);
-        if (bu < 1) bu = 1;
-        bt_l = 1;
-    }
-    int bt = bt_l < T ? (int)bt_l : T;
-    if (bt == T) { /* whole query fits: widen the target block */
-        long bu_l = gemm_cap / (RR * T);
-        bu = bu_l < U ? (int)bu_l : U;
-        if (bu < 1) bu = 1;
-    }
+    int bt, bu;
+    block_sizes(T, U, R, gemm_cap, &bt, &bu);
     for (int i0 = 0; i0 < T; i0 += bt) {
         int ni = T - i0 < bt ? T - i0 : bt;
         for (int j0 = 0; j0 < U; j0 += bu) {
@@ -134,16 +143,9 @@ static void reduce_block_both(float *A, float *Bt, int ldS, const float *G, int 
 
 void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
                           int T, const float *t, int U, int R, int D) {
-    const long RR = (long)R * R;
     float colmax[256];
-    int bu = U < 128 ? U : 128;
-    long bt_l = gemm_cap / (RR * bu);
-    if (bt_l < 1) {
-        bu = (int)(gemm_cap / RR);
-        if (bu < 1) bu = 1;
-        bt_l = 1;
-    }
-    int bt = bt_l < T ? (int)bt_l : T;
+    int bt, bu;
+    block_sizes(T, U, R, gemm_cap, &bt, &bu);
     for (int i0 = 0; i0 < T; i0 += bt) {
         int ni = T - i0 < bt ? T - i0 : bt;
         for (int j0 = 0; j0 < U; j0 += bu) {
