@@ -45,8 +45,9 @@ int cli_mkdirs(const char *path);
 const char *cli_basename(const char *path);
 /* File name without directory and last extension. */
 void cli_stem(const char *path, char *out, size_t n);
-/* Locate a model file: $VIDSIM_MODELS, <exe>/../models, <exe>/models, ./models.
- * Writes the best guess to out; returns 0 if it exists. */
+/* Locate a model file: $VIDSIM_MODELS, ./models, <exe>/../share/vidsim/models,
+ * <exe>/../models, <exe>/models, then the install prefix's share/vidsim/models
+ * (README "Install"). Writes the best guess to out; returns 0 if it exists. */
 int cli_model_path(const char *name, char *out, size_t n);
 
 /* Interruption of long work: between cli_stop_begin and cli_stop_end, SIGINT and
@@ -84,5 +85,34 @@ int cli_inputs_refused(void);
 
 /* `vidsim search --model clip[:MODEL]` (search_clip.c): argv as given to cmd_search. */
 int cli_search_clip(int argc, char **argv);
+
+/* Usage errors (usage.c, docs/errors.md "Usage errors"). cmd is the command as the
+ * user typed it after "vidsim" ("search", "index add"). Each prints ONE line
+ * "vidsim CMD: MESSAGE" and "Try 'vidsim CMD --help'." on stderr and returns 2
+ * (the exit status), or 0 when the value is good (then *out is set). Numbers are
+ * parsed strictly: the whole argument, in [min, max], finite. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The value of option argv[*i] (advancing *i), or NULL after "OPT needs a value". */
+const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i);
+/* "unknown option '-x'" or "unexpected argument 'x'"; returns 2. */
+int cli_unknown_option(const char *cmd, const char *arg);
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int min, int max, int *out);
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
+int cli_parse_ll(const char *cmd, const char *opt, const char *s, long long min, long long max, long long *out);
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out);
+/* min/max may be -HUGE_VAL/HUGE_VAL (no bound); nan and inf are always refused. */
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
+int cli_parse_float(const char *cmd, const char *opt, const char *s, double min, double max, float *out);
+/* A finite number > 0. */
+int cli_parse_pos_double(const char *cmd, const char *opt, const char *s, double *out);
+/* Index of s in choices[n], or -1 after "OPT must be A, B or C, got 'S'". */
+int cli_parse_choice(const char *cmd, const char *opt, const char *s, const char *const *choices, int n);
+
+/* When argv[*i] is one of opts (NULL-terminated: the options that take a value), *v
+ * gets its value and *i advances; returns 2 after "OPT needs a value", else 0 (*v NULL
+ * when argv[*i] is not in opts). */
+int cli_opt_arg(const char *cmd, int argc, char **argv, int *i, const char *const *opts, const char **v);
+/* 1 when -h or --help is among argv[1..] (not as the value of one of opts). */
+int cli_wants_help(int argc, char **argv, const char *const *opts);
 
 #endif

@@ -81,19 +81,31 @@ int cmd_compare(int argc, char **argv) {
     const char *model = "visil_f", *backbone = "inception", *pca = NULL, *png = NULL, *format = "text";
     const char *pos[2];
     int npos = 0;
+    static const char *const valopts[] = {"--model", "--backbone", "--pca", "--png", "--format", NULL};
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--model") && more) model = argv[++i];
-        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
-        else if (!strcmp(a, "--pca") && more) pca = argv[++i];
-        else if (!strcmp(a, "--png") && more) png = argv[++i];
-        else if (!strcmp(a, "--format") && more) format = argv[++i];
-        else if ((a[0] == '-' && a[1]) || npos == 2) { usage(stderr); return 2; }
+        const char *a = argv[i], *v;
+        if (cli_opt_arg("compare", argc, argv, &i, valopts, &v)) return 2;
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--backbone")) {
+            static const char *const bbs[] = {"inception", "mobilenet"};
+            char bb[PATH_MAX], pc[PATH_MAX];
+            if (cli_backbone_files(v, bb, sizeof bb, pc, sizeof pc) && cli_parse_choice("compare", a, v, bbs, 2) < 0)
+                return 2;
+            backbone = v;
+        } else if (!strcmp(a, "--pca")) pca = v;
+        else if (!strcmp(a, "--png")) png = v;
+        else if (!strcmp(a, "--format")) {
+            static const char *const fmts[] = {"text", "json"};
+            if (cli_parse_choice("compare", "--format", v, fmts, 2) < 0) return 2;
+            format = v;
+        } else if ((a[0] == '-' && a[1]) || npos == 2) return cli_unknown_option("compare", a);
         else pos[npos++] = a;
     }
-    if (npos != 2 || (strcmp(format, "text") && strcmp(format, "json"))) { usage(stderr); return 2; }
+    if (npos != 2) return cli_usage_error("compare", "needs two inputs A and B (videos or .vsf files), got %d", npos);
     int rc = 1;
     vs_extractor *ex = NULL;
     vs_extract_state *est = NULL;

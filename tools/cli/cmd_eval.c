@@ -264,6 +264,12 @@ int cmd_eval(int argc, char **argv) {
     const char *ds_path = NULL, *all_db = NULL;
     vs_eval_dataset_params prm = vs_eval_dataset_default_params();
     int segments = 0;
+    static const char *const valopts[] = {"--gt", "--pred", "--queries", "--format", "--dataset", "--all-db",
+                                          "--fivr-version", "--ties", NULL};
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "--gt")             ? &gt_path
@@ -275,11 +281,7 @@ int cmd_eval(int argc, char **argv) {
                            : !strcmp(a, "--fivr-version") ? &prm.fivr_version
                                                           : NULL;
         if (dst) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "vidsim eval: %s needs a value\n", a);
-                return 2;
-            }
-            *dst = argv[++i];
+            if (!(*dst = cli_opt_value("eval", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--segments")) {
             segments = 1;
         } else if (!strcmp(a, "--distractors")) {
@@ -287,33 +289,27 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(a, "--fivr-audio")) {
             prm.fivr_audio = true;
         } else if (!strcmp(a, "--ties")) {
-            if (i + 1 >= argc || (strcmp(argv[i + 1], "input") && strcmp(argv[i + 1], "pessimistic"))) {
-                fprintf(stderr, "vidsim eval: --ties takes input or pessimistic\n");
-                return 2;
-            }
-            prm.ties = !strcmp(argv[++i], "input") ? VS_EVAL_TIES_INPUT_ORDER : VS_EVAL_TIES_PESSIMISTIC;
+            static const char *const ties[] = {"input", "pessimistic"};
+            const char *v = cli_opt_value("eval", argc, argv, &i);
+            int t = v ? cli_parse_choice("eval", "--ties", v, ties, 2) : -1;
+            if (t < 0) return 2;
+            prm.ties = t == 0 ? VS_EVAL_TIES_INPUT_ORDER : VS_EVAL_TIES_PESSIMISTIC;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else {
-            fprintf(stderr, "vidsim eval: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
+        } else return cli_unknown_option("eval", a);
     }
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv")) {
-        fprintf(stderr, "vidsim eval: --format must be text, json or csv, not '%s'\n", format);
-        return 2;
+        return cli_usage_error("eval", "--format must be text, json or csv, got '%s'", format);
     }
     if (!pred_path || (!gt_path == !ds_path)) {
-        fprintf(stderr, "vidsim eval: give --pred and one of --gt or --dataset\n");
-        usage(stderr);
-        return 2;
+        if (!pred_path) return cli_usage_error("eval", "--pred FILE is required");
+        if (gt_path) return cli_usage_error("eval", "give one of --gt or --dataset, not both");
+        return cli_usage_error("eval", "--gt FILE or --dataset DIR is required");
     }
     if (segments) {
         if (ds_path) {
-            fprintf(stderr, "vidsim eval: --segments scores a benchmark's gt.csv, not --dataset\n");
-            return 2;
+            return cli_usage_error("eval", "--segments scores a benchmark's gt.csv, not --dataset");
         }
         return run_segments(gt_path, pred_path, q_path, format);
     }

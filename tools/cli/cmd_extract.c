@@ -109,34 +109,41 @@ int cmd_extract(int argc, char **argv) {
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
+    if (!pos) return 1;
+    static const char *const valopts[] = {"-o", "--out", "--fps", "--backbone", "--pca", "--layers", "-j",
+                                          "--threads", NULL};
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        free(pos);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); free(pos); return 0; }
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) outdir = argv[++i];
-        else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
-        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
-        else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
-        else if (!strcmp(a, "--layers") && more) layers = argv[++i];
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg("extract", argc, argv, &i, valopts, &v);
+        if (bad) ;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outdir = v;
+        else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double("extract", "--fps", v, &fps);
+        else if (!strcmp(a, "--backbone")) backbone = v;
+        else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vidsim extract: unknown option %s\n", a);
-            usage(stderr);
+        else if (!strcmp(a, "-j")) bad = cli_parse_int("extract", "-j", v, 1, INT_MAX, &jobs);
+        else if (!strcmp(a, "--threads")) bad = cli_parse_int("extract", "--threads", v, 1, INT_MAX, &threads);
+        else if (a[0] == '-' && a[1]) bad = cli_unknown_option("extract", a);
+        else pos[npos++] = argv[i];
+        if (bad) {
             free(pos);
             return 2;
-        } else pos[npos++] = argv[i];
-    }
-    if (!outdir || !npos || fps <= 0 || jobs < 1 || threads < 1) {
-        usage(stderr);
-        free(pos);
-        return 2;
+        }
     }
     char bb[PATH_MAX], pca[PATH_MAX];
-    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
-        fprintf(stderr, "vidsim extract: unknown backbone '%s' (inception or mobilenet)\n", backbone);
+    int bad = 0;
+    if (!outdir) bad = cli_usage_error("extract", "-o OUTDIR is required");
+    else if (!npos) bad = cli_usage_error("extract", "no INPUT given (video files or folders)");
+    else if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca))
+        bad = cli_usage_error("extract", "--backbone must be inception or mobilenet, got '%s'", backbone);
+    if (bad) {
         free(pos);
         return 2;
     }

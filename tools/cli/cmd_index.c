@@ -106,10 +106,10 @@ static void dedupe(cli_list *l) {
     l->n = k;
 }
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: vidsim index COMMAND --index DIR [options]\n"
-            "  add PATH...        add videos (files or folders, walked recursively); unchanged files are skipped\n"
+/* The subcommands' usage, one entry each: `vidsim index SUB --help` prints only its
+ * own, `vidsim index --help` all of them. */
+static const struct { const char *name, *text; } subs[] = {
+    {"add", "  add PATH...        add videos (files or folders, walked recursively); unchanged files are skipped\n"
             "                     (unless their feature file in the index is damaged: then re-extracted)\n"
             "      -j N           videos in parallel (default: number of cores)\n"
             "      --backbone B   inception (default) or mobilenet; must match the index\n"
@@ -119,23 +119,43 @@ static void usage(FILE *f) {
             "      --threads N    backbone threads per video (default 1)\n"
             "      --force        re-extract even if unchanged\n"
             "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
-            "      --hash-model M then store every video's hash code, as `index hash` (below)\n"
-            "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"
-            "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"
-            "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
-            "                     report orphans and temp files; --repair removes bad rows and deletes orphans\n"
-            "  rebuild            write a new catalogue from the feature files in DIR/features, for a damaged\n"
-            "                     catalogue (which add, rm, hash and verify --repair refuse to write to); the\n"
-            "                     old one is kept as DIR/catalogue.sqlite.damaged-<UTC time>, feature files that\n"
-            "                     do not load are listed and left out (not deleted)\n"
-            "  info               model, fps and counts (also of stored extras such as hash codes)\n"
-            "  hash               compute and store the binary code of every video that lacks one, for\n"
-            "                     `vidsim search --two-stage` (docs/search.md)\n"
-            "      --hash-model M conmh_64.vstf in the models folder (default), a model file, or the\n"
-            "                     training-free baseline lsh64|lsh128|lsh256\n"
-            "      -j N           videos in parallel (default: number of cores)\n"
-            "      --force        recompute codes already stored\n"
-            "The index is a directory (created by the first add): catalogue.sqlite + features/.\n");
+            "      --hash-model M then store every video's hash code, as `index hash`\n"},
+    {"rm", "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"},
+    {"ls", "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"},
+    {"verify", "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
+               "                     report orphans and temp files; --repair removes bad rows and deletes orphans\n"},
+    {"rebuild", "  rebuild            write a new catalogue from the feature files in DIR/features, for a damaged\n"
+                "                     catalogue (which add, rm, hash and verify --repair refuse to write to); the\n"
+                "                     old one is kept as DIR/catalogue.sqlite.damaged-<UTC time>, feature files that\n"
+                "                     do not load are listed and left out (not deleted)\n"},
+    {"info", "  info               model, fps and counts (also of stored extras such as hash codes)\n"},
+    {"hash", "  hash               compute and store the binary code of every video that lacks one, for\n"
+             "                     `vidsim search --two-stage` (docs/search.md)\n"
+             "      --hash-model M conmh_64.vstf in the models folder (default), a model file, or the\n"
+             "                     training-free baseline lsh64|lsh128|lsh256\n"
+             "      -j N           videos in parallel (default: number of cores)\n"
+             "      --force        recompute codes already stored\n"},
+};
+#define N_SUBS ((int)(sizeof subs / sizeof subs[0]))
+
+static int sub_of(const char *name) {
+    for (int k = 0; k < N_SUBS; k++)
+        if (!strcmp(subs[k].name, name)) return k;
+    return -1;
+}
+
+/* All of index's usage (sub < 0), or that of subcommand sub only. */
+static void usage(FILE *f, int sub) {
+    if (sub >= 0) {
+        fprintf(f, "usage: vidsim index %s --index DIR%s [options]\n%s", subs[sub].name,
+                !strcmp(subs[sub].name, "add") ? " PATH..." : !strcmp(subs[sub].name, "rm") ? " PATH|NAME..." : "",
+                subs[sub].text);
+        return;
+    }
+    fprintf(f, "usage: vidsim index COMMAND --index DIR [options]\n");
+    for (int k = 0; k < N_SUBS; k++) fputs(subs[k].text, f);
+    fprintf(f, "The index is a directory (created by the first add): catalogue.sqlite + features/.\n"
+               "'vidsim index COMMAND --help' describes one command.\n");
 }
 
 /* `index hash` on an open writable index (also the tail of `index add --hash-model`). */
@@ -485,67 +505,105 @@ static int index_info(const char *dir) {
     return 0;
 }
 
+/* Which options each subcommand takes (besides --index and --help). */
+static int sub_takes(const char *sub, const char *opt) {
+    static const struct { const char *sub, *opts; } t[] = {
+        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model "},
+        {"rm", " "},
+        {"ls", " --format "},
+        {"verify", " --repair "},
+        {"rebuild", " "},
+        {"info", " "},
+        {"hash", " --hash-model -j --force "},
+    };
+    char key[64];
+    if (strlen(opt) + 3 > sizeof key) return 0;
+    snprintf(key, sizeof key, " %s ", opt);
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (!strcmp(t[k].sub, sub)) return strstr(t[k].opts, key) != NULL;
+    return 0;
+}
+
 int cmd_index(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) return cli_usage_error("index", "no COMMAND given (add, rm, ls, verify, rebuild, info or hash)");
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout, -1);
+        return 0;
     }
     const char *sub = argv[1], *dir = NULL, *backbone = "inception", *pca = NULL, *format = "csv", *hash_model = NULL;
+    const int si = sub_of(sub);
+    if (si < 0) {
+        if (sub[0] == '-') return cli_usage_error("index", "no COMMAND given before option '%s' (add, rm, ls, "
+                                                           "verify, rebuild, info or hash)", sub);
+        return cli_usage_error("index", "unknown command '%s' (add, rm, ls, verify, rebuild, info or hash)", sub);
+    }
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "index %s", sub);
+    static const char *const valopts[] = {"--index", "-j", "--backbone", "--pca", "--fps", "--threads", "--format",
+                                          "--hash-model", NULL};
+    if (cli_wants_help(argc - 1, argv + 1, valopts)) {
+        usage(stdout, si);
+        return 0;
+    }
     double fps = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0, rc = 2;
     if (!pos) return 1;
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (!strcmp(a, "--index") && more) dir = argv[++i];
-        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
-        else if (!strcmp(a, "--pca") && more) pca = argv[++i];
-        else if (!strcmp(a, "--fps") && more) fps = atof(argv[++i]);
-        else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--format") && more) format = argv[++i];
-        else if (!strcmp(a, "--hash-model") && more) hash_model = argv[++i];
+        const char *a = argv[i], *v;
+        int bad = 0;
+        if (a[0] == '-' && a[1] && strcmp(a, "--index") && !sub_takes(sub, a)) {
+            /* an option of another index command, or of none */
+            if (sub_takes("add", a) || sub_takes("hash", a) || sub_takes("ls", a) || sub_takes("verify", a))
+                bad = cli_usage_error(cmd, "'%s' is not an option of index %s", a, sub);
+            else bad = cli_unknown_option(cmd, a);
+        } else if ((bad = cli_opt_arg(cmd, argc, argv, &i, valopts, &v))) ;
+        else if (!strcmp(a, "--index")) dir = v;
+        else if (!strcmp(a, "-j")) bad = cli_parse_int(cmd, "-j", v, 1, INT_MAX, &jobs);
+        else if (!strcmp(a, "--backbone")) {
+            char bb[PATH_MAX], pc[PATH_MAX];
+            if (cli_backbone_files(v, bb, sizeof bb, pc, sizeof pc))
+                bad = cli_usage_error(cmd, "--backbone must be inception or mobilenet, got '%s'", v);
+            backbone = v;
+        } else if (!strcmp(a, "--pca")) pca = v;
+        else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double(cmd, "--fps", v, &fps);
+        else if (!strcmp(a, "--threads")) bad = cli_parse_int(cmd, "--threads", v, 1, INT_MAX, &threads);
+        else if (!strcmp(a, "--format")) {
+            static const char *const fmts[] = {"csv", "jsonl"};
+            if (cli_parse_choice(cmd, "--format", v, fmts, 2) < 0) bad = 2;
+            format = v;
+        } else if (!strcmp(a, "--hash-model")) hash_model = v;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--repair")) repair = 1;
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vidsim index %s: unknown option %s\n", sub, a);
-            usage(stderr);
-            goto out;
-        } else pos[npos++] = argv[i];
+        else if (a[0] == '-' && a[1]) bad = cli_unknown_option(cmd, a);
+        else if (strcmp(sub, "add") && strcmp(sub, "rm")) bad = cli_unknown_option(cmd, a);
+        else pos[npos++] = argv[i];
+        if (bad) goto out;
     }
     if (!dir) {
-        fprintf(stderr, "vidsim index %s: --index DIR is required\n", sub);
+        cli_usage_error(cmd, "--index DIR is required");
         goto out;
     }
     if (!strcmp(sub, "add")) {
-        if (!npos || jobs < 1 || threads < 1 || fps < 0) {
-            usage(stderr);
+        if (!npos) {
+            cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
         rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose, hash_model);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
-            usage(stderr);
+            cli_usage_error(cmd, "no PATH or NAME given (videos to remove)");
             goto out;
         }
         rc = index_rm(dir, pos, npos);
-    } else if (!strcmp(sub, "ls") && !npos) rc = index_ls(dir, format);
-    else if (!strcmp(sub, "verify") && !npos) rc = index_verify(dir, repair);
-    else if (!strcmp(sub, "info") && !npos) rc = index_info(dir);
-    else if (!strcmp(sub, "rebuild") && !npos) rc = index_rebuild(dir);
-    else if (!strcmp(sub, "hash") && !npos) rc = jobs < 1 ? 2 : index_hash(dir, hash_model, jobs, force);
-    else {
-        fprintf(stderr, "vidsim index: unknown command or stray arguments: %s\n", sub);
-        usage(stderr);
-    }
+    } else if (!strcmp(sub, "ls")) rc = index_ls(dir, format);
+    else if (!strcmp(sub, "verify")) rc = index_verify(dir, repair);
+    else if (!strcmp(sub, "info")) rc = index_info(dir);
+    else if (!strcmp(sub, "rebuild")) rc = index_rebuild(dir);
+    else rc = index_hash(dir, hash_model, jobs, force);
 out:
     free(pos);
     return rc;

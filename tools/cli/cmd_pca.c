@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +74,41 @@ int cmd_pca(int argc, char **argv) {
     double eps = 1e-7;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
+    if (!pos) return 1;
+    static const char *const valopts[] = {"-o", "--out", "--dim", "--eps", "--backbone", "--layers", "-j", NULL};
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        free(pos);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); free(pos); return 0; }
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg("pca", argc, argv, &i, valopts, &v);
+        if (bad) ;
         else if (!strcmp(a, "--videos")) mode = 1;
         else if (!strcmp(a, "--features")) mode = 2;
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
-        else if (!strcmp(a, "--dim") && more) dim = atoi(argv[++i]);
-        else if (!strcmp(a, "--eps") && more) eps = atof(argv[++i]);
-        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
-        else if (!strcmp(a, "--layers") && more) layers = argv[++i];
-        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "vidsim pca: unknown option %s\n", a); free(pos); usage(stderr); return 2; }
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--dim")) bad = cli_parse_int("pca", "--dim", v, 1, INT_MAX, &dim);
+        else if (!strcmp(a, "--eps")) bad = cli_parse_double("pca", "--eps", v, 0, HUGE_VAL, &eps);
+        else if (!strcmp(a, "--backbone")) backbone = v;
+        else if (!strcmp(a, "--layers")) layers = v;
+        else if (!strcmp(a, "-j")) bad = cli_parse_int("pca", "-j", v, 1, INT_MAX, &jobs);
+        else if (a[0] == '-' && a[1]) bad = cli_unknown_option("pca", a);
         else pos[npos++] = argv[i];
+        if (bad) {
+            free(pos);
+            return 2;
+        }
     }
-    if (!out || !mode || !npos || dim < 1 || jobs < 1) { usage(stderr); free(pos); return 2; }
     char bb[PATH_MAX];
-    if (cli_backbone_files(backbone, bb, sizeof bb, NULL, 0)) {
-        fprintf(stderr, "vidsim pca: unknown backbone '%s'\n", backbone);
+    int bad = 0;
+    if (!out) bad = cli_usage_error("pca", "-o FILE is required");
+    else if (!mode) bad = cli_usage_error("pca", "--videos or --features is required");
+    else if (!npos) bad = cli_usage_error("pca", "no input given after %s (folders or files)",
+                                          mode == 1 ? "--videos" : "--features");
+    else if (cli_backbone_files(backbone, bb, sizeof bb, NULL, 0))
+        bad = cli_usage_error("pca", "--backbone must be inception or mobilenet, got '%s'", backbone);
+    if (bad) {
         free(pos);
         return 2;
     }

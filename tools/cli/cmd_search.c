@@ -24,6 +24,7 @@
 #include "vidsim/simmodel.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,29 +429,33 @@ static void search_usage(FILE *f) {
                "                   the re-ranked candidates that are listed are localised\n");
 }
 
+/* The options search and dedup share. Returns 0, or 2 after a usage error. */
 static int parse_common(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                         const char **format, const char **model, const char **pca, int *threads, char **pos,
                         int *npos) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--index") && more) *dir = argv[++i];
-        else if (!strcmp(a, "--top") && more && top) *top = atoi(argv[++i]);
-        else if (!strcmp(a, "--threshold") && more) *thr = atof(argv[++i]);
-        else if (!strcmp(a, "--format") && more) *format = argv[++i];
-        else if (!strcmp(a, "--model") && more) *model = argv[++i];
-        else if (!strcmp(a, "--pca") && more && pca) *pca = argv[++i];
-        else if (!strcmp(a, "-j") && more) *threads = atoi(argv[++i]);
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vidsim %s: unknown option %s\n", cmd, a);
-            return -1;
-        } else if (pos) pos[(*npos)++] = argv[i];
-        else {
-            fprintf(stderr, "vidsim %s: unexpected argument %s\n", cmd, a);
-            return -1;
-        }
+        const char *a = argv[i], *v = NULL;
+        int val = !strcmp(a, "--index") || (!strcmp(a, "--top") && top) || !strcmp(a, "--threshold") ||
+                  !strcmp(a, "--format") || !strcmp(a, "--model") || (!strcmp(a, "--pca") && pca) ||
+                  !strcmp(a, "-j");
+        if (val && !(v = cli_opt_value(cmd, argc, argv, &i))) return 2;
+        if (!strcmp(a, "--index")) *dir = v;
+        else if (!strcmp(a, "--top") && top) {
+            if (cli_parse_int(cmd, "--top", v, 0, INT_MAX, top)) return 2;
+        } else if (!strcmp(a, "--threshold")) {
+            if (cli_parse_double(cmd, "--threshold", v, -HUGE_VAL, HUGE_VAL, thr)) return 2;
+        } else if (!strcmp(a, "--format")) {
+            static const char *const fmts[] = {"csv", "jsonl"};
+            if (cli_parse_choice(cmd, "--format", v, fmts, 2) < 0) return 2;
+            *format = v;
+        } else if (!strcmp(a, "--model")) *model = v;
+        else if (!strcmp(a, "--pca") && pca) *pca = v;
+        else if (!strcmp(a, "-j")) {
+            if (cli_parse_int(cmd, "-j", v, 1, INT_MAX, threads)) return 2;
+        } else if ((a[0] == '-' && a[1]) || !pos) return cli_unknown_option(cmd, a);
+        else pos[(*npos)++] = argv[i];
     }
-    if (!*dir || *threads < 1 || (strcmp(*format, "csv") && strcmp(*format, "jsonl"))) return -1;
+    if (!*dir) return cli_usage_error(cmd, "--index DIR is required");
     return 0;
 }
 
@@ -522,46 +527,43 @@ int cmd_search(int argc, char **argv) {
     double thr = -1e30;
     int sym = 1;
     two_stage_opts ts = {0, 0, 100, 0, NULL, 0};
-    const int allow_partial = take_flag(&argc, argv, "--allow-partial");
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
             return 0;
         }
+    const int allow_partial = take_flag(&argc, argv, "--allow-partial");
+    for (int i = 1; i < argc; i++) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
         int k = 0;
-        if (!strcmp(argv[i], "--direction") && i + 1 < argc) {
-            const char *d = argv[i + 1];
-            if (strcmp(d, "sym") && strcmp(d, "q2r")) {
-                fprintf(stderr, "vidsim search: --direction must be sym or q2r\n");
-                return 2;
-            }
-            sym = !strcmp(d, "sym");
+        const char *a = argv[i];
+        if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model")) {
+            int j = i;
+            const char *v = cli_opt_value("search", argc, argv, &j);
+            if (!v) return 2;
+            if (!strcmp(a, "--direction")) {
+                static const char *const dirs[] = {"sym", "q2r"};
+                if ((sym = cli_parse_choice("search", "--direction", v, dirs, 2)) < 0) return 2;
+                sym = sym == 0;
+            } else if (!strcmp(a, "--top-k")) {
+                if (cli_parse_long("search", "--top-k", v, 1, LONG_MAX, &ts.K)) return 2;
+            } else ts.hash_model = v;
             k = 2;
-        } else if (!strcmp(argv[i], "--two-stage")) {
+        } else if (!strcmp(a, "--two-stage")) {
             ts.on = 1;
             k = 1;
-        } else if (!strcmp(argv[i], "--hash-only")) {
+        } else if (!strcmp(a, "--hash-only")) {
             ts.on = ts.hash_only = 1;
             k = 1;
-        } else if (!strcmp(argv[i], "--timing")) {
+        } else if (!strcmp(a, "--timing")) {
             ts.timing = 1;
             k = 1;
-        } else if (!strcmp(argv[i], "--segments")) {
+        } else if (!strcmp(a, "--segments")) {
             ts.segments = 1;
             k = 1;
-        } else if (!strcmp(argv[i], "--top-k") && i + 1 < argc) {
-            char *end;
-            ts.K = strtol(argv[i + 1], &end, 10);
-            if (*end || ts.K < 1) {
-                fprintf(stderr, "vidsim search: --top-k needs a positive count\n");
-                return 2;
-            }
-            k = 2;
-        } else if (!strcmp(argv[i], "--hash-model") && i + 1 < argc) {
-            ts.hash_model = argv[i + 1];
-            k = 2;
-        }
+        } else if (!strcmp(a, "--index") || !strcmp(a, "--top") || !strcmp(a, "--threshold") ||
+                   !strcmp(a, "--format") || !strcmp(a, "--model") || !strcmp(a, "--pca") || !strcmp(a, "-j"))
+            i++; /* an option of parse_common and its value: a value "--two-stage" is not a flag */
         if (k) {
             for (int j = i; j + k <= argc; j++) argv[j] = argv[j + k];
             argc -= k;
@@ -570,16 +572,19 @@ int cmd_search(int argc, char **argv) {
     }
     char **pos = calloc(argc + 1, sizeof(char *));
     if (!pos) return 1;
-    if (parse_common(argc, argv, "search", &dir, &top, &thr, &format, &model, &pca, &threads, pos, &npos) || !npos) {
-        search_usage(stderr);
+    if ((rc = parse_common(argc, argv, "search", &dir, &top, &thr, &format, &model, &pca, &threads, pos, &npos))) {
         free(pos);
-        return 2;
+        return rc;
+    }
+    rc = 1;
+    if (!npos) {
+        free(pos);
+        return cli_usage_error("search", "no QUERY given (an indexed video, a feature file or a video file)");
     }
     int jsonl = !strcmp(format, "jsonl");
     if (ts.segments && ts.hash_only) {
-        fprintf(stderr, "vidsim search: --segments needs the similarity model's re-ranking, not --hash-only\n");
         free(pos);
-        return 2;
+        return cli_usage_error("search", "--segments needs the similarity model's re-ranking, not --hash-only");
     }
     if (ts.on) {
         rc = search_two_stage(dir, pos, npos, top, thr, jsonl, model, pca, threads, sym, &ts, allow_partial);
@@ -1105,11 +1110,8 @@ int cmd_dedup(int argc, char **argv) {
             return 0;
         }
     const int allow_partial = take_flag(&argc, argv, "--allow-partial");
-    if (parse_common(argc, argv, "dedup", &dir, NULL, &thr, &format, &model, NULL, &threads, NULL, NULL)) {
-        fprintf(stderr, "usage: vidsim dedup --index DIR [--threshold S] [--format csv|jsonl] [--model M] [-j N] "
-                        "[--allow-partial]\n");
-        return 2;
-    }
+    int prc = parse_common(argc, argv, "dedup", &dir, NULL, &thr, &format, &model, NULL, &threads, NULL, NULL);
+    if (prc) return prc;
     int jsonl = !strcmp(format, "jsonl"), rc = 1;
     corpus c;
     float *sim = NULL;

@@ -14,6 +14,7 @@
 #include "vidsim/train.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,48 +72,74 @@ int cmd_train(int argc, char **argv) {
     char **vids = calloc((size_t)argc + 1, sizeof(char *));
     int nv = 0, in_videos = 0;
     if (!vids) return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); free(vids); return 0; }
-        else if (!strcmp(a, "--videos")) in_videos = 1;
-        else if (!strcmp(a, "--index") && more) { index_dir = argv[++i]; in_videos = 0; }
-        else if (!strcmp(a, "-o") && more) out = argv[++i];
-        else if (!strcmp(a, "--iters") && more) iters = atol(argv[++i]);
-        else if (!strcmp(a, "--batch") && more) batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--lr") && more) lr = atof(argv[++i]);
-        else if (!strcmp(a, "--lambda") && more) lambda = atof(argv[++i]);
-        else if (!strcmp(a, "--clip") && more) clip = atoi(argv[++i]);
-        else if (!strcmp(a, "--freeze") && more) freeze = argv[++i];
-        else if (!strcmp(a, "--warmup") && more) warmup = atol(argv[++i]);
-        else if (!strcmp(a, "--mode") && more) mode = argv[++i];
-        else if (!strcmp(a, "--views") && more) views = argv[++i];
-        else if (!strcmp(a, "--max-frames") && more) max_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--init") && more) init = argv[++i];
-        else if (!strcmp(a, "--seed") && more) seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "-j") && more) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--checkpoint-every") && more) ckpt_every = atol(argv[++i]);
-        else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--bank") && more) bank_arg = argv[++i];
-        else if (!strcmp(a, "--stop-after") && more) stop_after = atol(argv[++i]);
-        else if (!strcmp(a, "--log") && more) log_path = argv[++i];
-        else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
-        else if (!strcmp(a, "--copy-edits") && more) p_edit = atof(argv[++i]);
-        else if (!strcmp(a, "--calib") && more) gamma = atof(argv[++i]);
-        else if (!strcmp(a, "--backbone") && more) backbone = argv[++i];
-        else if (!strcmp(a, "--pca") && more) pca_arg = argv[++i];
-        else if (a[0] == '-' && a[1]) { usage(stderr); free(vids); return 2; }
-        else if (in_videos) vids[nv++] = argv[i];
-        else { usage(stderr); free(vids); return 2; }
+    static const char *const valopts[] = {"--index", "-o", "--iters", "--batch", "--lr", "--lambda", "--clip",
+                                          "--freeze", "--warmup", "--mode", "--views", "--max-frames", "--init",
+                                          "--seed", "-j", "--checkpoint-every", "--bank", "--stop-after", "--log",
+                                          "--copy-edits", "--calib", "--backbone", "--pca", NULL};
+    static const char *const C = "train";
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        free(vids);
+        return 0;
     }
     vs_s2vs_data_params dp = vs_s2vs_data_default_params();
-    if (!out || (!nv && !index_dir) || (nv && index_dir) || iters < 1 || batch < 2 || lr <= 0 ||
-        ckpt_every < 1 || threads < 1 ||
-        sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3 ||
-        clip < 4 || clip > VS_AUG_CLIP || lambda < 0 || !(p_edit >= 0 && p_edit <= 1) || !(gamma >= 0) ||
-        (strcmp(freeze, "none") && strcmp(freeze, "attention") && strcmp(freeze, "comparator")) ||
-        (strcmp(mode, "bank") && strcmp(mode, "online"))) {
-        usage(stderr);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg(C, argc, argv, &i, valopts, &v);
+        if (bad) ;
+        else if (!strcmp(a, "--videos")) in_videos = 1;
+        else if (!strcmp(a, "--index")) { index_dir = v; in_videos = 0; }
+        else if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--iters")) bad = cli_parse_long(C, a, v, 1, LONG_MAX, &iters);
+        else if (!strcmp(a, "--batch")) bad = cli_parse_int(C, a, v, 2, INT_MAX, &batch);
+        else if (!strcmp(a, "--lr")) bad = cli_parse_pos_double(C, a, v, &lr);
+        else if (!strcmp(a, "--lambda")) bad = cli_parse_double(C, a, v, 0, HUGE_VAL, &lambda);
+        else if (!strcmp(a, "--clip")) bad = cli_parse_int(C, a, v, 4, VS_AUG_CLIP, &clip);
+        else if (!strcmp(a, "--freeze")) {
+            static const char *const fr[] = {"none", "attention", "comparator"};
+            if (cli_parse_choice(C, a, v, fr, 3) < 0) bad = 2;
+            freeze = v;
+        } else if (!strcmp(a, "--warmup")) bad = cli_parse_long(C, a, v, 0, LONG_MAX, &warmup);
+        else if (!strcmp(a, "--mode")) {
+            static const char *const md[] = {"bank", "online"};
+            if (cli_parse_choice(C, a, v, md, 2) < 0) bad = 2;
+            mode = v;
+        } else if (!strcmp(a, "--views")) {
+            int n = -1;
+            views = v;
+            if (sscanf(v, "%d,%d,%d%n", &dp.n_weak, &dp.n_strong, &dp.n_viv, &n) != 3 || n < 0 || v[n] ||
+                dp.n_weak < 0 || dp.n_strong < 0 || dp.n_viv < 0 || v[0] == ' ' || v[0] == '+' || v[0] == '-')
+                bad = cli_usage_error(C, "--views must be three whole numbers >= 0 as W,S,V, got '%s'", v);
+        } else if (!strcmp(a, "--max-frames")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &max_frames);
+        else if (!strcmp(a, "--init")) init = v;
+        else if (!strcmp(a, "--seed")) bad = cli_parse_u64(C, a, v, &seed);
+        else if (!strcmp(a, "-j")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &threads);
+        else if (!strcmp(a, "--checkpoint-every")) bad = cli_parse_long(C, a, v, 1, LONG_MAX, &ckpt_every);
+        else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--bank")) bank_arg = v;
+        else if (!strcmp(a, "--stop-after")) bad = cli_parse_long(C, a, v, 0, LONG_MAX, &stop_after);
+        else if (!strcmp(a, "--log")) log_path = v;
+        else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
+        else if (!strcmp(a, "--copy-edits")) bad = cli_parse_double(C, a, v, 0, 1, &p_edit);
+        else if (!strcmp(a, "--calib")) bad = cli_parse_double(C, a, v, 0, HUGE_VAL, &gamma);
+        else if (!strcmp(a, "--backbone")) backbone = v;
+        else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if ((a[0] == '-' && a[1]) || !in_videos) bad = cli_unknown_option(C, a);
+        else vids[nv++] = argv[i];
+        if (bad) {
+            free(vids);
+            return 2;
+        }
+    }
+    if (sscanf(views, "%d,%d,%d", &dp.n_weak, &dp.n_strong, &dp.n_viv) != 3) { /* the default */
+        free(vids);
+        return 1;
+    }
+    int bad = 0;
+    if (!out) bad = cli_usage_error(C, "-o MODEL is required");
+    else if (!nv && !index_dir) bad = cli_usage_error(C, "--videos DIR|FILE... or --index DIR is required");
+    else if (nv && index_dir) bad = cli_usage_error(C, "give --videos or --index, not both");
+    if (bad) {
         free(vids);
         return 2;
     }

@@ -14,6 +14,7 @@
 #include "vidsim/index.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,60 +251,64 @@ int cmd_train_clip(int argc, char **argv) {
     vs_cliptrain_params p = vs_cliptrain_default_params();
     vs_clipmodel_config cfg = vs_clipmodel_default_config();
     long iters = -1;
+    static const char *const valopts[] = {"--features", "--index", "-o", "--out", "--stage", "--iters", "--batch",
+                                          "--lr", "--seg-clips", "--margin", "--clip-weight", "--shotmix", "--pip",
+                                          "--mask-ratio", "--width", "--depth", "--heads", "--pool", "--seed",
+                                          "--every", "--views", "-j", "--log", NULL};
+    static const char *const C = "train-clip";
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--features") && more) feat = argv[++i];
-        else if (!strcmp(a, "--index") && more) index = argv[++i];
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
-        else if (!strcmp(a, "--stage") && more) stage = argv[++i];
-        else if (!strcmp(a, "--iters") && more) iters = atol(argv[++i]);
-        else if (!strcmp(a, "--batch") && more) p.batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--lr") && more) p.lr = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--seg-clips") && more) p.seg_clips = atoi(argv[++i]);
-        else if (!strcmp(a, "--margin") && more) p.margin = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--clip-weight") && more) p.clip_weight = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--shotmix") && more) p.shotmix_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--pip") && more) p.pip_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--mask-ratio") && more) p.mask_ratio = (float)atof(argv[++i]);
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg(C, argc, argv, &i, valopts, &v);
+        if (bad) ;
+        else if (!strcmp(a, "--features")) feat = v;
+        else if (!strcmp(a, "--index")) index = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--stage")) {
+            static const char *const st[] = {"predmae", "fcs", "both"};
+            if (cli_parse_choice(C, a, v, st, 3) < 0) bad = 2;
+            stage = v;
+        } else if (!strcmp(a, "--iters")) bad = cli_parse_long(C, a, v, 0, LONG_MAX, &iters);
+        else if (!strcmp(a, "--batch")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &p.batch);
+        else if (!strcmp(a, "--lr")) {
+            double x;
+            if (!(bad = cli_parse_pos_double(C, a, v, &x))) p.lr = (float)x;
+        } else if (!strcmp(a, "--seg-clips")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &p.seg_clips);
+        else if (!strcmp(a, "--margin")) bad = cli_parse_float(C, a, v, -HUGE_VAL, HUGE_VAL, &p.margin);
+        else if (!strcmp(a, "--clip-weight")) bad = cli_parse_float(C, a, v, 0, HUGE_VAL, &p.clip_weight);
+        else if (!strcmp(a, "--shotmix")) bad = cli_parse_float(C, a, v, 0, 1, &p.shotmix_p);
+        else if (!strcmp(a, "--pip")) bad = cli_parse_float(C, a, v, 0, 1, &p.pip_p);
+        else if (!strcmp(a, "--mask-ratio")) bad = cli_parse_float(C, a, v, 0, 1, &p.mask_ratio);
         else if (!strcmp(a, "--mse")) p.predmae_mse = 1;
-        else if (!strcmp(a, "--width") && more) cfg.width = atoi(argv[++i]);
-        else if (!strcmp(a, "--depth") && more) cfg.depth = atoi(argv[++i]);
-        else if (!strcmp(a, "--heads") && more) cfg.heads = atoi(argv[++i]);
-        else if (!strcmp(a, "--pool") && more) {
-            const char *pl = argv[++i];
-            if (strcmp(pl, "cls") && strcmp(pl, "mean")) {
-                fprintf(stderr, "vidsim train-clip: --pool must be cls or mean\n");
-                return 2;
-            }
-            cfg.pool = !strcmp(pl, "mean") ? VS_CLIP_POOL_MEAN : VS_CLIP_POOL_CLS;
-        }
-        else if (!strcmp(a, "--seed") && more) p.seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--every") && more) every = atoi(argv[++i]);
+        else if (!strcmp(a, "--width")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &cfg.width);
+        else if (!strcmp(a, "--depth")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &cfg.depth);
+        else if (!strcmp(a, "--heads")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &cfg.heads);
+        else if (!strcmp(a, "--pool")) {
+            static const char *const pl[] = {"cls", "mean"};
+            int k = cli_parse_choice(C, a, v, pl, 2);
+            if (k < 0) bad = 2;
+            else cfg.pool = k == 1 ? VS_CLIP_POOL_MEAN : VS_CLIP_POOL_CLS;
+        } else if (!strcmp(a, "--seed")) {
+            unsigned long long x;
+            if (!(bad = cli_parse_u64(C, a, v, &x))) p.seed = x;
+        } else if (!strcmp(a, "--every")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &every);
         else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--views") && more) n_views = atoi(argv[++i]);
-        else if (!strcmp(a, "-j") && more) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--log") && more) logp = argv[++i];
-        else {
-            fprintf(stderr, "vidsim train-clip: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        }
+        else if (!strcmp(a, "--views")) bad = cli_parse_int(C, a, v, 0, INT_MAX, &n_views);
+        else if (!strcmp(a, "-j")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &threads);
+        else if (!strcmp(a, "--log")) logp = v;
+        else bad = cli_unknown_option(C, a);
+        if (bad) return 2;
     }
-    if ((!feat) == (!index) || !out || every < 1 || n_views < 0 || threads < 1) {
-        usage(stderr);
-        return 2;
-    }
+    if (!out) return cli_usage_error(C, "-o MODEL is required");
+    if ((!feat) == (!index))
+        return cli_usage_error(C, feat ? "give --features or --index, not both"
+                                    : "--features DIR or --index DIR is required");
     if (!strcmp(stage, "predmae")) p.stages = VS_CLIP_STAGE_PREDMAE;
     else if (!strcmp(stage, "fcs")) p.stages = VS_CLIP_STAGE_FCS;
-    else if (!strcmp(stage, "both")) p.stages = VS_CLIP_STAGE_PREDMAE | VS_CLIP_STAGE_FCS;
-    else {
-        fprintf(stderr, "vidsim train-clip: --stage must be predmae, fcs or both\n");
-        return 2;
-    }
+    else p.stages = VS_CLIP_STAGE_PREDMAE | VS_CLIP_STAGE_FCS;
     if (iters >= 0) p.iters_predmae = p.iters_fcs = iters;
     cfg.mlp = 4 * cfg.width;
     char ckpt[PATH_MAX];

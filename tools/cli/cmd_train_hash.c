@@ -12,6 +12,7 @@
 #include "vidsim/hashmodel.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,48 +125,56 @@ int cmd_train_hash(int argc, char **argv) {
     int resume = 0, every = 100, bits = 64;
     vs_hashtrain_params p = vs_hashtrain_default_params(64, 0);
     vs_hashmodel_config mc = p.model;
+    static const char *const valopts[] = {"--features", "--videos", "-o", "--out", "--bits", "--iters", "--batch",
+                                          "--lr", "--warmup", "--frames", "--mask-ratio", "--alpha", "--enc-dim",
+                                          "--enc-depth", "--enc-heads", "--dec-dim", "--dec-depth", "--dec-heads",
+                                          "--seed", "--every", "--log", NULL};
+    static const char *const C = "train-hash";
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--features") && more) feat = argv[++i];
-        else if (!strcmp(a, "--videos") && more) videos = argv[++i];
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
-        else if (!strcmp(a, "--bits") && more) bits = atoi(argv[++i]);
-        else if (!strcmp(a, "--iters") && more) p.iters = atol(argv[++i]);
-        else if (!strcmp(a, "--batch") && more) p.batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--lr") && more) p.lr = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--warmup") && more) p.warmup = atol(argv[++i]);
-        else if (!strcmp(a, "--frames") && more) mc.frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--mask-ratio") && more) p.mask_ratio = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--alpha") && more) p.alpha = (float)atof(argv[++i]);
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg(C, argc, argv, &i, valopts, &v);
+        if (bad) ;
+        else if (!strcmp(a, "--features")) feat = v;
+        else if (!strcmp(a, "--videos")) videos = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--bits")) {
+            static const char *const b[] = {"64", "128", "256"};
+            int k = cli_parse_choice(C, a, v, b, 3);
+            if (k < 0) bad = 2;
+            else bits = 64 << k;
+        } else if (!strcmp(a, "--iters")) bad = cli_parse_long(C, a, v, 1, LONG_MAX, &p.iters);
+        else if (!strcmp(a, "--batch")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &p.batch);
+        else if (!strcmp(a, "--lr")) {
+            double x;
+            if (!(bad = cli_parse_pos_double(C, a, v, &x))) p.lr = (float)x;
+        } else if (!strcmp(a, "--warmup")) bad = cli_parse_long(C, a, v, 0, LONG_MAX, &p.warmup);
+        else if (!strcmp(a, "--frames")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.frames);
+        else if (!strcmp(a, "--mask-ratio")) bad = cli_parse_float(C, a, v, 0, 1, &p.mask_ratio);
+        else if (!strcmp(a, "--alpha")) bad = cli_parse_float(C, a, v, 0, HUGE_VAL, &p.alpha);
         else if (!strcmp(a, "--no-jitter")) p.jitter = 0;
-        else if (!strcmp(a, "--enc-dim") && more) mc.enc_dim = atoi(argv[++i]);
-        else if (!strcmp(a, "--enc-depth") && more) mc.enc_depth = atoi(argv[++i]);
-        else if (!strcmp(a, "--enc-heads") && more) mc.enc_heads = atoi(argv[++i]);
-        else if (!strcmp(a, "--dec-dim") && more) mc.dec_dim = atoi(argv[++i]);
-        else if (!strcmp(a, "--dec-depth") && more) mc.dec_depth = atoi(argv[++i]);
-        else if (!strcmp(a, "--dec-heads") && more) mc.dec_heads = atoi(argv[++i]);
-        else if (!strcmp(a, "--seed") && more) p.seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--every") && more) every = atoi(argv[++i]);
+        else if (!strcmp(a, "--enc-dim")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.enc_dim);
+        else if (!strcmp(a, "--enc-depth")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.enc_depth);
+        else if (!strcmp(a, "--enc-heads")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.enc_heads);
+        else if (!strcmp(a, "--dec-dim")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.dec_dim);
+        else if (!strcmp(a, "--dec-depth")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.dec_depth);
+        else if (!strcmp(a, "--dec-heads")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &mc.dec_heads);
+        else if (!strcmp(a, "--seed")) {
+            unsigned long long x;
+            if (!(bad = cli_parse_u64(C, a, v, &x))) p.seed = x;
+        } else if (!strcmp(a, "--every")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &every);
         else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--log") && more) logp = argv[++i];
-        else {
-            fprintf(stderr, "vidsim train-hash: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        }
+        else if (!strcmp(a, "--log")) logp = v;
+        else bad = cli_unknown_option(C, a);
+        if (bad) return 2;
     }
-    if ((!feat) == (!videos) || !out || every < 1) {
-        usage(stderr);
-        return 2;
-    }
-    if (bits != 64 && bits != 128 && bits != 256) {
-        fprintf(stderr, "vidsim train-hash: --bits must be 64, 128 or 256\n");
-        return 2;
-    }
+    if (!out) return cli_usage_error(C, "-o MODEL is required");
+    if ((!feat) == (!videos))
+        return cli_usage_error(C, feat ? "give --features or --videos, not both"
+                                    : "--features DIR or --videos DIR is required");
     mc.bits = bits;
     p.model = mc;
     char ckpt[PATH_MAX];

@@ -199,19 +199,49 @@ static void find_exe_dir(void) {
     if (s) *s = 0;
 }
 
+/* The models folder of an installed vidsim: the install prefix's share/vidsim/models,
+ * fixed when the build is configured (CMakeLists.txt defines VIDSIM_INSTALL_MODELS_DIR). */
+#ifndef VIDSIM_INSTALL_MODELS_DIR
+#define VIDSIM_INSTALL_MODELS_DIR "/usr/local/share/vidsim/models"
+#endif
+
+/* Models shipped with vidsim, whose absence is worth explaining; other names are
+ * probed by callers that fall back on a file of that name (hasher.c). */
+static int bundled_model_name(const char *name) {
+    return !strcmp(name, "inception_v3.vstf") || !strcmp(name, "mobilenet_v2.vstf") ||
+           !strncmp(name, "pca_", 4) || !strncmp(name, "clip_", 5);
+}
+
+/* Locate a model file, first found wins: $VIDSIM_MODELS; ./models (the working
+ * directory); <exe>/../share/vidsim/models (an installed or relocated tree);
+ * <exe>/../models and <exe>/models (the build tree: build/vidsim finds the source
+ * tree's models from any directory); the configured prefix's share/vidsim/models.
+ * When none has it, out gets "models/NAME" and, for a bundled model, stderr lists
+ * the places tried and names VIDSIM_MODELS. */
 int cli_model_path(const char *name, char *out, size_t n) {
     const char *env = getenv("VIDSIM_MODELS");
+    if (env && !*env) env = NULL;
     find_exe_dir();
-    const char *dirs[4] = {env, NULL, NULL, "models"};
-    char a[PATH_MAX + 16], b[PATH_MAX + 16];
-    snprintf(a, sizeof a, "%.*s/../models", (int)(PATH_MAX - 1), exe_dir);
-    snprintf(b, sizeof b, "%.*s/models", (int)(PATH_MAX - 1), exe_dir);
-    dirs[1] = a;
-    dirs[2] = b;
-    for (int i = 0; i < 4; i++) {
+    enum { NDIRS = 6 };
+    char share[PATH_MAX + 32], up[PATH_MAX + 16], here[PATH_MAX + 16];
+    snprintf(share, sizeof share, "%.*s/../share/vidsim/models", (int)(PATH_MAX - 1), exe_dir);
+    snprintf(up, sizeof up, "%.*s/../models", (int)(PATH_MAX - 1), exe_dir);
+    snprintf(here, sizeof here, "%.*s/models", (int)(PATH_MAX - 1), exe_dir);
+    const char *dirs[NDIRS] = {env, "models", share, up, here, VIDSIM_INSTALL_MODELS_DIR};
+    for (int i = 0; i < NDIRS; i++) {
         if (!dirs[i]) continue;
         int w = snprintf(out, n, "%s/%s", dirs[i], name);
         if (w > 0 && (size_t)w < n && access(out, R_OK) == 0) return 0;
+    }
+    if (bundled_model_name(name)) {
+        fprintf(stderr, "vidsim: model %s not found; looked in:", name);
+        if (env) fprintf(stderr, " %s (VIDSIM_MODELS),", env);
+        else fprintf(stderr, " $VIDSIM_MODELS (unset),");
+        for (int i = 1; i < NDIRS; i++)
+            fprintf(stderr, " %s%s", i == 1 ? "./models" : dirs[i], i + 1 < NDIRS ? "," : "");
+        fprintf(stderr, ". Set VIDSIM_MODELS to the folder holding the converted models "
+                        "(scripts/fetch_weights.sh makes them; `make install` copies them to "
+                        "PREFIX/share/vidsim/models)\n");
     }
     snprintf(out, n, "models/%s", name);
     return -1;

@@ -30,13 +30,26 @@ static void usage(FILE *f) {
 }
 
 static int dispatch(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) return cli_usage_error(NULL, "no COMMAND given");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || (!strcmp(argv[1], "help") && argc == 2)) {
+        usage(stdout);
+        return 0;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("vidsim %s\n", vs_version());
         return 0;
+    }
+    /* `vidsim help CMD [SUB]` is `vidsim CMD [SUB] --help` */
+    char *hargv[4];
+    if (!strcmp(argv[1], "help")) {
+        if (argc > 4 || (argc == 4 && strcmp(argv[2], "index")))
+            return cli_usage_error("help", "unexpected argument '%s'", argv[argc - 1]);
+        hargv[0] = argv[0];
+        hargv[1] = argv[2];
+        hargv[2] = argc == 4 ? argv[3] : "--help";
+        hargv[3] = argc == 4 ? "--help" : NULL;
+        argv = hargv;
+        argc = argc == 4 ? 4 : 3;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name)) continue;
@@ -45,9 +58,7 @@ static int dispatch(int argc, char **argv) {
         cli_set_command(argv[1], sub ? argv[2] : NULL);
         return cmds[i].fn(argc - 1, argv + 1);
     }
-    fprintf(stderr, "vidsim: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 }
 
 /* Standard output goes through a cookie stream whose write function records the

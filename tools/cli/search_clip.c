@@ -16,6 +16,7 @@
 #include "vidsim/index.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,38 +113,57 @@ int cli_search_clip(int argc, char **argv) {
     double thr = -1e30;
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     if (!pos) return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             free(pos);
             return 0;
-        } else if (!strcmp(a, "--index") && more) dir = argv[++i];
-        else if (!strcmp(a, "--model") && more) model = argv[++i];
-        else if (!strcmp(a, "--top") && more) top = atoi(argv[++i]);
-        else if (!strcmp(a, "--threshold") && more) thr = atof(argv[++i]);
-        else if (!strcmp(a, "--format") && more) format = argv[++i];
-        else if (!strcmp(a, "--pca") && more) pca = argv[++i];
-        else if (!strcmp(a, "--direction") && more) {
-            const char *d = argv[++i];
-            if (strcmp(d, "sym") && strcmp(d, "q2r")) {
-                fprintf(stderr, "vidsim search: --direction must be sym or q2r\n");
-                free(pos);
-                return 2;
-            }
-            sym = !strcmp(d, "sym");
-        } else if (!strcmp(a, "-j") && more) i++; /* encoding is cheap: single-threaded */
-        else if (!strcmp(a, "--store")) store = 1;
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int val = !strcmp(a, "--index") || !strcmp(a, "--model") || !strcmp(a, "--top") ||
+                  !strcmp(a, "--threshold") || !strcmp(a, "--format") || !strcmp(a, "--pca") ||
+                  !strcmp(a, "--direction") || !strcmp(a, "-j");
+        if (val && !(v = cli_opt_value("search", argc, argv, &i))) goto usage_error;
+        if (!strcmp(a, "--index")) dir = v;
+        else if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--top")) {
+            if (cli_parse_int("search", "--top", v, 0, INT_MAX, &top)) goto usage_error;
+        } else if (!strcmp(a, "--threshold")) {
+            if (cli_parse_double("search", "--threshold", v, -HUGE_VAL, HUGE_VAL, &thr)) goto usage_error;
+        } else if (!strcmp(a, "--format")) {
+            static const char *const fmts[] = {"csv", "jsonl"};
+            if (cli_parse_choice("search", "--format", v, fmts, 2) < 0) goto usage_error;
+            format = v;
+        } else if (!strcmp(a, "--pca")) pca = v;
+        else if (!strcmp(a, "--direction")) {
+            static const char *const dirs[] = {"sym", "q2r"};
+            int d = cli_parse_choice("search", "--direction", v, dirs, 2);
+            if (d < 0) goto usage_error;
+            sym = d == 0;
+        } else if (!strcmp(a, "-j")) { /* encoding is cheap: single-threaded, but the value is checked */
+            int j;
+            if (cli_parse_int("search", "-j", v, 1, INT_MAX, &j)) goto usage_error;
+        } else if (!strcmp(a, "--store")) store = 1;
         else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vidsim search: unknown option %s\n", a);
-            free(pos);
-            return 2;
+            cli_unknown_option("search", a);
+            goto usage_error;
         } else pos[npos++] = argv[i];
     }
-    if (!dir || !model || strncmp(model, "clip", 4) || (model[4] && model[4] != ':') || !npos ||
-        (strcmp(format, "csv") && strcmp(format, "jsonl"))) {
-        usage(stderr);
+    if (!dir) {
+        cli_usage_error("search", "--index DIR is required");
+        goto usage_error;
+    }
+    if (!model || strncmp(model, "clip", 4) || (model[4] && model[4] != ':')) {
+        cli_usage_error("search", "--model must be clip or clip:MODEL here, got '%s'", model ? model : "");
+        goto usage_error;
+    }
+    if (!npos) {
+        cli_usage_error("search", "no QUERY given (an indexed video, a feature file or a video file)");
+        goto usage_error;
+    }
+    if (0) {
+    usage_error:
         free(pos);
         return 2;
     }
