@@ -84,8 +84,16 @@ int main(void) {
     return v && *v ? 0 : 1;
 }
 EOF
+  # a sanitized build installs an instrumented library: link the program the same way
+  san=""
+  BUILD_DIR=$(dirname "$BIN")
+  case "$(grep '^VS_SANITIZE' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)" in
+    *=address) san="-fsanitize=address,undefined" ;;
+    *=undefined) san="-fsanitize=undefined" ;;
+    *=thread) san="-fsanitize=thread" ;;
+  esac
   # shellcheck disable=SC2086
-  cc -std=c11 -o "$TMP/hello" "$TMP/hello.c" $flags 2>"$TMP/cc.err" && ok || bad "cc with pkg-config flags: $(cat "$TMP/cc.err")"
+  cc -std=c11 $san -o "$TMP/hello" "$TMP/hello.c" $flags 2>"$TMP/cc.err" && ok || bad "cc with pkg-config flags: $(cat "$TMP/cc.err")"
   out=$("$TMP/hello" 2>&1) && ok || bad "hello failed: $out"
   [ "${out%% *}" = "$(pkg-config --modversion vidsim)" ] && ok || bad "hello printed '$out'"
   unset PKG_CONFIG_PATH
