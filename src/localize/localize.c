@@ -353,6 +353,19 @@ void vs_segments_rescore(vs_segment *segs, int n, float pair_score) {
     }
 }
 
+/* Segments of a pair's matrix S [q->T, r->T] in seconds: vs_localize with the two
+ * videos' sample times and steps, ends clamped to their durations, and (unless
+ * pair_score is NaN) rescored by pair_score. */
+static vs_status localize_pair(vs_segment **segs, int *n, const float *S, const vs_loc_video *q,
+                               const vs_loc_video *r, float pair_score, const vs_localize_params *p) {
+    double qs = q->fps > 0 ? 1.0 / q->fps : 1.0, rs = r->fps > 0 ? 1.0 / r->fps : 1.0;
+    vs_status s = vs_localize(segs, n, S, q->T, r->T, q->times, qs, r->times, rs, p);
+    if (s != VS_OK) return s;
+    vs_segments_clamp(*segs, *n, q->duration, r->duration);
+    if (pair_score == pair_score) vs_segments_rescore(*segs, *n, pair_score);
+    return VS_OK;
+}
+
 vs_status vs_localize_videos(vs_segment **segs, int *n, vs_simmodel_state *st, const vs_loc_video *q,
                              const vs_loc_video *r, int R, int D, int sym, float pair_score,
                              const vs_localize_params *p) {
@@ -363,13 +376,9 @@ vs_status vs_localize_videos(vs_segment **segs, int *n, vs_simmodel_state *st, c
     float *S = vs__malloc(sizeof(float) * (size_t)q->T * r->T);
     if (!S) return vs__err(VS_ERR_NOMEM, "localize: out of memory for a %d x %d matrix", q->T, r->T);
     vs_status s = vs_localize_pair_matrix(st, S, q->x, q->T, r->x, r->T, R, D, sym);
-    double qs = q->fps > 0 ? 1.0 / q->fps : 1.0, rs = r->fps > 0 ? 1.0 / r->fps : 1.0;
-    if (s == VS_OK) s = vs_localize(segs, n, S, q->T, r->T, q->times, qs, r->times, rs, p);
+    if (s == VS_OK) s = localize_pair(segs, n, S, q, r, pair_score, p);
     vs__free(S);
-    if (s != VS_OK) return s;
-    vs_segments_clamp(*segs, *n, q->duration, r->duration);
-    if (pair_score == pair_score) vs_segments_rescore(*segs, *n, pair_score);
-    return VS_OK;
+    return s;
 }
 
 vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const vs_loc_video *q,
@@ -398,7 +407,6 @@ vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const 
         return vs__err(VS_ERR_NOMEM, "localize: out of memory for %d x %d maps", q->T, Umax);
     }
     vs_status s = VS_OK;
-    double qs = q->fps > 0 ? 1.0 / q->fps : 1.0;
     for (int k = 0; k < n && s == VS_OK; k++) {
         const vs_loc_video *r = &targets[k];
         int U = r->T;
@@ -406,11 +414,7 @@ vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const 
         if (s != VS_OK) break;
         sims[k] = 0.5f * (vs_simmodel_chamfer(A, q->T, U, 0) + vs_simmodel_chamfer(Bt, q->T, U, 1));
         for (long c = 0; c < (long)q->T * U; c++) A[c] = 0.5f * (A[c] + Bt[c]);
-        double rs = r->fps > 0 ? 1.0 / r->fps : 1.0;
-        s = vs_localize(&segs[k], &nsegs[k], A, q->T, U, q->times, qs, r->times, rs, p);
-        if (s != VS_OK) break;
-        vs_segments_clamp(segs[k], nsegs[k], q->duration, r->duration);
-        vs_segments_rescore(segs[k], nsegs[k], sims[k]);
+        s = localize_pair(&segs[k], &nsegs[k], A, q, r, sims[k], p);
     }
     vs__free(A);
     vs__free(Bt);

@@ -993,20 +993,24 @@ static int search_two_stage(const char *dir, char **pos, int npos, int top, doub
             vs_simmodel_state *fst = nc < c.threads && c.n >= c.threads ? c.st1 : c.st;
             /* --segments with visil_f, symmetric: as the exhaustive search, one pass */
             const int fused = o->segments && sym && !strcmp(model, "visil_f");
+            if (nc > 0 && !(qx = index_features_st(c.st, qf))) {
+                fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
+                vs_features_free(qf);
+                bad++;
+                continue;
+            }
             if (fused && nc > 0) {
                 for (long k = 0; k < nc; k++)
                     lv[k] = (vs_loc_video){targets[k].x, targets[k].T, c.times[cand[k]], c.fps[cand[k]],
                                            c.dur[cand[k]]};
-                vs_loc_video fq = {NULL, qf->T, qf->times, qf->fps, qf->duration};
-                if (!(qx = index_features_st(c.st, qf)) ||
-                    (fq.x = qx, fused_search(qname, c.st, c.m, &fq, lv, nc, c.R, c.D, sims, segs, nsegs))) {
+                vs_loc_video fq = loc_video(qx, qf);
+                if (fused_search(qname, c.st, c.m, &fq, lv, nc, c.R, c.D, sims, segs, nsegs)) {
                     free(qx);
                     vs_features_free(qf);
                     bad++;
                     continue;
                 }
-            } else if (nc > 0 && (!(qx = index_features_st(c.st, qf)) ||
-                           vs_simmodel_similarity(fst, sims, qx, qf->T, targets, (int)nc, c.R, c.D) != VS_OK)) {
+            } else if (nc > 0 && vs_simmodel_similarity(fst, sims, qx, qf->T, targets, (int)nc, c.R, c.D) != VS_OK) {
                 fprintf(stderr, "vidsim search: %s: %s\n", q, vs_last_error());
                 free(qx);
                 vs_features_free(qf);
