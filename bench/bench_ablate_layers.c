@@ -12,7 +12,7 @@
  * This is an experiment driver, not a test; bench/README.md records its results.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "core/tensorfile.h"
+#include "bench.h"
 #include "vidsim/features.h"
 
 #include <cblas.h>

@@ -7,18 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/internal.h"
+#include "bench.h"
 #include "vidsim/augment.h"
 
 static double run(vs_aug_state *st, const uint8_t *frames, int n, int H, int W, uint8_t *w, uint8_t *s,
                   int videos) {
-    double t0 = vs__now();
+    double t0 = bench_now();
     for (int k = 0; k < videos; k++)
         if (vs_aug_make_views(st, w, s, NULL, frames, n, H, W, 1, (uint64_t)k) != VS_OK) {
             fprintf(stderr, "error: %s\n", vs_last_error());
             return -1;
         }
-    return vs__now() - t0;
+    return bench_now() - t0;
 }
 
 int main(int argc, char **argv) {
@@ -51,10 +51,10 @@ int main(int argc, char **argv) {
                cfg[c].name, videos, W, H, 64.0 * videos / t, 1e3 * t / videos);
         vs_aug_state_free(st);
     }
-    double t0 = vs__now();
+    double t0 = bench_now();
     vs_aug_views v;
     for (int k = 0; k < 100000; k++) vs_aug_make_indices(&v, &p, 300, 1, (uint64_t)k);
-    printf("bench_augment make_indices videos/s=%.0f\n", 100000 / (vs__now() - t0));
+    printf("bench_augment make_indices videos/s=%.0f\n", 100000 / (bench_now() - t0));
     free(w);
     free(s);
     free(frames);

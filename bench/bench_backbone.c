@@ -13,7 +13,7 @@
  *   bench_backbone model=inception_v3 size=299 threads=1 batch=8 engine=onednn fps=..
  *     conv_gflop_per_frame=.. gflops=.. sgemm_gflops=.. share=..
  */
-#include "backbone/bb_internal.h"
+#include "bench.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -55,17 +55,17 @@ static double time_sgemm(const gshape *sh, int ns, int threads, int reps) {
     float *A = malloc(amax * 4), *B = malloc(bmax * 4), *C = malloc(cmax * 4);
     for (size_t i = 0; i < amax; i++) A[i] = (float)((i * 7919) % 1000) / 1000.f - 0.5f;
     for (size_t i = 0; i < bmax; i++) B[i] = (float)((i * 104729) % 1000) / 1000.f - 0.5f;
-    openblas_set_num_threads(threads);
+    vs_blas_set_threads(threads);
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
-        double t0 = vs__now();
+        double t0 = bench_now();
         for (int i = 0; i < ns; i++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)sh[i].M, sh[i].N,
                         sh[i].K, 1.f, A, sh[i].K, B, sh[i].N, 0.f, C, sh[i].N);
-        double t = vs__now() - t0;
+        double t = bench_now() - t0;
         if (r > 0 && t < best) best = t; /* r = 0 warms up */
     }
-    openblas_set_num_threads(1);
+    vs_blas_set_threads(1);
     free(A);
     free(B);
     free(C);
@@ -102,9 +102,9 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
     }
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
-        double t0 = vs__now();
+        double t0 = bench_now();
         vs_backbone_forward(st, rgb, batch);
-        double t = vs__now() - t0;
+        double t = bench_now() - t0;
         if (r > 0 && t < best) best = t;
     }
     gshape sh[256];

@@ -15,7 +15,6 @@
 #include "vidsim/clipmodel.h"
 #include "vidsim/simmodel.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +57,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--targets")) n_t = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     }
-    openblas_set_num_threads(1);
+    vs_blas_set_threads(1);
     vs_clipmodel *m = NULL;
     vs_status st = model ? vs_clipmodel_load(&m, model) : vs_clipmodel_create(&m, NULL, 1);
     if (st != VS_OK) {

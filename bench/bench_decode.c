@@ -12,7 +12,7 @@
  * place, never copied.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "decode/decode_internal.h"
+#include "bench.h"
 #include "vidsim/decode.h"
 
 #include <dirent.h>

@@ -22,7 +22,7 @@
  * asserts; a mismatch against the baseline is printed as MISMATCH and exits 1.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "hamming/hamming_internal.h"
+#include "bench.h"
 #include "vidsim/features.h"
 #include "vidsim/hamming.h"
 #include "vidsim/hashmodel.h"

@@ -14,12 +14,9 @@
  * targets); with --threads 1 OpenBLAS also runs single-threaded. bench/torch_simmodel.py
  * is the PyTorch counterpart with the same arguments.
  */
-#include "core/internal.h"
-#include "nn/nn.h"
-#include "simmodel/simmodel_internal.h"
+#include "bench.h"
 #include "vidsim/simmodel.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +64,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps")) reps = v;
         else if (!strcmp(argv[i], "--parts")) parts = v; /* 0: skip the per-part timings */
     }
-    openblas_set_num_threads(1);
+    vs_blas_set_threads(1);
     vs_simmodel *m;
     if (vs_simmodel_create_random(&m, D, 1) != VS_OK) {
         fprintf(stderr, "%s\n", vs_last_error());
@@ -90,9 +87,9 @@ int main(int argc, char **argv) {
     double best = 1e30, best_cpu = 1e30;
     vs_simmodel_similarity(st, sims, q, T, tg, n_targets, R, D); /* warm-up, grows scratch */
     for (int r = 0; r < reps; r++) {
-        double t0 = vs__now(), c0 = cpu_now();
+        double t0 = bench_now(), c0 = cpu_now();
         vs_simmodel_similarity(st, sims, q, T, tg, n_targets, R, D);
-        double dt = vs__now() - t0, dc = cpu_now() - c0;
+        double dt = bench_now() - t0, dc = cpu_now() - c0;
         if (dt < best) best = dt;
         if (dc < best_cpu) best_cpu = dc;
     }
@@ -111,20 +108,20 @@ int main(int argc, char **argv) {
     vs__simacts *a = &w->acts;
     double t_f2f = 1e30, t_cmp = 1e30, t_c2g = 1e30, t_c2d = 1e30, t_c3g = 1e30, t_c3d = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = vs__now();
+        double t0 = bench_now();
         for (int k = 0; k < 4; k++)
             vs__f2f_forward(a->f2f, U, w->gemm, (long)w->gemm_cap, q, T, tv[k % n_targets], U, R, D);
-        double t1 = vs__now();
+        double t1 = bench_now();
         for (int k = 0; k < 4; k++) vs__comparator_forward(a, w->col, &m->w);
-        double t2 = vs__now();
+        double t2 = bench_now();
         vs__conv2d_forward(a->conv2, w->col, a->pool1, m->w.c2_w, m->w.c2_b, 32, a->T2, a->U2, 64, 3);
-        double t3 = vs__now();
+        double t3 = bench_now();
         vs__conv2d_forward_direct(a->conv2, a->pool1, m->w.c2_w, m->w.c2_b, 32, a->T2, a->U2, 64, 3);
-        double t4 = vs__now();
+        double t4 = bench_now();
         vs__conv2d_forward(a->conv3, w->col, a->pool2, m->w.c3_w, m->w.c3_b, 64, a->T4, a->U4, 128, 3);
-        double t5 = vs__now();
+        double t5 = bench_now();
         vs__conv2d_forward_direct(a->conv3, a->pool2, m->w.c3_w, m->w.c3_b, 64, a->T4, a->U4, 128, 3);
-        double t6 = vs__now();
+        double t6 = bench_now();
         t_f2f = fmin(t_f2f, (t1 - t0) / 4);
         t_cmp = fmin(t_cmp, (t2 - t1) / 4);
         t_c2g = fmin(t_c2g, t3 - t2);

@@ -27,7 +27,7 @@
 #ifndef VIDSIM_AUGMENT_H
 #define VIDSIM_AUGMENT_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,7 @@
 #ifndef VIDSIM_BACKBONE_H
 #define VIDSIM_BACKBONE_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {

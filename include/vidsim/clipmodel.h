@@ -24,7 +24,7 @@
 #ifndef VIDSIM_CLIPMODEL_H
 #define VIDSIM_CLIPMODEL_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #include <stdint.h>
 
@@ -126,8 +126,10 @@ typedef struct vs_cliptrain vs_cliptrain;
 /* A trainer for a new model of config c (NULL = default). p NULL = defaults. */
 VS_API vs_status vs_cliptrain_create(vs_cliptrain **out, const vs_clipmodel_config *c,
                                      const vs_cliptrain_params *p);
-/* Resume from a checkpoint written by vs_cliptrain_checkpoint (config, parameters,
- * optimiser moments, step and sampler state). p NULL = the checkpoint's own params;
+/* Resume from a checkpoint written by vs_cliptrain_save (config, parameters,
+ * optimiser moments, step and sampler state; checkpoints written before the common
+ * layout load too). The training set is checked at the next step: the same number of
+ * videos and frames as the checkpoint's, else VS_ERR_INVALID_ARG. p NULL = the checkpoint's own params;
  * else p's iteration counts replace the checkpoint's (the rest is kept). */
 VS_API vs_status vs_cliptrain_resume(vs_cliptrain **out, const char *path,
                                      const vs_cliptrain_params *p);
@@ -153,8 +155,9 @@ VS_API vs_status vs_cliptrain_step(vs_cliptrain *t, float *loss, vs_clip_stage *
 VS_API long vs_cliptrain_done(const vs_cliptrain *t);
 VS_API long vs_cliptrain_total(const vs_cliptrain *t);
 
-/* Checkpoint (atomic VSTF: everything vs_cliptrain_resume needs). */
-VS_API vs_status vs_cliptrain_checkpoint(const vs_cliptrain *t, const char *path);
+/* Checkpoint (atomic VSTF: everything vs_cliptrain_resume needs, in the layout of
+ * every vidsim trainer: create / step / save / resume / free; docs/training.md). */
+VS_API vs_status vs_cliptrain_save(const vs_cliptrain *t, const char *path);
 /* The trained encoder as a model (new object, caller frees). */
 VS_API vs_status vs_cliptrain_model(const vs_cliptrain *t, vs_clipmodel **out);
 

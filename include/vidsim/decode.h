@@ -18,7 +18,7 @@
 #ifndef VIDSIM_DECODE_H
 #define VIDSIM_DECODE_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,9 +67,6 @@ VS_API void vs_decode_close(vs_decoder *d);
  * one decodable frame returns its first frame. */
 VS_API vs_status vs_decode_all(const char *path, const vs_decode_params *p, uint8_t **frames,
                                int *n_frames, vs_decode_info *info);
-
-/* Free a buffer that the library allocated for the caller. */
-VS_API void vs_free(void *p);
 
 #ifdef __cplusplus
 }

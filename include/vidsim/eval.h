@@ -33,7 +33,7 @@
 #ifndef VIDSIM_EVAL_H
 #define VIDSIM_EVAL_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {

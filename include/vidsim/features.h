@@ -22,7 +22,7 @@
 #ifndef VIDSIM_FEATURES_H
 #define VIDSIM_FEATURES_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 #include "vidsim/decode.h"
 #include "vidsim/backbone.h"
 
@@ -76,6 +76,52 @@ VS_API const char *vs_extractor_model_id(const vs_extractor *ex);
 /* Comma-separated taps in use, and the backbone's name. */
 VS_API const char *vs_extractor_layers(const vs_extractor *ex);
 VS_API const char *vs_extractor_backbone(const vs_extractor *ex);
+
+/* ---- Model ids: which backbone, crop, whitening (or none) and weights produced features.
+ * The string form, stored in feature files and index catalogues, is
+ * "BACKBONE/CROP/pcaD/HASH" or "BACKBONE/CROP/rawD/HASH", e.g.
+ * "inception_v3/224/pca256/df694736" (HASH: 8 hex digits, FNV-1a of the weights and
+ * the whitening). */
+typedef struct vs_model_id {
+    char backbone[32];     /* vs_backbone_name: "inception_v3", "mobilenet_v2" */
+    int crop;              /* side of the centre crop, pixels */
+    int pca;               /* 1: PCA-whitened; 0: raw region vectors */
+    int dim;               /* D, dims per region */
+    uint32_t hash;         /* fingerprint of the weights and whitening */
+} vs_model_id;
+
+/* Parse s. VS_ERR_FORMAT (message naming s) unless it has the form above; *out is
+ * then zeroed. */
+VS_API vs_status vs_model_id_parse(vs_model_id *out, const char *s);
+/* Write the string form into buf [n] (64 bytes always suffice). Returns the length
+ * as snprintf does. */
+VS_API int vs_model_id_format(const vs_model_id *id, char *buf, size_t n);
+/* File names (no folder) of the bundled backbone weights and whitening of a backbone
+ * ("inception_v3" or its short name "inception", "mobilenet_v2" / "mobilenet"):
+ * "inception_v3.vstf" and "pca_inception_v3.vstf". VS_ERR_UNSUPPORTED for another
+ * name. Either buffer may be NULL. */
+VS_API vs_status vs_model_files(const char *backbone, char *weights, size_t nw, char *pca, size_t np);
+
+/* Where model files are found: find(user, name, path, n) writes the path of file
+ * `name` into path [n] and returns 0 when it exists (else nonzero, with path the best
+ * guess); with find NULL the file is dir/name (dir NULL: "models"). Borrowed. */
+typedef struct vs_model_locator {
+    const char *dir;
+    int (*find)(void *user, const char *name, char *path, size_t n);
+    void *user;
+} vs_model_locator;
+/* path [n] of model file name through loc (NULL: "models/NAME"); 0 when it exists. */
+VS_API int vs_model_locate(const vs_model_locator *loc, const char *name, char *path, size_t n);
+
+/* The extractor that produces features of model id `model_id`: the bundled weights of
+ * its backbone and, unless the id is raw, the whitening file pca_override or else the
+ * bundled one, found through models (NULL: ./models). Fails with VS_ERR_UNSUPPORTED
+ * ("index model ID: unknown backbone") for an id that does not parse or names an
+ * unknown backbone, and VS_ERR_INVALID_ARG when the files found give another model id
+ * (the message names both). p as for vs_extractor_load. On failure *out is NULL. */
+VS_API vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator *models,
+                                             const char *model_id, const char *pca_override,
+                                             const vs_extract_params *p);
 
 VS_API vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex);
 VS_API void vs_extract_state_free(vs_extract_state *st);

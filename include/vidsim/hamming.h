@@ -28,7 +28,7 @@
 #ifndef VIDSIM_HAMMING_H
 #define VIDSIM_HAMMING_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {

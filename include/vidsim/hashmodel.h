@@ -30,7 +30,7 @@
 #ifndef VIDSIM_HASHMODEL_H
 #define VIDSIM_HASHMODEL_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -127,10 +127,17 @@ VS_API long vs_hashtrain_n_videos(const vs_hashtrain *t);
  * collection are capped to it). */
 VS_API vs_status vs_hashtrain_step(vs_hashtrain *t, vs_hashtrain_stats *st);
 VS_API long vs_hashtrain_steps_done(const vs_hashtrain *t);
-/* Checkpoint: model + Adam moments + step + RNG, written atomically; loading one into a
- * trainer created with the same architecture resumes exactly where it stopped. */
-VS_API vs_status vs_hashtrain_save_checkpoint(const vs_hashtrain *t, const char *path);
-VS_API vs_status vs_hashtrain_load_checkpoint(vs_hashtrain *t, const char *path);
+/* Checkpoint: model + Adam moments + step + RNG, written atomically in the layout of
+ * every vidsim trainer (create / step / save / resume / free; docs/training.md). It is
+ * also a loadable model (vs_hashmodel_load). */
+VS_API vs_status vs_hashtrain_save(const vs_hashtrain *t, const char *path);
+/* A trainer that continues a checkpoint exactly where it stopped: the training
+ * parameters are p's (batch, iters, lr, ...); the architecture is the checkpoint's when
+ * p->model.bits is 0, else p->model must equal it (VS_ERR_INVALID_ARG naming both
+ * otherwise). Add the training videos again before the next step. Checkpoints
+ * written before the common layout (flat adam.m / adam.v) load too. */
+VS_API vs_status vs_hashtrain_resume(vs_hashtrain **out, const char *path,
+                                     const vs_hashtrain_params *p);
 /* A copy of the current weights as a model (caller frees). */
 VS_API vs_status vs_hashtrain_model(const vs_hashtrain *t, vs_hashmodel **out);
 

@@ -29,7 +29,7 @@
 #ifndef VIDSIM_INDEX_H
 #define VIDSIM_INDEX_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 #include "vidsim/features.h"
 
 #ifdef __cplusplus
@@ -82,6 +82,9 @@ typedef struct vs_index_info {
     char model_id[64];     /* "" until the first add */
     double fps;            /* sampling rate of the features (0 until the first successful add) */
     long n_ok, n_failed;   /* rows */
+    int R, D;              /* regions per frame and dims per region of the features, from the
+                              header of the first ok row's feature file that reads (0 when none
+                              does); vs_last_error() is left as it was */
 } vs_index_info;
 
 /* What vs_index_add_* did. */

@@ -44,7 +44,7 @@
 #ifndef VIDSIM_LOCALIZE_H
 #define VIDSIM_LOCALIZE_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 #include "vidsim/simmodel.h"
 
 #ifdef __cplusplus

@@ -13,8 +13,9 @@
  * Thread safety: a vs_simmodel is read-only after load and may be shared by any number
  * of threads. Each thread uses its own vs_simmodel_state (scratch, cached activations).
  * A state with n_threads > 1 starts that many worker threads inside a call (none live
- * between calls). OpenBLAS runs its own threads: with n_threads > 1 set
- * OPENBLAS_NUM_THREADS=1 (or openblas_set_num_threads(1)) to avoid oversubscription.
+ * between calls). Creating a state with n_threads > 1 puts OpenBLAS at one thread
+ * (once, process-wide, unless the application chose with vs_blas_set_threads;
+ * docs/threading.md), so the workers' GEMMs do not oversubscribe the cores.
  *
  * Example:
  *     vs_simmodel *m; vs_simmodel_state *st;
@@ -31,7 +32,7 @@
 #ifndef VIDSIM_SIMMODEL_H
 #define VIDSIM_SIMMODEL_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 
 #ifdef __cplusplus
 extern "C" {

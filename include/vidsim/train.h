@@ -13,7 +13,9 @@
  * A trainer owns a private copy of the model; vs_s2vs_trainer_model() gives a
  * read-only view for evaluation between steps. Checkpoints are VSTF files holding the
  * model tensors under their usual names (so a checkpoint loads as a model with
- * vs_simmodel_load) plus the AdamW moments and the step; written atomically.
+ * vs_simmodel_load) plus the AdamW moments and the step; written atomically. The API
+ * has the shape of every vidsim trainer (vs_hashtrain_*, vs_cliptrain_* too):
+ * create / step / save / resume / free, and one checkpoint layout (docs/training.md).
  *
  * Example:
  *     vs_s2vs_trainer *t;
@@ -27,7 +29,7 @@
 #ifndef VIDSIM_TRAIN_H
 #define VIDSIM_TRAIN_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 #include "vidsim/simmodel.h"
 #include "vidsim/augment.h"
 #include "vidsim/features.h"
@@ -66,6 +68,7 @@ typedef struct vs_s2vs_losses {
 } vs_s2vs_losses;
 
 typedef struct vs_s2vs_trainer vs_s2vs_trainer;
+struct vs_s2vs_data_params; /* below: the data pipeline's parameters */
 
 /* A trainer starting from a copy of init (a ViSiL model with attention). */
 VS_API vs_status vs_s2vs_trainer_create(vs_s2vs_trainer **out, const vs_simmodel *init,
@@ -89,14 +92,21 @@ VS_API long vs_s2vs_trainer_steps(const vs_s2vs_trainer *t);
  * parameter order (vs_simmodel_n_params floats; owned by t). */
 VS_API const float *vs_s2vs_trainer_grad(const vs_s2vs_trainer *t);
 
-/* Checkpoint: model tensors + AdamW moments + step + params, atomic write. Loading
- * restores everything (params from the file, except n_threads). Extra metadata
- * (key=value strings, e.g. the data pipeline's seed and position) may be stored with
- * the checkpoint and read back. */
+/* Checkpoint: model tensors + AdamW moments + step + params, atomic write. Resuming
+ * restores everything (params from the file, except n_threads; checkpoints written
+ * before the common layout load too). Extra metadata (key=value strings, e.g. the
+ * data pipeline's seed and position) may be stored with the checkpoint and read back.
+ * With data given, resume also checks that the run builds its clips as the
+ * checkpoint's did (clip length, copy-edit probability, as stored by
+ * vs_s2vs_trainer_set_data): VS_ERR_INVALID_ARG naming the file and the setting when
+ * not. */
 VS_API vs_status vs_s2vs_trainer_save(const vs_s2vs_trainer *t, const char *path);
-VS_API vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_threads);
+VS_API vs_status vs_s2vs_trainer_resume(vs_s2vs_trainer **out, const char *path, int n_threads,
+                                        const struct vs_s2vs_data_params *data);
 VS_API vs_status vs_s2vs_trainer_set_meta(vs_s2vs_trainer *t, const char *key, const char *value);
 VS_API const char *vs_s2vs_trainer_get_meta(const vs_s2vs_trainer *t, const char *key);
+/* Record the data parameters a resumed run must share (data.clip, data.p_edit). */
+VS_API vs_status vs_s2vs_trainer_set_data(vs_s2vs_trainer *t, const struct vs_s2vs_data_params *dp);
 
 /* ------------------------------------------------------------------ training data
  * Clips for the trainer from a set of unlabeled videos (s2vs.md §3.2-3.5):

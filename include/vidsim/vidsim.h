@@ -1,87 +1,41 @@
 /*
- * vidsim.h - umbrella header of the vidsim library: version, status codes, the
- * per-thread error message, log and allocator hooks.
+ * vidsim.h - umbrella header of the vidsim library: includes vidsim/base.h (version,
+ * status codes, the per-thread error message, log and allocator hooks, vs_free, the
+ * BLAS thread count) and every module header, so an application can include just
+ * this. Each module header also stands alone (it includes only base.h and the module
+ * headers below it, docs/architecture.md); none includes this file.
  *
  * vidsim finds near-duplicate and copied videos. Every call returns a vs_status;
  * on failure vs_last_error() gives a message that names the input and the reason.
  *
  * Thread safety: every function may be called from any thread. vs_last_error() is
- * thread-local. vs_log_set() and vs_alloc_set() must be called before any other call.
+ * thread-local. vs_log_set(), vs_alloc_set() and vs_blas_set_threads() must be called
+ * before any other call (docs/threading.md).
  *
  * Example:
+ *     #include "vidsim/vidsim.h"
  *     vs_status st = vs_some_call(...);
  *     if (st != VS_OK) fprintf(stderr, "error: %s\n", vs_last_error());
  */
 #ifndef VIDSIM_VIDSIM_H
 #define VIDSIM_VIDSIM_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdbool.h>
+#include "vidsim/base.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#if defined(_WIN32)
-#define VS_API __declspec(dllexport)
-#else
-#define VS_API __attribute__((visibility("default")))
-#endif
-
-#define VS_VERSION_MAJOR 0
-#define VS_VERSION_MINOR 1
-#define VS_VERSION_PATCH 0
-
-/* Status codes. Callers must tolerate codes added later. */
-typedef enum {
-    VS_OK = 0,
-    VS_ERR_NOMEM = -1,       /* an allocation failed */
-    VS_ERR_IO = -2,          /* a file could not be opened, read or written */
-    VS_ERR_FORMAT = -3,      /* a file is corrupt, truncated or of the wrong kind */
-    VS_ERR_UNSUPPORTED = -4, /* feature not built in, or input kind not supported */
-    VS_ERR_INVALID_ARG = -5, /* API misuse: bad argument */
-    VS_ERR_DECODE = -6,      /* the video could not be decoded */
-    VS_ERR_CUDA = -7,        /* GPU backend failure */
-    VS_ERR_ABORTED = -8,     /* the abort callback asked to stop */
-    VS_ERR_INTERNAL = -9     /* an internal invariant failed (a bug) */
-} vs_status;
-
-/* "0.1.0"; static string. */
-VS_API const char *vs_version(void);
-
-/* Static one-line description of a status code. */
-VS_API const char *vs_strerror(vs_status st);
-
-/* Detail of the last failure on this thread ("" if none). Valid until the next
- * vidsim call on this thread. */
-VS_API const char *vs_last_error(void);
-
-/* Log levels and hook. The default hook is silent: the library never prints. */
-enum { VS_LOG_ERROR = 0, VS_LOG_WARN = 1, VS_LOG_INFO = 2, VS_LOG_DEBUG = 3 };
-typedef void (*vs_log_fn)(int level, const char *msg, void *user);
-VS_API void vs_log_set(vs_log_fn fn, void *user);
-
-/* Allocator hooks (set before any other call). NULL restores the libc allocator. */
-typedef struct vs_allocator {
-    void *(*malloc_fn)(size_t n, void *user);
-    void *(*realloc_fn)(void *p, size_t n, void *user);
-    void (*free_fn)(void *p, void *user);
-    void *user;
-} vs_allocator;
-VS_API void vs_alloc_set(const vs_allocator *a);
-
-/* Test hook: make the n-th allocation from now fail (n >= 1); 0 disables. */
-VS_API void vs_alloc_fail_after(long n);
-
-/* Abort callback for long calls: return true to stop; the call returns VS_ERR_ABORTED. */
-typedef bool (*vs_abort_fn)(void *user);
-
-/* Progress callback for long calls: done and total in the call's unit. */
-typedef void (*vs_progress_fn)(double done, double total, void *user);
-
-#ifdef __cplusplus
-}
-#endif
+#include "vidsim/augment.h"
+#include "vidsim/backbone.h"
+#include "vidsim/batch.h"
+#include "vidsim/clipmodel.h"
+#include "vidsim/decode.h"
+#include "vidsim/eval.h"
+#include "vidsim/features.h"
+#include "vidsim/hamming.h"
+#include "vidsim/hashmodel.h"
+#include "vidsim/index.h"
+#include "vidsim/localize.h"
+#include "vidsim/norm.h"
+#include "vidsim/search.h"
+#include "vidsim/simmodel.h"
+#include "vidsim/train.h"
 
 #endif /* VIDSIM_VIDSIM_H */

@@ -13,8 +13,9 @@
  * Engines: convolutions run on oneDNN (dnnl.c) when built in and not disabled by
  * params.engine, else on im2col + OpenBLAS (ops.c). With oneDNN, n_threads goes to its
  * OpenMP runtime and the remaining small layers run on the caller's thread.
- * With OpenBLAS: n_threads - 1 pthreads per state plus the caller; OpenBLAS is switched
- * to one thread during the forward (process-global; restored after) and our threads
+ * With OpenBLAS: n_threads - 1 pthreads per state plus the caller; creating such a
+ * state puts OpenBLAS at one thread (core/blas.c: once, process-wide, never switched
+ * back, unless the application chose with vs_blas_set_threads) and our threads
  * split each conv into row tiles whose size depends only on the batch and the layer,
  * never on n_threads, so results are bitwise the same for any thread count.
  * Pool/depthwise/elementwise layers are split by output rows.
@@ -375,6 +376,7 @@ vs_status vs_backbone_state_create(vs_backbone_state **out, const vs_backbone *b
             st->n_started++;
         }
     }
+    if (!st->use_dnnl) vs__blas_pool_started(); /* our threads split the GEMMs, not OpenBLAS */
     *out = st;
     return VS_OK;
 nomem:
@@ -389,8 +391,6 @@ fail:
 static vs_status run_graph(vs_backbone_state *st) {
     const vs_backbone *bb = st->bb;
     vs_status ret = VS_OK;
-    int prev_blas = st->use_dnnl ? 1 : openblas_get_num_threads();
-    if (prev_blas != 1) openblas_set_num_threads(1);
     for (int i = 1; i < bb->n_nodes; i++) {
         const bb_node *nd = &bb->nodes[i];
         const bb_geom *go = &st->g[i];
@@ -422,7 +422,6 @@ static vs_status run_graph(vs_backbone_state *st) {
         if (items > rows) items = (int)rows;
         run_step(st, i, items, work >= 16384);
     }
-    if (prev_blas != 1) openblas_set_num_threads(prev_blas);
     return ret;
 }
 

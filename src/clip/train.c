@@ -8,15 +8,16 @@
  *     clean clips and a positive view (temporal offset, speed change, frame dropout,
  *     ShotMix: foreign frames spliced in / a 2x2 block of regions from another video,
  *     region dropout, noise); loss = FCS (losses.c) on the L2-normalised clip vectors.
- * AdamW (src/train/optim.h) with warm-up + cosine per stage, no decay on biases, norms,
- * embeddings and tokens; moments reset between stages. Checkpoints are VSTF files with
- * the parameters, the moments, the step and the sampler state.
+ * AdamW (the optimiser core, src/optim) with warm-up + cosine per stage, no decay on
+ * biases, norms, embeddings and tokens; moments reset between stages. Checkpoints are
+ * VSTF files in the trainers' common layout: the parameters and adam.m/v.<name> per
+ * tensor, train.step / adam_step / rng, and the sampler state.
  * Not here: reading feature files (the caller adds videos), the CLI.
  */
 #include "clip/clip_internal.h"
 
 #include "core/tensorfile.h"
-#include "train/optim.h"
+#include "optim/optim.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -58,11 +59,11 @@ struct vs_cliptrain {
     vs_clipmodel_config cfg;
     vs_cliptrain_params p;
     long n, n_enc;             /* floats with / without the decoder */
-    float *params, *grads, *m, *v;
+    float *params;             /* [n] the block (encoder then decoder) */
+    vs__optim opt;             /* gradients and moments, parallel to params */
     vs__clipw w, g;
     vs__clipparam *tab;
     int ntab;
-    vs__adam opt;
     long done;
     uint64_t rng;
     video *vids;
@@ -201,20 +202,34 @@ static vs_status trainer_alloc(vs_cliptrain **out, const vs_clipmodel_config *c,
     enc.dec_depth = 0;
     vs__clip_param_table(NULL, &enc, 0, &t->n_enc);
     t->tab = vs__malloc(sizeof *t->tab * (size_t)t->ntab);
-    t->params = vs__malloc_aligned(sizeof(float) * 4 * (size_t)t->n);
-    if (!t->tab || !t->params) {
+    t->params = vs__malloc_aligned(sizeof(float) * (size_t)t->n);
+    vs__param *pt = vs__calloc((size_t)t->ntab, sizeof *pt);
+    if (!t->tab || !t->params || !pt) {
+        vs__free(pt);
         vs_cliptrain_free(t);
         return vs__err(VS_ERR_NOMEM, "clip training: out of memory");
     }
     vs__clip_param_table(t->tab, c, 1, NULL);
-    t->grads = t->params + t->n;
-    t->m = t->grads + t->n;
-    t->v = t->m + t->n;
-    memset(t->grads, 0, sizeof(float) * 3 * (size_t)t->n);
+    for (int i = 0; i < t->ntab; i++) {
+        const vs__clipparam *e = &t->tab[i];
+        snprintf(pt[i].name, sizeof pt[i].name, "%s", e->name);
+        pt[i].ndim = e->ndim;
+        for (int k = 0; k < e->ndim; k++) pt[i].dims[k] = e->dims[k];
+        pt[i].offset = e->offset;
+        pt[i].numel = e->numel;
+        pt[i].no_decay = !e->decay;
+    }
+    vs__adam hp = vs__adam_default(1);
+    hp.beta2 = 0.95f; /* MAE's betas (0.9, 0.95) */
+    hp.weight_decay = p->weight_decay;
+    st = vs__optim_init(&t->opt, t->params, t->n, pt, t->ntab, hp);
+    vs__free(pt);
+    if (st != VS_OK) {
+        vs_cliptrain_free(t);
+        return st;
+    }
     vs__clip_bind(&t->w, t->params, c, 1);
-    vs__clip_bind(&t->g, t->grads, c, 1);
-    t->opt = vs__adam_default(1);
-    t->opt.beta2 = 0.95f; /* MAE's betas (0.9, 0.95) */
+    vs__clip_bind(&t->g, t->opt.grad, c, 1);
     t->rng = p->seed * 0x2545f4914f6cdd1dULL + 17;
     *out = t;
     return VS_OK;
@@ -244,6 +259,7 @@ void vs_cliptrain_free(vs_cliptrain *t) {
     }
     vs__free(t->vids);
     vs__free(t->tab);
+    vs__optim_free(&t->opt);
     vs__free_aligned(t->params);
     vs__free(t);
 }
@@ -533,11 +549,9 @@ vs_status vs_cliptrain_step(vs_cliptrain *t, float *loss, vs_clip_stage *stage_o
         vs_status st = stage == VS_CLIP_STAGE_PREDMAE ? bufs_stage1(t) : bufs_stage2(t);
         if (st != VS_OK) return st;
     }
-    if (local == 0) { /* a stage starts: fresh moments */
-        memset(t->m, 0, sizeof(float) * 2 * (size_t)t->n);
-        t->opt.step = 0;
-    }
-    memset(t->grads, 0, sizeof(float) * (size_t)t->n);
+    if (local == 0) /* a stage starts: fresh moments */
+        vs__optim_reset(&t->opt);
+    vs__optim_zero_grad(&t->opt);
     double seg_l = 0, clip_l = 0;
     double L = 0;
     if (stage == VS_CLIP_STAGE_PREDMAE) {
@@ -550,18 +564,9 @@ vs_status vs_cliptrain_step(vs_cliptrain *t, float *loss, vs_clip_stage *stage_o
     long warm = len / 20 > 1 ? len / 20 : 1;
     float lr = vs__cosine_lr(local, t->p.lr, t->p.lr * 0.01f, len, warm, 0.0f);
     /* AdamW per tensor: decay only on matrices; the decoder is frozen in stage 2 */
-    long step0 = t->opt.step;
-    for (int i = 0; i < t->ntab; i++) {
-        const vs__clipparam *e = &t->tab[i];
-        if (e->decoder && stage != VS_CLIP_STAGE_PREDMAE) continue;
-        vs__adam o = t->opt;
-        o.lr = lr;
-        o.weight_decay = e->decay ? t->p.weight_decay : 0.0f;
-        o.step = step0;
-        vs__adam_step(&o, t->params + e->offset, t->grads + e->offset, t->m + e->offset,
-                      t->v + e->offset, e->numel);
-    }
-    t->opt.step = step0 + 1;
+    for (int i = 0; i < t->ntab; i++)
+        t->opt.tab[i].frozen = t->tab[i].decoder && stage != VS_CLIP_STAGE_PREDMAE;
+    vs__optim_step(&t->opt, lr);
     t->done++;
     if (loss) *loss = (float)L;
     if (stage_out) *stage_out = stage;
@@ -582,7 +587,7 @@ static vs_status meta_float(vs__tfw *w, const char *key, float v) {
     return vs__tfw_meta(w, key, buf);
 }
 
-vs_status vs_cliptrain_checkpoint(const vs_cliptrain *t, const char *path) {
+vs_status vs_cliptrain_save(const vs_cliptrain *t, const char *path) {
     vs__tfw *w;
     vs_status st = vs__tfw_create(&w);
     if (st != VS_OK) return st;
@@ -591,18 +596,20 @@ vs_status vs_cliptrain_checkpoint(const vs_cliptrain *t, const char *path) {
     long frames = 0;
     for (int i = 0; i < t->nv; i++) frames += t->vids[i].T;
     char rng[32];
-    snprintf(rng, sizeof rng, "%" PRIu64, t->rng);
+    snprintf(rng, sizeof rng, "%016" PRIx64, t->rng);
     st = vs__tfw_meta(w, "clip.kind", "3dcsl-f-checkpoint");
+    if (!st) st = vs__tfw_meta(w, "train.kind", "3dcsl");
+    if (!st) st = vs__tfw_meta(w, "train.layout", "2");
     long long ci[9] = {c->D, c->R, c->F, c->width, c->depth, c->heads, c->mlp, c->dec_depth, c->pool};
     const char *ck[9] = {"clip.D", "clip.R", "clip.F", "clip.width", "clip.depth", "clip.heads", "clip.mlp",
                          "clip.dec_depth", "clip.pool_id"};
     for (int i = 0; i < 9 && !st; i++) st = meta_long(w, ck[i], ci[i]);
-    long long ti[10] = {p->stages, p->iters_predmae, p->iters_fcs, p->batch, p->mask_last, p->predmae_mse,
-                        p->seg_clips, t->done, t->opt.step, (long long)t->nv};
-    const char *tk[10] = {"train.stages", "train.iters_predmae", "train.iters_fcs", "train.batch",
-                          "train.mask_last", "train.predmae_mse", "train.seg_clips", "train.done",
-                          "train.adam_step", "train.n_videos"};
-    for (int i = 0; i < 10 && !st; i++) st = meta_long(w, tk[i], ti[i]);
+    long long ti[9] = {p->stages, p->iters_predmae, p->iters_fcs, p->batch, p->mask_last, p->predmae_mse,
+                       p->seg_clips, t->done, (long long)t->nv};
+    const char *tk[9] = {"train.stages", "train.iters_predmae", "train.iters_fcs", "train.batch",
+                         "train.mask_last", "train.predmae_mse", "train.seg_clips", "train.step",
+                         "train.n_videos"};
+    for (int i = 0; i < 9 && !st; i++) st = meta_long(w, tk[i], ti[i]);
     float tf[8] = {p->lr, p->weight_decay, p->mask_ratio, p->margin, p->clip_weight, p->shotmix_p, p->pip_p, 0};
     const char *tfk[7] = {"train.lr", "train.weight_decay", "train.mask_ratio", "train.margin",
                           "train.clip_weight", "train.shotmix_p", "train.pip_p"};
@@ -611,11 +618,21 @@ vs_status vs_cliptrain_checkpoint(const vs_cliptrain *t, const char *path) {
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
     if (!st) st = vs__tfw_meta(w, "train.seed", seed);
+    if (!st) { /* the run's description that every trainer's checkpoint carries */
+        char all[320];
+        snprintf(all, sizeof all,
+                 "stages=%d iters_predmae=%ld iters_fcs=%ld batch=%d lr=%.9g weight_decay=%.9g "
+                 "mask_ratio=%.9g mask_last=%d mse=%d seg_clips=%d margin=%.9g clip_weight=%.9g "
+                 "shotmix=%.9g pip=%.9g seed=%s",
+                 p->stages, p->iters_predmae, p->iters_fcs, p->batch, (double)p->lr,
+                 (double)p->weight_decay, (double)p->mask_ratio, p->mask_last, p->predmae_mse,
+                 p->seg_clips, (double)p->margin, (double)p->clip_weight, (double)p->shotmix_p,
+                 (double)p->pip_p, seed);
+        st = vs__tfw_meta(w, "train.params", all);
+    }
     if (!st) st = vs__tfw_meta(w, "train.rng", rng);
-    int64_t dims[1] = {t->n};
-    if (!st) st = vs__tfw_add(w, "params", VS_DT_F32, 1, dims, t->params);
-    if (!st) st = vs__tfw_add(w, "adam.m", VS_DT_F32, 1, dims, t->m);
-    if (!st) st = vs__tfw_add(w, "adam.v", VS_DT_F32, 1, dims, t->v);
+    if (!st) st = vs__optim_save_params(&t->opt, w);
+    if (!st) st = vs__optim_save(&t->opt, w);
     if (!st) st = vs__tfw_save(w, path);
     vs__tfw_free(w);
     return st;
@@ -650,12 +667,15 @@ vs_status vs_cliptrain_resume(vs_cliptrain **out, const char *path, const vs_cli
     }
     vs_clipmodel_config c;
     vs_cliptrain_params p = vs_cliptrain_default_params();
-    long long ci[9], ti[10], frames;
+    long long ci[9], ti[9], frames;
+    /* train.layout 2: the common layout (train.step, hex train.rng, per-tensor moments);
+     * absent: written before it (train.done, decimal train.rng, flat tensors) */
+    const int layout2 = vs__tf_meta(tf, "train.layout") != NULL;
     const char *ck[9] = {"clip.D", "clip.R", "clip.F", "clip.width", "clip.depth", "clip.heads", "clip.mlp",
                          "clip.dec_depth", "clip.pool_id"};
-    const char *tk[10] = {"train.stages", "train.iters_predmae", "train.iters_fcs", "train.batch",
-                          "train.mask_last", "train.predmae_mse", "train.seg_clips", "train.done",
-                          "train.adam_step", "train.n_videos"};
+    const char *tk[9] = {"train.stages", "train.iters_predmae", "train.iters_fcs", "train.batch",
+                         "train.mask_last", "train.predmae_mse", "train.seg_clips",
+                         layout2 ? "train.step" : "train.done", "train.n_videos"};
     const char *tfk[7] = {"train.lr", "train.weight_decay", "train.mask_ratio", "train.margin",
                           "train.clip_weight", "train.shotmix_p", "train.pip_p"};
     float *tfv[7] = {&p.lr, &p.weight_decay, &p.mask_ratio, &p.margin, &p.clip_weight, &p.shotmix_p, &p.pip_p};
@@ -664,7 +684,7 @@ vs_status vs_cliptrain_resume(vs_cliptrain **out, const char *path, const vs_cli
             st = vs__err(VS_ERR_FORMAT, "%s: metadata %s missing or bad", path, ck[i]);
             goto out;
         }
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 9; i++)
         if (get_ll(tf, tk[i], &ti[i]) || ti[i] < 0) {
             st = vs__err(VS_ERR_FORMAT, "%s: metadata %s missing or bad", path, tk[i]);
             goto out;
@@ -699,30 +719,16 @@ vs_status vs_cliptrain_resume(vs_cliptrain **out, const char *path, const vs_cli
         vs__err_prefix(st, "%s", path);
         goto out;
     }
-    int64_t dims[1] = {t->n};
-    const char *names[3] = {"params", "adam.m", "adam.v"};
-    float *dst[3] = {t->params, t->m, t->v};
-    for (int i = 0; i < 3; i++) {
-        const vs__tensor *tt;
-        st = vs__tf_get(tf, names[i], VS_DT_F32, 1, dims, &tt);
-        if (st != VS_OK) {
-            vs_cliptrain_free(t);
-            goto out;
-        }
-        const float *src = tt->data;
-        for (long k = 0; k < t->n; k++)
-            if (!isfinite(src[k])) {
-                st = vs__err(VS_ERR_FORMAT, "%s: tensor '%s' has a non-finite value at %ld", path, names[i], k);
-                vs_cliptrain_free(t);
-                goto out;
-            }
-        memcpy(dst[i], src, sizeof(float) * (size_t)t->n);
+    st = vs__optim_load_params(&t->opt, tf, "params");
+    if (st == VS_OK) st = vs__optim_load(&t->opt, tf, NULL);
+    if (st != VS_OK) {
+        vs_cliptrain_free(t);
+        goto out;
     }
     t->done = ti[7];
-    t->opt.step = ti[8];
-    t->expect_videos = ti[9];
+    t->expect_videos = ti[8];
     t->expect_frames = frames;
-    t->rng = strtoull(rng, NULL, 10);
+    t->rng = strtoull(rng, NULL, layout2 ? 16 : 10);
     *out = t;
 out:
     vs__tf_close(tf);

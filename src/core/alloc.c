@@ -4,7 +4,6 @@
  * allocation) to prove that every error path frees what it took.
  */
 #include "internal.h"
-#include "vidsim/decode.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #ifndef VS_CORE_INTERNAL_H
 #define VS_CORE_INTERNAL_H
 
-#include "vidsim/vidsim.h"
+#include "vidsim/base.h"
 #include <stdio.h>
 
 #if defined(__GNUC__)
@@ -65,6 +65,11 @@ void vs__afile_abort(vs__afile *a);       /* unlink tmp; frees */
 /* FNV-1a 64-bit hash, incremental. Start with VS__FNV_INIT. */
 #define VS__FNV_INIT 0xcbf29ce484222325ULL
 uint64_t vs__fnv1a(uint64_t h, const void *data, size_t len);
+
+/* A library pool whose workers call BLAS is starting: unless the application chose
+ * with vs_blas_set_threads(), put OpenBLAS at one thread (once, process-wide, never
+ * restored). The threading policy: docs/threading.md; the code: core/blas.c. */
+void vs__blas_pool_started(void);
 
 /* Monotonic time in seconds. */
 double vs__now(void);

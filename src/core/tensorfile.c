@@ -193,6 +193,18 @@ const vs__tensor *vs__tf_find(const vs__tf *tf, const char *name) {
     return NULL;
 }
 
+int vs__tf_meta_count(const vs__tf *tf) { return tf->n_meta; }
+
+int vs__tf_meta_at(const vs__tf *tf, int i, const char **key, const char **value) {
+    if (i < 0 || i >= tf->n_meta) {
+        *key = *value = NULL;
+        return -1;
+    }
+    *key = tf->meta_k[i];
+    *value = tf->meta_v[i];
+    return 0;
+}
+
 const char *vs__tf_meta(const vs__tf *tf, const char *key) {
     for (int i = 0; i < tf->n_meta; i++)
         if (strcmp(tf->meta_k[i], key) == 0) return tf->meta_v[i];

@@ -33,6 +33,12 @@ const vs__tensor *vs__tf_at(const vs__tf *tf, int i);
 const vs__tensor *vs__tf_find(const vs__tf *tf, const char *name);
 /* Metadata value for key, or NULL. */
 const char *vs__tf_meta(const vs__tf *tf, const char *key);
+/* Metadata iterator: the number of key/value pairs, and pair i (0 <= i < count) in file
+ * order; *key and *value point into tf (valid until vs__tf_close). Returns 0, or -1
+ * when i is out of range (then *key and *value are NULL).
+ *     for (int i = 0; i < vs__tf_meta_count(tf); i++) { vs__tf_meta_at(tf, i, &k, &v); ... } */
+int vs__tf_meta_count(const vs__tf *tf);
+int vs__tf_meta_at(const vs__tf *tf, int i, const char **key, const char **value);
 const char *vs__tf_path(const vs__tf *tf);
 /* Find a tensor and check its dtype and shape (ndim dims; -1 = any). */
 vs_status vs__tf_get(const vs__tf *tf, const char *name, int dtype, int ndim,

@@ -155,8 +155,14 @@ vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const
             for (int k = 0; k < ex->d_out; k++) ex->bias[k] -= mean[i] * ex->proj[(size_t)i * ex->d_out + k];
         h = vs__fnv1a(h, tp->data, tp->nbytes);
     }
-    snprintf(ex->model_id, sizeof ex->model_id, "%s/%d/%s%d/%08x", vs_backbone_name(ex->bb),
-             ex->p.decode.crop, pca ? "pca" : "raw", ex->d_out, (unsigned)(h ^ (h >> 32)));
+    vs_model_id mid;
+    memset(&mid, 0, sizeof mid);
+    snprintf(mid.backbone, sizeof mid.backbone, "%s", vs_backbone_name(ex->bb));
+    mid.crop = ex->p.decode.crop;
+    mid.pca = pca != NULL;
+    mid.dim = ex->d_out;
+    mid.hash = (uint32_t)(h ^ (h >> 32));
+    vs_model_id_format(&mid, ex->model_id, sizeof ex->model_id);
     vs__tf_close(pca);
     *out = ex;
     return VS_OK;

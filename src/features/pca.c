@@ -4,8 +4,13 @@
  * reference's train_pca: C = (X-mu)^T (X-mu) (not divided by N; only the global
  * scale differs, which the final L2 normalisation removes), keep the top D
  * eigenvectors, column k of P = v_k / sqrt(d_k + eps).
+ * vs_pca_acc_add_files feeds the accumulator from many videos or raw feature files
+ * over the core worker pool (core/pool.c); the adds themselves run one at a time.
  */
+#include "core/internal.h"
+#include "core/pool.h"
 #include "core/tensorfile.h"
+#include "vidsim/batch.h"
 #include "vidsim/features.h"
 
 #include <cblas.h>
@@ -148,4 +153,104 @@ out:
     vs__free(P);
     vs__free(ev);
     return st;
+}
+
+/* ------------------------------------------------------------------ many files */
+
+typedef struct pjob {
+    vs_pca_acc *acc;
+    const vs_extractor *ex;        /* NULL: files are raw feature files */
+    const char *const *files;
+    int n, done, n_ok;
+    const vs_batch_params *bp;
+    pthread_mutex_t mu;            /* guards acc, done, n_ok and the on_item calls */
+    vs_extract_state **st;         /* [workers] */
+} pjob;
+
+static void p_tell(pjob *j, const vs_batch_item *it) {
+    if (j->bp->on_item) j->bp->on_item(it, j->bp->user);
+}
+
+static vs_status p_begin(void *ctx, int w) {
+    pjob *j = ctx;
+    if (!j->ex) return VS_OK;
+    vs_status s = vs_extract_state_create(&j->st[w], j->ex);
+    if (s) { /* this worker takes no files; the others go on */
+        char err[1024];
+        snprintf(err, sizeof err, "%s", vs_last_error());
+        pthread_mutex_lock(&j->mu);
+        vs_batch_item it = {.i = -1, .done = j->done, .total = j->n, .status = s, .error = err};
+        p_tell(j, &it);
+        pthread_mutex_unlock(&j->mu);
+    }
+    return s;
+}
+
+static void p_end(void *ctx, int w) {
+    pjob *j = ctx;
+    vs_extract_state_free(j->st[w]);
+    j->st[w] = NULL;
+}
+
+static vs_status p_one(void *ctx, void *state, long li, int w) {
+    (void)state;
+    pjob *j = ctx;
+    int i = (int)li;
+    vs_features *f = NULL;
+    char err[1200] = "";
+    vs_status s = j->ex ? vs_extract_video(j->st[w], j->files[i], &f) : vs_features_load(&f, j->files[i]);
+    int dim = s ? 0 : f->D;
+    if (!s && f->D != j->acc->d) {
+        s = VS_ERR_FORMAT;
+        snprintf(err, sizeof err, "%s: D=%d, expected raw vectors of %d dims (use extract --raw)", j->files[i],
+                 f->D, j->acc->d);
+    } else if (s) {
+        snprintf(err, sizeof err, "%s", vs_last_error());
+    }
+    pthread_mutex_lock(&j->mu);
+    if (!s) {
+        vs_pca_acc_add(j->acc, f->data, (long)f->T * f->R);
+        j->n_ok++;
+    }
+    j->done++;
+    vs_batch_item it = {.i = i, .done = j->done, .total = j->n, .status = s, .error = err,
+                        .n_frames = f ? f->T : 0, .dim = dim};
+    p_tell(j, &it);
+    pthread_mutex_unlock(&j->mu);
+    vs_features_free(f);
+    return VS_OK; /* a failed file is skipped; the others go on */
+}
+
+vs_status vs_pca_acc_add_files(vs_pca_acc *acc, const vs_extractor *ex, const char *const *files, int n,
+                               const vs_batch_params *bp, int *n_ok) {
+    vs_batch_params dp = vs_batch_default_params();
+    if (!bp) bp = &dp;
+    if (n_ok) *n_ok = 0;
+    if (!acc || n < 0 || (n > 0 && !files))
+        return vs__err(VS_ERR_INVALID_ARG, "vs_pca_acc_add_files: NULL accumulator or file list");
+    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
+    if (nw > n) nw = n > 0 ? n : 1;
+    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    pjob j;
+    memset(&j, 0, sizeof j);
+    j.acc = acc;
+    j.ex = ex;
+    j.files = files;
+    j.n = n;
+    j.bp = bp;
+    j.st = vs__calloc((size_t)nw, sizeof *j.st);
+    if (!j.st) return vs__err(VS_ERR_NOMEM, "vs_pca_acc_add_files: out of memory for %d workers", nw);
+    vs_status s;
+    if (pthread_mutex_init(&j.mu, NULL) != 0) {
+        s = vs__err(VS_ERR_INTERNAL, "vs_pca_acc_add_files: cannot create a mutex");
+        goto out;
+    }
+    vs__pool_jobs pj = {.n_jobs = n, .n_threads = nw, .job = p_one, .ctx = &j, .abort_fn = bp->abort_fn,
+                        .abort_user = bp->abort_user, .begin = p_begin, .end = p_end};
+    s = vs__pool_run(&pj);
+    pthread_mutex_destroy(&j.mu);
+    if (n_ok) *n_ok = j.n_ok;
+out:
+    vs__free(j.st);
+    return s;
 }

@@ -1,7 +1,8 @@
 /*
  * hamming_internal.h - private pieces of the Hamming search module shared by
  * kernels.c (popcount distance kernels and their run-time dispatch), search.c (the
- * index, states, exhaustive top-K), mih.c (multi-index hashing) and lsh.c. Tests and
+ * index, states, exhaustive top-K), mih.c (multi-index hashing), hits.c (candidates
+ * sorted into hits, called by both searches) and lsh.c. Tests and
  * bench/bench_hamming.c include it to run every kernel against the reference.
  */
 #ifndef VS_HAMMING_INTERNAL_H

@@ -6,12 +6,13 @@
  * falls to the K-th smallest distance kept whenever the kept ones pass a cap. The
  * ranges' survivors are merged, cut to the K-th smallest distance and sorted by
  * (distance, id, position). Exact, deterministic, one pass over the codes, no heap.
- * Multi-index hashing is in mih.c.
+ * Multi-index hashing is in mih.c; sorting candidates into hits in hits.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hamming/hamming_internal.h"
 
-#include <pthread.h>
+#include "core/pool.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,22 +111,6 @@ void vs_hamming_state_free(vs_hamming_state *st) {
 
 void vs_hamming_last_stats(const vs_hamming_state *st, vs_hamming_stats *out) { *out = st->stats; }
 
-static int cmp_cand(const void *a, const void *b) {
-    const vs__hamcand *x = a, *y = b;
-    if (x->dist != y->dist) return x->dist < y->dist ? -1 : 1;
-    if (x->id != y->id) return x->id < y->id ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-void vs__hamming_emit(const vs_hamming_index *h, vs__hamcand *cand, long n, vs_hamming_hit *hits, long K,
-                      long *n_hits) {
-    (void)h;
-    qsort(cand, (size_t)n, sizeof *cand, cmp_cand);
-    long k = n < K ? n : K;
-    for (long i = 0; i < k; i++) hits[i] = (vs_hamming_hit){cand[i].id, (int32_t)cand[i].dist};
-    *n_hits = k;
-}
-
 /* ------------------------------------------------------------------ scan */
 
 typedef struct scan_job {
@@ -135,11 +120,6 @@ typedef struct scan_job {
     int nt;
     long lo[MAX_THREADS], hi[MAX_THREADS], n_cand[MAX_THREADS];
 } scan_job;
-
-typedef struct scan_arg {
-    scan_job *job;
-    int r;
-} scan_arg;
 
 /* Keep the candidates within the K-th smallest distance among them: cand[0..n) is
  * compacted in place, *bound lowered to that distance. hist: [bits + 1] scratch. */
@@ -194,11 +174,7 @@ static void scan_range(scan_job *j, int r) {
     j->n_cand[r] = nc;
 }
 
-static void *scan_thread(void *arg) {
-    scan_arg *a = arg;
-    scan_range(a->job, a->r);
-    return NULL;
-}
+static void scan_worker(void *ctx, int r) { scan_range(ctx, r); }
 
 vs_status vs__hamming_scan_topk(vs_hamming_state *st, vs_hamming_hit *hits, long *n_hits, const uint64_t *query,
                                 long K) {
@@ -212,20 +188,11 @@ vs_status vs__hamming_scan_topk(vs_hamming_state *st, vs_hamming_hit *hits, long
     long nt = h->n_threads;
     if (nt > h->n / per_min) nt = h->n / per_min > 0 ? h->n / per_min : 1;
     job.nt = (int)nt;
-    pthread_t th[MAX_THREADS];
-    scan_arg args[MAX_THREADS];
-    int ok[MAX_THREADS] = {0};
     for (int r = 0; r < job.nt; r++) {
         job.lo[r] = h->n * r / job.nt;
         job.hi[r] = h->n * (r + 1) / job.nt;
-        args[r] = (scan_arg){&job, r};
     }
-    for (int r = 1; r < job.nt; r++) ok[r] = pthread_create(&th[r], NULL, scan_thread, &args[r]) == 0;
-    scan_range(&job, 0);
-    for (int r = 1; r < job.nt; r++) {
-        if (ok[r]) pthread_join(th[r], NULL);
-        else scan_range(&job, r); /* could not start a thread: do its range here */
-    }
+    vs__pool_each(job.nt, scan_worker, &job); /* a range whose thread cannot start runs here */
     /* merge the ranges' candidates (range r starts at cand + lo[r]) */
     long nc = job.n_cand[0];
     for (int r = 1; r < job.nt; r++) {

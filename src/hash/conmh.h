@@ -15,6 +15,7 @@
 #include "core/internal.h"
 #include "core/tensorfile.h"
 #include "nn/transformer.h"
+#include "optim/optim.h"
 #include "vidsim/hashmodel.h"
 
 #include <stdint.h>
@@ -48,12 +49,10 @@ typedef struct vs__conmh_p {
     float *ln_w, *ln_b;               /* ln [nb] */
 } vs__conmh_p;
 
-typedef struct vs__conmh_entry {
-    char name[64];      /* state-dict key, e.g. "encoder.blocks.0.attn.qkv.weight" */
-    int ndim;
-    int64_t dims[3];
-    long offset, numel; /* floats into the block */
-} vs__conmh_entry;
+/* One tensor of the block: the optimiser core's parameter-table entry (name = the
+ * state-dict key, e.g. "encoder.blocks.0.attn.qkv.weight"; ndim <= 3; offset and numel
+ * in floats; no_decay and frozen 0), so the table goes to the optimiser as it is. */
+typedef vs__param vs__conmh_entry;
 
 /* Validate a configuration (sizes positive, depth <= MAX, C % H == 0 not required). */
 vs_status vs__conmh_cfg_check(const vs__conmh_cfg *c);

@@ -59,6 +59,7 @@ static float *add(walker *w, const char *name, int ndim, long d0, long d1, long 
     long numel = d0 * (ndim > 1 ? d1 : 1) * (ndim > 2 ? d2 : 1);
     if (w->tab) {
         vs__conmh_entry *e = &w->tab[w->n];
+        memset(e, 0, sizeof *e);
         snprintf(e->name, sizeof e->name, "%s", name);
         e->ndim = ndim;
         e->dims[0] = d0;

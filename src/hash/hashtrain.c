@@ -2,8 +2,9 @@
  * hashtrain.c - ConMH training (vidsim/hashmodel.h vs_hashtrain_*): the collection of
  * per-frame descriptors, random batches, the two masks per video as the reference's
  * RandomMaskingGenerator draws them (shuffle the frames; view 1 shows the first
- * n_vis, view 2 the last n_vis), Adam with warm-up + cosine learning rate, and
- * checkpoints (model tensors + Adam moments + step + RNG, one atomic VSTF write).
+ * n_vis, view 2 the last n_vis), Adam with warm-up + cosine learning rate (the
+ * optimiser core, src/optim), and checkpoints in the trainers' common layout (model
+ * tensors + adam.m/v.<name> + train.step / adam_step / rng, one atomic VSTF write).
  *
  * Deviations from the reference, all documented in docs/hashing.md: the learning-rate
  * schedule (the reference uses StepLR x0.9 every 20 epochs from 1e-4 over hundreds of
@@ -11,7 +12,7 @@
  * sampled once).
  */
 #include "hash/conmh.h"
-#include "train/optim.h"
+#include "optim/optim.h"
 #include "vidsim/hashmodel.h"
 
 #include <inttypes.h>
@@ -28,9 +29,8 @@ typedef struct hvideo {
 struct vs_hashtrain {
     vs_hashtrain_params p;
     vs__conmh m;
-    float *grads, *am, *av; /* parallel blocks of m.n_params */
-    vs__conmh_p g;
-    vs__adam opt;
+    vs__optim opt;          /* gradient + moment blocks parallel to m.params */
+    vs__conmh_p g;          /* views into opt.grad */
     vs__conmh_ws ws;        /* sized for ws_B videos */
     int ws_B, nv;
     float *x;               /* [B,T,F] batch input */
@@ -62,6 +62,29 @@ vs_hashtrain_params vs_hashtrain_default_params(int bits, int dim) {
     return p;
 }
 
+/* The optimiser over the model's parameter table (Adam, L2 weight decay 0: one step
+ * over every tensor is the reference's single step over the whole block). */
+static vs_status optim_create(vs_hashtrain *t, const vs__conmh_cfg *c) {
+    vs__param *pt = vs__malloc(sizeof *pt * VS__CONMH_MAX_PARAMS);
+    vs_status st = VS_OK;
+    if (!pt) {
+        st = vs__err(VS_ERR_NOMEM, "hash training: out of memory");
+        goto out;
+    }
+    long total = 0;
+    int n = vs__conmh_table(c, pt, NULL);
+    for (int i = 0; i < n; i++) total += pt[i].numel;
+    if (total != t->m.n_params) {
+        st = vs__err(VS_ERR_INTERNAL, "hash training: the parameter table covers %ld of %ld floats",
+                     total, t->m.n_params);
+        goto out;
+    }
+    st = vs__optim_init(&t->opt, t->m.params, t->m.n_params, pt, n, vs__adam_default(0));
+out:
+    vs__free(pt);
+    return st;
+}
+
 vs_status vs_hashtrain_create(vs_hashtrain **out, const vs_hashtrain_params *p) {
     *out = NULL;
     if (!p)
@@ -89,18 +112,18 @@ vs_status vs_hashtrain_create(vs_hashtrain **out, const vs_hashtrain_params *p) 
         return st;
     }
     vs__conmh_init(t->m.params, &c, p->seed);
-    size_t n = (size_t)t->m.n_params;
-    t->grads = vs__calloc(n, sizeof(float));
-    t->am = vs__calloc(n, sizeof(float));
-    t->av = vs__calloc(n, sizeof(float));
+    st = optim_create(t, &c);
+    if (st != VS_OK) {
+        vs_hashtrain_free(t);
+        return st;
+    }
     t->perm = vs__malloc(sizeof(int) * (size_t)c.T);
-    if (!t->grads || !t->am || !t->av || !t->perm) {
+    if (!t->perm) {
         vs_hashtrain_free(t);
         return vs__err(VS_ERR_NOMEM, "hash training: out of memory (%ld parameters)",
                        t->m.n_params);
     }
-    vs__conmh_bind(&t->g, t->grads, &c);
-    t->opt = vs__adam_default(0);
+    vs__conmh_bind(&t->g, t->opt.grad, &c);
     t->rng = p->seed ^ 0x5deece66dULL;
     *out = t;
     return VS_OK;
@@ -111,9 +134,7 @@ void vs_hashtrain_free(vs_hashtrain *t) {
         return;
     for (long i = 0; i < t->n; i++) vs__free(t->v[i].desc);
     vs__free(t->v);
-    vs__free(t->grads);
-    vs__free(t->am);
-    vs__free(t->av);
+    vs__optim_free(&t->opt);
     vs__free(t->x);
     vs__free(t->masks);
     vs__free(t->pick);
@@ -226,7 +247,7 @@ vs_status vs_hashtrain_step(vs_hashtrain *t, vs_hashtrain_stats *out) {
     }
     vs__conmh_loss_cfg lc = {t->p.alpha, t->p.temperature, t->p.tau_plus, 1.0f, 0};
     vs__conmh_loss L;
-    memset(t->grads, 0, sizeof(float) * (size_t)t->m.n_params);
+    vs__optim_zero_grad(&t->opt);
     vs__conmh_loss_backward(&t->m, &t->g, &t->ws, t->x, t->masks, &lc, &L);
     if (!isfinite(L.total))
         return vs__err(VS_ERR_INTERNAL,
@@ -234,8 +255,7 @@ vs_status vs_hashtrain_step(vs_hashtrain *t, vs_hashtrain_stats *out) {
                        "the learning rate", t->step, L.recon, L.dcl);
     float lr = vs__cosine_lr(t->step, t->p.lr, t->p.lr_min, t->p.iters, t->p.warmup,
                              t->p.lr_min);
-    t->opt.lr = lr;
-    vs__adam_step(&t->opt, t->m.params, t->grads, t->am, t->av, t->m.n_params);
+    vs__optim_step(&t->opt, lr);
     t->step++;
     if (out) {
         out->step = t->step;
@@ -248,25 +268,22 @@ vs_status vs_hashtrain_step(vs_hashtrain *t, vs_hashtrain_stats *out) {
 }
 
 /* ------------------------------------------------------------------ checkpoints */
-vs_status vs_hashtrain_save_checkpoint(const vs_hashtrain *t, const char *path) {
+vs_status vs_hashtrain_save(const vs_hashtrain *t, const char *path) {
     vs__tfw *w;
     vs_status st = vs__tfw_create(&w);
     if (st != VS_OK)
         return st;
     char buf[64];
-    int64_t dims[1] = {t->m.n_params};
     st = vs__conmh_write(&t->m, w);
     if (st == VS_OK)
-        st = vs__tfw_add(w, "adam.m", VS_DT_F32, 1, dims, t->am);
+        st = vs__tfw_meta(w, "train.kind", "conmh");
     if (st == VS_OK)
-        st = vs__tfw_add(w, "adam.v", VS_DT_F32, 1, dims, t->av);
+        st = vs__tfw_meta(w, "train.layout", "2");
+    if (st == VS_OK)
+        st = vs__optim_save(&t->opt, w);
     if (st == VS_OK) {
         snprintf(buf, sizeof buf, "%ld", t->step);
         st = vs__tfw_meta(w, "train.step", buf);
-    }
-    if (st == VS_OK) {
-        snprintf(buf, sizeof buf, "%ld", t->opt.step);
-        st = vs__tfw_meta(w, "train.adam_step", buf);
     }
     if (st == VS_OK) {
         snprintf(buf, sizeof buf, "%016" PRIx64, t->rng);
@@ -305,15 +322,26 @@ static vs_status meta_long(const vs__tf *tf, const char *key, int base, unsigned
     return VS_OK;
 }
 
-vs_status vs_hashtrain_load_checkpoint(vs_hashtrain *t, const char *path) {
+vs_status vs_hashtrain_resume(vs_hashtrain **out, const char *path, const vs_hashtrain_params *p) {
+    *out = NULL;
+    if (!p)
+        return vs__err(VS_ERR_INVALID_ARG, "hash training: no parameters");
     vs__tf *tf;
     vs_status st = vs__tf_open(&tf, path);
     if (st != VS_OK)
         return st;
     vs__conmh m;
+    vs_hashtrain *t = NULL;
     st = vs__conmh_read(&m, tf);
     if (st != VS_OK)
         goto out_close;
+    /* the architecture: the checkpoint's (bits 0), or the requested one, which must match */
+    vs_hashtrain_params q = *p;
+    if (q.model.bits == 0)
+        q.model = vs__conmh_cfg_to(&m.cfg);
+    st = vs_hashtrain_create(&t, &q);
+    if (st != VS_OK)
+        goto out_model;
     if (memcmp(&m.cfg, &t->m.cfg, sizeof m.cfg) != 0) {
         st = vs__err(VS_ERR_INVALID_ARG,
                      "%s: checkpoint architecture (bits %d, D %d, frames %d, encoder %dx%d/%d, "
@@ -325,31 +353,27 @@ vs_status vs_hashtrain_load_checkpoint(vs_hashtrain *t, const char *path) {
                      t->m.cfg.dec_depth, t->m.cfg.dec_C, t->m.cfg.dec_H);
         goto out_model;
     }
-    const vs__tensor *tm, *tv;
-    int64_t dims[1] = {t->m.n_params};
-    unsigned long long step, astep, rng;
-    st = vs__tf_get(tf, "adam.m", VS_DT_F32, 1, dims, &tm);
-    if (st == VS_OK)
-        st = vs__tf_get(tf, "adam.v", VS_DT_F32, 1, dims, &tv);
-    if (st == VS_OK)
-        st = meta_long(tf, "train.step", 10, &step);
-    if (st == VS_OK)
-        st = meta_long(tf, "train.adam_step", 10, &astep);
+    unsigned long long step, rng;
+    st = meta_long(tf, "train.step", 10, &step);
     if (st == VS_OK)
         st = meta_long(tf, "train.rng", 16, &rng);
+    if (st == VS_OK)
+        st = vs__optim_load(&t->opt, tf, NULL);
     if (st != VS_OK)
         goto out_model;
     memcpy(t->m.params, m.params, sizeof(float) * (size_t)m.n_params);
-    memcpy(t->am, tm->data, sizeof(float) * (size_t)m.n_params);
-    memcpy(t->av, tv->data, sizeof(float) * (size_t)m.n_params);
     t->step = (long)step;
-    t->opt.step = (long)astep;
     t->rng = rng;
 out_model:
     vs__conmh_destroy(&m);
 out_close:
     vs__tf_close(tf);
-    return st;
+    if (st != VS_OK) {
+        vs_hashtrain_free(t);
+        return st;
+    }
+    *out = t;
+    return VS_OK;
 }
 
 vs_status vs_hashtrain_model(const vs_hashtrain *t, vs_hashmodel **out) {

@@ -488,6 +488,30 @@ void vs_index_close(vs_index *idx) {
 
 const char *vs_index_dir(const vs_index *idx) { return idx->dir; }
 
+/* R and D of the index's features: the header of the first ok row's feature file
+ * that reads (no data is loaded). Failures are not errors here, and the thread's
+ * last-error message is kept as it was. */
+static void info_dims(vs_index *idx, vs_index_info *out) {
+    char saved[2048];
+    snprintf(saved, sizeof saved, "%s", vs_last_error());
+    vs_index_entries *es = NULL;
+    if (vs_index_list(idx, NULL, &es) == VS_OK) {
+        for (long i = 0; i < es->n && !out->D; i++) {
+            if (!es->v[i].ok || !es->v[i].feature_file[0]) continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", idx->dir, es->v[i].feature_file);
+            vs_features *f = NULL;
+            if (vs_features_load_header(&f, path) == VS_OK) {
+                out->R = f->R;
+                out->D = f->D;
+            }
+            vs_features_free(f);
+        }
+    }
+    vs_index_entries_free(es);
+    vs__err(VS_OK, "%s", saved);
+}
+
 vs_status vs_index_get_info(vs_index *idx, vs_index_info *out) {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&idx->mu);
@@ -509,6 +533,7 @@ vs_status vs_index_get_info(vs_index *idx, vs_index_info *out) {
     snprintf(out->model_id, sizeof out->model_id, "%s", idx->model_id);
     out->fps = idx->fps;
     pthread_mutex_unlock(&idx->mu);
+    if (!s && out->n_ok > 0) info_dims(idx, out);
     return s;
 }
 

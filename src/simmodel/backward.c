@@ -14,14 +14,13 @@
 #include "nn/nn.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 typedef struct bwd_job {
     vs_simmodel_state *st;
     const float *dsims;
     float dreg;
-    atomic_int next;
+    int n_workers;
 } bwd_job;
 
 /* dL/draw of one pair: the masked training-scale Chamfer s = mean_i max_j
@@ -67,9 +66,11 @@ static void bwd_worker(void *ctx, int wi) {
     const int T2 = T / 2, T4 = T2 / 2;
     vs__simw G; /* this worker's gradient block, bound like the parameters */
     vs__simw_bind(&G, w->dgrad, D, st->m->attention);
-    for (;;) {
-        int k = atomic_fetch_add(&j->next, 1);
-        if (k >= B * B) break;
+    /* a fixed contiguous share of the pairs per worker (not claimed dynamically), so that
+     * each accumulator sums the same pairs in the same order on every run: the result is
+     * deterministic for a given thread count (docs/training.md) */
+    const int k0 = (int)((long)B * B * wi / j->n_workers), k1 = (int)((long)B * B * (wi + 1) / j->n_workers);
+    for (int k = k0; k < k1; k++) {
         float ds = j->dsims ? j->dsims[k] : 0.0f;
         int a = k / B, b = k % B;
         vs__simacts tmp, d;
@@ -131,8 +132,7 @@ vs_status vs__simmodel_backward_batch(vs_simmodel_state *st, float *grad, const 
         memset(w->dgrad, 0, sizeof(float) * (size_t)m->n_params);
         if (m->attention) memset(w->dxi, 0, sizeof(float) * N * D);
     }
-    bwd_job job = {.st = st, .dsims = dsims, .dreg = dreg};
-    atomic_init(&job.next, 0);
+    bwd_job job = {.st = st, .dsims = dsims, .dreg = dreg, .n_workers = nw};
     vs__simpar_run(nw, bwd_worker, &job);
 
     /* sum the workers' accumulators into worker 0's, in worker order */

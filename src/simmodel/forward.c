@@ -14,10 +14,10 @@
  */
 #include "simmodel/simmodel_internal.h"
 
+#include "core/pool.h"
 #include "nn/nn.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -60,6 +60,7 @@ vs_status vs_simmodel_state_create(vs_simmodel_state **out, const vs_simmodel *m
         vs__free(st);
         return vs__err(VS_ERR_NOMEM, "simmodel: out of memory");
     }
+    if (st->n_work > 1) vs__blas_pool_started(); /* the workers' f2f sgemm: docs/threading.md */
     *out = st;
     return VS_OK;
 }
@@ -320,32 +321,10 @@ const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return 
 /* ------------------------------------------------------------------ many targets */
 
 /* Run fn(ctx, worker) on workers 0..nw-1: worker 0 in the calling thread, the others
- * on threads started for this call. Work is claimed through atomic counters inside
- * ctx, so if a thread cannot be started the running workers do its share. */
-typedef struct par_arg {
-    vs__simpar_fn fn;
-    void *ctx;
-    int w;
-} par_arg;
-
-static void *par_tramp(void *p) {
-    par_arg *a = p;
-    a->fn(a->ctx, a->w);
-    return NULL;
-}
-
-void vs__simpar_run(int nw, vs__simpar_fn fn, void *ctx) {
-    par_arg args[256];
-    pthread_t th[256];
-    int started = 0;
-    for (int i = 1; i < nw && i < 256; i++) {
-        args[i] = (par_arg){fn, ctx, i};
-        if (pthread_create(&th[i], NULL, par_tramp, &args[i]) != 0) break;
-        started = i;
-    }
-    fn(ctx, 0);
-    for (int i = 1; i <= started; i++) pthread_join(th[i], NULL);
-}
+ * on threads started for this call (src/core/pool.c; a worker whose thread cannot be
+ * started runs on the calling thread). Work is claimed through atomic counters
+ * inside ctx. */
+void vs__simpar_run(int nw, vs__simpar_fn fn, void *ctx) { vs__pool_each(nw, fn, ctx); }
 
 /* One pair computed by all workers together (fewer targets than workers): f2f strips
  * of query frames, then comparator bands, each claimed through a counter. */

@@ -2,12 +2,12 @@
  * losses.c - InfoNCE, hardest-negative and self-similarity losses of S2VS with their
  * gradients w.r.t. the batch similarity matrix (formulas in losses.h). Double
  * precision inside: exp(1/0.03) ~ 3e14 is fine there, and the sums of e over a row
- * lose nothing.
+ * lose nothing. InfoNCE's row buffer comes from the allocator hooks (vs__malloc);
+ * failure is a status, never a NaN loss.
  */
 #include "train/losses.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 static int n_pos(const int32_t *li, int i, int n) {
     int np = 0;
@@ -15,13 +15,14 @@ static int n_pos(const int32_t *li, int i, int n) {
     return np;
 }
 
-double vs__loss_infonce(float *ds, float weight, const float *s, const int32_t *labels, int n,
-                        float tau) {
+vs_status vs__loss_infonce(double *loss, float *ds, float weight, const float *s,
+                           const int32_t *labels, int n, float tau) {
+    *loss = 0.0;
     int rows = 0;
     for (int i = 0; i < n; i++) rows += n_pos(labels + (long)i * n, i, n) > 0;
-    if (rows == 0) return 0.0;
-    double *e = malloc(sizeof(double) * (size_t)n);
-    if (!e) return NAN;
+    if (rows == 0) return VS_OK;
+    double *e = vs__malloc(sizeof(double) * (size_t)n);
+    if (!e) return vs__err(VS_ERR_NOMEM, "train: out of memory for the InfoNCE loss (%d clips)", n);
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         const float *si = s + (long)i * n;
@@ -53,8 +54,9 @@ double vs__loss_infonce(float *ds, float weight, const float *s, const int32_t *
             for (int m = 0; m < n; m++)
                 if (!li[m]) ds[(long)i * n + m] += (float)(wr * e[m] * inv_parts / tau);
     }
-    free(e);
-    return total / rows;
+    vs__free(e);
+    *loss = total / rows;
+    return VS_OK;
 }
 
 double vs__loss_hardneg(float *ds, float weight, const float *s, const int32_t *labels, int n) {

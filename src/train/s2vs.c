@@ -2,15 +2,18 @@
  * s2vs.c - the S2VS trainer: batch forward (vs_simmodel_forward_batch), the InfoNCE /
  * hard-negative / self / regularisation losses, the backward pass into one gradient
  * block parallel to the model's parameter block, and AdamW with the reference's
- * warm-up + cosine schedule. Checkpoints are VSTF files (model tensors under their
- * state-dict names, "adam.m.<name>" / "adam.v.<name>", and train.* metadata).
+ * warm-up + cosine schedule (the optimiser core, src/optim). The model is reached
+ * only through its public API and the narrow training interface (simmodel_train.h).
+ * Checkpoints are VSTF files in the trainers' common layout (model tensors under their
+ * state-dict names, "adam.m.<name>" / "adam.v.<name>", train.* metadata, user.*
+ * metadata of the caller).
  */
 #include "vidsim/train.h"
 
 #include "core/tensorfile.h"
-#include "simmodel/simmodel_internal.h"
+#include "optim/optim.h"
+#include "simmodel/simmodel_train.h"
 #include "train/losses.h"
-#include "train/optim.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -25,8 +28,8 @@ struct vs_s2vs_trainer {
     vs_s2vs_train_params p;
     vs_simmodel *m;          /* private copy */
     vs_simmodel_state *st;
-    float *grad, *adam_m, *adam_v; /* [n_params] each */
-    vs__adam opt;
+    vs__optim opt;           /* gradient and AdamW moments, parallel to m's block */
+    int D;                   /* the model's feature dimension */
     float *sims, *dsims;     /* [n,n] */
     size_t sims_cap;
     char *meta_k[MAX_META], *meta_v[MAX_META];
@@ -56,9 +59,7 @@ void vs_s2vs_trainer_free(vs_s2vs_trainer *t) {
     if (!t) return;
     vs_simmodel_state_free(t->st);
     vs_simmodel_free(t->m);
-    vs__free_aligned(t->grad);
-    vs__free_aligned(t->adam_m);
-    vs__free_aligned(t->adam_v);
+    vs__optim_free(&t->opt);
     vs__free(t->sims);
     vs__free(t->dsims);
     for (int i = 0; i < t->n_meta; i++) {
@@ -71,35 +72,32 @@ void vs_s2vs_trainer_free(vs_s2vs_trainer *t) {
 vs_status vs_s2vs_trainer_create(vs_s2vs_trainer **out, const vs_simmodel *init,
                                  const vs_s2vs_train_params *p) {
     *out = NULL;
-    if (!init || init->kind != VS__SIM_VISIL || !init->attention)
-        return vs__err(VS_ERR_INVALID_ARG, "train: the initial model must be a ViSiL model with attention");
+    vs_simmodel *m;
+    vs_status s = vs__simmodel_train_copy(&m, init);
+    if (s != VS_OK) return s;
     vs_s2vs_trainer *t = vs__calloc(1, sizeof *t);
-    if (!t) return vs__err(VS_ERR_NOMEM, "train: out of memory");
+    if (!t) {
+        vs_simmodel_free(m);
+        return vs__err(VS_ERR_NOMEM, "train: out of memory");
+    }
+    t->m = m;
+    t->D = vs_simmodel_dim(m);
     t->p = p ? *p : vs_s2vs_train_default_params();
     if (t->p.n_threads < 1) t->p.n_threads = 1;
-    vs_status s = vs_simmodel_create_random(&t->m, init->D, 0);
+    /* AdamW on every tensor; a frozen part is skipped (no weight decay, no moments) */
+    vs__param tab[VS__SIM_TRAIN_MAXPARAM];
+    int ntab = vs__simmodel_train_table(tab, m, t->p.frozen);
+    vs__adam hp = vs__adam_default(1);
+    hp.beta1 = t->p.beta1;
+    hp.beta2 = t->p.beta2;
+    hp.eps = t->p.eps;
+    hp.weight_decay = t->p.weight_decay;
+    s = vs__optim_init(&t->opt, vs__simmodel_train_params(m), vs_simmodel_n_params(m), tab, ntab, hp);
     if (s != VS_OK) goto fail;
-    memcpy(t->m->params, init->params, sizeof(float) * (size_t)init->n_params);
-    size_t bytes = sizeof(float) * (size_t)t->m->n_params;
-    t->grad = vs__malloc_aligned(bytes);
-    t->adam_m = vs__malloc_aligned(bytes);
-    t->adam_v = vs__malloc_aligned(bytes);
-    if (!t->grad || !t->adam_m || !t->adam_v) {
-        s = vs__err(VS_ERR_NOMEM, "train: out of memory for optimiser state");
-        goto fail;
-    }
-    memset(t->grad, 0, bytes);
-    memset(t->adam_m, 0, bytes);
-    memset(t->adam_v, 0, bytes);
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.n_threads = t->p.n_threads;
     s = vs_simmodel_state_create(&t->st, t->m, &sp);
     if (s != VS_OK) goto fail;
-    t->opt = vs__adam_default(1);
-    t->opt.beta1 = t->p.beta1;
-    t->opt.beta2 = t->p.beta2;
-    t->opt.eps = t->p.eps;
-    t->opt.weight_decay = t->p.weight_decay;
     *out = t;
     return VS_OK;
 fail:
@@ -108,14 +106,14 @@ fail:
 }
 
 const vs_simmodel *vs_s2vs_trainer_model(const vs_s2vs_trainer *t) { return t->m; }
-long vs_s2vs_trainer_steps(const vs_s2vs_trainer *t) { return t->opt.step; }
-const float *vs_s2vs_trainer_grad(const vs_s2vs_trainer *t) { return t->grad; }
+long vs_s2vs_trainer_steps(const vs_s2vs_trainer *t) { return t->opt.adam.step; }
+const float *vs_s2vs_trainer_grad(const vs_s2vs_trainer *t) { return t->opt.grad; }
 
 static vs_status check_batch(vs_s2vs_trainer *t, const int32_t *labels, int n, int D) {
     if (n < 2)
         return vs__err(VS_ERR_INVALID_ARG, "train: a batch needs at least 2 clips (got %d)", n);
-    if (D != t->m->D)
-        return vs__err(VS_ERR_INVALID_ARG, "train: features have D=%d, the model D=%d", D, t->m->D);
+    if (D != t->D)
+        return vs__err(VS_ERR_INVALID_ARG, "train: features have D=%d, the model D=%d", D, t->D);
     for (int i = 0; i < n; i++) {
         int pos = 0;
         for (int k = 0; k < n; k++) pos += k != i && labels[(long)i * n + k];
@@ -136,14 +134,15 @@ static vs_status check_batch(vs_s2vs_trainer *t, const int32_t *labels, int n, i
 
 /* The batch's pairs run on the state's worker threads, each calling sgemm: OpenBLAS
  * must not start threads of its own meanwhile (oversubscription and lock contention
- * made steps several times slower). Returns the previous setting. */
+ * made steps several times slower). It is put at one thread once and never switched
+ * back (core/blas.c, docs/threading.md); nothing is restored after the step. */
 static int blas_single(const vs_s2vs_trainer *t) {
-    int prev = openblas_get_num_threads();
-    if (t->p.n_threads > 1 && prev != 1) openblas_set_num_threads(1);
-    return prev;
+    if (t->p.n_threads > 1) vs__blas_pool_started();
+    return 0;
 }
 static void blas_restore(const vs_s2vs_trainer *t, int prev) {
-    if (t->p.n_threads > 1 && prev != 1) openblas_set_num_threads(prev);
+    (void)t;
+    (void)prev;
 }
 
 /* Forward + losses; with grad, also dL/dsims into t->dsims. */
@@ -156,7 +155,8 @@ static vs_status forward_losses(vs_s2vs_trainer *t, const float *x, const int32_
     if (s != VS_OK) return s;
     float *ds = grad ? t->dsims : NULL;
     if (ds) memset(ds, 0, sizeof(float) * (size_t)n * n);
-    L->infonce = vs__loss_infonce(ds, 1.0f, t->sims, labels, n, t->p.tau);
+    s = vs__loss_infonce(&L->infonce, ds, 1.0f, t->sims, labels, n, t->p.tau);
+    if (s != VS_OK) return s;
     L->hardneg = vs__loss_hardneg(ds, t->p.lambda, t->sims, labels, n);
     L->self = vs__loss_self(ds, t->p.lambda, t->sims, n);
     L->calib = vs__loss_calib(t->p.gamma > 0 ? ds : NULL, t->p.gamma, t->sims, labels, n);
@@ -185,26 +185,17 @@ vs_status vs_s2vs_trainer_step(vs_s2vs_trainer *t, const float *x, const int32_t
     int prev = blas_single(t);
     vs_status s = forward_losses(t, x, labels, n, T, R, D, 1, &L);
     if (s == VS_OK) {
-        memset(t->grad, 0, sizeof(float) * (size_t)t->m->n_params);
-        s = vs__simmodel_backward_batch(t->st, t->grad, t->dsims, t->p.r, x);
+        vs__optim_zero_grad(&t->opt);
+        s = vs__simmodel_train_backward(t->st, t->opt.grad, t->dsims, t->p.r, x);
     }
     blas_restore(t, prev);
     if (s != VS_OK) return s;
-    for (long i = 0; i < t->m->n_params; i++)
-        if (!isfinite(t->grad[i]))
-            return vs__err(VS_ERR_INTERNAL, "train: a gradient is not finite (parameter %ld)", i);
-    t->opt.lr = vs__cosine_lr(t->opt.step, t->p.lr, t->p.lr_min, t->p.t_initial, t->p.warmup,
-                              t->p.warmup_lr_init);
-    L.lr = t->opt.lr;
-    /* the parameters are [attention (D*D + 2D) | comparator]; a frozen part is skipped
-     * (no weight decay, no moments) */
-    const long na = (long)t->m->D * t->m->D + 2L * t->m->D;
-    long lo = (t->p.frozen & VS_S2VS_FREEZE_ATTENTION) ? na : 0;
-    long hi = (t->p.frozen & VS_S2VS_FREEZE_COMPARATOR) ? na : t->m->n_params;
-    if (hi > lo)
-        vs__adam_step(&t->opt, t->m->params + lo, t->grad + lo, t->adam_m + lo, t->adam_v + lo, hi - lo);
-    else
-        t->opt.step++;
+    long bad;
+    if (!vs__optim_grad_finite(&t->opt, &bad))
+        return vs__err(VS_ERR_INTERNAL, "train: a gradient is not finite (parameter %ld)", bad);
+    L.lr = vs__cosine_lr(t->opt.adam.step, t->p.lr, t->p.lr_min, t->p.t_initial, t->p.warmup,
+                         t->p.warmup_lr_init);
+    vs__optim_step(&t->opt, L.lr);
     if (out) *out = L;
     return VS_OK;
 }
@@ -260,11 +251,17 @@ vs_status vs_s2vs_trainer_save(const vs_s2vs_trainer *t, const char *path) {
     vs_status s = vs__tfw_create(&w);
     if (s != VS_OK) return s;
     char buf[64], name[160];
-    snprintf(buf, sizeof buf, "%d", t->m->D);
+    snprintf(buf, sizeof buf, "%d", t->D);
     s = vs__tfw_meta(w, "simmodel.kind", "visil");
     if (s == VS_OK) s = vs__tfw_meta(w, "simmodel.D", buf);
-    snprintf(buf, sizeof buf, "%ld", t->opt.step);
+    if (s == VS_OK) s = vs__tfw_meta(w, "train.kind", "s2vs");
+    if (s == VS_OK) s = vs__tfw_meta(w, "train.layout", "2");
+    snprintf(buf, sizeof buf, "%ld", t->opt.adam.step);
     if (s == VS_OK) s = vs__tfw_meta(w, "train.step", buf);
+    /* one key per parameter (what resume restores), and all of them in train.params,
+     * the run's description that every trainer's checkpoint carries */
+    char all[640] = "";
+    size_t used = 0;
     for (int i = 0; i < NPKEYS && s == VS_OK; i++) {
         const char *base = (const char *)&t->p + PKEYS[i].off;
         if (PKEYS[i].is_long)
@@ -272,29 +269,59 @@ vs_status vs_s2vs_trainer_save(const vs_s2vs_trainer *t, const char *path) {
         else
             snprintf(buf, sizeof buf, "%.9g", (double)*(const float *)(const void *)base);
         s = vs__tfw_meta(w, PKEYS[i].key, buf);
+        if (used < sizeof all)
+            used += (size_t)snprintf(all + used, sizeof all - used, "%s%s=%s", i ? " " : "",
+                                     PKEYS[i].key + 6, buf);
     }
+    if (s == VS_OK) s = vs__tfw_meta(w, "train.params", all);
     for (int i = 0; i < t->n_meta && s == VS_OK; i++) {
         snprintf(name, sizeof name, "user.%s", t->meta_k[i]);
         s = vs__tfw_meta(w, name, t->meta_v[i]);
     }
-    vs__simparam tab[VS__SIM_NPARAM];
-    int n = vs__simmodel_param_table(tab, t->m->D, 1, NULL);
-    for (int i = 0; i < n && s == VS_OK; i++) {
-        s = vs__tfw_add(w, tab[i].name, VS_DT_F32, tab[i].ndim, tab[i].dims,
-                        t->m->params + tab[i].offset);
-        snprintf(name, sizeof name, "adam.m.%s", tab[i].name);
-        if (s == VS_OK)
-            s = vs__tfw_add(w, name, VS_DT_F32, tab[i].ndim, tab[i].dims, t->adam_m + tab[i].offset);
-        snprintf(name, sizeof name, "adam.v.%s", tab[i].name);
-        if (s == VS_OK)
-            s = vs__tfw_add(w, name, VS_DT_F32, tab[i].ndim, tab[i].dims, t->adam_v + tab[i].offset);
-    }
+    if (s == VS_OK) s = vs__optim_save_params(&t->opt, w);
+    if (s == VS_OK) s = vs__optim_save(&t->opt, w);
     if (s == VS_OK) s = vs__tfw_save(w, path);
     vs__tfw_free(w);
     return s;
 }
 
-vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_threads) {
+/* The data parameters a run must share with the checkpoint it resumes, as the user
+ * metadata that records them (the forms vs_s2vs_trainer_set_data stores). */
+static void data_meta(const vs_s2vs_data_params *dp, char *clip, size_t nc, char *p_edit, size_t np) {
+    snprintf(clip, nc, "%d", dp->aug.clip);
+    /* %g: --resume compares in this form, so a value that %g rounds still matches its
+     * own checkpoint */
+    snprintf(p_edit, np, "%g", dp->aug.p_edit);
+}
+
+vs_status vs_s2vs_trainer_set_data(vs_s2vs_trainer *t, const vs_s2vs_data_params *dp) {
+    char clip[32], p_edit[32];
+    data_meta(dp, clip, sizeof clip, p_edit, sizeof p_edit);
+    vs_status s = vs_s2vs_trainer_set_meta(t, "data.clip", clip);
+    if (s == VS_OK) s = vs_s2vs_trainer_set_meta(t, "data.p_edit", p_edit);
+    return s;
+}
+
+/* A resumed run must build its clips as the checkpoint's did: the same clip length
+ * and the same copy-edit probability (absent in older checkpoints: 0). */
+static vs_status check_data(const vs_s2vs_trainer *t, const char *path, const vs_s2vs_data_params *dp) {
+    char clip[32], p_edit[32];
+    data_meta(dp, clip, sizeof clip, p_edit, sizeof p_edit);
+    const char *c0 = vs_s2vs_trainer_get_meta(t, "data.clip");
+    if (c0 && atoi(c0) != dp->aug.clip)
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "%s was trained with --clip %s; resume it with the same --clip (not %d)", path, c0,
+                       dp->aug.clip);
+    const char *e0 = vs_s2vs_trainer_get_meta(t, "data.p_edit");
+    if ((e0 ? atof(e0) : 0.0) != atof(p_edit))
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "%s was trained with --copy-edits %s; resume it with the same value (not %g)", path,
+                       e0 ? e0 : "0", dp->aug.p_edit);
+    return VS_OK;
+}
+
+vs_status vs_s2vs_trainer_resume(vs_s2vs_trainer **out, const char *path, int n_threads,
+                                 const vs_s2vs_data_params *data) {
     *out = NULL;
     vs_simmodel *m;
     vs_status s = vs_simmodel_load(&m, path);
@@ -328,31 +355,15 @@ vs_status vs_s2vs_trainer_load(vs_s2vs_trainer **out, const char *path, int n_th
     vs_s2vs_trainer *t;
     s = vs_s2vs_trainer_create(&t, m, &p);
     if (s != VS_OK) goto done;
-    t->opt.step = strtol(stp, NULL, 10);
-    vs__simparam tab[VS__SIM_NPARAM];
-    int n = vs__simmodel_param_table(tab, m->D, 1, NULL);
-    char name[160];
-    for (int i = 0; i < n && s == VS_OK; i++) {
-        const vs__tensor *ten;
-        for (int which = 0; which < 2 && s == VS_OK; which++) {
-            snprintf(name, sizeof name, "adam.%c.%s", which ? 'v' : 'm', tab[i].name);
-            s = vs__tf_get(tf, name, VS_DT_F32, tab[i].ndim, tab[i].dims, &ten);
-            if (s == VS_OK)
-                memcpy((which ? t->adam_v : t->adam_m) + tab[i].offset, ten->data,
-                       sizeof(float) * (size_t)tab[i].numel);
-        }
+    /* moments and step (before the common layout the step was train.step only) */
+    s = vs__optim_load(&t->opt, tf, "train.step");
+    /* user metadata: every "user.*" key, as the caller stored it */
+    for (int i = 0; i < vs__tf_meta_count(tf) && s == VS_OK; i++) {
+        const char *k, *v;
+        vs__tf_meta_at(tf, i, &k, &v);
+        if (strncmp(k, "user.", 5) == 0) s = vs_s2vs_trainer_set_meta(t, k + 5, v);
     }
-    /* user metadata: the keys the data pipeline stores (the reader has no key listing) */
-    if (s == VS_OK) {
-        static const char *const UKEYS[] = {"data.seed", "data.position", "data.source",
-                                            "data.batch", "data.mode", "data.iters", "data.clip",
-                                            "data.p_edit"};
-        for (size_t k = 0; k < sizeof UKEYS / sizeof UKEYS[0] && s == VS_OK; k++) {
-            snprintf(name, sizeof name, "user.%s", UKEYS[k]);
-            const char *v = vs__tf_meta(tf, name);
-            if (v) s = vs_s2vs_trainer_set_meta(t, UKEYS[k], v);
-        }
-    }
+    if (s == VS_OK && data) s = check_data(t, path, data);
     if (s != VS_OK) {
         vs_s2vs_trainer_free(t);
         goto done;

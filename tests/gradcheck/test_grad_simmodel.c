@@ -24,6 +24,13 @@
 #include "train/losses.h"
 #include "vidsim/simmodel.h"
 
+/* InfoNCE returns a status (it allocates a row buffer); the loss comes back here. */
+static double infonce(float *ds, float w, const float *s, const int32_t *lab, int n, float tau) {
+    double l = 0;
+    CHECK_EQ(vs__loss_infonce(&l, ds, w, s, lab, n, tau), VS_OK);
+    return l;
+}
+
 static uint64_t rs = 12345;
 static float urand(void) { /* [-1, 1) */
     rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -197,7 +204,7 @@ static void test_losses(void) {
     for (int which = 0; which < 4; which++) {
         float ds[64];
         memset(ds, 0, sizeof ds);
-        if (which == 0) vs__loss_infonce(ds, 1.0f, s, lab, n, 0.03f);
+        if (which == 0) infonce(ds, 1.0f, s, lab, n, 0.03f);
         if (which == 1) vs__loss_hardneg(ds, 1.0f, s, lab, n);
         if (which == 2) vs__loss_self(ds, 1.0f, s, n);
         if (which == 3) vs__loss_calib(ds, 1.0f, s, lab, n);
@@ -207,7 +214,7 @@ static void test_losses(void) {
             double f[2];
             for (int sg = 0; sg < 2; sg++) {
                 s[c] = old + (sg ? -1e-4f : 1e-4f);
-                f[sg] = which == 0 ? vs__loss_infonce(NULL, 1, s, lab, n, 0.03f)
+                f[sg] = which == 0 ? infonce(NULL, 1, s, lab, n, 0.03f)
                         : which == 1 ? vs__loss_hardneg(NULL, 1, s, lab, n)
                         : which == 2 ? vs__loss_self(NULL, 1, s, n)
                                      : vs__loss_calib(NULL, 1, s, lab, n);
@@ -231,8 +238,17 @@ static void test_losses(void) {
         CHECK(fabs(vs__loss_calib(NULL, 1, s4, l4, 4) - want) < 1e-6);
         float sh[16];
         for (int i = 0; i < 16; i++) sh[i] = s4[i] - (i < 4 ? 0.1f : 0.0f);
-        CHECK(fabs(vs__loss_infonce(NULL, 1, sh, l4, 4, 0.03f) - vs__loss_infonce(NULL, 1, s4, l4, 4, 0.03f)) < 1e-5);
+        CHECK(fabs(infonce(NULL, 1, sh, l4, 4, 0.03f) - infonce(NULL, 1, s4, l4, 4, 0.03f)) < 1e-5);
         CHECK(fabs(vs__loss_calib(NULL, 1, sh, l4, 4) - want) > 4e-3); /* (0.7135 - 0.6934) / 4 */
+        /* InfoNCE's row buffer comes from the allocator hooks: a failed allocation is
+         * VS_ERR_NOMEM with ds untouched, not a NaN loss */
+        float ds4[16] = {0};
+        double l = -1;
+        vs_alloc_fail_after(1);
+        CHECK_EQ(vs__loss_infonce(&l, ds4, 1, s4, l4, 4, 0.03f), VS_ERR_NOMEM);
+        vs_alloc_fail_after(0);
+        CHECK(l == 0.0);
+        for (int i = 0; i < 16; i++) CHECK(ds4[i] == 0.0f);
     }
 }
 

@@ -17,7 +17,7 @@
 #include "test.h"
 
 #include "hash/conmh.h"
-#include "train/optim.h"
+#include "optim/optim.h"
 
 #include <sys/stat.h>
 

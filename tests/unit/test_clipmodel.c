@@ -380,7 +380,7 @@ static void test_resume(void) {
     CHECK_EQ(vs_cliptrain_create(&b, &c, &p), VS_OK);
     for (int i = 0; i < 4; i++) vs_cliptrain_add_video(b, vids[i], Ts[i], c.R, c.D);
     for (int i = 0; i < 7; i++) CHECK_EQ(vs_cliptrain_step(b, NULL, NULL), VS_OK);
-    CHECK_EQ(vs_cliptrain_checkpoint(b, ck), VS_OK);
+    CHECK_EQ(vs_cliptrain_save(b, ck), VS_OK);
     vs_cliptrain_free(b);
     CHECK_EQ(vs_cliptrain_resume(&b2, ck, NULL), VS_OK);
     if (b2) {

@@ -234,17 +234,16 @@ static void test_training(void) {
      * bit-identical steps */
     char ck[1024];
     snprintf(ck, sizeof ck, "%s/hash_toy.ckpt", vs_test_tmpdir());
-    CHECK(vs_hashtrain_save_checkpoint(t, ck) == VS_OK);
+    CHECK(vs_hashtrain_save(t, ck) == VS_OK);
     double l1[5], l2[5];
     for (int i = 0; i < 5; i++) {
         CHECK(vs_hashtrain_step(t, &s) == VS_OK);
         l1[i] = s.loss;
     }
-    CHECK(vs_hashtrain_create(&t2, &p) == VS_OK);
+    CHECK(vs_hashtrain_resume(&t2, ck, &p) == VS_OK);
     if (t2) {
         rs = 2024;
         add_toy(t2);
-        CHECK(vs_hashtrain_load_checkpoint(t2, ck) == VS_OK);
         CHECK_EQ(vs_hashtrain_steps_done(t2), 40);
         for (int i = 0; i < 5; i++) {
             CHECK(vs_hashtrain_step(t2, &s) == VS_OK);
@@ -274,11 +273,8 @@ static void test_training(void) {
     }
     /* a checkpoint of another architecture is refused with a clear message */
     p.model.bits = 32;
-    CHECK(vs_hashtrain_create(&t2, &p) == VS_OK);
-    if (t2) {
-        CHECK(vs_hashtrain_load_checkpoint(t2, ck) == VS_ERR_INVALID_ARG);
-        CHECK(strstr(vs_last_error(), "architecture") != NULL);
-    }
+    CHECK(vs_hashtrain_resume(&t2, ck, &p) == VS_ERR_INVALID_ARG && t2 == NULL);
+    CHECK(strstr(vs_last_error(), "architecture") != NULL);
     vs_hashtrain_free(t2);
     vs_hashtrain_free(t);
     /* bad parameters */

@@ -16,6 +16,7 @@ int main(void) {
     unsigned char c[5] = {0, 1, 2, 254, 255};
     int64_t da[2] = {2, 3}, db[1] = {3}, dc[1] = {5};
     CHECK_EQ(vs__tfw_meta(w, "model", "test"), VS_OK);
+    CHECK_EQ(vs__tfw_meta(w, "user.k", "v2"), VS_OK);
     CHECK_EQ(vs__tfw_add(w, "a", VS_DT_F32, 2, da, a), VS_OK);
     CHECK_EQ(vs__tfw_add(w, "b", VS_DT_I32, 1, db, b), VS_OK);
     CHECK_EQ(vs__tfw_add(w, "c", VS_DT_U8, 1, dc, c), VS_OK);
@@ -28,6 +29,15 @@ int main(void) {
     CHECK_EQ(vs__tf_count(tf), 4);
     CHECK(strcmp(vs__tf_meta(tf, "model"), "test") == 0);
     CHECK(vs__tf_meta(tf, "nope") == NULL);
+    /* the metadata iterator: every pair, in the order written */
+    {
+        const char *k, *v;
+        CHECK_EQ(vs__tf_meta_count(tf), 2);
+        CHECK(vs__tf_meta_at(tf, 0, &k, &v) == 0 && !strcmp(k, "model") && !strcmp(v, "test"));
+        CHECK(vs__tf_meta_at(tf, 1, &k, &v) == 0 && !strcmp(k, "user.k") && !strcmp(v, "v2"));
+        CHECK(vs__tf_meta_at(tf, 2, &k, &v) == -1 && k == NULL && v == NULL);
+        CHECK(vs__tf_meta_at(tf, -1, &k, &v) == -1);
+    }
     const vs__tensor *t;
     int64_t want[2] = {2, 3};
     CHECK_EQ(vs__tf_get(tf, "a", VS_DT_F32, 2, want, &t), VS_OK);

@@ -1,15 +1,16 @@
 /*
  * cmd_extract.c - `vidsim extract INPUT... -o OUTDIR`: region features of every
- * video into OUTDIR/<name>.vsf, in parallel (-j workers, each with its own
- * extraction state over one shared model), skipping inputs whose feature file is
- * up to date, with a progress line on a terminal. Exits 1 listing every failure.
+ * video into OUTDIR/<name>.vsf, in parallel (vs_extract_files: -j workers, each
+ * with its own extraction state over one shared model), skipping inputs whose
+ * feature file is up to date, with a progress line on a terminal. Exits 1 listing
+ * every failure.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "vidsim/batch.h"
 #include "vidsim/features.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,58 +22,18 @@ typedef struct {
     char **errors;
     int *skipped;
     long *frames;
-    int next, done;
     long frames_total;
-    pthread_mutex_t mu;
-    const vs_extractor *ex;
     cli_progress prog;
-    int force;
 } job_set;
 
-static void *worker(void *arg) {
-    job_set *js = arg;
-    vs_extract_state *st = NULL;
-    vs_status s0 = vs_extract_state_create(&st, js->ex);
-    for (;;) {
-        pthread_mutex_lock(&js->mu);
-        int i = js->next < js->files.n ? js->next++ : -1;
-        pthread_mutex_unlock(&js->mu);
-        if (i < 0) break;
-        const char *in = js->files.v[i];
-        char err[1200] = "";
-        if (s0) {
-            snprintf(err, sizeof err, "%s", vs_last_error());
-        } else {
-            vs_features *old = NULL;
-            uint64_t h = 0, sz = 0;
-            int64_t mt = 0;
-            if (!js->force && vs_features_load_header(&old, js->outs[i]) == VS_OK &&
-                vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
-                !strcmp(old->model_id, vs_extractor_model_id(js->ex)) && old->source_hash == h &&
-                old->source_size == sz) {
-                js->skipped[i] = 1;
-                js->frames[i] = old->T;
-            } else {
-                vs_features *f = NULL;
-                vs_status s = vs_extract_video(st, in, &f);
-                if (!s) {
-                    s = vs_features_save(f, js->outs[i]);
-                    js->frames[i] = f->T;
-                }
-                if (s) snprintf(err, sizeof err, "%s", vs_last_error());
-                vs_features_free(f);
-            }
-            vs_features_free(old);
-        }
-        pthread_mutex_lock(&js->mu);
-        if (err[0]) js->errors[i] = strdup(err);
-        js->done++;
-        js->frames_total += js->frames[i];
-        cli_progress_update(&js->prog, js->done, js->files.n, cli_basename(in));
-        pthread_mutex_unlock(&js->mu);
-    }
-    vs_extract_state_free(st);
-    return NULL;
+/* One finished video (vs_extract_files calls this one at a time). */
+static void on_item(const vs_batch_item *it, void *user) {
+    job_set *js = user;
+    js->skipped[it->i] = it->skipped;
+    js->frames[it->i] = it->n_frames;
+    if (it->error[0]) js->errors[it->i] = strdup(it->error);
+    js->frames_total += it->n_frames;
+    cli_progress_update(&js->prog, it->done, it->total, cli_basename(js->files.v[it->i]));
 }
 
 static void usage(FILE *f) {
@@ -173,20 +134,18 @@ int cmd_extract(int argc, char **argv) {
     js.errors = calloc(n + 1, sizeof(char *));
     js.skipped = calloc(n + 1, sizeof(int));
     js.frames = calloc(n + 1, sizeof(long));
-    js.ex = ex;
-    js.force = force;
-    pthread_mutex_init(&js.mu, NULL);
     for (int i = 0; i < n; i++) {
         char o[PATH_MAX];
         snprintf(o, sizeof o, "%s/%s.vsf", outdir, cli_basename(js.files.v[i]));
         js.outs[i] = strdup(o);
     }
     cli_progress_init(&js.prog, "videos");
-    if (jobs > n) jobs = n > 0 ? n : 1;
-    pthread_t *th = calloc(jobs, sizeof(pthread_t));
+    vs_batch_params bp = vs_batch_default_params();
+    bp.n_jobs = jobs;
+    bp.on_item = on_item;
+    bp.user = &js;
     double t0 = cli_now();
-    for (int k = 0; k < jobs; k++) pthread_create(&th[k], NULL, worker, &js);
-    for (int k = 0; k < jobs; k++) pthread_join(th[k], NULL);
+    vs_extract_files(ex, (const char *const *)js.files.v, (const char *const *)js.outs, n, force, &bp);
     double dt = cli_now() - t0;
     cli_progress_end(&js.prog);
     int nfail = 0, nskip = 0;
@@ -209,9 +168,7 @@ int cmd_extract(int argc, char **argv) {
     free(js.errors);
     free(js.skipped);
     free(js.frames);
-    free(th);
     cli_list_free(&js.files);
-    pthread_mutex_destroy(&js.mu);
     vs_extractor_free(ex);
     return nfail || n == 0 ? 1 : 0;
 }

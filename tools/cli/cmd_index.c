@@ -1,23 +1,24 @@
 /*
  * cmd_index.c - `vidsim index add|rm|ls|verify|info --index DIR ...`: the video
- * index from the command line. `add` extracts in parallel (-j workers, each with its
- * own extraction state over one shared model); every worker hands its finished
- * video to vs_index_add_video, which writes the feature file durably and commits the
- * row in its own transaction under the index's single catalogue mutex. Unchanged
- * files are skipped, failures are recorded and listed at the end (exit 1). Ctrl-C
- * stops cleanly: finished videos stay indexed. `hash` (and `add --hash-model`)
- * stores each video's binary code for two-stage search (hasher.c). Writers (add,
- * rm, hash, verify --repair) refuse a damaged catalogue up front (quick_check);
- * `rebuild` writes a new one from the feature files. Formats: docs/index.md.
+ * index from the command line. `add` extracts in parallel (vs_index_add_files: -j
+ * workers, each with its own extraction state over one shared model); every worker
+ * hands its finished video to vs_index_add_video, which writes the feature file
+ * durably and commits the row in its own transaction under the index's single
+ * catalogue mutex. Unchanged files are skipped, failures are recorded and listed at
+ * the end (exit 1). Ctrl-C stops cleanly: finished videos stay indexed. `hash` (and
+ * `add --hash-model`) stores each video's binary code for two-stage search
+ * (hasher.c). Writers (add, rm, hash, verify --repair) refuse a damaged catalogue
+ * up front (quick_check); `rebuild` writes a new one from the feature files.
+ * Formats: docs/index.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "hasher.h"
+#include "vidsim/batch.h"
 #include "vidsim/features.h"
 #include "vidsim/index.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,56 +32,31 @@ static bool abort_requested(void *user) {
 
 typedef struct {
     cli_list files;
-    vs_index *idx;
-    const vs_extractor *ex;
-    int flags;
     int verbose;           /* print one line per finished video on stdout */
     char **errors;         /* [n] failure text or NULL */
     char **repairs;        /* [n] why an unchanged video's damaged feature file was replaced, or NULL */
     vs_index_outcome *outcome; /* [n] 0 if not done */
     long *frames;          /* [n] */
-    int next, done;
-    pthread_mutex_t mu;    /* guards next, done, progress and the arrays' slots */
     cli_progress prog;
 } add_jobs;
 
-static void *add_worker(void *arg) {
-    add_jobs *js = arg;
-    vs_extract_state *st = NULL;
-    vs_status s0 = vs_extract_state_create(&st, js->ex);
-    char s0_err[1024] = "";
-    if (s0) snprintf(s0_err, sizeof s0_err, "%s", vs_last_error());
-    for (;;) {
-        pthread_mutex_lock(&js->mu);
-        int i = !cli_stop_requested() && js->next < js->files.n ? js->next++ : -1;
-        pthread_mutex_unlock(&js->mu);
-        if (i < 0) break;
-        const char *in = js->files.v[i];
-        vs_index_add_result res = {0};
-        char err[2100] = "";
-        vs_status s = s0;
-        if (s0) snprintf(err, sizeof err, "%s: %s", in, s0_err);
-        else if ((s = vs_index_add_video(js->idx, js->ex, st, in, js->flags, &res)))
-            snprintf(err, sizeof err, "%s", vs_last_error());
-        if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
-        pthread_mutex_lock(&js->mu);
-        if (err[0]) js->errors[i] = strdup(err);
-        if (res.repair_reason[0]) js->repairs[i] = strdup(res.repair_reason);
-        js->outcome[i] = s == VS_ERR_ABORTED ? 0 : res.outcome ? res.outcome : VS_INDEX_FAILED;
-        js->frames[i] = res.n_frames;
-        js->done++;
-        if (js->verbose && js->outcome[i]) {
-            /* printed after the commit: a line here means the row is durable */
-            static const char *names[] = {"", "added", "replaced", "unchanged", "failed"};
-            cli_progress_end(&js->prog);
-            printf("%s %s\n", names[js->outcome[i]], in);
-            fflush(stdout);
-        }
-        cli_progress_update(&js->prog, js->done, js->files.n, cli_basename(in));
-        pthread_mutex_unlock(&js->mu);
+/* One finished video, after its commit (vs_index_add_files calls this one at a time). */
+static void add_item(const vs_batch_item *it, void *user) {
+    add_jobs *js = user;
+    int i = it->i;
+    const char *in = js->files.v[i];
+    if (it->error[0]) js->errors[i] = strdup(it->error);
+    if (it->add->repair_reason[0]) js->repairs[i] = strdup(it->add->repair_reason);
+    js->outcome[i] = it->status == VS_ERR_ABORTED ? 0 : it->add->outcome ? it->add->outcome : VS_INDEX_FAILED;
+    js->frames[i] = it->add->n_frames;
+    if (js->verbose && js->outcome[i]) {
+        /* printed after the commit: a line here means the row is durable */
+        static const char *names[] = {"", "added", "replaced", "unchanged", "failed"};
+        cli_progress_end(&js->prog);
+        printf("%s %s\n", names[js->outcome[i]], in);
+        fflush(stdout);
     }
-    vs_extract_state_free(st);
-    return NULL;
+    cli_progress_update(&js->prog, it->done, it->total, cli_basename(in));
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -197,10 +173,8 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     if (open_writer(&idx, dir, VS_INDEX_CREATE, "index add")) return 1;
     int rc = 1;
     vs_extractor *ex = NULL;
-    pthread_t *th = NULL;
     add_jobs js;
     memset(&js, 0, sizeof js);
-    pthread_mutex_init(&js.mu, NULL);
     vs_index_info info;
     if (vs_index_get_info(idx, &info) != VS_OK) {
         fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
@@ -234,17 +208,13 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     cli_collect_inputs(&js.files, pos, npos);
     dedupe(&js.files);
     int n = js.files.n;
-    js.idx = idx;
-    js.ex = ex;
-    js.flags = force ? VS_INDEX_FORCE : 0;
     js.verbose = verbose;
     js.errors = calloc(n + 1, sizeof(char *));
     js.repairs = calloc(n + 1, sizeof(char *));
     js.outcome = calloc(n + 1, sizeof(vs_index_outcome));
     js.frames = calloc(n + 1, sizeof(long));
     if (jobs > n) jobs = n > 0 ? n : 1;
-    th = calloc(jobs, sizeof(pthread_t));
-    if (!js.errors || !js.repairs || !js.outcome || !js.frames || !th) {
+    if (!js.errors || !js.repairs || !js.outcome || !js.frames) {
         fprintf(stderr, "vidsim index add: out of memory\n");
         goto out;
     }
@@ -252,12 +222,12 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     cli_stop_begin(&stop_guard);
     cli_progress_init(&js.prog, "videos");
     double t0 = cli_now();
-    int started = 0;
-    for (int k = 0; k < jobs; k++)
-        if (pthread_create(&th[k], NULL, add_worker, &js) == 0) started++;
-        else break;
-    if (!started) add_worker(&js);
-    for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
+    vs_batch_params bp = vs_batch_default_params();
+    bp.n_jobs = jobs;
+    bp.on_item = add_item;
+    bp.user = &js;
+    bp.abort_fn = abort_requested;
+    vs_index_add_files(idx, ex, (const char *const *)js.files.v, n, force ? VS_INDEX_FORCE : 0, &bp);
     double dt = cli_now() - t0;
     cli_progress_end(&js.prog);
     cli_stop_end(&stop_guard);
@@ -301,9 +271,7 @@ out:
     free(js.repairs);
     free(js.outcome);
     free(js.frames);
-    free(th);
     cli_list_free(&js.files);
-    pthread_mutex_destroy(&js.mu);
     vs_extractor_free(ex);
     vs_index_close(idx);
     return rc;

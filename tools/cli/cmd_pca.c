@@ -1,14 +1,15 @@
 /*
  * cmd_pca.c - `vidsim pca`: learn the PCA-whitening of region vectors from a
  * collection, either by extracting raw region vectors from videos (--videos) or
- * from raw feature files made with `vidsim extract --raw` (--features).
+ * from raw feature files made with `vidsim extract --raw` (--features), in parallel
+ * through vs_pca_acc_add_files.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "vidsim/batch.h"
 #include "vidsim/features.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,46 +18,21 @@
 
 typedef struct {
     cli_list files;
-    int next, done, n_ok;
-    pthread_mutex_t mu;
-    const vs_extractor *ex;
-    vs_pca_acc *acc;
-    int from_features;
+    int n_ok;
     cli_progress prog;
-    int dim_in;
 } pca_jobs;
 
-static void *worker(void *arg) {
-    pca_jobs *pj = arg;
-    vs_extract_state *st = NULL;
-    if (!pj->from_features && vs_extract_state_create(&st, pj->ex) != VS_OK) {
-        fprintf(stderr, "vidsim pca: %s\n", vs_last_error());
-        return NULL;
+/* A finished file, or a worker that could not start (vs_pca_acc_add_files calls
+ * this one at a time). */
+static void on_item(const vs_batch_item *it, void *user) {
+    pca_jobs *pj = user;
+    if (it->i < 0) {
+        fprintf(stderr, "vidsim pca: %s\n", it->error);
+        return;
     }
-    for (;;) {
-        pthread_mutex_lock(&pj->mu);
-        int i = pj->next < pj->files.n ? pj->next++ : -1;
-        pthread_mutex_unlock(&pj->mu);
-        if (i < 0) break;
-        vs_features *f = NULL;
-        vs_status s = pj->from_features ? vs_features_load(&f, pj->files.v[i])
-                                        : vs_extract_video(st, pj->files.v[i], &f);
-        if (!s && f->D != pj->dim_in)
-            s = VS_ERR_FORMAT, fprintf(stderr, "vidsim pca: %s: D=%d, expected raw vectors of %d dims (use extract --raw)\n",
-                                      pj->files.v[i], f->D, pj->dim_in);
-        else if (s) fprintf(stderr, "vidsim pca: skipping %s\n", vs_last_error());
-        pthread_mutex_lock(&pj->mu);
-        if (!s) {
-            vs_pca_acc_add(pj->acc, f->data, (long)f->T * f->R);
-            pj->n_ok++;
-        }
-        pj->done++;
-        cli_progress_update(&pj->prog, pj->done, pj->files.n, cli_basename(pj->files.v[i]));
-        pthread_mutex_unlock(&pj->mu);
-        vs_features_free(f);
-    }
-    vs_extract_state_free(st);
-    return NULL;
+    if (it->status && it->dim) fprintf(stderr, "vidsim pca: %s\n", it->error);
+    else if (it->status) fprintf(stderr, "vidsim pca: skipping %s\n", it->error);
+    cli_progress_update(&pj->prog, it->done, it->total, cli_basename(pj->files.v[it->i]));
 }
 
 static void usage(FILE *f) {
@@ -122,41 +98,38 @@ int cmd_pca(int argc, char **argv) {
         free(pos);
         return 1;
     }
-    pj.ex = ex;
-    pj.dim_in = vs_extractor_dim(ex);
-    pj.from_features = mode == 2;
+    int dim_in = vs_extractor_dim(ex);
     if (mode == 1) cli_collect_inputs(&pj.files, pos, npos);
     else cli_collect_features(&pj.files, pos, npos);
     free(pos);
-    if (vs_pca_acc_create(&pj.acc, pj.dim_in) != VS_OK) {
+    vs_pca_acc *acc = NULL;
+    if (vs_pca_acc_create(&acc, dim_in) != VS_OK) {
         fprintf(stderr, "vidsim pca: %s\n", vs_last_error());
         vs_extractor_free(ex);
         cli_list_free(&pj.files);
         return 1;
     }
-    pthread_mutex_init(&pj.mu, NULL);
     cli_progress_init(&pj.prog, "videos");
-    if (jobs > pj.files.n) jobs = pj.files.n > 0 ? pj.files.n : 1;
-    pthread_t *th = calloc(jobs, sizeof(pthread_t));
-    for (int k = 0; k < jobs; k++) pthread_create(&th[k], NULL, worker, &pj);
-    for (int k = 0; k < jobs; k++) pthread_join(th[k], NULL);
+    vs_batch_params bp = vs_batch_default_params();
+    bp.n_jobs = jobs;
+    bp.on_item = on_item;
+    bp.user = &pj;
+    vs_pca_acc_add_files(acc, mode == 2 ? NULL : ex, (const char *const *)pj.files.v, pj.files.n, &bp, &pj.n_ok);
     cli_progress_end(&pj.prog);
-    free(th);
     char isz[16];
     snprintf(isz, sizeof isz, "%d", p.decode.crop);
     const char *meta[] = {"backbone", vs_extractor_backbone(ex), "layers", vs_extractor_layers(ex),
                           "input_size", isz, NULL};
     int rc = 0;
-    if (vs_pca_fit_save(pj.acc, dim, eps, meta, out) != VS_OK) {
+    if (vs_pca_fit_save(acc, dim, eps, meta, out) != VS_OK) {
         fprintf(stderr, "vidsim pca: %s\n", vs_last_error());
         rc = 1;
     } else {
         fprintf(stderr, "learned a %d -> %d whitening from %ld region vectors of %d videos into %s\n",
-                pj.dim_in, dim, vs_pca_acc_count(pj.acc), pj.n_ok, out);
+                dim_in, dim, vs_pca_acc_count(acc), pj.n_ok, out);
     }
-    vs_pca_acc_free(pj.acc);
+    vs_pca_acc_free(acc);
     vs_extractor_free(ex);
     cli_list_free(&pj.files);
-    pthread_mutex_destroy(&pj.mu);
     return rc;
 }

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "train_loop.h"
 #include "vidsim/features.h"
 #include "vidsim/index.h"
 #include "vidsim/simmodel.h"
@@ -54,6 +55,39 @@ static void usage(FILE *f) {
             "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n");
 }
 
+/* One step of the loop (train_loop.h): the batch of iteration *done, a trainer step,
+ * the progress text and the JSON log line. */
+typedef struct s2vs_loop {
+    vs_s2vs_data *data;
+    vs_s2vs_trainer *tr;
+    float *x;
+    int32_t *labels;
+    int batch, n, T, R, D;
+    FILE *logf;
+    double ts; /* start of the steps, for the log's "t" */
+} s2vs_loop;
+
+static vs_status s2vs_step(void *user, long *done, char *what, size_t nwhat) {
+    s2vs_loop *c = user;
+    long it = *done;
+    vs_s2vs_losses L;
+    vs_status s = vs_s2vs_data_batch(c->data, c->x, c->labels, c->batch, it);
+    if (s == VS_OK) s = vs_s2vs_trainer_step(c->tr, c->x, c->labels, c->n, c->T, c->R, c->D, &L);
+    if (s != VS_OK) return s;
+    *done = it + 1;
+    snprintf(what, nwhat, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f cal %.3f) lr %.2g", L.total,
+             L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr);
+    if (c->logf)
+        fprintf(c->logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
+                         "\"reg\": %.6f, \"calib\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
+                it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr, cli_now() - c->ts);
+    return VS_OK;
+}
+
+static vs_status s2vs_save(void *user, const char *path) {
+    return vs_s2vs_trainer_save(((s2vs_loop *)user)->tr, path);
+}
+
 static int fail(const char *what) {
     fprintf(stderr, "vidsim train: %s%s%s\n", what ? what : "", what ? ": " : "", vs_last_error());
     return 1;
@@ -63,8 +97,7 @@ int cmd_train(int argc, char **argv) {
     const char *out = NULL, *index_dir = NULL, *mode = "bank", *init = NULL, *log_path = NULL;
     const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1", *bank_arg = NULL;
     long iters = 1000, warmup = -1, ckpt_every = 50, stop_after = 0;
-    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP, stop_guard_on = 0;
-    cli_stop_guard stop_guard;
+    int batch = 16, resume = 0, no_overlays = 0, max_frames = 300, clip = VS_AUG_CLIP;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     double lr = 5e-5, lambda = 3.0, p_edit = 0.0, gamma = 0.0;
     const char *freeze = "none";
@@ -148,9 +181,6 @@ int cmd_train(int argc, char **argv) {
     dp.max_frames = max_frames;
     dp.aug.clip = clip;
     dp.aug.p_edit = p_edit;
-    char p_edit_s[32]; /* the form stored as data.p_edit; --resume compares in this form, so a
-                          value that %g rounds still matches its own checkpoint */
-    snprintf(p_edit_s, sizeof p_edit_s, "%g", p_edit);
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
 
     int rc = 1;
@@ -232,19 +262,8 @@ int cmd_train(int argc, char **argv) {
     tp.warmup = warmup >= 0 ? warmup : iters / 30;
     tp.n_threads = threads;
     if (resume && access(ckpt, R_OK) == 0) {
-        if (vs_s2vs_trainer_load(&tr, ckpt, threads) != VS_OK) { rc = fail(NULL); goto done; }
-        const char *c0 = vs_s2vs_trainer_get_meta(tr, "data.clip");
-        if (c0 && atoi(c0) != clip) {
-            fprintf(stderr, "vidsim train: %s was trained with --clip %s; resume it with the same --clip (not %d)\n",
-                    ckpt, c0, clip);
-            goto done;
-        }
-        const char *e0 = vs_s2vs_trainer_get_meta(tr, "data.p_edit");
-        if ((e0 ? atof(e0) : 0.0) != atof(p_edit_s)) {
-            fprintf(stderr, "vidsim train: %s was trained with --copy-edits %s; resume it with the same value (not %g)\n",
-                    ckpt, e0 ? e0 : "0", p_edit);
-            goto done;
-        }
+        /* the trainer checks that this run builds its clips as the checkpoint's did */
+        if (vs_s2vs_trainer_resume(&tr, ckpt, threads, &dp) != VS_OK) { rc = fail(NULL); goto done; }
         fprintf(stderr, "vidsim train: resuming %s at step %ld\n", ckpt, vs_s2vs_trainer_steps(tr));
     } else {
         vs_status s = !init || !strcmp(init, "random") ? vs_simmodel_create_random(&m0, D, seed)
@@ -255,10 +274,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         if (s != VS_OK || vs_s2vs_trainer_create(&tr, m0, &tp) != VS_OK) { rc = fail(init); goto done; }
-        char cbuf[16];
-        snprintf(cbuf, sizeof cbuf, "%d", clip);
-        if (vs_s2vs_trainer_set_meta(tr, "data.clip", cbuf) != VS_OK) { rc = fail(NULL); goto done; }
-        if (vs_s2vs_trainer_set_meta(tr, "data.p_edit", p_edit_s) != VS_OK) { rc = fail(NULL); goto done; }
+        if (vs_s2vs_trainer_set_data(tr, &dp) != VS_OK) { rc = fail(NULL); goto done; }
     }
 
     /* the bank: reuse MODEL.bank on --resume (or the --bank file when it exists), else build it */
@@ -298,55 +314,22 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "vidsim train: cannot open %s\n", log_path);
         goto done;
     }
-    cli_progress pr;
-    cli_progress_init(&pr, "steps");
     long start = vs_s2vs_trainer_steps(tr);
     double ts = cli_now();
-    /* SIGINT/SIGTERM: finish the step under way, write the checkpoint, exit 130 */
-    cli_stop_begin(&stop_guard);
-    stop_guard_on = 1;
-    for (long it = start; it < iters; it++) {
-        vs_s2vs_losses L;
-        if (vs_s2vs_data_batch(data, x, labels, batch, it) != VS_OK ||
-            vs_s2vs_trainer_step(tr, x, labels, n, T, R, D, &L) != VS_OK) {
-            cli_progress_end(&pr);
-            rc = fail(NULL);
-            goto done;
-        }
-        char what[200];
-        snprintf(what, sizeof what, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f cal %.3f) lr %.2g", L.total,
-                 L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr);
-        cli_progress_update(&pr, it + 1 - start, iters - start, what);
-        if (logf)
-            fprintf(logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
-                          "\"reg\": %.6f, \"calib\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
-                    it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr, cli_now() - ts);
-        int interrupted = cli_stop_requested() && it + 1 < iters;
-        int stop = (stop_after > 0 && it + 1 - start >= stop_after && it + 1 < iters) || interrupted;
-        if ((it + 1) % ckpt_every == 0 || it + 1 == iters || stop) {
-            if (logf) fflush(logf);
-            if (vs_s2vs_trainer_save(tr, ckpt) != VS_OK) {
-                cli_progress_end(&pr);
-                rc = fail(NULL);
-                goto done;
-            }
-        }
-        if (stop) {
-            cli_progress_end(&pr);
-            fprintf(stderr, "vidsim train: %s at step %ld of %ld (checkpoint %s; continue with --resume)\n",
-                    interrupted ? "interrupted" : "stopped", it + 1, iters, ckpt);
-            rc = interrupted ? 130 : 0;
-            goto done;
-        }
+    s2vs_loop sl = {data, tr, x, labels, batch, n, T, R, D, logf, ts};
+    cli_train_loop loop = {"train", "steps", CLI_TRAIN_STOP_AFTER_STEP, start, iters, ckpt_every, stop_after,
+                           ckpt, logf, &sl, s2vs_step, s2vs_save};
+    cli_train_result lr_res = cli_train_run(&loop);
+    if (lr_res != CLI_TRAIN_DONE) {
+        rc = cli_train_exit(lr_res);
+        goto done;
     }
-    cli_progress_end(&pr);
     if (vs_simmodel_save(vs_s2vs_trainer_model(tr), out) != VS_OK) { rc = fail(NULL); goto done; }
     double dt = cli_now() - ts;
     fprintf(stderr, "vidsim train: %ld steps in %.1f s (%.2f steps/s), model written to %s\n", iters - start, dt,
             (iters - start) / (dt + 1e-9), out);
     rc = 0;
 done:
-    if (stop_guard_on) cli_stop_end(&stop_guard);
     if (logf) fclose(logf);
     free(x);
     free(labels);

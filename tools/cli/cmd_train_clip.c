@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "train_loop.h"
 #include "vidsim/augment.h"
 #include "vidsim/clipmodel.h"
 #include "vidsim/decode.h"
@@ -245,6 +246,34 @@ out:
     return rc;
 }
 
+/* One step of the loop (train_loop.h): progress text from the running mean of the
+ * stage's loss (restarted when the stage changes), and the CSV log line. */
+typedef struct clip_loop {
+    vs_cliptrain *t;
+    FILE *logf;
+    double ema;          /* -1 before the stage's first step */
+    vs_clip_stage last;
+} clip_loop;
+
+static vs_status clip_step(void *user, long *done, char *what, size_t n) {
+    clip_loop *c = user;
+    float loss;
+    vs_clip_stage st;
+    vs_status s = vs_cliptrain_step(c->t, &loss, &st);
+    if (s != VS_OK) return s;
+    if (st != c->last) c->ema = -1, c->last = st;
+    c->ema = c->ema < 0 ? loss : 0.95 * c->ema + 0.05 * loss;
+    *done = vs_cliptrain_done(c->t);
+    const char *name = st == VS_CLIP_STAGE_PREDMAE ? "predmae" : "fcs";
+    if (c->logf) fprintf(c->logf, "%ld,%s,%.6f\n", *done, name, loss);
+    snprintf(what, n, "%s loss %.4f", name, c->ema);
+    return VS_OK;
+}
+
+static vs_status clip_save(void *user, const char *path) {
+    return vs_cliptrain_save(((clip_loop *)user)->t, path);
+}
+
 int cmd_train_clip(int argc, char **argv) {
     const char *feat = NULL, *index = NULL, *out = NULL, *stage = "both", *logp = NULL;
     int resume = 0, every = 25, n_views = 0, threads = 2;
@@ -337,49 +366,12 @@ int cmd_train_clip(int argc, char **argv) {
         goto done;
     }
     if (logf && !resume) fprintf(logf, "step,stage,loss\n");
-    cli_stop_guard stop_guard;
-    cli_stop_begin(&stop_guard);
-    cli_progress prog;
-    cli_progress_init(&prog, "it");
-    long total = vs_cliptrain_total(t), start = vs_cliptrain_done(t);
-    double ema = -1;
-    vs_clip_stage last = 0;
-    int failed = 0;
-    while (!cli_stop_requested() && vs_cliptrain_done(t) < total) {
-        float loss;
-        vs_clip_stage st;
-        if (vs_cliptrain_step(t, &loss, &st) != VS_OK) {
-            cli_progress_end(&prog);
-            fprintf(stderr, "vidsim train-clip: %s\n", vs_last_error());
-            failed = 1;
-            break;
-        }
-        if (st != last) ema = -1, last = st;
-        ema = ema < 0 ? loss : 0.95 * ema + 0.05 * loss;
-        long done = vs_cliptrain_done(t);
-        if (logf) fprintf(logf, "%ld,%s,%.6f\n", done, st == VS_CLIP_STAGE_PREDMAE ? "predmae" : "fcs", loss);
-        char what[96];
-        snprintf(what, sizeof what, "%s loss %.4f", st == VS_CLIP_STAGE_PREDMAE ? "predmae" : "fcs", ema);
-        /* rate and ETA over this run's steps only (a resumed run restarts the clock) */
-        cli_progress_update(&prog, (double)(done - start), (double)(total - start), what);
-        if (done % every == 0 && done < total && vs_cliptrain_checkpoint(t, ckpt) != VS_OK) {
-            cli_progress_end(&prog);
-            fprintf(stderr, "vidsim train-clip: %s\n", vs_last_error());
-            failed = 1;
-            break;
-        }
-    }
-    cli_progress_end(&prog);
-    cli_stop_end(&stop_guard);
-    if (vs_cliptrain_checkpoint(t, ckpt) != VS_OK) {
-        fprintf(stderr, "vidsim train-clip: %s\n", vs_last_error());
-        goto done;
-    }
-    if (failed) goto done;
-    if (cli_stop_requested()) {
-        fprintf(stderr, "vidsim train-clip: interrupted at step %ld of %ld; checkpoint %s (continue with --resume)\n",
-                vs_cliptrain_done(t), total, ckpt);
-        rc = 130;
+    clip_loop cl = {t, logf, -1, 0};
+    cli_train_loop loop = {"train-clip", "it", CLI_TRAIN_STOP_BEFORE_STEP, vs_cliptrain_done(t),
+                           vs_cliptrain_total(t), every, 0, ckpt, logf, &cl, clip_step, clip_save};
+    cli_train_result res = cli_train_run(&loop);
+    if (res != CLI_TRAIN_DONE) {
+        rc = cli_train_exit(res);
         goto done;
     }
     if (vs_cliptrain_model(t, &m) != VS_OK || vs_clipmodel_save(m, out) != VS_OK) {

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "train_loop.h"
 #include "vidsim/features.h"
 #include "vidsim/hashmodel.h"
 
@@ -55,14 +56,13 @@ static int feed(vs_hashtrain **t, vs_hashtrain_params *p, const char *ckpt, int 
     if (!*t) {
         p->model.dim = f->D;
         if (resume) {
-            /* the checkpoint's architecture wins; it is checked against the features */
-            vs_hashmodel *cm;
-            if (vs_hashmodel_load(&cm, ckpt) != VS_OK) return fail(NULL);
-            p->model = vs_hashmodel_get_config(cm);
-            vs_hashmodel_free(cm);
+            /* the checkpoint's architecture wins (bits 0); it is checked against the
+             * features as they are added */
+            p->model.bits = 0;
+            if (vs_hashtrain_resume(t, ckpt, p) != VS_OK) return fail(NULL);
+        } else if (vs_hashtrain_create(t, p) != VS_OK) {
+            return fail(NULL);
         }
-        if (vs_hashtrain_create(t, p) != VS_OK) return fail(NULL);
-        if (resume && vs_hashtrain_load_checkpoint(*t, ckpt) != VS_OK) return fail(NULL);
     }
     if (vs_hashtrain_add(*t, f->data, f->T, f->R, f->D) != VS_OK)
         return fail(f->source ? f->source : "video");
@@ -118,6 +118,32 @@ out:
     vs_extractor_free(ex);
     cli_list_free(&files);
     return rc;
+}
+
+/* One step of the loop (train_loop.h): progress text from running means of the two
+ * losses, and the CSV log line. */
+typedef struct hash_loop {
+    vs_hashtrain *t;
+    FILE *logf;
+    double e_rec, e_con; /* exponential means (-1 before the first step) */
+} hash_loop;
+
+static vs_status hash_step(void *user, long *done, char *what, size_t n) {
+    hash_loop *c = user;
+    vs_hashtrain_stats s;
+    vs_status st = vs_hashtrain_step(c->t, &s);
+    if (st != VS_OK) return st;
+    *done = s.step;
+    c->e_rec = c->e_rec < 0 ? s.recon : 0.95 * c->e_rec + 0.05 * s.recon;
+    c->e_con = c->e_con < 0 ? s.contrastive : 0.95 * c->e_con + 0.05 * s.contrastive;
+    if (c->logf)
+        fprintf(c->logf, "%ld,%.6f,%.6f,%.6f,%.3g\n", s.step, s.loss, s.recon, s.contrastive, (double)s.lr);
+    snprintf(what, n, "recon %.4f  dcl %.4f  lr %.2g", c->e_rec, c->e_con, (double)s.lr);
+    return VS_OK;
+}
+
+static vs_status hash_save(void *user, const char *path) {
+    return vs_hashtrain_save(((hash_loop *)user)->t, path);
 }
 
 int cmd_train_hash(int argc, char **argv) {
@@ -186,7 +212,7 @@ int cmd_train_hash(int argc, char **argv) {
     vs_hashtrain *t = NULL;
     vs_hashmodel *m = NULL;
     FILE *logf = NULL;
-    int rc = 1, failed = 0;
+    int rc = 1;
     int nvid = load_all(&t, &p, ckpt, resume, feat, videos);
     if (nvid < 0) goto done;
     if (logp && !(logf = fopen(logp, resume ? "a" : "w"))) {
@@ -194,51 +220,12 @@ int cmd_train_hash(int argc, char **argv) {
         goto done;
     }
     if (logf && !resume) fprintf(logf, "step,loss,recon,contrastive,lr\n");
-    cli_stop_guard stop_guard;
-    cli_stop_begin(&stop_guard);
-    cli_progress prog;
-    cli_progress_init(&prog, "it");
-    long start = vs_hashtrain_steps_done(t), total = p.iters;
-    double e_rec = -1, e_con = -1;
-    while (!cli_stop_requested() && vs_hashtrain_steps_done(t) < total) {
-        vs_hashtrain_stats s;
-        if (vs_hashtrain_step(t, &s) != VS_OK) {
-            cli_progress_end(&prog);
-            fail(NULL);
-            failed = 1;
-            break;
-        }
-        e_rec = e_rec < 0 ? s.recon : 0.95 * e_rec + 0.05 * s.recon;
-        e_con = e_con < 0 ? s.contrastive : 0.95 * e_con + 0.05 * s.contrastive;
-        if (logf)
-            fprintf(logf, "%ld,%.6f,%.6f,%.6f,%.3g\n", s.step, s.loss, s.recon, s.contrastive,
-                    (double)s.lr);
-        char what[96];
-        snprintf(what, sizeof what, "recon %.4f  dcl %.4f  lr %.2g", e_rec, e_con, (double)s.lr);
-        /* rate and ETA over this run's steps (a resumed run restarts the clock) */
-        cli_progress_update(&prog, (double)(s.step - start), (double)(total - start), what);
-        if (s.step % every == 0 && logf) fflush(logf);
-        if (s.step % every == 0 && s.step < total &&
-            vs_hashtrain_save_checkpoint(t, ckpt) != VS_OK) {
-            cli_progress_end(&prog);
-            fail(NULL);
-            failed = 1;
-            break;
-        }
-    }
-    cli_progress_end(&prog);
-    cli_stop_end(&stop_guard);
-    if (vs_hashtrain_save_checkpoint(t, ckpt) != VS_OK) {
-        fail(NULL);
-        goto done;
-    }
-    if (failed) goto done;
-    if (cli_stop_requested()) {
-        fprintf(stderr,
-                "vidsim train-hash: interrupted at step %ld of %ld; checkpoint %s (continue with "
-                "--resume)\n",
-                vs_hashtrain_steps_done(t), total, ckpt);
-        rc = 130;
+    hash_loop hl = {t, logf, -1, -1};
+    cli_train_loop loop = {"train-hash", "it", CLI_TRAIN_STOP_BEFORE_STEP, vs_hashtrain_steps_done(t), p.iters,
+                           every, 0, ckpt, logf, &hl, hash_step, hash_save};
+    cli_train_result res = cli_train_run(&loop);
+    if (res != CLI_TRAIN_DONE) {
+        rc = cli_train_exit(res);
         goto done;
     }
     if (vs_hashtrain_model(t, &m) != VS_OK || vs_hashmodel_save(m, out) != VS_OK) {

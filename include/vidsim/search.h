@@ -1,0 +1,206 @@
+/*
+ * search.h - the search engine over an open index: score queries against every ok
+ * video (exhaustive, with a similarity network: the builtin ViSiL_f or a trained
+ * file), against the K nearest by binary code (two-stage, or the hash stage alone),
+ * or with 3D-CSL-F clip vectors; optionally localise the copied segments of each
+ * listed pair. A query is an indexed video (name or path: it never matches itself),
+ * a feature file (.vsf) or a video file, extracted with the index's model. Also the
+ * duplicate pairs inside an index (dedup), and the hash codes stored in an index
+ * (vs_hasher, `vidsim index hash`). docs/search.md, docs/localize.md.
+ *
+ * Thread safety: a vs_searcher is used by one thread at a time (it holds caches and
+ * model states); it runs params.n_threads threads inside a call. Results are plain
+ * data owned by the caller. The library prints nothing: failures come back as a
+ * status with vs_last_error(), and notes worth showing a user (an entry that
+ * vanished during the search, codes computed on the fly, a query that failed in
+ * part) go to params.note when set.
+ *
+ * Example:
+ *     vs_index *idx; vs_searcher *s; vs_search_result *r;
+ *     vs_index_open(&idx, "myindex", VS_INDEX_READONLY);
+ *     vs_search_params p = vs_search_default_params();
+ *     if (vs_searcher_create(&s, idx, &p) != VS_OK) { puts(vs_last_error()); return; }
+ *     if (vs_searcher_query(s, "copy.mp4", &r) == VS_OK) {
+ *         for (long k = 0; k < r->n; k++) printf("%s,%s,%.6f\n", r->query_id, r->hits[k].name, r->hits[k].score);
+ *         vs_search_result_free(r);
+ *     }
+ *     vs_searcher_free(s);   // then the skipped entries, if any, are gone too
+ *     vs_index_close(idx);
+ */
+#ifndef VIDSIM_SEARCH_H
+#define VIDSIM_SEARCH_H
+
+#include "vidsim/base.h"
+#include "vidsim/features.h"
+#include "vidsim/index.h"
+#include "vidsim/localize.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vs_search_mode {
+    VS_SEARCH_EXHAUSTIVE = 0, /* every ok video scored by the similarity network */
+    VS_SEARCH_TWO_STAGE = 1,  /* K nearest by Hamming distance, re-scored by the network */
+    VS_SEARCH_HASH_ONLY = 2,  /* the hash stage's ranking, score 1 - d/bits */
+    VS_SEARCH_CLIP = 3        /* 3D-CSL-F clip vectors, top-k Chamfer (clipmodel.h) */
+} vs_search_mode;
+
+/* A message for the user (no trailing newline), e.g. "x.mp4 was removed from the index
+ * during the search; left out". */
+typedef void (*vs_search_note_fn)(void *user, const char *msg);
+
+typedef struct vs_search_params {
+    vs_search_mode mode;        /* default VS_SEARCH_EXHAUSTIVE */
+    int top;                    /* best `top` hits per query (default 10; 0 = all) */
+    double threshold;           /* only scores >= threshold (default -1e30: all) */
+    int symmetric;              /* 1 (default): mean of query->ref and ref->query; 0: query->ref */
+    const char *model;          /* "visil_f" (default) or a similarity-model file; CLIP mode:
+                                   "clip" (the bundled clip_<backbone>.vstf), "clip:mean"
+                                   (training-free) or "clip:FILE" */
+    long two_stage_k;           /* candidates re-scored per query (default 100) */
+    const char *hash_model;     /* NULL: VS_HASH_DEFAULT; lsh64|lsh128|lsh256; a file; or a name
+                                   found through models (vs_hasher_open) */
+    int n_threads;              /* threads (default 1) */
+    int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
+    vs_localize_params localize;
+    const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
+    int store_clip;             /* CLIP: store computed reference vectors in the index (the
+                                   index must be writable) */
+    const char *cmd;            /* the command named in notes about vanished entries ("search") */
+    vs_model_locator models;    /* where model files are found (default: ./models) */
+    vs_search_note_fn note;     /* optional */
+    void *note_user;
+} vs_search_params;
+
+VS_API vs_search_params vs_search_default_params(void);
+
+/* Entries left out because their feature file could not be loaded (missing,
+ * truncated, corrupt). Entries that vanished from the index during the search (a
+ * concurrent `index rm` or replacement) are not listed here: they are noted. */
+typedef struct vs_search_skip {
+    char *path, *name, *why;    /* owned by the list */
+} vs_search_skip;
+typedef struct vs_search_skips {
+    long n;
+    vs_search_skip *v;          /* [n] */
+} vs_search_skips;
+
+typedef struct vs_search_hit {
+    int64_t video_id;           /* catalogue id */
+    const char *name;           /* the video's name (owned by the result) */
+    float score;
+    int n_segments;             /* with params.segments: segments of the pair, best first; 0 when the
+                                   pair's map had no signal (print one whole-video box); -1 when
+                                   the pair's localisation failed (noted, counted in n_failed) */
+    vs_segment *segments;       /* [n_segments] (owned by the result) */
+    double query_duration, ref_duration; /* seconds, for that whole-video box */
+} vs_search_hit;
+
+typedef struct vs_search_result {
+    char *query_id;             /* the query's id: indexed name, or file name without extension(s) */
+    long n;
+    vs_search_hit *hits;        /* [n], best first, ties in catalogue order */
+    int n_failed;               /* parts of the query that failed after scoring (reverse direction,
+                                   a pair's localisation): noted, hits still valid */
+    long n_skipped;             /* entries left out of the search so far as damaged (the list:
+                                   vs_searcher_skipped); > 0: the results are partial */
+} vs_search_result;
+VS_API void vs_search_result_free(vs_search_result *r); /* NULL ok */
+
+typedef struct vs_searcher vs_searcher;
+
+/* A searcher over idx (borrowed; must outlive it). Loads the models and the corpus
+ * (every ok video's features, or its codes, or its clip vectors, as the mode needs;
+ * entries that fail to load are skipped, see vs_searcher_skipped). In every mode but
+ * CLIP an index without any ok video gives VS_ERR_INVALID_ARG ("DIR has no
+ * successfully indexed videos ...: nothing to search"). A video query's extractor is
+ * loaded on its first use (vs_extractor_load_for_model with params.models and
+ * params.pca); every query's features must be of the index's model id. Blocks; may
+ * run n_threads threads. */
+VS_API vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_params *p);
+VS_API void vs_searcher_free(vs_searcher *s); /* NULL ok */
+
+/* Search one query (an indexed name or path, a .vsf file or a video file). On failure
+ * *out is NULL and the reason went to params.note (naming the query where the cause
+ * needs it). vs_last_error() then holds the last library error of the call, which is
+ * not set for a query refused by its model id or R/D alone (kept so for the CLI's
+ * JSON error rows). Later queries still work. Parts that fail after scoring (reverse
+ * direction, a pair's localisation) are noted and counted in (*out)->n_failed. */
+VS_API vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result **out);
+
+/* The id of the query last passed to vs_searcher_query, also when it failed (owned by s). */
+VS_API const char *vs_searcher_query_name(const vs_searcher *s);
+
+/* The query id of a file path: its name without folder and last extension. out [n]. */
+VS_API void vs_search_query_id(const char *q, char *out, size_t n);
+
+/* Entries skipped so far (grows during a two-stage search). Owned by s. */
+VS_API const vs_search_skips *vs_searcher_skipped(const vs_searcher *s);
+
+/* Two-stage/hash-only facts for --timing: codes searched, their bits and model id, and
+ * the summed seconds of each stage over the queries so far. */
+typedef struct vs_search_timing {
+    long n_queries, n_codes;
+    long k;                     /* candidates per query (two_stage_k, or top for HASH_ONLY, at most n_codes) */
+    int bits;
+    const char *hash_id;
+    double hash_s, rerank_s, localize_s;
+} vs_search_timing;
+VS_API void vs_searcher_timing(const vs_searcher *s, vs_search_timing *out);
+
+/* Duplicate pairs inside the index: every pair of ok videos (a before b in catalogue
+ * order) whose score, the mean of both directions with p->model, is >= p->threshold,
+ * best first. pairs [n] are owned by the result. Skipped entries are in skipped. */
+typedef struct vs_dedup_pair {
+    const char *a, *b;          /* names */
+    float score;
+} vs_dedup_pair;
+typedef struct vs_dedup_result {
+    long n;
+    vs_dedup_pair *pairs;
+    vs_search_skips skipped;
+    void *priv_;
+} vs_dedup_result;
+VS_API vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out);
+VS_API void vs_dedup_result_free(vs_dedup_result *r); /* NULL ok */
+
+/* ---- Hash codes of videos (two-stage search, `vidsim index hash`). */
+#define VS_HASH_KIND "hash"              /* extras kind of stored codes */
+#define VS_HASH_DEFAULT "conmh_64.vstf"  /* default hash model, found through the locator */
+
+typedef struct vs_hasher vs_hasher;
+/* The code maker named by spec: NULL = VS_HASH_DEFAULT; "lsh64|lsh128|lsh256" (and
+ * "lsh" = lsh64): the LSH baseline over the index's D (seed 1); a name without '/'
+ * found through models; else a model file. A trained model's D must be the index's.
+ * Read-only after open: encode is thread-safe. */
+VS_API vs_status vs_hasher_open(vs_hasher **out, const char *spec, vs_index *idx, const vs_model_locator *models);
+VS_API void vs_hasher_free(vs_hasher *h); /* NULL ok */
+VS_API int vs_hasher_bits(const vs_hasher *h);
+VS_API const char *vs_hasher_id(const vs_hasher *h);   /* model id stored with the codes */
+VS_API const char *vs_hasher_spec(const vs_hasher *h); /* as given, or the file found */
+/* code [bits/64] of f. */
+VS_API vs_status vs_hasher_encode(const vs_hasher *h, uint64_t *code, const vs_features *f);
+
+typedef struct vs_hash_store_params {
+    int n_threads;              /* default 1 */
+    int force;                  /* recompute stored codes too */
+    void (*progress)(void *user, long done, long total); /* after each batch, optional */
+    void (*failed)(void *user, const char *path, const char *why); /* per video, optional */
+    void *user;
+} vs_hash_store_params;
+typedef struct vs_hash_store_stats {
+    long computed, kept, failed, n_ok;
+} vs_hash_store_stats;
+/* Compute and store the code of every ok video lacking one (all with force) in idx
+ * (writable), n_threads threads, committing every 256 videos so that an interrupted
+ * run keeps what it finished. Returns VS_OK when the pass ran (stats->failed may be
+ * > 0), else the error that stopped it. */
+VS_API vs_status vs_hasher_store_codes(vs_index *idx, const vs_hasher *h, const vs_hash_store_params *p,
+                                       vs_hash_store_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

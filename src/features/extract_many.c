@@ -1,0 +1,130 @@
+/*
+ * extract_many.c - vs_extract_files (include/vidsim/batch.h): feature files for many videos
+ * over the core worker pool (core/pool.c), each worker with its own extraction state
+ * made on its own thread, up-to-date outputs left alone, every finished file told to
+ * the caller's callback under one lock. Also vs_batch_default_params. The PCA
+ * counterpart, vs_pca_acc_add_files, is in pca.c; the index one in index/add_many.c.
+ * It prints nothing and keeps no state between calls.
+ */
+#include "vidsim/batch.h"
+
+#include "core/internal.h"
+#include "core/pool.h"
+
+#include <stdio.h>
+#include <string.h>
+
+vs_batch_params vs_batch_default_params(void) {
+    vs_batch_params p;
+    memset(&p, 0, sizeof p);
+    p.n_jobs = 1;
+    return p;
+}
+
+typedef struct xjob {
+    const vs_extractor *ex;
+    const char *const *in, *const *out;
+    int n, force, done;
+    const vs_batch_params *bp;
+    pthread_mutex_t mu;            /* guards done and the on_item calls */
+    vs_extract_state **st;         /* [workers] */
+    vs_status *st_status;          /* [workers] why st[w] could not be made */
+    char (*st_err)[1200];          /* [workers] its message */
+} xjob;
+
+static vs_status x_begin(void *ctx, int w) {
+    xjob *j = ctx;
+    j->st_status[w] = vs_extract_state_create(&j->st[w], j->ex);
+    if (j->st_status[w]) snprintf(j->st_err[w], sizeof j->st_err[w], "%s", vs_last_error());
+    return VS_OK; /* a worker without a state still claims files, and fails each */
+}
+
+static void x_end(void *ctx, int w) {
+    xjob *j = ctx;
+    vs_extract_state_free(j->st[w]);
+    j->st[w] = NULL;
+}
+
+static vs_status x_one(void *ctx, void *state, long li, int w) {
+    (void)state;
+    xjob *j = ctx;
+    int i = (int)li;
+    const char *in = j->in[i];
+    char err[1200] = "";
+    vs_status s = j->st_status[w];
+    int skipped = 0;
+    long frames = 0;
+    if (s) {
+        snprintf(err, sizeof err, "%s", j->st_err[w]);
+    } else {
+        vs_features *old = NULL;
+        uint64_t h = 0, sz = 0;
+        int64_t mt = 0;
+        if (!j->force && vs_features_load_header(&old, j->out[i]) == VS_OK &&
+            vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
+            !strcmp(old->model_id, vs_extractor_model_id(j->ex)) && old->source_hash == h &&
+            old->source_size == sz) {
+            skipped = 1;
+            frames = old->T;
+        } else {
+            vs_features *f = NULL;
+            s = vs_extract_video(j->st[w], in, &f);
+            if (!s) {
+                s = vs_features_save(f, j->out[i]);
+                frames = f->T;
+            }
+            if (s) snprintf(err, sizeof err, "%s", vs_last_error());
+            vs_features_free(f);
+        }
+        vs_features_free(old);
+    }
+    pthread_mutex_lock(&j->mu);
+    j->done++;
+    if (j->bp->on_item) {
+        vs_batch_item it = {.i = i, .done = j->done, .total = j->n, .status = s, .error = err,
+                            .skipped = skipped, .n_frames = frames};
+        j->bp->on_item(&it, j->bp->user);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return VS_OK; /* a failed file is the callback's to record; the others go on */
+}
+
+vs_status vs_extract_files(const vs_extractor *ex, const char *const *inputs, const char *const *outputs, int n,
+                           int force, const vs_batch_params *bp) {
+    vs_batch_params dp = vs_batch_default_params();
+    if (!bp) bp = &dp;
+    if (!ex || n < 0 || (n > 0 && (!inputs || !outputs)))
+        return vs__err(VS_ERR_INVALID_ARG, "vs_extract_files: NULL extractor or file list");
+    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
+    if (nw > n) nw = n > 0 ? n : 1;
+    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    xjob j;
+    memset(&j, 0, sizeof j);
+    j.ex = ex;
+    j.in = inputs;
+    j.out = outputs;
+    j.n = n;
+    j.force = force;
+    j.bp = bp;
+    j.st = vs__calloc((size_t)nw, sizeof *j.st);
+    j.st_status = vs__calloc((size_t)nw, sizeof *j.st_status);
+    j.st_err = vs__calloc((size_t)nw, sizeof *j.st_err);
+    vs_status s = VS_OK;
+    if (!j.st || !j.st_status || !j.st_err) {
+        s = vs__err(VS_ERR_NOMEM, "vs_extract_files: out of memory for %d workers", nw);
+        goto out;
+    }
+    if (pthread_mutex_init(&j.mu, NULL) != 0) {
+        s = vs__err(VS_ERR_INTERNAL, "vs_extract_files: cannot create a mutex");
+        goto out;
+    }
+    vs__pool_jobs pj = {.n_jobs = n, .n_threads = nw, .job = x_one, .ctx = &j, .abort_fn = bp->abort_fn,
+                        .abort_user = bp->abort_user, .begin = x_begin, .end = x_end};
+    s = vs__pool_run(&pj);
+    pthread_mutex_destroy(&j.mu);
+out:
+    vs__free(j.st);
+    vs__free(j.st_status);
+    vs__free(j.st_err);
+    return s;
+}

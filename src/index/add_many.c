@@ -1,0 +1,104 @@
+/*
+ * add_many.c - vs_index_add_files (include/vidsim/batch.h): many videos added to an
+ * index over the core worker pool (core/pool.c). Each worker makes its own
+ * extraction state on its own thread and hands every video to vs_index_add_video
+ * (add_video.c), which commits it under the index's catalogue mutex; each finished
+ * video is told to the caller's callback under this call's lock, after its commit.
+ * It prints nothing; recording and listing failures is the caller's business.
+ */
+#include "index/index_internal.h"
+
+#include "core/pool.h"
+#include "vidsim/batch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct ajob {
+    vs_index *idx;
+    const vs_extractor *ex;
+    const char *const *files;
+    int n, flags, done;
+    const vs_batch_params *bp;
+    pthread_mutex_t mu;            /* guards done and the on_item calls */
+    vs_extract_state **st;         /* [workers] */
+    vs_status *st_status;          /* [workers] why st[w] could not be made */
+    char (*st_err)[1024];          /* [workers] its message */
+} ajob;
+
+static vs_status a_begin(void *ctx, int w) {
+    ajob *j = ctx;
+    j->st_status[w] = vs_extract_state_create(&j->st[w], j->ex);
+    if (j->st_status[w]) snprintf(j->st_err[w], sizeof j->st_err[w], "%s", vs_last_error());
+    return VS_OK; /* a worker without a state still claims videos, and fails each */
+}
+
+static void a_end(void *ctx, int w) {
+    ajob *j = ctx;
+    vs_extract_state_free(j->st[w]);
+    j->st[w] = NULL;
+}
+
+static vs_status a_one(void *ctx, void *state, long li, int w) {
+    (void)state;
+    ajob *j = ctx;
+    int i = (int)li;
+    const char *in = j->files[i];
+    vs_index_add_result res;
+    memset(&res, 0, sizeof res);
+    char err[2100] = "";
+    vs_status s = j->st_status[w];
+    if (s) snprintf(err, sizeof err, "%s: %s", in, j->st_err[w]);
+    else if ((s = vs_index_add_video(j->idx, j->ex, j->st[w], in, j->flags, &res)))
+        snprintf(err, sizeof err, "%s", vs_last_error());
+    if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
+    pthread_mutex_lock(&j->mu);
+    j->done++;
+    if (j->bp->on_item) {
+        vs_batch_item it = {.i = i, .done = j->done, .total = j->n, .status = s, .error = err,
+                            .n_frames = res.n_frames, .add = &res};
+        j->bp->on_item(&it, j->bp->user);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return VS_OK; /* a failed video is the callback's to record; the others go on */
+}
+
+vs_status vs_index_add_files(vs_index *idx, const vs_extractor *ex, const char *const *files, int n, int flags,
+                             const vs_batch_params *bp) {
+    vs_batch_params dp = vs_batch_default_params();
+    if (!bp) bp = &dp;
+    if (!idx || !ex || n < 0 || (n > 0 && !files))
+        return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_files: NULL index, extractor or file list");
+    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
+    if (nw > n) nw = n > 0 ? n : 1;
+    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    ajob j;
+    memset(&j, 0, sizeof j);
+    j.idx = idx;
+    j.ex = ex;
+    j.files = files;
+    j.n = n;
+    j.flags = flags;
+    j.bp = bp;
+    j.st = vs__calloc((size_t)nw, sizeof *j.st);
+    j.st_status = vs__calloc((size_t)nw, sizeof *j.st_status);
+    j.st_err = vs__calloc((size_t)nw, sizeof *j.st_err);
+    vs_status s = VS_OK;
+    if (!j.st || !j.st_status || !j.st_err) {
+        s = vs__err(VS_ERR_NOMEM, "vs_index_add_files: out of memory for %d workers", nw);
+        goto out;
+    }
+    if (pthread_mutex_init(&j.mu, NULL) != 0) {
+        s = vs__err(VS_ERR_INTERNAL, "vs_index_add_files: cannot create a mutex");
+        goto out;
+    }
+    vs__pool_jobs pj = {.n_jobs = n, .n_threads = nw, .job = a_one, .ctx = &j, .abort_fn = bp->abort_fn,
+                        .abort_user = bp->abort_user, .begin = a_begin, .end = a_end};
+    s = vs__pool_run(&pj);
+    pthread_mutex_destroy(&j.mu);
+out:
+    vs__free(j.st);
+    vs__free(j.st_status);
+    vs__free(j.st_err);
+    return s;
+}

@@ -1,0 +1,430 @@
+/*
+ * norm.c - score normalisation against a background (norm.h): the background level
+ * of a score list, the member set, one video's level against the members, and the
+ * stored reference-side values (index extras of kind "bg": computed by vs_norm_build,
+ * read by vs_norm_load).
+ */
+#include "vidsim/norm.h"
+
+#include "vidsim/features.h"
+
+#include "core/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NORM_MAX_KEEP 256
+#define NORM_KIND "bg"
+#define NORM_BATCH 64
+
+vs_norm_params vs_norm_default_params(void) {
+    vs_norm_params p;
+    p.skip = 1;
+    p.n = 10;
+    p.max_members = 512;
+    return p;
+}
+
+vs_status vs_norm_check_params(const vs_norm_params *p) {
+    if (!p) return vs__err(VS_ERR_INVALID_ARG, "normalisation params: NULL");
+    if (p->skip < 0 || p->n < 1 || p->skip + p->n > NORM_MAX_KEEP)
+        return vs__err(VS_ERR_INVALID_ARG, "normalisation params: need skip >= 0, n >= 1, skip + n <= %d (got %d, %d)",
+                       NORM_MAX_KEEP, p->skip, p->n);
+    if (p->max_members < 2)
+        return vs__err(VS_ERR_INVALID_ARG, "normalisation params: max_members must be >= 2 (got %ld)", p->max_members);
+    return VS_OK;
+}
+
+float vs_norm_stat(const float *scores, long n, const vs_norm_params *p) {
+    /* the best skip + n scores, kept sorted descending by insertion */
+    float top[NORM_MAX_KEEP];
+    int keep = p->skip + p->n, m = 0;
+    if (keep > NORM_MAX_KEEP) keep = NORM_MAX_KEEP;
+    for (long i = 0; i < n; i++) {
+        float s = scores[i];
+        if (isnan(s)) continue;
+        if (m == keep && s <= top[m - 1]) continue;
+        int j = m < keep ? m++ : m - 1;
+        while (j > 0 && top[j - 1] < s) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = s;
+    }
+    if (m <= p->skip) return 0.0f;
+    double sum = 0.0;
+    for (int i = p->skip; i < m; i++) sum += top[i];
+    return (float)(sum / (m - p->skip));
+}
+
+static void set_prefix(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p) {
+    snprintf(out, n, "%s|%s|s%dn%d|upto", model_tag, sym ? "sym" : "q2r", p->skip, p->n);
+}
+
+void vs_norm_extra_model(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p,
+                         int64_t upto, uint64_t member_sig) {
+    char pre[160];
+    set_prefix(pre, sizeof pre, model_tag, sym, p);
+    snprintf(out, n, "%s%lld|m%016llx", pre, (long long)upto, (unsigned long long)member_sig);
+}
+
+vs_status vs_norm_model_tag(char *out, size_t n, const char *model) {
+    if (!strcmp(model, "visil_f")) {
+        snprintf(out, n, "visil_f");
+        return VS_OK;
+    }
+    uint64_t h = 0, size = 0;
+    int64_t mt = 0;
+    vs_status s = vs_file_fingerprint(model, &h, &size, &mt);
+    if (s) return s;
+    const char *b = strrchr(model, '/');
+    b = b ? b + 1 : model;
+    snprintf(out, n, "file:%.80s:%016llx", b, (unsigned long long)h);
+    return VS_OK;
+}
+
+uint64_t vs_norm_members_sig(const int64_t *ids, long n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the member ids */
+    for (long i = 0; i < n; i++) {
+        uint64_t v = (uint64_t)ids[i];
+        for (int b = 0; b < 8; b++) {
+            h ^= (v >> (8 * b)) & 0xff;
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+vs_status vs_norm_value(vs_simmodel_state *st, float *out, const vs_simvideo *v, long self,
+                        const vs_simvideo *members, long n_members, int R, int D, int sym,
+                        const vs_norm_params *p, float *scratch) {
+    if (n_members <= 0) {
+        *out = 0.0f;
+        return VS_OK;
+    }
+    vs_status s = vs_simmodel_similarity(st, scratch, v->x, v->T, members, (int)n_members, R, D);
+    if (s) return s;
+    if (sym) {
+        for (long k = 0; k < n_members; k++) {
+            if (k == self) continue;
+            float r;
+            if ((s = vs_simmodel_similarity(st, &r, members[k].x, members[k].T, v, 1, R, D))) return s;
+            scratch[k] = 0.5f * (scratch[k] + r);
+        }
+    }
+    if (self >= 0 && self < n_members) scratch[self] = NAN; /* a video is not its own background */
+    *out = vs_norm_stat(scratch, n_members, p);
+    return VS_OK;
+}
+
+void vs_norm_table_free(vs_norm_table *t) {
+    if (!t) return;
+    vs__free(t->ids);
+    vs__free(t->values);
+    vs__free(t->have);
+    vs__free(t->members);
+    memset(t, 0, sizeof *t);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long find_id(const int64_t *ids, long n, int64_t id) {
+    const int64_t *p = bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_i64);
+    return p ? (long)(p - ids) : -1;
+}
+
+/* members of a set with cutoff upto among ids [n]: the ids <= upto (a prefix, ids ascending) */
+static long members_upto(const int64_t *ids, long n, int64_t upto) {
+    long k = 0;
+    while (k < n && ids[k] <= upto) k++;
+    return k;
+}
+
+/* Set t's member set to the first max_members of its ids (a new set). */
+static void new_set(vs_norm_table *t, const char *tag, int sym, const vs_norm_params *p) {
+    long nm = t->n < p->max_members ? t->n : p->max_members;
+    t->stored = 0;
+    t->upto = nm > 0 ? t->ids[nm - 1] : 0;
+    t->n_members = nm;
+    for (long k = 0; k < nm; k++) t->members[k] = k;
+    vs_norm_extra_model(t->model_id, sizeof t->model_id, tag, sym, p, t->upto, vs_norm_members_sig(t->ids, nm));
+    for (long k = 0; k < t->n; k++) t->have[k] = 0;
+    t->n_missing = t->n;
+}
+
+vs_status vs_norm_load(vs_index *idx, const char *model_tag, int sym, const vs_norm_params *p,
+                       const int64_t *ids, long n, vs_norm_table *out) {
+    memset(out, 0, sizeof *out);
+    vs_status s = vs_norm_check_params(p);
+    if (s) return s;
+    out->n = n;
+    size_t nn = (size_t)(n ? n : 1);
+    out->ids = vs__malloc(nn * sizeof *out->ids);
+    out->values = vs__calloc(nn, sizeof *out->values);
+    out->have = vs__calloc(nn, 1);
+    out->members = vs__malloc(nn * sizeof *out->members);
+    if (!out->ids || !out->values || !out->have || !out->members) {
+        vs_norm_table_free(out);
+        return vs__err(VS_ERR_NOMEM, "background values: out of memory");
+    }
+    if (n) memcpy(out->ids, ids, (size_t)n * sizeof *ids);
+    new_set(out, model_tag, sym, p);
+
+    /* a stored set of this model, direction and params whose members are all still here */
+    char pre[160];
+    set_prefix(pre, sizeof pre, model_tag, sym, p);
+    vs_index_extra_kinds *kinds = NULL;
+    if ((s = vs_index_list_extra_kinds(idx, &kinds))) {
+        vs_norm_table_free(out);
+        return s;
+    }
+    long best_n = -1;
+    char best[192] = "";
+    int64_t best_upto = 0;
+    for (long i = 0; i < kinds->n; i++) {
+        const vs_index_extra_kind *k = &kinds->v[i];
+        if (strcmp(k->kind, NORM_KIND) || strncmp(k->model_id, pre, strlen(pre))) continue;
+        long long upto;
+        unsigned long long sig;
+        int used = 0;
+        if (sscanf(k->model_id + strlen(pre), "%lld|m%16llx%n", &upto, &sig, &used) != 2 ||
+            k->model_id[strlen(pre) + (size_t)used] != 0)
+            continue;
+        long nm = members_upto(ids, n, (int64_t)upto);
+        if (nm < 1 || vs_norm_members_sig(ids, nm) != (uint64_t)sig) continue; /* a member is gone */
+        if (k->n > best_n) {
+            best_n = k->n;
+            best_upto = (int64_t)upto;
+            snprintf(best, sizeof best, "%s", k->model_id);
+        }
+    }
+    vs_index_extra_kinds_free(kinds);
+    if (best_n < 0) return VS_OK; /* none stored: every value missing, a new member set */
+
+    out->stored = 1;
+    out->upto = best_upto;
+    out->n_members = members_upto(ids, n, best_upto);
+    for (long k = 0; k < out->n_members; k++) out->members[k] = k;
+    snprintf(out->model_id, sizeof out->model_id, "%s", best);
+    vs_index_extras *x = NULL;
+    if ((s = vs_index_load_extras(idx, NORM_KIND, out->model_id, &x))) {
+        vs_norm_table_free(out);
+        return s;
+    }
+    if (x->n_bad > 0) {
+        s = vs__err(VS_ERR_FORMAT,
+                    "%s: the stored background value of video id %lld is damaged (run 'vidsim index verify "
+                    "--repair', then 'vidsim index background')",
+                    vs_index_dir(idx), (long long)x->bad_ids[0]);
+        vs_index_extras_free(x);
+        vs_norm_table_free(out);
+        return s;
+    }
+    for (long i = 0; i < x->n; i++) {
+        long k = find_id(ids, n, x->video_ids[i]);
+        const vs_index_extra *e = &x->v[i];
+        if (k < 0) continue;
+        if (e->dtype != VS_INDEX_F32 || e->n_rows * e->n_cols != 1 || !isfinite(((const float *)e->data)[0])) {
+            s = vs__err(VS_ERR_FORMAT, "%s: the stored background value of video id %lld is malformed",
+                        vs_index_dir(idx), (long long)x->video_ids[i]);
+            vs_index_extras_free(x);
+            vs_norm_table_free(out);
+            return s;
+        }
+        out->values[k] = ((const float *)e->data)[0];
+        out->have[k] = 1;
+    }
+    vs_index_extras_free(x);
+    out->n_missing = 0;
+    for (long k = 0; k < n; k++) out->n_missing += !out->have[k];
+    return VS_OK;
+}
+
+/* ------------------------------------------------------------------ build */
+
+typedef struct {
+    vs_features *f;
+    float *x; /* indexed */
+} loaded;
+
+static void loaded_free(loaded *l) {
+    vs_features_free(l->f);
+    vs__free(l->x);
+    l->f = NULL;
+    l->x = NULL;
+}
+
+static vs_status load_one(vs_index *idx, vs_simmodel_state *st, const vs_index_entry *e, loaded *l, int *R,
+                          int *D) {
+    vs_status s = vs_index_load_features(idx, e, &l->f);
+    if (s) return s;
+    const vs_features *f = l->f;
+    if (*R == 0) {
+        *R = f->R;
+        *D = f->D;
+    } else if (f->R != *R || f->D != *D) {
+        s = vs__err(VS_ERR_FORMAT, "%s has R=%d D=%d, others R=%d D=%d", e->path, f->R, f->D, *R, *D);
+        loaded_free(l);
+        return s;
+    }
+    size_t nx = (size_t)f->T * f->R * f->D;
+    if (!(l->x = vs__malloc((nx ? nx : 1) * sizeof(float)))) {
+        loaded_free(l);
+        return vs__err(VS_ERR_NOMEM, "background: out of memory");
+    }
+    if ((s = vs_simmodel_index(st, l->x, NULL, f->data, f->T, f->R, f->D))) {
+        s = vs__err_prefix(s, "%s: ", e->path);
+        loaded_free(l);
+    }
+    return s;
+}
+
+static vs_status store_batch(vs_index *idx, const char *model_id, long n, const int64_t *ids, const float *vals) {
+    vs_index_extra xs[NORM_BATCH];
+    for (long i = 0; i < n; i++) xs[i] = (vs_index_extra){VS_INDEX_F32, 1, 1, &vals[i]};
+    return vs_index_put_extras(idx, n, ids, NORM_KIND, model_id, xs);
+}
+
+/* delete values of other member sets of this model, direction and params */
+static vs_status delete_stale(vs_index *idx, const char *model_id, long *n_deleted) {
+    vs_index_extra_kinds *k = NULL;
+    vs_status s = vs_index_list_extra_kinds(idx, &k);
+    if (s) return s;
+    const char *m = strstr(model_id, "|upto");
+    size_t pre = m ? (size_t)(m - model_id) + 5 : strlen(model_id);
+    for (long i = 0; i < k->n && !s; i++) {
+        if (strcmp(k->v[i].kind, NORM_KIND) || strncmp(k->v[i].model_id, model_id, pre) ||
+            !strcmp(k->v[i].model_id, model_id))
+            continue;
+        long d = 0;
+        s = vs_index_delete_extras(idx, NORM_KIND, k->v[i].model_id, &d);
+        *n_deleted += d;
+    }
+    vs_index_extra_kinds_free(k);
+    return s;
+}
+
+vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm_params *p, int threads,
+                        int force, vs_norm_progress_fn progress, void *user, vs_norm_build_report *rep) {
+    vs_norm_build_report r;
+    memset(&r, 0, sizeof r);
+    if (rep) *rep = r;
+    vs_status s = vs_norm_check_params(p);
+    if (s) return s;
+    char tag[128];
+    if ((s = vs_norm_model_tag(tag, sizeof tag, model))) return s;
+
+    vs_simmodel *m = NULL;
+    vs_simmodel_state *st = NULL;
+    vs_index_entries *es = NULL;
+    loaded *mem = NULL;
+    vs_simvideo *mv = NULL;
+    int64_t *ids = NULL, *bids = NULL;
+    float *scratch = NULL, *bvals = NULL;
+    long *rows = NULL, nm = 0;
+    vs_norm_table t;
+    memset(&t, 0, sizeof t);
+    int R = 0, D = 0;
+
+    s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
+    vs_simmodel_params sp = vs_simmodel_default_params();
+    sp.n_threads = threads > 0 ? threads : 1;
+    if (!s) s = vs_simmodel_state_create(&st, m, &sp);
+    if (!s) s = vs_index_list(idx, NULL, &es);
+    if (s) goto done;
+
+    /* the ok rows, in id order (vs_index_list orders by id) */
+    ids = vs__malloc((size_t)(es->n + 1) * sizeof *ids);
+    rows = vs__malloc((size_t)(es->n + 1) * sizeof *rows);
+    if (!ids || !rows) {
+        s = vs__err(VS_ERR_NOMEM, "background: out of memory");
+        goto done;
+    }
+    long n = 0;
+    for (long i = 0; i < es->n; i++)
+        if (es->v[i].ok) {
+            ids[n] = es->v[i].id;
+            rows[n++] = i;
+        }
+    r.n_videos = n;
+    if ((s = vs_norm_load(idx, tag, sym, p, ids, n, &t))) goto done;
+    if (force && t.stored) new_set(&t, tag, sym, p);
+    nm = t.n_members;
+    r.n_members = nm;
+    if ((s = delete_stale(idx, t.model_id, &r.n_deleted))) goto done;
+
+    long total = 0, done_n = 0, nb = 0;
+    for (long i = 0; i < n; i++) total += !t.have[i];
+    r.n_kept = n - total;
+    if (total == 0) goto done;
+
+    mem = vs__calloc((size_t)(nm + 1), sizeof *mem);
+    mv = vs__calloc((size_t)(nm + 1), sizeof *mv);
+    scratch = vs__malloc((size_t)(nm + 1) * sizeof *scratch);
+    bids = vs__malloc(NORM_BATCH * sizeof *bids);
+    bvals = vs__malloc(NORM_BATCH * sizeof *bvals);
+    if (!mem || !mv || !scratch || !bids || !bvals) {
+        s = vs__err(VS_ERR_NOMEM, "background: out of memory");
+        goto done;
+    }
+    for (long k = 0; k < nm; k++) {
+        if ((s = load_one(idx, st, &es->v[rows[k]], &mem[k], &R, &D))) goto done;
+        mv[k] = (vs_simvideo){mem[k].x, mem[k].f->T};
+    }
+    for (long i = 0; i < n && !s; i++) {
+        if (t.have[i]) continue;
+        loaded tmp = {0};
+        const vs_simvideo *v;
+        vs_simvideo vv;
+        if (i < nm) {
+            v = &mv[i];
+        } else {
+            if (load_one(idx, st, &es->v[rows[i]], &tmp, &R, &D)) {
+                r.n_skipped++; /* a damaged non-member: left without a value (verify reports it) */
+                continue;
+            }
+            vv = (vs_simvideo){tmp.x, tmp.f->T};
+            v = &vv;
+        }
+        float val;
+        s = vs_norm_value(st, &val, v, i < nm ? i : -1, mv, nm, R, D, sym, p, scratch);
+        loaded_free(&tmp);
+        if (s) break;
+        bids[nb] = ids[i];
+        bvals[nb++] = val;
+        if (nb == NORM_BATCH) {
+            if ((s = store_batch(idx, t.model_id, nb, bids, bvals))) break;
+            r.n_computed += nb;
+            nb = 0;
+        }
+        done_n++;
+        if (progress && progress(user, done_n, total)) {
+            r.stopped = 1;
+            break;
+        }
+    }
+    if (!s && nb) {
+        if (!(s = store_batch(idx, t.model_id, nb, bids, bvals))) r.n_computed += nb;
+    }
+done:
+    if (rep) *rep = r;
+    vs_norm_table_free(&t);
+    if (mem)
+        for (long k = 0; k < nm; k++) loaded_free(&mem[k]);
+    vs__free(mem);
+    vs__free(mv);
+    vs__free(scratch);
+    vs__free(bids);
+    vs__free(bvals);
+    vs__free(ids);
+    vs__free(rows);
+    vs_index_entries_free(es);
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
+    return s;
+}

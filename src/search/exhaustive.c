@@ -1,0 +1,266 @@
+/*
+ * exhaustive.c - the exhaustive search (every ok video of the index scored by the
+ * similarity network, both directions by default, optionally with the copied
+ * segments of each listed pair) and dedup (every pair inside the index), over one
+ * corpus: every ok video's features loaded once and passed through the network's
+ * indexing step. Entries whose feature file fails to load are skipped and listed.
+ */
+#include "search/search_internal.h"
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vs__corpus_free(vs__corpus *c) {
+    if (c->es && c->feats && c->xs) {
+        for (long i = 0; i < c->es->n; i++) {
+            vs_features_free(c->feats[i]);
+            vs__free(c->xs[i]);
+        }
+    }
+    vs__free(c->feats);
+    vs__free(c->xs);
+    vs__free(c->targets);
+    vs__free(c->target_row);
+    vs_simmodel_state_free(c->st);
+    vs_simmodel_free(c->m);
+    vs_index_entries_free(c->es);
+    memset(c, 0, sizeof *c);
+}
+
+vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, const char *model, int threads,
+                          vs__skips *skipped) {
+    memset(c, 0, sizeof *c);
+    c->idx = idx;
+    vs_status st = vs_index_list(idx, NULL, &c->es);
+    if (!st) st = vs__open_simmodel(&c->m, &c->st, model, threads);
+    if (st) return st;
+    long n = c->es->n;
+    c->feats = vs__calloc((size_t)n + 1, sizeof *c->feats);
+    c->xs = vs__calloc((size_t)n + 1, sizeof *c->xs);
+    c->targets = vs__calloc((size_t)n + 1, sizeof *c->targets);
+    c->target_row = vs__calloc((size_t)n + 1, sizeof *c->target_row);
+    if (!c->feats || !c->xs || !c->targets || !c->target_row) return vs__err(VS_ERR_NOMEM, "out of memory");
+    for (long i = 0; i < n; i++) {
+        const vs_index_entry *e = &c->es->v[i];
+        if (!e->ok) continue;
+        if (vs_index_load_features(idx, e, &c->feats[i]) != VS_OK) {
+            /* a damaged entry must not take the whole collection down: skip it and list it */
+            char why[2048];
+            snprintf(why, sizeof why, "%s", vs_last_error());
+            c->feats[i] = NULL;
+            if (!vs__entry_vanished(s, idx, e)) vs__skips_add(skipped, e, why, s);
+            continue;
+        }
+        const vs_features *f = c->feats[i];
+        if (c->n_ok == 0) {
+            c->R = f->R;
+            c->D = f->D;
+        } else if (f->R != c->R || f->D != c->D) {
+            return vs__err(VS_ERR_FORMAT, "%s has R=%d D=%d, others R=%d D=%d", e->path, f->R, f->D, c->R, c->D);
+        }
+        if (!(c->xs[i] = vs__index_features(c->st, f))) return vs__err_prefix(VS_ERR_INTERNAL, "%s", e->path);
+        c->targets[c->n_ok] = (vs_simvideo){c->xs[i], f->T};
+        c->target_row[c->n_ok++] = i;
+    }
+    return VS_OK;
+}
+
+static vs_loc_video loc_video(const float *x, const vs_features *f) {
+    return (vs_loc_video){x, f->T, f->times, f->fps, f->duration};
+}
+
+/* The message for an index without a single ok row (only failed adds, or none). */
+static vs_status no_videos(const vs_searcher *s) {
+    const char *dir = vs_index_dir(s->idx);
+    if (s->info.n_failed == 0)
+        return vs__err(VS_ERR_INVALID_ARG, "%s has no successfully indexed videos (nothing was added yet): nothing to "
+                                           "search", dir);
+    return vs__err(VS_ERR_INVALID_ARG, "%s has no successfully indexed videos (%ld failed add%s; `vidsim index ls "
+                                       "--index %s` shows why): nothing to search",
+                   dir, s->info.n_failed, s->info.n_failed == 1 ? "" : "s", dir);
+}
+
+vs_status vs__exhaustive_create(vs_searcher *s) {
+    vs__corpus *c = &s->c;
+    vs_status st = vs__corpus_open(c, s, s->idx, s->model, s->p.n_threads, &s->skipped);
+    if (!st) st = vs_index_get_info(s->idx, &s->info);
+    if (st) return st;
+    if (s->info.n_ok == 0) return no_videos(s);
+    s->hits = vs__calloc((size_t)c->n_ok + 1, sizeof *s->hits);
+    s->sims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->sims);
+    if (!s->hits || !s->sims) return vs__err(VS_ERR_NOMEM, "out of memory");
+    s->fused = s->p.segments && s->p.symmetric && !strcmp(s->model, "visil_f");
+    if (s->fused) {
+        s->lv = vs__calloc((size_t)c->n_ok + 1, sizeof *s->lv);
+        s->segs = vs__calloc((size_t)c->n_ok + 1, sizeof *s->segs);
+        s->nsegs = vs__calloc((size_t)c->n_ok + 1, sizeof *s->nsegs);
+        if (!s->lv || !s->segs || !s->nsegs) return vs__err(VS_ERR_NOMEM, "out of memory");
+        for (long k = 0; k < c->n_ok; k++) s->lv[k] = loc_video(c->targets[k].x, c->feats[c->target_row[k]]);
+    }
+    return VS_OK;
+}
+
+static void free_segs(vs_segment **segs, long n) {
+    for (long k = 0; k < n; k++) {
+        vs__free(segs[k]);
+        segs[k] = NULL;
+    }
+}
+
+vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result **out) {
+    vs__corpus *c = &s->c;
+    vs_features *qf = NULL;
+    int64_t self = -1;
+    vs_status st = vs__load_query(s, q, &qf, &self);
+    if (st) return st;
+    if (c->n_ok > 0 && (qf->R != c->R || qf->D != c->D)) {
+        vs__search_note(s, "%s: features of R=%d D=%d, the index has R=%d D=%d", q, qf->R, qf->D, c->R, c->D);
+        vs_features_free(qf);
+        return VS_ERR_INVALID_ARG;
+    }
+    if (c->n_ok == 0) { /* every ok row was left out as damaged: nothing to score */
+        vs_features_free(qf);
+        return vs__result_new(s, c->es, NULL, 0, out);
+    }
+    int n_failed = 0;
+    float *qx = vs__index_features(c->st, qf);
+    if (s->fused && qx) {
+        vs_loc_video fq = loc_video(qx, qf);
+        if (vs_localize_search(c->st, c->m, &fq, s->lv, (int)c->n_ok, c->R, c->D, &s->p.localize, s->sims, s->segs,
+                               s->nsegs) != VS_OK) {
+            vs__search_note(s, "%s: %s", s->qname, vs_last_error());
+            vs__free(qx);
+            vs_features_free(qf);
+            return VS_ERR_INTERNAL;
+        }
+    } else if (!qx || vs_simmodel_similarity(c->st, s->sims, qx, qf->T, c->targets, (int)c->n_ok, c->R, c->D) != VS_OK) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        vs__free(qx);
+        vs_features_free(qf);
+        return VS_ERR_INTERNAL;
+    }
+    if (s->p.symmetric && !s->fused) {
+        /* reverse direction: each target as the query, this query as the only target */
+        vs_simvideo qv = {qx, qf->T};
+        for (long k = 0; k < c->n_ok; k++) {
+            float r;
+            if (vs_simmodel_similarity(c->st, &r, c->targets[k].x, c->targets[k].T, &qv, 1, c->R, c->D) != VS_OK) {
+                vs__search_note(s, "%s: %s", q, vs_last_error());
+                n_failed++;
+                r = s->sims[k];
+            }
+            s->sims[k] = 0.5f * (s->sims[k] + r);
+        }
+    }
+    long nh = vs__rank(s, s->hits, s->sims, c->target_row, c->n_ok, c->es, self);
+    vs_search_result *r = NULL;
+    st = vs__result_new(s, c->es, s->hits, nh, &r);
+    vs_loc_video qv = loc_video(qx, qf);
+    for (long k = 0; !st && s->p.segments && k < nh; k++) {
+        vs_search_hit *h = &r->hits[k];
+        long row = s->hits[k].row;
+        vs_loc_video rv = loc_video(c->xs[row], c->feats[row]);
+        h->query_duration = vs__whole_duration(&qv);
+        h->ref_duration = vs__whole_duration(&rv);
+        if (s->fused) {
+            h->segments = s->segs[s->hits[k].k];
+            h->n_segments = s->nsegs[s->hits[k].k];
+            s->segs[s->hits[k].k] = NULL;
+        } else if (vs_localize_videos(&h->segments, &h->n_segments, c->st, &qv, &rv, c->R, c->D, s->p.symmetric,
+                                      h->score, &s->p.localize) != VS_OK) {
+            vs__search_note(s, "%s vs %s: %s", s->qname, h->name, vs_last_error());
+            h->n_segments = -1;
+            n_failed++;
+        }
+    }
+    if (s->fused) free_segs(s->segs, c->n_ok);
+    vs__free(qx);
+    vs_features_free(qf);
+    if (r) r->n_failed = n_failed;
+    *out = r;
+    return st;
+}
+
+/* ------------------------------------------------------------------ dedup */
+
+typedef struct { long a, b; float score; } pair;
+
+static int cmp_pair(const void *x, const void *y) {
+    const pair *p = x, *q = y;
+    if (p->score != q->score) return p->score < q->score ? 1 : -1;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    return p->b < q->b ? -1 : p->b > q->b;
+}
+
+typedef struct dedup_priv {
+    vs_searcher s;         /* only what notes and the skip list need */
+    vs__corpus c;
+} dedup_priv;
+
+void vs_dedup_result_free(vs_dedup_result *r) {
+    if (!r) return;
+    dedup_priv *d = r->priv_;
+    if (d) {
+        vs__corpus_free(&d->c);
+        vs__skips_free(&d->s.skipped);
+        vs__free(d);
+    }
+    vs__free(r->pairs);
+    vs__free(r);
+}
+
+vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out) {
+    *out = NULL;
+    vs_dedup_result *r = vs__calloc(1, sizeof *r);
+    dedup_priv *d = r ? vs__calloc(1, sizeof *d) : NULL;
+    if (!d) {
+        vs__free(r);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    r->priv_ = d;
+    d->s.p = *p;
+    d->s.cmd = (char *)(p->cmd ? p->cmd : "dedup");
+    d->s.idx = idx;
+    float *sim = NULL;
+    vs_status st = vs__corpus_open(&d->c, &d->s, idx, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
+                                   &d->s.skipped);
+    if (st) goto fail;
+    vs__corpus *c = &d->c;
+    long n = c->n_ok;
+    sim = vs__calloc((size_t)n * n + 1, sizeof *sim);
+    r->pairs = vs__calloc((size_t)n * (n > 1 ? n - 1 : 1) / 2 + 1, sizeof *r->pairs);
+    pair *pairs = vs__calloc((size_t)n * (n > 1 ? n - 1 : 1) / 2 + 1, sizeof *pairs);
+    if (!sim || !r->pairs || !pairs) {
+        vs__free(pairs);
+        st = vs__err(VS_ERR_NOMEM, "out of memory for %ld videos", n);
+        goto fail;
+    }
+    for (long i = 0; i < n; i++)
+        if ((st = vs_simmodel_similarity(c->st, sim + i * n, c->targets[i].x, c->targets[i].T, c->targets, (int)n, c->R,
+                                         c->D)) != VS_OK) {
+            vs__free(pairs);
+            goto fail;
+        }
+    long np = 0;
+    for (long i = 0; i < n; i++)
+        for (long j = i + 1; j < n; j++) {
+            float sc = 0.5f * (sim[i * n + j] + sim[j * n + i]);
+            if (sc >= p->threshold) pairs[np++] = (pair){i, j, sc};
+        }
+    qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
+    for (long k = 0; k < np; k++)
+        r->pairs[k] = (vs_dedup_pair){c->es->v[c->target_row[pairs[k].a]].name,
+                                      c->es->v[c->target_row[pairs[k].b]].name, pairs[k].score};
+    r->n = np;
+    r->skipped = d->s.skipped.l;
+    vs__free(pairs);
+    vs__free(sim);
+    *out = r;
+    return VS_OK;
+fail:
+    vs__free(sim);
+    vs_dedup_result_free(r);
+    return st;
+}

@@ -1,0 +1,126 @@
+/*
+ * search_internal.h - the searcher's state shared by the files of src/search (one per
+ * backend: exhaustive.c, two_stage.c, clip.c; searcher.c holds what they share:
+ * params, notes, the skip list, query resolution). Not installed.
+ */
+#ifndef VS_SEARCH_INTERNAL_H
+#define VS_SEARCH_INTERNAL_H
+
+#include "vidsim/clipmodel.h"
+#include "vidsim/hamming.h"
+#include "vidsim/search.h"
+#include "vidsim/simmodel.h"
+
+#include <limits.h>
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* Growable skip list (vs_search_skips plus capacity). */
+typedef struct vs__skips {
+    vs_search_skips l;
+    long cap;
+} vs__skips;
+
+/* Every ok video's features through the network's indexing step (exhaustive search,
+ * dedup). */
+typedef struct vs__corpus {
+    vs_index *idx;         /* borrowed */
+    vs_index_entries *es;
+    vs_features **feats;   /* [es->n] loaded features of ok rows, NULL for failed rows */
+    float **xs;            /* [es->n] indexed features (attention applied), NULL for failed rows */
+    vs_simvideo *targets;  /* [n_ok] */
+    long *target_row;      /* [n_ok] row of each target */
+    long n_ok;
+    int R, D;
+    vs_simmodel *m;
+    vs_simmodel_state *st;
+} vs__corpus;
+
+typedef struct vs__hit { long row; float score; long k; } vs__hit; /* k: index among the scored */
+
+struct vs_searcher {
+    vs_search_params p;    /* strings below are copies owned here */
+    char *model, *hash_model, *pca, *cmd, *models_dir;
+    vs_index *idx;         /* borrowed */
+    vs_index_info info;
+    vs__skips skipped;
+    vs_extractor *ex;      /* video queries: loaded on first use */
+    vs_extract_state *est;
+    char qname[PATH_MAX];  /* id of the last query */
+    /* exhaustive */
+    vs__corpus c;
+    int fused;             /* segments with visil_f, symmetric: one pass (vs_localize_search) */
+    /* two-stage */
+    vs_index_entries *es;  /* two-stage and clip: the rows */
+    vs_hasher *h;
+    int W;
+    long n;                /* codes (rows with a code) */
+    uint64_t *codes;       /* [n, W] */
+    int64_t *row;          /* [n] row of es of each code */
+    vs_hamming_index *hidx;
+    vs_hamming_state *hst;
+    vs_simmodel *m;
+    vs_simmodel_state *st, *st1; /* threads as asked; one thread */
+    float **xs;            /* [es->n] stage-2 cache of indexed features, or NULL */
+    int *T;                /* [es->n] their frame counts; -1: failed to load */
+    float **times;         /* [es->n] */
+    double *fps, *dur;     /* [es->n] */
+    int R, D;              /* of the first loaded features (0 until then) */
+    long K;
+    vs_hamming_hit *hh;
+    vs_simvideo *targets;
+    long *cand;
+    vs_search_timing timing;
+    /* clip */
+    vs_clipmodel *cm;
+    float **cv;            /* [es->n] clip vectors [cn[r], d] or NULL */
+    int *cn;
+    /* per-query scratch */
+    vs__hit *hits;
+    float *sims;
+    vs_loc_video *lv;
+    vs_segment **segs;
+    int *nsegs;
+};
+
+/* searcher.c */
+void vs__search_note(const vs_searcher *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void vs__skips_add(vs__skips *l, const vs_index_entry *e, const char *why, const vs_searcher *note_to);
+void vs__skips_free(vs__skips *l);
+int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry *e);
+vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads);
+float *vs__index_features(vs_simmodel_state *st, const vs_features *f);
+/* Features of query q (see vs_searcher_query); s->qname gets its id, *self its row id
+ * when indexed (else -1). Failures are noted. */
+vs_status vs__load_query(vs_searcher *s, const char *q, vs_features **qf, int64_t *self);
+/* Rows hits [nh] of es (sorted already, cut to top) into a new result; segs for hits
+ * come later. */
+vs_status vs__result_new(vs_searcher *s, const vs_index_entries *es, const vs__hit *hits, long nh,
+                         vs_search_result **out);
+int vs__cmp_hit(const void *a, const void *b);
+/* hits [nh] from sims [n] (rows row[k] or cand), threshold, sort, top: returns nh */
+long vs__rank(const vs_searcher *s, vs__hit *hits, const float *sims, const long *rows, long n,
+              const vs_index_entries *es, int64_t self);
+double vs__whole_duration(const vs_loc_video *v);
+
+/* exhaustive.c */
+vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, const char *model, int threads,
+                          vs__skips *skipped);
+void vs__corpus_free(vs__corpus *c);
+vs_status vs__exhaustive_create(vs_searcher *s);
+vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result **out);
+/* two_stage.c */
+vs_status vs__two_stage_create(vs_searcher *s);
+vs_status vs__two_stage_query(vs_searcher *s, const char *q, vs_search_result **out);
+void vs__two_stage_free(vs_searcher *s);
+/* clip.c */
+vs_status vs__clip_create(vs_searcher *s);
+vs_status vs__clip_query(vs_searcher *s, const char *q, vs_search_result **out);
+void vs__clip_free(vs_searcher *s);
+
+#endif

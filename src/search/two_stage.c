@@ -1,0 +1,309 @@
+/*
+ * two_stage.c - the two-stage search (docs/search.md): stage 1 ranks the index by the
+ * Hamming distance between binary codes (stored by `index hash`, computed on the fly
+ * for videos lacking one) and keeps the K nearest; stage 2 scores those candidates
+ * with the similarity network exactly as the exhaustive search scores them, and
+ * localises the listed ones with segments on. HASH_ONLY returns stage 1's ranking
+ * (score 1 - d/bits).
+ */
+#include "search/search_internal.h"
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vs__two_stage_free(vs_searcher *s) {
+    if (s->es && s->xs)
+        for (long i = 0; i < s->es->n; i++) vs__free(s->xs[i]);
+    if (s->es && s->times)
+        for (long i = 0; i < s->es->n; i++) vs__free(s->times[i]);
+    vs__free(s->times);
+    vs__free(s->fps);
+    vs__free(s->dur);
+    vs__free(s->xs);
+    vs__free(s->T);
+    vs__free(s->codes);
+    vs__free(s->row);
+    vs__free(s->hh);
+    vs__free(s->targets);
+    vs__free(s->cand);
+    vs_hamming_state_free(s->hst);
+    vs_hamming_index_free(s->hidx);
+    vs_simmodel_state_free(s->st);
+    vs_simmodel_state_free(s->st1);
+    vs_simmodel_free(s->m);
+    vs_hasher_free(s->h);
+    s->xs = NULL;
+    s->times = NULL;
+    s->h = NULL;
+    s->hst = NULL;
+    s->hidx = NULL;
+    s->st = s->st1 = NULL;
+    s->m = NULL;
+}
+
+/* Codes of every ok row: stored ones, the rest computed from the features. */
+static vs_status load_codes(vs_searcher *s) {
+    vs_index_extras *x = NULL;
+    vs_status st = vs_index_load_extras(s->idx, VS_HASH_KIND, vs_hasher_id(s->h), &x);
+    if (st) return st;
+    long n = s->es->n, k = 0, computed = 0;
+    s->codes = vs__calloc((size_t)(n + 1) * s->W, sizeof *s->codes);
+    s->row = vs__calloc((size_t)n + 1, sizeof *s->row);
+    if (!s->codes || !s->row) {
+        vs_index_extras_free(x);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    for (long i = 0; i < n; i++) {
+        const vs_index_entry *e = &s->es->v[i];
+        if (!e->ok) continue;
+        uint64_t *dst = s->codes + (size_t)s->n * s->W;
+        while (k < x->n && x->video_ids[k] < e->id) k++;
+        if (k < x->n && x->video_ids[k] == e->id && x->v[k].dtype == VS_INDEX_U64 &&
+            x->v[k].n_rows * x->v[k].n_cols == s->W) {
+            memcpy(dst, x->v[k].data, sizeof(uint64_t) * s->W);
+        } else {
+            vs_features *f = NULL;
+            if (vs_index_load_features(s->idx, e, &f) != VS_OK) {
+                char why[2048];
+                snprintf(why, sizeof why, "%s", vs_last_error());
+                if (!vs__entry_vanished(s, s->idx, e)) vs__skips_add(&s->skipped, e, why, s);
+                continue;
+            }
+            st = vs_hasher_encode(s->h, dst, f);
+            vs_features_free(f);
+            if (st) {
+                vs_index_extras_free(x);
+                return vs__err_prefix(st, "%s", e->path);
+            }
+            computed++;
+        }
+        s->row[s->n++] = i;
+    }
+    if (computed)
+        vs__search_note(s, "%ld of %ld videos have no stored %s code; computed them now "
+                           "(store them with `vidsim index hash --index %s --hash-model %s`)",
+                        computed, s->n, vs_hasher_id(s->h), vs_index_dir(s->idx), vs_hasher_spec(s->h));
+    if (x->n_bad) vs__search_note(s, "%ld stored codes are malformed (run `vidsim index verify --repair`)", x->n_bad);
+    vs_index_extras_free(x);
+    vs_hamming_params hp = vs_hamming_default_params();
+    hp.n_threads = s->p.n_threads;
+    st = vs_hamming_index_create(&s->hidx, s->codes, s->row, s->n, vs_hasher_bits(s->h), &hp);
+    if (!st) st = vs_hamming_state_create(&s->hst, s->hidx);
+    return st;
+}
+
+vs_status vs__two_stage_create(vs_searcher *s) {
+    vs_status st = vs_index_list(s->idx, NULL, &s->es);
+    if (!st) st = vs_index_get_info(s->idx, &s->info);
+    if (st) return st;
+    if (s->info.n_ok == 0) {
+        const char *dir = vs_index_dir(s->idx);
+        if (s->info.n_failed == 0)
+            return vs__err(VS_ERR_INVALID_ARG, "%s has no successfully indexed videos (nothing was added yet): "
+                                               "nothing to search", dir);
+        return vs__err(VS_ERR_INVALID_ARG, "%s has no successfully indexed videos (%ld failed add%s; `vidsim index "
+                                           "ls --index %s` shows why): nothing to search",
+                       dir, s->info.n_failed, s->info.n_failed == 1 ? "" : "s", dir);
+    }
+    if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;
+    s->W = vs_hasher_bits(s->h) / 64;
+    const int hash_only = s->p.mode == VS_SEARCH_HASH_ONLY;
+    if (!hash_only) {
+        vs_simmodel_params p1 = vs_simmodel_default_params();
+        p1.n_threads = 1;
+        st = vs__open_simmodel(&s->m, &s->st, s->model, s->p.n_threads);
+        if (!st) st = vs_simmodel_state_create(&s->st1, s->m, &p1);
+        if (st) return st;
+    }
+    if ((st = load_codes(s))) return st;
+    long N = s->n, K = hash_only ? (s->p.top > 0 ? s->p.top : N) : s->p.two_stage_k;
+    if (K > N) K = N;
+    s->K = K;
+    long n = s->es->n;
+    s->xs = vs__calloc((size_t)n + 1, sizeof *s->xs);
+    s->T = vs__calloc((size_t)n + 1, sizeof *s->T);
+    s->times = vs__calloc((size_t)n + 1, sizeof *s->times);
+    s->fps = vs__calloc((size_t)n + 1, sizeof *s->fps);
+    s->dur = vs__calloc((size_t)n + 1, sizeof *s->dur);
+    s->hh = vs__calloc((size_t)K + 2, sizeof *s->hh);
+    s->hits = vs__calloc((size_t)K + 1, sizeof *s->hits);
+    s->sims = vs__calloc((size_t)K + 1, sizeof *s->sims);
+    s->targets = vs__calloc((size_t)K + 1, sizeof *s->targets);
+    s->cand = vs__calloc((size_t)K + 1, sizeof *s->cand);
+    s->lv = vs__calloc((size_t)K + 1, sizeof *s->lv);
+    s->segs = vs__calloc((size_t)K + 1, sizeof *s->segs);
+    s->nsegs = vs__calloc((size_t)K + 1, sizeof *s->nsegs);
+    if (!s->lv || !s->segs || !s->nsegs || !s->xs || !s->T || !s->times || !s->fps || !s->dur || !s->hh ||
+        !s->hits || !s->sims || !s->targets || !s->cand)
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    return VS_OK;
+}
+
+/* Indexed features of row i for stage 2 (loaded once, then cached); NULL if unreadable
+ * (then listed as skipped, unless the row vanished). */
+static const float *stage2_features(vs_searcher *s, long i, int *T) {
+    if (s->T[i] < 0) return NULL;
+    if (!s->xs[i]) {
+        vs_features *f = NULL;
+        float *x = NULL;
+        char why[2048] = "";
+        const vs_index_entry *e = &s->es->v[i];
+        if (vs_index_load_features(s->idx, e, &f) != VS_OK) {
+            snprintf(why, sizeof why, "%s", vs_last_error());
+        } else if (s->D && (f->R != s->R || f->D != s->D)) {
+            snprintf(why, sizeof why, "%s has R=%d D=%d, others R=%d D=%d", e->path, f->R, f->D, s->R, s->D);
+        } else {
+            s->R = f->R;
+            s->D = f->D;
+            x = vs__index_features(s->st, f);
+            if (!x) snprintf(why, sizeof why, "%s: %s", e->path, vs_last_error());
+            s->T[i] = f->T;
+            s->fps[i] = f->fps;
+            s->dur[i] = f->duration;
+            if (x && f->times && (s->times[i] = vs__malloc(sizeof(float) * (size_t)f->T + 1)))
+                memcpy(s->times[i], f->times, sizeof(float) * (size_t)f->T);
+        }
+        if (!x) {
+            /* a row removed or replaced since the search listed the index is not damage
+             * (its file goes after its row); anything else is listed as skipped */
+            if (f || !vs__entry_vanished(s, s->idx, e)) vs__skips_add(&s->skipped, e, why, s);
+            s->T[i] = -1;
+            vs_features_free(f);
+            return NULL;
+        }
+        vs_features_free(f);
+        s->xs[i] = x;
+    }
+    *T = s->T[i];
+    return s->xs[i];
+}
+
+/* Stage 2 of one query: the candidates s->cand [nc] (the query itself already left
+ * out) re-scored into s->sims, ranked, and the listed ones localised into *out.
+ * Returns VS_OK, or a failure already noted. */
+static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc, vs_search_result **out) {
+    double t1 = vs__now();
+    long nt = 0;
+    for (long k = 0; k < nc; k++) {
+        int T;
+        const float *x = stage2_features(s, s->cand[k], &T);
+        if (!x) continue;
+        s->cand[nt] = s->cand[k];
+        s->targets[nt++] = (vs_simvideo){x, T};
+    }
+    nc = nt;
+    if (nc > 0 && (qf->R != s->R || qf->D != s->D)) {
+        vs__search_note(s, "%s: features of R=%d D=%d, the index has R=%d D=%d", q, qf->R, qf->D, s->R, s->D);
+        return VS_ERR_INVALID_ARG;
+    }
+    /* The similarity network splits each pair over all threads when it gets fewer
+     * targets than threads, which rounds differently. The exhaustive search scores
+     * all N at once, so score the candidates the same way as it: one thread per
+     * pair (a one-thread state) unless the exhaustive search would split too. */
+    vs_simmodel_state *fst = nc < s->p.n_threads && s->n >= s->p.n_threads ? s->st1 : s->st;
+    /* segments with visil_f, symmetric: as the exhaustive search, one pass */
+    const int fused = s->p.segments && s->p.symmetric && !strcmp(s->model, "visil_f");
+    float *qx = NULL;
+    if (nc > 0 && !(qx = vs__index_features(s->st, qf))) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        return VS_ERR_INTERNAL;
+    }
+    vs_loc_video qv = {qx, qf->T, qf->times, qf->fps, qf->duration};
+    if (fused && nc > 0) {
+        for (long k = 0; k < nc; k++)
+            s->lv[k] = (vs_loc_video){s->targets[k].x, s->targets[k].T, s->times[s->cand[k]], s->fps[s->cand[k]],
+                                      s->dur[s->cand[k]]};
+        if (vs_localize_search(s->st, s->m, &qv, s->lv, (int)nc, s->R, s->D, &s->p.localize, s->sims, s->segs,
+                               s->nsegs) != VS_OK) {
+            vs__search_note(s, "%s: %s", s->qname, vs_last_error());
+            vs__free(qx);
+            return VS_ERR_INTERNAL;
+        }
+    } else if (nc > 0 && vs_simmodel_similarity(fst, s->sims, qx, qf->T, s->targets, (int)nc, s->R, s->D) != VS_OK) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        vs__free(qx);
+        return VS_ERR_INTERNAL;
+    }
+    int n_failed = 0;
+    if (s->p.symmetric && nc > 0 && !fused) {
+        vs_simvideo rq = {qx, qf->T};
+        for (long k = 0; k < nc; k++) {
+            float r;
+            if (vs_simmodel_similarity(s->st, &r, s->targets[k].x, s->targets[k].T, &rq, 1, s->R, s->D) != VS_OK) {
+                vs__search_note(s, "%s: %s", q, vs_last_error());
+                n_failed++;
+                r = s->sims[k];
+            }
+            s->sims[k] = 0.5f * (s->sims[k] + r);
+        }
+    }
+    s->timing.rerank_s += vs__now() - t1;
+    /* only the re-ranked candidates that are listed get localised */
+    long nk = vs__rank(s, s->hits, s->sims, s->cand, nc, s->es, -1);
+    double t2 = vs__now();
+    vs_search_result *r = NULL;
+    vs_status st = vs__result_new(s, s->es, s->hits, nk, &r);
+    for (long k = 0; !st && s->p.segments && k < nk; k++) {
+        vs_search_hit *h = &r->hits[k];
+        long row = s->hits[k].row;
+        vs_loc_video rv = {s->xs[row], s->T[row], s->times[row], s->fps[row], s->dur[row]};
+        h->query_duration = vs__whole_duration(&qv);
+        h->ref_duration = vs__whole_duration(&rv);
+        if (fused) {
+            h->segments = s->segs[s->hits[k].k];
+            h->n_segments = s->nsegs[s->hits[k].k];
+            s->segs[s->hits[k].k] = NULL;
+        } else if (vs_localize_videos(&h->segments, &h->n_segments, s->st, &qv, &rv, s->R, s->D, s->p.symmetric,
+                                      h->score, &s->p.localize) != VS_OK) {
+            vs__search_note(s, "%s vs %s: %s", s->qname, h->name, vs_last_error());
+            h->n_segments = -1;
+            n_failed++;
+        }
+    }
+    if (fused)
+        for (long k = 0; k < nc; k++) {
+            vs__free(s->segs[k]);
+            s->segs[k] = NULL;
+        }
+    s->timing.localize_s += vs__now() - t2;
+    vs__free(qx);
+    if (r) r->n_failed = n_failed;
+    *out = r;
+    return st;
+}
+
+vs_status vs__two_stage_query(vs_searcher *s, const char *q, vs_search_result **out) {
+    vs_features *qf = NULL;
+    int64_t self = -1;
+    vs_status st = vs__load_query(s, q, &qf, &self);
+    if (st) return st;
+    /* stage 1: the query's code, the K nearest codes (one more if the query is indexed) */
+    double t0 = vs__now();
+    long nh = 0, nc = 0, N = s->n, K = s->K;
+    uint64_t qcode[VS_HAMMING_MAX_BITS / 64];
+    if ((st = vs_hasher_encode(s->h, qcode, qf)) != VS_OK ||
+        (N > 0 && (st = vs_hamming_search(s->hst, s->hh, &nh, qcode, K + (self >= 0 && K < N))) != VS_OK)) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        vs_features_free(qf);
+        return st;
+    }
+    int bits = vs_hasher_bits(s->h);
+    for (long k = 0; k < nh && nc < K; k++)
+        if (s->es->v[s->hh[k].id].id != self) {
+            s->cand[nc] = (long)s->hh[k].id;
+            s->sims[nc++] = 1.0f - (float)s->hh[k].dist / (float)bits;
+        }
+    s->timing.hash_s += vs__now() - t0;
+    if (s->p.mode == VS_SEARCH_HASH_ONLY) {
+        vs_features_free(qf);
+        s->timing.n_queries++;
+        long nk = vs__rank(s, s->hits, s->sims, s->cand, nc, s->es, -1);
+        return vs__result_new(s, s->es, s->hits, nk, out);
+    }
+    st = rerank(s, q, qf, nc, out);
+    vs_features_free(qf);
+    if (!st) s->timing.n_queries++;
+    return st;
+}

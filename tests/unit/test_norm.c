@@ -1,0 +1,345 @@
+/*
+ * test_norm.c - score normalisation (src/norm): the background level of a score list
+ * against a sort-based reference (skip, n, short lists, NaN), the member set and its
+ * signature, one video's level against brute-force visil_f scores (symmetric and
+ * query->member, itself left out), the stored values (build, load, kept on a second
+ * build, stale after the member set changes, old sets deleted, fixed once the set is
+ * full), a damaged stored value as an error naming the index, and bad params.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "test.h"
+#include "vidsim/index.h"
+#include "vidsim/norm.h"
+#include "vidsim/simmodel.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* reference: sort descending, drop NaN, mean of ranks skip .. skip+n-1 */
+static float ref_stat(const float *s, long n, int skip, int cnt) {
+    float *v = malloc(sizeof(float) * (size_t)(n + 1));
+    long m = 0;
+    for (long i = 0; i < n; i++)
+        if (!isnan(s[i])) v[m++] = s[i];
+    qsort(v, (size_t)m, sizeof *v, cmp_desc);
+    double sum = 0;
+    long k = 0;
+    for (long i = skip; i < m && i < skip + cnt; i++, k++) sum += v[i];
+    free(v);
+    return k ? (float)(sum / k) : 0.0f;
+}
+
+static void test_stat(void) {
+    vs_norm_params p = vs_norm_default_params();
+    CHECK_EQ(p.skip, 1);
+    CHECK_EQ(p.n, 10);
+    const float s[] = {0.3f, 0.9f, 0.4f, 0.5f};
+    p.n = 2;
+    CHECK_NEAR(vs_norm_stat(s, 4, &p), 0.45, 1e-6);  /* drop 0.9, mean(0.5, 0.4) */
+    p.n = 10;
+    CHECK_NEAR(vs_norm_stat(s, 4, &p), 0.4, 1e-6);   /* fewer than n: mean(0.5, 0.4, 0.3) */
+    CHECK_NEAR(vs_norm_stat(s, 1, &p), 0.0, 0);      /* nothing after the skipped best */
+    CHECK_NEAR(vs_norm_stat(s, 0, &p), 0.0, 0);
+    const float t[] = {NAN, 0.2f, NAN, 0.6f, 0.1f};
+    p.skip = 0;
+    p.n = 2;
+    CHECK_NEAR(vs_norm_stat(t, 5, &p), 0.4, 1e-6);   /* NaN ignored */
+    /* random lists against the sort-based reference */
+    uint64_t x = 12345;
+    float buf[300];
+    int bad = 0;
+    for (int it = 0; it < 500; it++) {
+        long n = (long)(x % 300);
+        for (long i = 0; i < n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i] = (float)((x >> 33) % 1000) / 1000.f; /* many ties */
+        }
+        x = x * 6364136223846793005ull + 1;
+        p.skip = (int)(x % 4);
+        p.n = 1 + (int)((x >> 8) % 40);
+        float a = vs_norm_stat(buf, n, &p), b = ref_stat(buf, n, p.skip, p.n);
+        if (fabsf(a - b) > 1e-5f) bad++;
+    }
+    CHECK_EQ(bad, 0);
+}
+
+static void test_params_members(void) {
+    vs_norm_params p = vs_norm_default_params();
+    CHECK_EQ(vs_norm_check_params(&p), VS_OK);
+    p.n = 0;
+    CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
+    p.n = 300;
+    CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
+    p = vs_norm_default_params();
+    p.skip = -1;
+    CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
+    p = vs_norm_default_params();
+    p.max_members = 1;
+    CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
+
+    const int64_t a[] = {3, 5, 9}, b[] = {3, 5, 11};
+    CHECK(vs_norm_members_sig(a, 2) == vs_norm_members_sig(b, 2));
+    CHECK(vs_norm_members_sig(a, 3) != vs_norm_members_sig(b, 3));
+    CHECK(vs_norm_members_sig(a, 3) != vs_norm_members_sig(a, 2));
+    p = vs_norm_default_params();
+    char m1[192], m2[192], m3[192];
+    vs_norm_extra_model(m1, sizeof m1, "visil_f", 1, &p, 9, vs_norm_members_sig(a, 3));
+    vs_norm_extra_model(m2, sizeof m2, "visil_f", 0, &p, 9, vs_norm_members_sig(a, 3));
+    vs_norm_extra_model(m3, sizeof m3, "visil_f", 1, &p, 11, vs_norm_members_sig(b, 3));
+    CHECK(strcmp(m1, m2) != 0);
+    CHECK(strcmp(m1, m3) != 0);
+    CHECK(strstr(m1, "visil_f|sym|s1n10|upto9|m") == m1);
+}
+
+/* ------------------------------------------------------------------ videos */
+
+#define NV 8
+#define DIM 8
+
+static vs_features *synth(int T, uint64_t seed) {
+    vs_features *f = calloc(1, sizeof *f);
+    f->T = T;
+    f->R = VS_REGIONS;
+    f->D = DIM;
+    f->data = malloc(sizeof(float) * T * f->R * f->D);
+    f->times = malloc(sizeof(float) * T);
+    uint64_t x = seed * 2654435761u + 7;
+    for (long i = 0; i < (long)T * f->R * f->D; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        /* a shared component (seed-dependent weight) makes the scores differ per video */
+        f->data[i] = (float)((double)(x >> 33) / 4294967296.0 - 0.5) + 0.1f * (float)(seed % 3) * (float)(i % DIM == 0);
+    }
+    for (long r = 0; r < (long)T * f->R; r++) { /* L2-normalise each region vector */
+        double ss = 0;
+        for (int d = 0; d < DIM; d++) ss += f->data[r * DIM + d] * f->data[r * DIM + d];
+        for (int d = 0; d < DIM; d++) f->data[r * DIM + d] /= (float)sqrt(ss);
+    }
+    for (int t = 0; t < T; t++) f->times[t] = (float)t;
+    f->fps = 1.0;
+    f->duration = T;
+    snprintf(f->model_id, sizeof f->model_id, "synthetic/8");
+    f->source_size = 1000 + seed;
+    f->source_mtime = 1700000000000000000LL + (int64_t)seed;
+    f->source_hash = seed;
+    return f;
+}
+
+static void synth_free(vs_features *f) {
+    free(f->data);
+    free(f->times);
+    free(f);
+}
+
+/* brute force: the level of video v among vids[0..nm) (v's own position self or -1) */
+static float brute(vs_simmodel_state *st, float **xs, const int *Ts, int v, const float *vx, int vT, int self, int nm,
+                   int sym, const vs_norm_params *p) {
+    float s[NV + 2];
+    for (int k = 0; k < nm; k++) {
+        vs_simvideo tk = {xs[k], Ts[k]}, tv = {vx, vT};
+        float a, b;
+        CHECK_EQ(vs_simmodel_similarity(st, &a, vx, vT, &tk, 1, VS_REGIONS, DIM), VS_OK);
+        CHECK_EQ(vs_simmodel_similarity(st, &b, xs[k], Ts[k], &tv, 1, VS_REGIONS, DIM), VS_OK);
+        s[k] = sym ? 0.5f * (a + b) : a;
+    }
+    (void)v;
+    if (self >= 0) s[self] = NAN;
+    return ref_stat(s, nm, p->skip, p->n);
+}
+
+static void test_value(void) {
+    vs_simmodel *m = NULL;
+    vs_simmodel_state *st = NULL;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
+    vs_features *f[NV];
+    float *xs[NV];
+    int Ts[NV];
+    vs_simvideo mv[NV];
+    for (int i = 0; i < NV; i++) {
+        f[i] = synth(3 + i % 4, (uint64_t)i + 1);
+        Ts[i] = f[i]->T;
+        xs[i] = malloc(sizeof(float) * f[i]->T * VS_REGIONS * DIM);
+        CHECK_EQ(vs_simmodel_index(st, xs[i], NULL, f[i]->data, f[i]->T, VS_REGIONS, DIM), VS_OK);
+        mv[i] = (vs_simvideo){xs[i], Ts[i]};
+    }
+    vs_norm_params p = vs_norm_default_params();
+    p.n = 3;
+    float scratch[NV];
+    int bad = 0;
+    for (int sym = 0; sym <= 1; sym++)
+        for (int i = 0; i < NV; i++) {
+            float got;
+            /* a member (itself left out) and, for i >= 5, a non-member of the first 5 */
+            int nm = i < 5 ? NV : 5, self = i < 5 ? i : -1;
+            CHECK_EQ(vs_norm_value(st, &got, &mv[i], self, mv, nm, VS_REGIONS, DIM, sym, &p, scratch), VS_OK);
+            float want = brute(st, xs, Ts, i, xs[i], Ts[i], self, nm, sym, &p);
+            if (fabsf(got - want) > 1e-6f) {
+                bad++;
+                fprintf(stderr, "video %d sym %d: %g vs %g\n", i, sym, got, want);
+            }
+        }
+    CHECK_EQ(bad, 0);
+    for (int i = 0; i < NV; i++) {
+        synth_free(f[i]);
+        free(xs[i]);
+    }
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
+}
+
+/* ------------------------------------------------------------------ stored values */
+
+static int64_t add(vs_index *idx, const char *dir, int i) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/v%02d.mp4", dir, i);
+    vs_features *f = synth(3 + i % 4, (uint64_t)i + 1);
+    vs_index_add_result r = {0};
+    CHECK_EQ(vs_index_add_features(idx, path, f, 0, &r), VS_OK);
+    synth_free(f);
+    return r.id;
+}
+
+static void ok_ids(vs_index *idx, int64_t *ids, long *n) {
+    vs_index_entries *es = NULL;
+    CHECK_EQ(vs_index_list(idx, NULL, &es), VS_OK);
+    *n = 0;
+    for (long i = 0; es && i < es->n; i++)
+        if (es->v[i].ok) ids[(*n)++] = es->v[i].id;
+    vs_index_entries_free(es);
+}
+
+static void sql(const char *dir, const char *q) {
+    char p[1300];
+    snprintf(p, sizeof p, "%s/catalogue.sqlite", dir);
+    sqlite3 *db;
+    CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, q, NULL, NULL, &err);
+    CHECK_MSG(rc == SQLITE_OK, "%s: %s", q, err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+}
+
+static void test_store(void) {
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/norm_index", vs_test_tmpdir());
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    vs_index *idx = NULL;
+    CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_CREATE), VS_OK);
+    for (int i = 0; i < 5; i++) add(idx, dir, i);
+    vs_norm_params p = vs_norm_default_params();
+    p.n = 3;
+    vs_norm_build_report r;
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_videos, 5);
+    CHECK_EQ(r.n_members, 5);
+    CHECK_EQ(r.n_computed, 5);
+    int64_t ids[16];
+    long n;
+    ok_ids(idx, ids, &n);
+    vs_norm_table t;
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(t.n_missing, 0);
+    /* the stored values are vs_norm_value's */
+    {
+        vs_simmodel *m = NULL;
+        vs_simmodel_state *st = NULL;
+        CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+        CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
+        float *xs[5];
+        vs_simvideo mv[5];
+        for (int i = 0; i < 5; i++) {
+            vs_features *f = synth(3 + i % 4, (uint64_t)i + 1);
+            xs[i] = malloc(sizeof(float) * f->T * VS_REGIONS * DIM);
+            CHECK_EQ(vs_simmodel_index(st, xs[i], NULL, f->data, f->T, VS_REGIONS, DIM), VS_OK);
+            mv[i] = (vs_simvideo){xs[i], f->T};
+            synth_free(f);
+        }
+        float scratch[5];
+        for (int i = 0; i < 5; i++) {
+            float v;
+            CHECK_EQ(vs_norm_value(st, &v, &mv[i], i, mv, 5, VS_REGIONS, DIM, 1, &p, scratch), VS_OK);
+            CHECK_NEAR(t.values[i], v, 1e-6);
+        }
+        for (int i = 0; i < 5; i++) free(xs[i]);
+        vs_simmodel_state_free(st);
+        vs_simmodel_free(m);
+    }
+    vs_norm_table_free(&t);
+    /* q2r values are another model id: none stored */
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 0, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(t.n_missing, 5);
+    vs_norm_table_free(&t);
+    /* a second build keeps them */
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_computed, 0);
+    CHECK_EQ(r.n_kept, 5);
+    /* a sixth video is not a member: only its own value is computed, against the five */
+    add(idx, dir, 5);
+    ok_ids(idx, ids, &n);
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(t.stored, 1);
+    CHECK_EQ(t.n_members, 5);
+    CHECK_EQ(t.n_missing, 1);
+    CHECK_EQ(t.have[5], 0);
+    vs_norm_table_free(&t);
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 2, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_computed, 1);
+    CHECK_EQ(r.n_kept, 5);
+    CHECK_EQ(r.n_deleted, 0);
+    /* removing a member invalidates the set: a new one (first max_members = 4 videos),
+     * every value computed again, the old set's values deleted */
+    CHECK_EQ(vs_index_remove(idx, ids[1]), VS_OK);
+    ok_ids(idx, ids, &n);
+    CHECK_EQ(n, 5);
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(t.stored, 0);
+    CHECK_EQ(t.n_missing, 5);
+    vs_norm_table_free(&t);
+    p.max_members = 4;
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_members, 4);
+    CHECK_EQ(r.n_computed, 5);
+    CHECK_EQ(r.n_deleted, 5);
+    add(idx, dir, 6);
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_computed, 1);
+    CHECK_EQ(r.n_kept, 5);
+    /* force: a new set, all computed again */
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 1, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_computed, 6);
+    CHECK_EQ(r.n_members, 4);
+    ok_ids(idx, ids, &n);
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(t.n_missing, 0);
+    CHECK_EQ(t.stored, 1);
+    vs_norm_table_free(&t);
+    vs_index_close(idx);
+
+    /* a damaged stored value: an error naming the index */
+    sql(dir, "UPDATE extras SET data = X'0011' WHERE kind = 'bg' AND video_id = (SELECT MIN(video_id) FROM extras WHERE kind = 'bg');");
+    CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_READONLY), VS_OK);
+    vs_status s = vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t);
+    CHECK_EQ(s, VS_ERR_FORMAT);
+    CHECK_MSG(strstr(vs_last_error(), dir) != NULL, "%s", vs_last_error());
+    vs_index_close(idx);
+    CHECK_EQ(system(cmd), 0);
+}
+
+int main(void) {
+    test_stat();
+    test_params_members();
+    test_value();
+    test_store();
+    return vs_test_done();
+}

@@ -1,0 +1,258 @@
+/*
+ * test_search.c - the library's search engine (search.h) and the model id
+ * (features.h) on a small synthetic index: model id parse/format, the extractor of
+ * an unknown model, vs_index_info's R and D, exhaustive search (self excluded, top,
+ * threshold, segments), hash-only and two-stage search (K >= N scores as the
+ * exhaustive one), dedup, stored hash codes, a failed query, and the skip list of a
+ * damaged entry. The CLI's byte-for-byte behaviour is checked by the golden tests and
+ * bench/golden_compare.sh.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "test.h"
+#include "vidsim/search.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { T = 6, D = 8 };
+
+/* Video k's features: random unit region vectors from seed k (copies share a seed). */
+static vs_features *synth(int seed, uint64_t hash) {
+    vs_features *f = calloc(1, sizeof *f);
+    f->T = T;
+    f->R = VS_REGIONS;
+    f->D = D;
+    f->data = malloc(sizeof(float) * T * f->R * D);
+    f->times = malloc(sizeof(float) * T);
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(seed + 1);
+    for (int v = 0; v < T * f->R; v++) {
+        float *p = f->data + v * D, n = 0;
+        for (int d = 0; d < D; d++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            p[d] = (float)((x >> 40) & 0xffff) / 65536.f - 0.5f;
+            n += p[d] * p[d];
+        }
+        for (int d = 0; d < D; d++) p[d] /= sqrtf(n);
+    }
+    for (int t = 0; t < T; t++) f->times[t] = (float)t;
+    f->fps = 1.0;
+    f->duration = T;
+    snprintf(f->model_id, sizeof f->model_id, "synthetic/8");
+    f->source_size = 1000 + hash;
+    f->source_mtime = 1700000000000000000LL + (int64_t)hash;
+    f->source_hash = hash;
+    return f;
+}
+
+static void synth_free(vs_features *f) {
+    free(f->data);
+    free(f->times);
+    free(f);
+}
+
+static int n_notes;
+static void note(void *user, const char *msg) {
+    (void)user;
+    (void)msg;
+    n_notes++;
+}
+
+static void test_model_id(void) {
+    vs_model_id id;
+    char buf[64];
+    CHECK_EQ(vs_model_id_parse(&id, "inception_v3/224/pca256/df694736"), VS_OK);
+    CHECK(!strcmp(id.backbone, "inception_v3") && id.crop == 224 && id.pca == 1 && id.dim == 256);
+    CHECK(id.hash == 0xdf694736u);
+    vs_model_id_format(&id, buf, sizeof buf);
+    CHECK(!strcmp(buf, "inception_v3/224/pca256/df694736"));
+    CHECK_EQ(vs_model_id_parse(&id, "mobilenet_v2/224/raw1280/0000abcd"), VS_OK);
+    CHECK(id.pca == 0 && id.dim == 1280 && id.hash == 0xabcd);
+    vs_model_id_format(&id, buf, sizeof buf);
+    CHECK(!strcmp(buf, "mobilenet_v2/224/raw1280/0000abcd"));
+    const char *bad[] = {"", "synthetic/8", "inception_v3", "inception_v3/224/pca256", "x/0/pca1/00000000",
+                         "x/224/foo256/00000000", "x/224/pca256/0000000g", "x/224/pca256/000000000"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_MSG(vs_model_id_parse(&id, bad[i]) == VS_ERR_FORMAT, "'%s'", bad[i]);
+        CHECK(id.backbone[0] == 0 && id.dim == 0);
+    }
+    char w[64], p[64];
+    CHECK_EQ(vs_model_files("inception", w, sizeof w, p, sizeof p), VS_OK);
+    CHECK(!strcmp(w, "inception_v3.vstf") && !strcmp(p, "pca_inception_v3.vstf"));
+    CHECK_EQ(vs_model_files("mobilenet_v2", w, sizeof w, NULL, 0), VS_OK);
+    CHECK(!strcmp(w, "mobilenet_v2.vstf"));
+    CHECK_EQ(vs_model_files("resnet", w, sizeof w, p, sizeof p), VS_ERR_UNSUPPORTED);
+    vs_extractor *ex = (vs_extractor *)&id;
+    vs_extract_params ep = vs_extract_default_params();
+    vs_model_locator loc = {"/nonexistent", NULL, NULL};
+    CHECK_EQ(vs_extractor_load_for_model(&ex, &loc, "synthetic/8", NULL, &ep), VS_ERR_UNSUPPORTED);
+    CHECK(ex == NULL);
+    CHECK(!strcmp(vs_last_error(), "index model synthetic/8: unknown backbone"));
+    CHECK(vs_extractor_load_for_model(&ex, &loc, "inception_v3/224/pca256/df694736", NULL, &ep) != VS_OK);
+    CHECK(ex == NULL);
+    CHECK(strstr(vs_last_error(), "/nonexistent/inception_v3.vstf") != NULL);
+}
+
+/* Scores of query q by name, or -2 when absent. */
+static float score_of(const vs_search_result *r, const char *name) {
+    for (long k = 0; k < r->n; k++)
+        if (!strcmp(r->hits[k].name, name)) return r->hits[k].score;
+    return -2;
+}
+
+int main(void) {
+    test_model_id();
+    char dir[] = "/tmp/vs_test_search_XXXXXX";
+    if (!mkdtemp(dir)) SKIP("mkdtemp failed");
+    char idir[256], vsf[300];
+    snprintf(idir, sizeof idir, "%s/index", dir);
+    snprintf(vsf, sizeof vsf, "%s/a_copy.mp4.vsf", dir);
+    vs_index *idx = NULL;
+    CHECK_EQ(vs_index_open(&idx, idir, VS_INDEX_CREATE), VS_OK);
+    /* a, b, a2 (a copy of a), c */
+    const char *paths[] = {"/videos/a.mp4", "/videos/b.mp4", "/videos/a2.mp4", "/videos/c.mp4"};
+    const int seeds[] = {1, 2, 1, 3};
+    for (int i = 0; i < 4; i++) {
+        vs_features *f = synth(seeds[i], 10 + i);
+        vs_index_add_result r;
+        CHECK_EQ(vs_index_add_features(idx, paths[i], f, 0, &r), VS_OK);
+        synth_free(f);
+    }
+    vs_features *qf = synth(1, 99);
+    CHECK_EQ(vs_features_save(qf, vsf), VS_OK);
+    synth_free(qf);
+    vs_index_info info;
+    CHECK_EQ(vs_index_get_info(idx, &info), VS_OK);
+    CHECK(info.n_ok == 4 && info.R == VS_REGIONS && info.D == D);
+
+    /* exhaustive: an indexed query never matches itself; its copy comes first */
+    vs_search_params p = vs_search_default_params();
+    p.top = 0;
+    p.note = note;
+    vs_searcher *s = NULL;
+    vs_search_result *r = NULL, *r2 = NULL;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "a", &r), VS_OK);
+    CHECK(r && r->n == 3 && !strcmp(r->query_id, "a") && !strcmp(r->hits[0].name, "a2"));
+    CHECK(r && r->hits[0].score > r->hits[1].score && score_of(r, "a") == -2);
+    CHECK_EQ(vs_searcher_query(s, vsf, &r2), VS_OK); /* a.vsf: a copy of a, not indexed */
+    CHECK(r2 && r2->n == 4 && !strcmp(r2->query_id, "a_copy"));
+    CHECK(r && r2 && score_of(r2, "a2") == r->hits[0].score);
+    vs_search_result_free(r2);
+    n_notes = 0;
+    CHECK(vs_searcher_query(s, "/nonexistent.vsf", &r2) != VS_OK);
+    CHECK(r2 == NULL && n_notes == 1 && !strcmp(vs_searcher_query_name(s), "nonexistent"));
+    CHECK_EQ(vs_searcher_skipped(s)->n, 0);
+    vs_searcher_free(s);
+
+    /* top and threshold */
+    p.top = 1;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "a", &r2), VS_OK);
+    CHECK(r2 && r2->n == 1 && !strcmp(r2->hits[0].name, "a2"));
+    vs_search_result_free(r2);
+    vs_searcher_free(s);
+    p.top = 0;
+    p.threshold = r ? r->hits[0].score : 0;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "a", &r2), VS_OK);
+    CHECK(r2 && r2->n == 1);
+    vs_search_result_free(r2);
+    vs_searcher_free(s);
+    p.threshold = -1e30;
+
+    /* segments: every listed pair has its segments (or a whole-video box) */
+    p.segments = 1;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "a", &r2), VS_OK);
+    CHECK(r2 && r2->n == 3 && r2->n_failed == 0);
+    for (long k = 0; r2 && k < r2->n; k++) CHECK(r2->hits[k].n_segments >= 0 && r2->hits[k].ref_duration > 0);
+    CHECK(r2 && r2->hits[0].n_segments > 0 && r2->hits[0].segments[0].score == r2->hits[0].score);
+    vs_search_result_free(r2);
+    vs_searcher_free(s);
+    p.segments = 0;
+
+    /* hash-only (LSH): the copy is at distance 0; two-stage with K >= N scores as exhaustive */
+    p.mode = VS_SEARCH_HASH_ONLY;
+    p.hash_model = "lsh64";
+    n_notes = 0;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK(n_notes == 1); /* codes computed on the fly */
+    CHECK_EQ(vs_searcher_query(s, "a", &r2), VS_OK);
+    CHECK(r2 && r2->n == 3 && !strcmp(r2->hits[0].name, "a2") && r2->hits[0].score == 1.0f);
+    vs_search_result_free(r2);
+    vs_searcher_free(s);
+    p.mode = VS_SEARCH_TWO_STAGE;
+    p.two_stage_k = 100;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "a", &r2), VS_OK);
+    CHECK(r && r2 && r2->n == r->n);
+    for (long k = 0; r && r2 && k < r->n && k < r2->n; k++)
+        CHECK_MSG(!strcmp(r->hits[k].name, r2->hits[k].name) && r->hits[k].score == r2->hits[k].score, "%s %.9g %s %.9g", r->hits[k].name, r->hits[k].score, r2->hits[k].name, r2->hits[k].score);
+    vs_search_result_free(r2);
+    vs_search_timing tm;
+    vs_searcher_timing(s, &tm);
+    CHECK(tm.n_queries == 1 && tm.n_codes == 4 && tm.bits == 64 && tm.k == 4);
+    vs_searcher_free(s);
+
+    /* stored codes */
+    vs_hasher *h = NULL;
+    CHECK_EQ(vs_hasher_open(&h, "lsh64", idx, NULL), VS_OK);
+    CHECK(h && vs_hasher_bits(h) == 64 && !strcmp(vs_hasher_spec(h), "lsh64"));
+    vs_hash_store_params hp = {2, 0, NULL, NULL, NULL};
+    vs_hash_store_stats hs;
+    CHECK_EQ(vs_hasher_store_codes(idx, h, &hp, &hs), VS_OK);
+    CHECK(hs.computed == 4 && hs.kept == 0 && hs.failed == 0 && hs.n_ok == 4);
+    CHECK_EQ(vs_hasher_store_codes(idx, h, &hp, &hs), VS_OK);
+    CHECK(hs.computed == 0 && hs.kept == 4);
+    vs_hasher_free(h);
+    n_notes = 0;
+    p.mode = VS_SEARCH_HASH_ONLY;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK(n_notes == 0); /* all stored now */
+    vs_searcher_free(s);
+    CHECK(vs_hasher_open(&h, "/nonexistent.vstf", idx, NULL) != VS_OK && h == NULL);
+
+    /* dedup: the copy pair first */
+    vs_dedup_result *dd = NULL;
+    p = vs_search_default_params();
+    p.threshold = -1;
+    CHECK_EQ(vs_dedup(idx, &p, &dd), VS_OK);
+    CHECK(dd && dd->n == 6 && !strcmp(dd->pairs[0].a, "a") && !strcmp(dd->pairs[0].b, "a2"));
+    CHECK(dd && dd->skipped.n == 0);
+    vs_dedup_result_free(dd);
+
+    /* a damaged feature file: skipped and listed, not fatal */
+    vs_index_entries *es = NULL;
+    CHECK_EQ(vs_index_list(idx, "c", &es), VS_OK);
+    if (es && es->n == 1) {
+        char fp[600];
+        snprintf(fp, sizeof fp, "%s/%s", idir, es->v[0].feature_file);
+        FILE *f = fopen(fp, "r+b");
+        CHECK(f != NULL);
+        if (f) {
+            CHECK(ftruncate(fileno(f), 40) == 0);
+            fclose(f);
+        }
+    }
+    vs_index_entries_free(es);
+    p = vs_search_default_params();
+    p.top = 0;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    CHECK_EQ(vs_searcher_query(s, "b", &r2), VS_OK);
+    CHECK(r2 && r2->n == 2 && score_of(r2, "c") == -2 && r2->n_skipped == 1);
+    const vs_search_skips *sk = vs_searcher_skipped(s);
+    CHECK(sk->n == 1 && !strcmp(sk->v[0].name, "c") && sk->v[0].why[0]);
+    vs_search_result_free(r2);
+    vs_searcher_free(s);
+    CHECK_EQ(vs_dedup(idx, &p, &dd), VS_OK);
+    CHECK(dd && dd->skipped.n == 1);
+    vs_dedup_result_free(dd);
+
+    vs_search_result_free(r);
+    vs_index_close(idx);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: %s failed\n", cmd);
+    return vs_test_done();
+}

@@ -1,0 +1,33 @@
+/*
+ * search_print.h - printing shared by `vidsim search` (cmd_search.c, search_clip.c) and
+ * `vidsim dedup` (cmd_dedup.c) around the library's search engine. Only tools/cli
+ * includes this.
+ */
+#ifndef VS_CLI_SEARCH_PRINT_H
+#define VS_CLI_SEARCH_PRINT_H
+
+#include "cli.h"
+#include "vidsim/search.h"
+
+/* vs_search_params.note: "vidsim CMD: MSG" on stderr; user is the command name. */
+void cli_search_note(void *user, const char *msg);
+/* Model files found as cli_model_path finds them. */
+vs_model_locator cli_models(void);
+/* query_id,ref_id,score (or its JSON object). */
+void cli_print_row(int jsonl, const char *q, const char *r, float score);
+/* The rows of one query's result: one per hit, or with segments one per segment. */
+void cli_print_result(int jsonl, int segments, const vs_search_result *r);
+/* {"query_id": name, "error": msg} for a query that could not be searched. */
+void cli_error_row(const char *name, const char *msg);
+/* After all results: the skipped entries, one {"ref_id","skipped","error"} row each in
+ * JSON Lines, and a list on stderr with the remedy. Returns 1 when that makes the exit
+ * status 1 (some were skipped and not allow_partial), else 0. */
+int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial);
+/* The options search and dedup share (cmd_search.c); top, pca and pos may be NULL for
+ * a command without them. Returns 0, or 2 after a usage error. */
+int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
+                     const char **format, const char **model, const char **pca, int *threads, char **pos, int *npos);
+/* Remove every FLAG (no value) from argv; 1 if there was one. */
+int cli_take_flag(int *argc, char **argv, const char *flag);
+
+#endif
