@@ -9,7 +9,7 @@ _vidsim() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands="compare dedup eval extract index pca search train train-clip train-hash version"
-    local index_cmds="add rm ls verify rebuild info hash"
+    local index_cmds="add rm ls verify rebuild info hash background"
 
     cmd="" sub=""
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -73,7 +73,7 @@ _vidsim() {
         extract) opts="-o --out --fps --backbone --pca --layers --raw -j --threads --force" ;;
         pca) opts="--videos --features -o --dim --eps --backbone --layers -j" ;;
         search) opts="--index --top --threshold --format --model --pca --direction -j --allow-partial
-                      --two-stage --top-k --hash-only --hash-model --timing --segments" ;;
+                      --two-stage --top-k --hash-only --hash-model --timing --segments --norm" ;;
         train) opts="--videos --index -o --iters --batch --lr --warmup --lambda --calib --freeze --mode --views
                      --max-frames --clip --init --seed -j --checkpoint-every --resume --bank --log --stop-after
                      --no-overlays --copy-edits --backbone --pca" ;;
@@ -85,10 +85,11 @@ _vidsim() {
                           --dec-heads --seed --every --resume --log" ;;
         index)
             case $sub in
-                add) opts="--index -j --backbone --pca --raw --fps --threads --force -v --hash-model" ;;
+                add) opts="--index -j --backbone --pca --raw --fps --threads --force -v --hash-model --no-background" ;;
                 ls) opts="--index --format" ;;
                 verify) opts="--index --repair" ;;
                 hash) opts="--index --hash-model -j --force" ;;
+                background) opts="--index --model --direction -j --force" ;;
                 *) opts="--index" ;;
             esac ;;
         version) opts="" ;;

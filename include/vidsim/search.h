@@ -34,6 +34,7 @@
 #include "vidsim/features.h"
 #include "vidsim/index.h"
 #include "vidsim/localize.h"
+#include "vidsim/norm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +68,11 @@ typedef struct vs_search_params {
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
     int store_clip;             /* CLIP: store computed reference vectors in the index (the
                                    index must be writable) */
+    int normalize;              /* 1 (default): scores normalised against the background (norm.h,
+                                   docs/search.md "Score normalisation"): s - bg(query) - bg(ref);
+                                   exhaustive and two-stage modes (hash-only, clip and dedup print
+                                   raw scores). 0: raw similarity */
+    vs_norm_params norm;        /* default vs_norm_default_params() */
     const char *cmd;            /* the command named in notes about vanished entries ("search") */
     vs_model_locator models;    /* where model files are found (default: ./models) */
     vs_search_note_fn note;     /* optional */

@@ -67,6 +67,13 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
     return VS_OK;
 }
 
+/* indexed features of a corpus row (background levels) */
+static const float *corpus_features(vs_searcher *s, long row, int *T) {
+    if (!s->c.xs[row]) return NULL;
+    *T = s->c.feats[row]->T;
+    return s->c.xs[row];
+}
+
 static vs_loc_video loc_video(const float *x, const vs_features *f) {
     return (vs_loc_video){x, f->T, f->times, f->fps, f->duration};
 }
@@ -88,6 +95,7 @@ vs_status vs__exhaustive_create(vs_searcher *s) {
     if (!st) st = vs_index_get_info(s->idx, &s->info);
     if (st) return st;
     if (s->info.n_ok == 0) return no_videos(s);
+    if ((st = vs__bg_open(s, c->es))) return st;
     s->hits = vs__calloc((size_t)c->n_ok + 1, sizeof *s->hits);
     s->sims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->sims);
     if (!s->hits || !s->sims) return vs__err(VS_ERR_NOMEM, "out of memory");
@@ -153,6 +161,14 @@ vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result *
             }
             s->sims[k] = 0.5f * (s->sims[k] + r);
         }
+    }
+    if (vs__bg_apply(s, c->st, c->R, c->D, corpus_features, s->sims, c->target_row, c->n_ok, self,
+                     s->fused ? s->segs : NULL, s->nsegs) != VS_OK) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        if (s->fused) free_segs(s->segs, c->n_ok);
+        vs__free(qx);
+        vs_features_free(qf);
+        return VS_ERR_INTERNAL;
     }
     long nh = vs__rank(s, s->hits, s->sims, c->target_row, c->n_ok, c->es, self);
     vs_search_result *r = NULL;

@@ -39,6 +39,22 @@ typedef struct vs__corpus {
 
 typedef struct vs__hit { long row; float score; long k; } vs__hit; /* k: index among the scored */
 
+/* Reference-side background levels (normalize on): per row of the searcher's rows. */
+typedef struct vs__bg {
+    int on;
+    vs_norm_table t;       /* stored values and the member set, over the ok rows */
+    long *row_of;          /* [t.n] row (in es) of each table position */
+    long *pos_of;          /* [es->n] table position of each row, or -1 */
+    float *val;            /* [es->n] */
+    unsigned char *have;   /* [es->n] 1: val known (stored or computed) */
+    float *scratch;        /* [t.n_members] */
+    vs_simvideo *mv;       /* [t.n_members] members' indexed features (NULL x: unreadable) */
+    long n_mv;             /* members usable */
+    int members_loaded;
+    long n_computed;       /* values computed in memory by this searcher */
+    const vs_index_entries *es; /* borrowed */
+} vs__bg;
+
 struct vs_searcher {
     vs_search_params p;    /* strings below are copies owned here */
     char *model, *hash_model, *pca, *cmd, *models_dir;
@@ -76,6 +92,7 @@ struct vs_searcher {
     vs_clipmodel *cm;
     float **cv;            /* [es->n] clip vectors [cn[r], d] or NULL */
     int *cn;
+    vs__bg bg;
     /* per-query scratch */
     vs__hit *hits;
     float *sims;
@@ -107,6 +124,19 @@ int vs__cmp_hit(const void *a, const void *b);
 long vs__rank(const vs_searcher *s, vs__hit *hits, const float *sims, const long *rows, long n,
               const vs_index_entries *es, int64_t self);
 double vs__whole_duration(const vs_loc_video *v);
+
+/* background.c: the reference-side levels of rows es (borrowed), stored ones read */
+vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es);
+void vs__bg_free(vs__bg *b);
+/* Indexed features of row for computing a missing level (the corpus or the stage-2
+ * cache); NULL when the row cannot be read. */
+typedef const float *(*vs__bg_features_fn)(vs_searcher *s, long row, int *T);
+/* Normalise sims [n] of rows [n] in place: s - bg(query) - bg(row); the query's level
+ * from sims itself, leaving out the row with id self; missing row levels computed
+ * against the members (features through fn). Segment scores segs[k] [nsegs[k]] move
+ * with their pair (segs may be NULL). */
+vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, float *sims,
+                       const long *rows, long n, int64_t self, vs_segment **segs, const int *nsegs);
 
 /* exhaustive.c */
 vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, const char *model, int threads,

@@ -26,6 +26,8 @@ vs_search_params vs_search_default_params(void) {
     p.two_stage_k = 100;
     p.n_threads = 1;
     p.localize = vs_localize_default_params();
+    p.normalize = 1;
+    p.norm = vs_norm_default_params();
     p.cmd = "search";
     return p;
 }
@@ -281,6 +283,7 @@ fail:
 
 void vs_searcher_free(vs_searcher *s) {
     if (!s) return;
+    vs__bg_free(&s->bg);
     vs__corpus_free(&s->c);
     vs__two_stage_free(s);
     vs__clip_free(s);

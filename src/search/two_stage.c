@@ -138,6 +138,7 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     if (!s->lv || !s->segs || !s->nsegs || !s->xs || !s->T || !s->times || !s->fps || !s->dur || !s->hh ||
         !s->hits || !s->sims || !s->targets || !s->cand)
         return vs__err(VS_ERR_NOMEM, "out of memory");
+    if (!hash_only && (st = vs__bg_open(s, s->es))) return st;
     return VS_OK;
 }
 
@@ -238,6 +239,17 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
             }
             s->sims[k] = 0.5f * (s->sims[k] + r);
         }
+    }
+    if (vs__bg_apply(s, s->st, s->R, s->D, stage2_features, s->sims, s->cand, nc, -1, fused ? s->segs : NULL,
+                     s->nsegs) != VS_OK) {
+        vs__search_note(s, "%s: %s", q, vs_last_error());
+        if (fused)
+            for (long k = 0; k < nc; k++) {
+                vs__free(s->segs[k]);
+                s->segs[k] = NULL;
+            }
+        vs__free(qx);
+        return VS_ERR_INTERNAL;
     }
     s->timing.rerank_s += vs__now() - t1;
     /* only the re-ranked candidates that are listed get localised */

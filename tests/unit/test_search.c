@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
+#include "vidsim/norm.h"
 #include "vidsim/search.h"
 
 #include <stdlib.h>
@@ -125,8 +126,11 @@ int main(void) {
     CHECK_EQ(vs_index_get_info(idx, &info), VS_OK);
     CHECK(info.n_ok == 4 && info.R == VS_REGIONS && info.D == D);
 
-    /* exhaustive: an indexed query never matches itself; its copy comes first */
+    /* exhaustive: an indexed query never matches itself; its copy comes first (raw
+     * scores: the query-side level of a normalised score depends on the query's list,
+     * which differs between an indexed query and its copy; normalisation: test_norm_search) */
     vs_search_params p = vs_search_default_params();
+    p.normalize = 0;
     p.top = 0;
     p.note = note;
     vs_searcher *s = NULL;
@@ -212,6 +216,66 @@ int main(void) {
     CHECK(n_notes == 0); /* all stored now */
     vs_searcher_free(s);
     CHECK(vs_hasher_open(&h, "/nonexistent.vstf", idx, NULL) != VS_OK && h == NULL);
+
+    /* normalisation (the default): s - bg(query) - bg(ref), the query's level from its
+     * own scored list, the reference's computed in memory or read from the stored ones
+     * (the same numbers); two-stage with K >= N gives the exhaustive result */
+    {
+        vs_search_params pn = vs_search_default_params(), pr;
+        pn.top = 0;
+        pn.note = note;
+        pr = pn;
+        pr.normalize = 0;
+        vs_search_result *rr = NULL, *rm = NULL, *rs = NULL, *rt = NULL;
+        CHECK_EQ(vs_searcher_create(&s, idx, &pr), VS_OK);
+        CHECK_EQ(vs_searcher_query(s, vsf, &rr), VS_OK);
+        vs_searcher_free(s);
+        CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
+        CHECK_EQ(vs_searcher_query(s, vsf, &rm), VS_OK); /* levels computed in memory */
+        vs_searcher_free(s);
+        vs_norm_build_report br;
+        CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &pn.norm, 2, 0, NULL, NULL, &br), VS_OK);
+        CHECK(br.n_computed == 4 && br.n_members == 4);
+        CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
+        CHECK_EQ(vs_searcher_query(s, vsf, &rs), VS_OK); /* stored levels */
+        vs_searcher_free(s);
+        pn.mode = VS_SEARCH_TWO_STAGE;
+        pn.hash_model = "lsh64";
+        pn.two_stage_k = 100;
+        CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
+        CHECK_EQ(vs_searcher_query(s, vsf, &rt), VS_OK);
+        vs_searcher_free(s);
+        int64_t ids[8];
+        long n = 0;
+        vs_index_entries *all = NULL;
+        CHECK_EQ(vs_index_list(idx, NULL, &all), VS_OK);
+        for (long i = 0; all && i < all->n; i++)
+            if (all->v[i].ok) ids[n++] = all->v[i].id;
+        vs_index_entries_free(all);
+        vs_norm_table t;
+        CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &pn.norm, ids, n, &t), VS_OK);
+        CHECK(t.stored == 1 && t.n_missing == 0);
+        float raw[8];
+        for (long k = 0; rr && k < rr->n; k++) raw[k] = rr->hits[k].score;
+        const float q = rr ? vs_norm_stat(raw, rr->n, &pn.norm) : 0;
+        CHECK(rr && rm && rs && rt && rr->n == 4 && rm->n == 4 && rs->n == 4 && rt->n == 4);
+        for (long k = 0; rr && rm && rs && rt && k < rm->n; k++) {
+            const vs_search_hit *hk = &rs->hits[k];
+            long pos = -1;
+            for (long i = 0; i < n; i++)
+                if (ids[i] == hk->video_id) pos = i;
+            CHECK(pos >= 0);
+            if (pos >= 0) CHECK_NEAR(hk->score, score_of(rr, hk->name) - q - t.values[pos], 1e-6);
+            CHECK(!strcmp(rm->hits[k].name, hk->name) && rm->hits[k].score == hk->score);
+            CHECK(!strcmp(rt->hits[k].name, hk->name) && rt->hits[k].score == hk->score);
+        }
+        CHECK(rs && !strcmp(rs->hits[0].name, "a")); /* the copy's source first */
+        vs_norm_table_free(&t);
+        vs_search_result_free(rr);
+        vs_search_result_free(rm);
+        vs_search_result_free(rs);
+        vs_search_result_free(rt);
+    }
 
     /* dedup: the copy pair first */
     vs_dedup_result *dd = NULL;

@@ -83,6 +83,14 @@ const char *cli_command(void);
 void cli_input_refused(void);
 int cli_inputs_refused(void);
 
+/* Background levels for score normalisation (background.c): store the missing ones of
+ * an open writable index (force: a new member set, all again); prints a summary on
+ * stderr unless quiet (then only when some were skipped or it was interrupted).
+ * Returns the exit status (0, 1, 130). */
+int cli_background_pass(vs_index *idx, const char *cmd, const char *model, int sym, int jobs, int force, int quiet);
+/* `vidsim index background` */
+int cli_index_background(const char *dir, const char *model, int sym, int jobs, int force);
+
 /* `vidsim search --model clip[:MODEL]` (search_clip.c): argv as given to cmd_search. */
 int cli_search_clip(int argc, char **argv);
 

@@ -95,7 +95,9 @@ static const struct { const char *name, *text; } subs[] = {
             "      --threads N    backbone threads per video (default 1)\n"
             "      --force        re-extract even if unchanged\n"
             "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
-            "      --hash-model M then store every video's hash code, as `index hash`\n"},
+            "      --hash-model M then store every video's hash code, as `index hash`\n"
+            "      --no-background  do not store the added videos' background levels (as `index\n"
+            "                     background` does by default after an add; search computes missing ones)\n"},
     {"rm", "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"},
     {"ls", "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"},
     {"verify", "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
@@ -104,6 +106,13 @@ static const struct { const char *name, *text; } subs[] = {
                 "                     catalogue (which add, rm, hash and verify --repair refuse to write to); the\n"
                 "                     old one is kept as DIR/catalogue.sqlite.damaged-<UTC time>, feature files that\n"
                 "                     do not load are listed and left out (not deleted)\n"},
+    {"background", "  background         compute and store the background level of every video that lacks one, for\n"
+                   "                     score normalisation (`vidsim search --norm`, docs/search.md); `index add`\n"
+                   "                     does it for the videos it adds\n"
+                   "      --model M      visil_f (default) or a similarity model file, as given to search\n"
+                   "      --direction D  sym (default) or q2r, as given to search\n"
+                   "      -j N           threads (default: number of cores)\n"
+                   "      --force        start a new member set and compute every level again\n"},
     {"info", "  info               model, fps and counts (also of stored extras such as hash codes)\n"},
     {"hash", "  hash               compute and store the binary code of every video that lacks one, for\n"
              "                     `vidsim search --two-stage` (docs/search.md)\n"
@@ -162,7 +171,7 @@ static int index_hash(const char *dir, const char *hash_model, int jobs, int for
 }
 
 static int index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                     int raw, double fps, int threads, int force, int verbose, const char *hash_model) {
+                     int raw, double fps, int threads, int force, int verbose, const char *hash_model, int no_bg) {
     char bb[PATH_MAX], pca[PATH_MAX];
     if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
@@ -262,6 +271,12 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     rc = cli_stop_requested() ? 130 : nfail || n == 0 ? 1 : 0;
     if (n == 0) fprintf(stderr, "vidsim index add: no video files in the given paths\n");
     if (hash_model && !cli_stop_requested() && n > 0 && hash_pass(idx, "index add", hash_model, jobs, 0) && !rc) rc = 1;
+    /* the added videos' background levels (score normalisation), against the index's
+     * stored member set, or a new one while the index has none */
+    if (!no_bg && !cli_stop_requested() && n > 0) {
+        int b = cli_background_pass(idx, "index add", "visil_f", 1, jobs, 0, 1);
+        if (b && !rc) rc = b == 130 ? 130 : 1;
+    }
 out:
     if (js.errors)
         for (int i = 0; i < js.files.n; i++) free(js.errors[i]);
@@ -476,13 +491,14 @@ static int index_info(const char *dir) {
 /* Which options each subcommand takes (besides --index and --help). */
 static int sub_takes(const char *sub, const char *opt) {
     static const struct { const char *sub, *opts; } t[] = {
-        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model "},
+        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model --no-background "},
         {"rm", " "},
         {"ls", " --format "},
         {"verify", " --repair "},
         {"rebuild", " "},
         {"info", " "},
         {"hash", " --hash-model -j --force "},
+        {"background", " --model --direction -j --force "},
     };
     char key[64];
     if (strlen(opt) + 3 > sizeof key) return 0;
@@ -493,7 +509,7 @@ static int sub_takes(const char *sub, const char *opt) {
 }
 
 int cmd_index(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("index", "no COMMAND given (add, rm, ls, verify, rebuild, info or hash)");
+    if (argc < 2) return cli_usage_error("index", "no COMMAND given (add, rm, ls, verify, rebuild, info, hash or background)");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout, -1);
         return 0;
@@ -502,19 +518,21 @@ int cmd_index(int argc, char **argv) {
     const int si = sub_of(sub);
     if (si < 0) {
         if (sub[0] == '-') return cli_usage_error("index", "no COMMAND given before option '%s' (add, rm, ls, "
-                                                           "verify, rebuild, info or hash)", sub);
-        return cli_usage_error("index", "unknown command '%s' (add, rm, ls, verify, rebuild, info or hash)", sub);
+                                                           "verify, rebuild, info, hash or background)", sub);
+        return cli_usage_error("index", "unknown command '%s' (add, rm, ls, verify, rebuild, info, hash or background)", sub);
     }
     char cmd[32];
     snprintf(cmd, sizeof cmd, "index %s", sub);
     static const char *const valopts[] = {"--index", "-j", "--backbone", "--pca", "--fps", "--threads", "--format",
-                                          "--hash-model", NULL};
+                                          "--hash-model", "--model", "--direction", NULL};
     if (cli_wants_help(argc - 1, argv + 1, valopts)) {
         usage(stdout, si);
         return 0;
     }
     double fps = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
+    int sym = 1, no_bg = 0;
+    const char *model = "visil_f";
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0, rc = 2;
     if (!pos) return 1;
@@ -523,7 +541,8 @@ int cmd_index(int argc, char **argv) {
         int bad = 0;
         if (a[0] == '-' && a[1] && strcmp(a, "--index") && !sub_takes(sub, a)) {
             /* an option of another index command, or of none */
-            if (sub_takes("add", a) || sub_takes("hash", a) || sub_takes("ls", a) || sub_takes("verify", a))
+            if (sub_takes("add", a) || sub_takes("hash", a) || sub_takes("ls", a) || sub_takes("verify", a) ||
+                sub_takes("background", a))
                 bad = cli_usage_error(cmd, "'%s' is not an option of index %s", a, sub);
             else bad = cli_unknown_option(cmd, a);
         } else if ((bad = cli_opt_arg(cmd, argc, argv, &i, valopts, &v))) ;
@@ -542,6 +561,13 @@ int cmd_index(int argc, char **argv) {
             if (cli_parse_choice(cmd, "--format", v, fmts, 2) < 0) bad = 2;
             format = v;
         } else if (!strcmp(a, "--hash-model")) hash_model = v;
+        else if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--direction")) {
+            static const char *const dirs[] = {"sym", "q2r"};
+            int d = cli_parse_choice(cmd, "--direction", v, dirs, 2);
+            if (d < 0) bad = 2;
+            sym = d == 0;
+        } else if (!strcmp(a, "--no-background")) no_bg = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--repair")) repair = 1;
         else if (!strcmp(a, "--raw")) raw = 1;
@@ -560,7 +586,7 @@ int cmd_index(int argc, char **argv) {
             cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
-        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose, hash_model);
+        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose, hash_model, no_bg);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
             cli_usage_error(cmd, "no PATH or NAME given (videos to remove)");
@@ -571,6 +597,7 @@ int cmd_index(int argc, char **argv) {
     else if (!strcmp(sub, "verify")) rc = index_verify(dir, repair);
     else if (!strcmp(sub, "info")) rc = index_info(dir);
     else if (!strcmp(sub, "rebuild")) rc = index_rebuild(dir);
+    else if (!strcmp(sub, "background")) rc = cli_index_background(dir, model, sym, jobs, force);
     else rc = index_hash(dir, hash_model, jobs, force);
 out:
     free(pos);

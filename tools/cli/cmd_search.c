@@ -42,6 +42,9 @@ static void search_usage(FILE *f) {
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
                "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
+               "  --norm on|off    on (default): scores normalised against the background, one\n"
+               "                   scale for all queries: s - bg(query) - bg(ref) (docs/search.md\n"
+               "                   \"Score normalisation\"; unrelated pairs mostly < 0); off: raw similarity\n"
                "  -j N             threads (default: number of cores)\n"
                "  --allow-partial  exit 0 even if damaged index entries had to be left out (they are\n"
                "                   still listed on stderr, and as {\"ref_id\",\"skipped\",\"error\"} rows\n"
@@ -145,7 +148,7 @@ int cmd_search(int argc, char **argv) {
     const char *dir = NULL, *format = "csv", *model = "visil_f", *pca = NULL;
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
-    int sym = 1;
+    int sym = 1, norm = 1;
     cli_ts_opts ts = {0, 0, 100, 0, NULL, 0};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -157,7 +160,8 @@ int cmd_search(int argc, char **argv) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
         int k = 0;
         const char *a = argv[i];
-        if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model")) {
+        if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
+            !strcmp(a, "--norm")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -165,6 +169,10 @@ int cmd_search(int argc, char **argv) {
                 static const char *const dirs[] = {"sym", "q2r"};
                 if ((sym = cli_parse_choice("search", "--direction", v, dirs, 2)) < 0) return 2;
                 sym = sym == 0;
+            } else if (!strcmp(a, "--norm")) {
+                static const char *const onoff[] = {"on", "off"};
+                if ((norm = cli_parse_choice("search", "--norm", v, onoff, 2)) < 0) return 2;
+                norm = norm == 0;
             } else if (!strcmp(a, "--top-k")) {
                 if (cli_parse_long("search", "--top-k", v, 1, LONG_MAX, &ts.K)) return 2;
             } else ts.hash_model = v;
@@ -209,6 +217,7 @@ int cmd_search(int argc, char **argv) {
     sp.top = top;
     sp.threshold = thr;
     sp.symmetric = sym;
+    sp.normalize = norm;
     sp.model = model;
     sp.two_stage_k = ts.K;
     sp.hash_model = ts.hash_model;

@@ -1,0 +1,145 @@
+/*
+ * background.c - score normalisation inside the search (norm.h, docs/search.md "Score
+ * normalisation"): the reference-side levels of the searcher's rows (stored ones read
+ * once, missing ones computed in memory against the index's members on first use) and
+ * s - bg(query) - bg(ref) applied to a query's scored list before ranking.
+ */
+#include "search/search_internal.h"
+#include "core/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* above this many videos without a stored level, the search says that computing them
+ * in memory costs time and how to store them */
+#define BG_NOTE_MISSING 1000
+
+void vs__bg_free(vs__bg *b) {
+    vs_norm_table_free(&b->t);
+    vs__free(b->row_of);
+    vs__free(b->pos_of);
+    vs__free(b->val);
+    vs__free(b->have);
+    vs__free(b->scratch);
+    vs__free(b->mv);
+    memset(b, 0, sizeof *b);
+}
+
+vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
+    vs__bg *b = &s->bg;
+    memset(b, 0, sizeof *b);
+    if (!s->p.normalize) return VS_OK;
+    vs_status st = vs_norm_check_params(&s->p.norm);
+    if (st) return st;
+    char tag[128];
+    if ((st = vs_norm_model_tag(tag, sizeof tag, s->model))) return st;
+    size_t n = (size_t)es->n + 1;
+    int64_t *ids = vs__malloc(n * sizeof *ids);
+    b->row_of = vs__malloc(n * sizeof *b->row_of);
+    b->pos_of = vs__malloc(n * sizeof *b->pos_of);
+    b->val = vs__calloc(n, sizeof *b->val);
+    b->have = vs__calloc(n, 1);
+    if (!ids || !b->row_of || !b->pos_of || !b->val || !b->have) {
+        vs__free(ids);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    long m = 0;
+    for (long i = 0; i < es->n; i++) {
+        b->pos_of[i] = -1;
+        if (!es->v[i].ok) continue;
+        ids[m] = es->v[i].id;
+        b->pos_of[i] = m;
+        b->row_of[m++] = i;
+    }
+    st = vs_norm_load(s->idx, tag, s->p.symmetric, &s->p.norm, ids, m, &b->t);
+    vs__free(ids);
+    if (st) return st;
+    for (long k = 0; k < m; k++)
+        if (b->t.have[k]) {
+            b->val[b->row_of[k]] = b->t.values[k];
+            b->have[b->row_of[k]] = 1;
+        }
+    b->scratch = vs__malloc(((size_t)b->t.n_members + 1) * sizeof *b->scratch);
+    b->mv = vs__calloc((size_t)b->t.n_members + 1, sizeof *b->mv);
+    if (!b->scratch || !b->mv) return vs__err(VS_ERR_NOMEM, "out of memory");
+    b->es = es;
+    b->on = 1;
+    if (b->t.n_missing > BG_NOTE_MISSING)
+        vs__search_note(s,
+                        "%s: %ld videos have no stored background level for this model; they are computed in "
+                        "memory as the search meets them (`vidsim index background --index %s` stores them)",
+                        vs_index_dir(s->idx), b->t.n_missing, vs_index_dir(s->idx));
+    return VS_OK;
+}
+
+/* The members' indexed features, once (unreadable members are left out of the set). */
+static void load_members(vs_searcher *s, vs__bg_features_fn fn) {
+    vs__bg *b = &s->bg;
+    if (b->members_loaded) return;
+    b->members_loaded = 1;
+    b->n_mv = 0;
+    for (long j = 0; j < b->t.n_members; j++) {
+        int T = 0;
+        const float *x = fn(s, b->row_of[b->t.members[j]], &T);
+        b->mv[j] = (vs_simvideo){x, x ? T : 0};
+    }
+}
+
+/* the level of row, computed against the members (itself left out) */
+static vs_status compute(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row) {
+    vs__bg *b = &s->bg;
+    load_members(s, fn);
+    int T = 0;
+    const float *x = fn(s, row, &T);
+    if (!x) { /* unreadable: no level (such a row is not scored anyway) */
+        b->have[row] = 1;
+        b->val[row] = 0.0f;
+        return VS_OK;
+    }
+    /* the readable members, back to back, and this row's place among them */
+    long nm = 0, self = -1;
+    vs_simvideo *mv = b->mv;
+    vs_simvideo *packed = vs__malloc(((size_t)b->t.n_members + 1) * sizeof *packed);
+    if (!packed) return vs__err(VS_ERR_NOMEM, "out of memory");
+    for (long j = 0; j < b->t.n_members; j++) {
+        if (!mv[j].x) continue;
+        if (b->row_of[b->t.members[j]] == row) self = nm;
+        packed[nm++] = mv[j];
+    }
+    vs_simvideo v = {x, T};
+    vs_status rc = vs_norm_value(st, &b->val[row], &v, self, packed, nm, R, D, s->p.symmetric, &s->p.norm, b->scratch);
+    vs__free(packed);
+    if (rc) return rc;
+    b->have[row] = 1;
+    b->n_computed++;
+    return VS_OK;
+}
+
+vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, float *sims,
+                       const long *rows, long n, int64_t self, vs_segment **segs, const int *nsegs) {
+    vs__bg *b = &s->bg;
+    if (!b->on || n <= 0) return VS_OK;
+    long ks = -1;
+    for (long k = 0; k < n && self >= 0; k++)
+        if (b->es->v[rows[k]].id == self) ks = k;
+    float keep = 0.0f;
+    if (ks >= 0) {
+        keep = sims[ks];
+        sims[ks] = NAN; /* a query is not its own background */
+    }
+    const float qbg = vs_norm_stat(sims, n, &s->p.norm);
+    if (ks >= 0) sims[ks] = keep;
+    for (long k = 0; k < n; k++) {
+        long row = rows[k];
+        if (!b->have[row]) {
+            vs_status rc = compute(s, st, R, D, fn, row);
+            if (rc) return rc;
+        }
+        const float off = qbg + b->val[row];
+        sims[k] -= off;
+        if (segs && segs[k])
+            for (int j = 0; j < nsegs[k]; j++) segs[k][j].score -= off;
+    }
+    return VS_OK;
+}
