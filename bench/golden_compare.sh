@@ -133,7 +133,7 @@ run demo_two_stage_seg_q2r_jsonl  search --index "$DI" -j "$J" --two-stage --top
 run demo_two_stage_video          search --index "$DI" -j "$J" --two-stage --top-k 3 --hash-model lsh128 "${QV[@]:0:3}"
 run demo_hash_only                search --index "$DI" -j "$J" --hash-only --top 0 "${QF[@]}"
 run demo_hash_only_lsh256_jsonl   search --index "$DI" -j "$J" --hash-only --hash-model lsh256 --format jsonl "${QF[@]}"
-run demo_clip                     search --index "$DI" --model clip --top 0 "${QF[@]}" hug_movie
+run demo_clip                     search --index "$DI" --model clip:bundled --top 0 "${QF[@]}" hug_movie
 run demo_clip_video               search --index "$DI" --model clip "${QV[@]:0:3}"
 run demo_clip_mean                search --index "$DI" --model clip:mean --top 0 "${QF[@]}"
 run demo_clip_mean_q2r_jsonl      search --index "$DI" --model clip:mean --direction q2r --format jsonl "${QF[@]}" "$D/nope.vsf"

@@ -53,6 +53,11 @@ typedef struct vs_extract_params {
     int n_threads;              /* backbone threads for each state (default 1) */
     int batch;                  /* frames per backbone call (default 16) */
     const char *layers;         /* comma-separated taps (default: from the PCA file, else "mixed0,...,mixed5") */
+    float min_frame_std;        /* sampled frames whose luma standard deviation (0..255, over the
+                                   crop) is below this are left out: black, white or one-colour
+                                   frames (fades, slates, gaps) carry nothing to match and match
+                                   every other such frame (default 2; 0 keeps every frame). A
+                                   video with only such frames is refused (VS_ERR_DECODE) */
     vs_abort_fn abort_fn;       /* optional */
     void *abort_user;
     vs_progress_fn progress_fn; /* optional: frames done / expected */

@@ -57,8 +57,8 @@ typedef struct vs_search_params {
     double threshold;           /* only scores >= threshold (default -1e30: all) */
     int symmetric;              /* 1 (default): mean of query->ref and ref->query; 0: query->ref */
     const char *model;          /* "visil_f" (default) or a similarity-model file; CLIP mode:
-                                   "clip" (the bundled clip_<backbone>.vstf), "clip:mean"
-                                   (training-free) or "clip:FILE" */
+                                   "clip" or "clip:mean" (training-free), "clip:bundled"
+                                   (the bundled clip_<backbone>.vstf) or "clip:FILE" */
     long two_stage_k;           /* candidates re-scored per query (default 100) */
     const char *hash_model;     /* NULL: VS_HASH_DEFAULT; lsh64|lsh128|lsh256; a file; or a name
                                    found through models (vs_hasher_open) */

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #define MAX_LAYERS 16
@@ -41,7 +42,26 @@ vs_extract_params vs_extract_default_params(void) {
     p.decode = vs_decode_default_params();
     p.n_threads = 1;
     p.batch = 16;
+    p.min_frame_std = 2.0f;
     return p;
+}
+
+/* Luma standard deviation of an RGB frame [h, w, 3] over every second pixel of every
+ * second row: about 0 for a black, white or one-colour frame. */
+static double luma_std(const uint8_t *rgb, int w, int h) {
+    double sum = 0, sq = 0;
+    long n = 0;
+    for (int y = 0; y < h; y += 2)
+        for (int x = 0; x < w; x += 2) {
+            const uint8_t *p = rgb + ((size_t)y * w + x) * 3;
+            double l = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            sum += l;
+            sq += l * l;
+            n++;
+        }
+    if (n == 0) return 0;
+    double m = sum / n, v = sq / n - m * m;
+    return v > 0 ? sqrt(v) : 0;
 }
 
 void vs_extractor_free(vs_extractor *ex) {
@@ -266,6 +286,7 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
     uint8_t *batch = vs__malloc(fsz * ex->p.batch);
     int cap = 0, nb = 0;
+    long n_flat = 0;
     float tb[256];
     double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
     if (!batch) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail_dec; }
@@ -274,7 +295,10 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
         double t = 0;
         if (ex->p.abort_fn && ex->p.abort_fn(ex->p.abort_user)) { s = vs__err(VS_ERR_ABORTED, "%s: aborted", path); break; }
         if ((s = vs_decode_next(dec, &rgb, &t))) break;
-        if (rgb) {
+        if (rgb && ex->p.min_frame_std > 0 &&
+            luma_std(rgb, ex->p.decode.crop, ex->p.decode.crop) < ex->p.min_frame_std) {
+            n_flat++; /* near-constant: left out */
+        } else if (rgb) {
             memcpy(batch + nb * fsz, rgb, fsz);
             tb[nb++] = (float)t;
         }
@@ -301,7 +325,12 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
         if (!rgb) break;
     }
     vs__free(batch);
-    if (!s && f->T == 0 && info->n_decoded > 0) {
+    if (!s && f->T == 0 && n_flat > 0) {
+        s = vs__err(VS_ERR_DECODE,
+                    "%s: every sampled frame (%ld) is near-constant (black, white or one colour: luma standard "
+                    "deviation below %g of 255): nothing to match",
+                    path, n_flat, (double)ex->p.min_frame_std);
+    } else if (!s && f->T == 0 && info->n_decoded > 0) {
         /* Frames were decoded, but sampling (ffmpeg's fps filter, rounding to the
          * nearest sample) kept none: a video shorter than about half a sampling
          * interval has no sample at all. Say so rather than blame the decoder. */

@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "features/xstates.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,23 +28,15 @@ typedef struct xjob {
     int n, force, done;
     const vs_batch_params *bp;
     pthread_mutex_t mu;            /* guards done and the on_item calls */
-    vs_extract_state **st;         /* [workers] */
-    vs_status *st_status;          /* [workers] why st[w] could not be made */
-    char (*st_err)[1200];          /* [workers] its message */
+    vs__xstates xs;                /* per-worker extraction states */
 } xjob;
 
 static vs_status x_begin(void *ctx, int w) {
-    xjob *j = ctx;
-    j->st_status[w] = vs_extract_state_create(&j->st[w], j->ex);
-    if (j->st_status[w]) snprintf(j->st_err[w], sizeof j->st_err[w], "%s", vs_last_error());
+    vs__xstates_begin(&((xjob *)ctx)->xs, w);
     return VS_OK; /* a worker without a state still claims files, and fails each */
 }
 
-static void x_end(void *ctx, int w) {
-    xjob *j = ctx;
-    vs_extract_state_free(j->st[w]);
-    j->st[w] = NULL;
-}
+static void x_end(void *ctx, int w) { vs__xstates_end(&((xjob *)ctx)->xs, w); }
 
 static vs_status x_one(void *ctx, void *state, long li, int w) {
     (void)state;
@@ -51,11 +44,11 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
     int i = (int)li;
     const char *in = j->in[i];
     char err[1200] = "";
-    vs_status s = j->st_status[w];
+    vs_status s = j->xs.status[w];
     int skipped = 0;
     long frames = 0;
     if (s) {
-        snprintf(err, sizeof err, "%s", j->st_err[w]);
+        snprintf(err, sizeof err, "%s", j->xs.err[w]);
     } else {
         vs_features *old = NULL;
         uint64_t h = 0, sz = 0;
@@ -68,7 +61,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
             frames = old->T;
         } else {
             vs_features *f = NULL;
-            s = vs_extract_video(j->st[w], in, &f);
+            s = vs_extract_video(j->xs.st[w], in, &f);
             if (!s) {
                 s = vs_features_save(f, j->out[i]);
                 frames = f->T;
@@ -95,9 +88,7 @@ vs_status vs_extract_files(const vs_extractor *ex, const char *const *inputs, co
     if (!bp) bp = &dp;
     if (!ex || n < 0 || (n > 0 && (!inputs || !outputs)))
         return vs__err(VS_ERR_INVALID_ARG, "vs_extract_files: NULL extractor or file list");
-    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
-    if (nw > n) nw = n > 0 ? n : 1;
-    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    int nw = vs__xstates_workers(bp->n_jobs, n);
     xjob j;
     memset(&j, 0, sizeof j);
     j.ex = ex;
@@ -106,14 +97,8 @@ vs_status vs_extract_files(const vs_extractor *ex, const char *const *inputs, co
     j.n = n;
     j.force = force;
     j.bp = bp;
-    j.st = vs__calloc((size_t)nw, sizeof *j.st);
-    j.st_status = vs__calloc((size_t)nw, sizeof *j.st_status);
-    j.st_err = vs__calloc((size_t)nw, sizeof *j.st_err);
-    vs_status s = VS_OK;
-    if (!j.st || !j.st_status || !j.st_err) {
-        s = vs__err(VS_ERR_NOMEM, "vs_extract_files: out of memory for %d workers", nw);
-        goto out;
-    }
+    vs_status s = vs__xstates_init(&j.xs, ex, nw, "vs_extract_files");
+    if (s) return s;
     if (pthread_mutex_init(&j.mu, NULL) != 0) {
         s = vs__err(VS_ERR_INTERNAL, "vs_extract_files: cannot create a mutex");
         goto out;
@@ -123,8 +108,6 @@ vs_status vs_extract_files(const vs_extractor *ex, const char *const *inputs, co
     s = vs__pool_run(&pj);
     pthread_mutex_destroy(&j.mu);
 out:
-    vs__free(j.st);
-    vs__free(j.st_status);
-    vs__free(j.st_err);
+    vs__xstates_free(&j.xs);
     return s;
 }

@@ -9,6 +9,7 @@
  */
 #include "core/internal.h"
 #include "core/pool.h"
+#include "features/xstates.h"
 #include "core/tensorfile.h"
 #include "vidsim/batch.h"
 #include "vidsim/features.h"
@@ -228,9 +229,7 @@ vs_status vs_pca_acc_add_files(vs_pca_acc *acc, const vs_extractor *ex, const ch
     if (n_ok) *n_ok = 0;
     if (!acc || n < 0 || (n > 0 && !files))
         return vs__err(VS_ERR_INVALID_ARG, "vs_pca_acc_add_files: NULL accumulator or file list");
-    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
-    if (nw > n) nw = n > 0 ? n : 1;
-    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    int nw = vs__xstates_workers(bp->n_jobs, n);
     pjob j;
     memset(&j, 0, sizeof j);
     j.acc = acc;

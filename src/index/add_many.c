@@ -9,6 +9,7 @@
 #include "index/index_internal.h"
 
 #include "core/pool.h"
+#include "features/xstates.h"
 #include "vidsim/batch.h"
 
 #include <stdio.h>
@@ -21,23 +22,15 @@ typedef struct ajob {
     int n, flags, done;
     const vs_batch_params *bp;
     pthread_mutex_t mu;            /* guards done and the on_item calls */
-    vs_extract_state **st;         /* [workers] */
-    vs_status *st_status;          /* [workers] why st[w] could not be made */
-    char (*st_err)[1024];          /* [workers] its message */
+    vs__xstates xs;                /* per-worker extraction states */
 } ajob;
 
 static vs_status a_begin(void *ctx, int w) {
-    ajob *j = ctx;
-    j->st_status[w] = vs_extract_state_create(&j->st[w], j->ex);
-    if (j->st_status[w]) snprintf(j->st_err[w], sizeof j->st_err[w], "%s", vs_last_error());
+    vs__xstates_begin(&((ajob *)ctx)->xs, w);
     return VS_OK; /* a worker without a state still claims videos, and fails each */
 }
 
-static void a_end(void *ctx, int w) {
-    ajob *j = ctx;
-    vs_extract_state_free(j->st[w]);
-    j->st[w] = NULL;
-}
+static void a_end(void *ctx, int w) { vs__xstates_end(&((ajob *)ctx)->xs, w); }
 
 static vs_status a_one(void *ctx, void *state, long li, int w) {
     (void)state;
@@ -47,9 +40,9 @@ static vs_status a_one(void *ctx, void *state, long li, int w) {
     vs_index_add_result res;
     memset(&res, 0, sizeof res);
     char err[2100] = "";
-    vs_status s = j->st_status[w];
-    if (s) snprintf(err, sizeof err, "%s: %s", in, j->st_err[w]);
-    else if ((s = vs_index_add_video(j->idx, j->ex, j->st[w], in, j->flags, &res)))
+    vs_status s = j->xs.status[w];
+    if (s) snprintf(err, sizeof err, "%s: %s", in, j->xs.err[w]);
+    else if ((s = vs_index_add_video(j->idx, j->ex, j->xs.st[w], in, j->flags, &res)))
         snprintf(err, sizeof err, "%s", vs_last_error());
     if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
     pthread_mutex_lock(&j->mu);
@@ -69,9 +62,7 @@ vs_status vs_index_add_files(vs_index *idx, const vs_extractor *ex, const char *
     if (!bp) bp = &dp;
     if (!idx || !ex || n < 0 || (n > 0 && !files))
         return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_files: NULL index, extractor or file list");
-    int nw = bp->n_jobs < 1 ? 1 : bp->n_jobs;
-    if (nw > n) nw = n > 0 ? n : 1;
-    if (nw > VS__POOL_MAX_WORKERS) nw = VS__POOL_MAX_WORKERS;
+    int nw = vs__xstates_workers(bp->n_jobs, n);
     ajob j;
     memset(&j, 0, sizeof j);
     j.idx = idx;
@@ -80,14 +71,8 @@ vs_status vs_index_add_files(vs_index *idx, const vs_extractor *ex, const char *
     j.n = n;
     j.flags = flags;
     j.bp = bp;
-    j.st = vs__calloc((size_t)nw, sizeof *j.st);
-    j.st_status = vs__calloc((size_t)nw, sizeof *j.st_status);
-    j.st_err = vs__calloc((size_t)nw, sizeof *j.st_err);
-    vs_status s = VS_OK;
-    if (!j.st || !j.st_status || !j.st_err) {
-        s = vs__err(VS_ERR_NOMEM, "vs_index_add_files: out of memory for %d workers", nw);
-        goto out;
-    }
+    vs_status s = vs__xstates_init(&j.xs, ex, nw, "vs_index_add_files");
+    if (s) return s;
     if (pthread_mutex_init(&j.mu, NULL) != 0) {
         s = vs__err(VS_ERR_INTERNAL, "vs_index_add_files: cannot create a mutex");
         goto out;
@@ -97,8 +82,6 @@ vs_status vs_index_add_files(vs_index *idx, const vs_extractor *ex, const char *
     s = vs__pool_run(&pj);
     pthread_mutex_destroy(&j.mu);
 out:
-    vs__free(j.st);
-    vs__free(j.st_status);
-    vs__free(j.st_err);
+    vs__xstates_free(&j.xs);
     return s;
 }

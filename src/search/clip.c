@@ -39,14 +39,17 @@ static vs_status encode(const vs_clipmodel *m, const vs_features *f, float **v, 
     return st;
 }
 
-/* The clip model named by s->model: "clip" (clip_<backbone>.vstf of the index's
- * backbone, found through the locator), "clip:mean" or "clip:FILE". */
+/* The clip model named by s->model: "clip" and "clip:mean" (training-free: the bundled
+ * 3D-CSL model scores below it on the dev benchmark, docs/hard_copies.md), "clip:bundled"
+ * (clip_<backbone>.vstf of the index's backbone, found through the locator) or
+ * "clip:FILE". */
 static vs_status open_model(vs_searcher *s) {
     const char *model = s->model;
     if (strncmp(model, "clip", 4) || (model[4] && model[4] != ':'))
         return vs__err(VS_ERR_INVALID_ARG, "--model must be clip or clip:MODEL here, got '%s'", model);
+    if (!model[4]) model = "clip:mean";
     char mpath[PATH_MAX];
-    if (model[4] == ':') {
+    if (model[4] == ':' && strcmp(model, "clip:bundled")) {
         snprintf(mpath, sizeof mpath, "%s", model + 5);
     } else {
         vs_model_id id;

@@ -52,5 +52,30 @@ cmp -s "$TMP/feat/a.mp4.vsf" "$TMP/a_before.vsf" && ok || bad "a good feature fi
 [ ! -e "$TMP/feat/noise.mp4.vsf" ] && ok || bad "a feature file was written for a bad input"
 ls "$TMP/feat" | grep -q '\.tmp\.' && bad "temporary files left behind" || ok
 
+# near-constant frames (black, one colour) are left out; a video with nothing else is
+# refused by name; --min-frame-std 0 keeps them
+mkdir -p "$TMP/flat"
+ff -f lavfi -i color=black:s=320x240:d=4 -pix_fmt yuv420p "$TMP/flat/black.mp4"
+ff -f lavfi -i color=0x3366aa:s=320x240:d=4 -pix_fmt yuv420p "$TMP/flat/blue.mp4"
+ff -f lavfi -i color=black:s=320x240:d=4 -f lavfi -i testsrc2=s=320x240:d=3 \
+  -filter_complex "[0][1]concat=n=2:v=1" -pix_fmt yuv420p "$TMP/flat/fade.mp4"
+"$BIN" extract "$TMP/flat" -o "$TMP/flatf" 2> "$TMP/flat.txt"; rc=$?
+[ $rc -eq 1 ] && ok || bad "flat: exit $rc"
+for v in black blue; do
+  grep -q "$v.mp4: every sampled frame (4) is near-constant" "$TMP/flat.txt" && ok || bad "flat $v: $(cat "$TMP/flat.txt")"
+  [ ! -e "$TMP/flatf/$v.mp4.vsf" ] && ok || bad "flat $v: a feature file was written"
+done
+"$BIN" extract "$TMP/flat/fade.mp4" -o "$TMP/flat0" --min-frame-std 0 2>/dev/null && ok || bad "--min-frame-std 0"
+python3 - "$TMP/flatf/fade.mp4.vsf" "$TMP/flat0/fade.mp4.vsf" <<'PY' && ok || bad "fade: frames not left out"
+import sys
+# 4 black seconds then 3 of test pattern: without the black frames the feature file
+# holds 3 frames instead of 7, so it is well under 0.7 of the size
+a, b = (len(open(p, "rb").read()) for p in sys.argv[1:3])
+sys.exit(0 if a < 0.7 * b else 1)
+PY
+"$BIN" extract "$TMP/flat/black.mp4" -o "$TMP/flat0" --min-frame-std 0 2>/dev/null && ok || bad "black kept with --min-frame-std 0"
+"$BIN" extract "$TMP/flat/black.mp4" -o "$TMP/flat0" --min-frame-std 300 > /dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok || bad "--min-frame-std 300: exit $rc"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

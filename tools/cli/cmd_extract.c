@@ -42,6 +42,8 @@ static void usage(FILE *f) {
             "  INPUT              a video file or a folder (walked recursively for video files)\n"
             "  -o, --out DIR      where the feature files go (DIR/<file name>.vsf)\n"
             "  --fps F            frames sampled per second (default 1)\n"
+            "  --min-frame-std S  leave out sampled frames whose luma standard deviation is below S\n"
+            "                     (0..255; default 2: black, white and one-colour frames; 0 keeps all)\n"
             "  --backbone NAME    inception (default) or mobilenet\n"
             "  --pca FILE         whitening file (default: the bundled one for the backbone)\n"
             "  --layers L         comma-separated backbone taps (default: those of the whitening file)\n"
@@ -66,13 +68,13 @@ int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t
 
 int cmd_extract(int argc, char **argv) {
     const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL;
-    double fps = 1.0;
+    double fps = 1.0, min_std = -1;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
     if (!pos) return 1;
     static const char *const valopts[] = {"-o", "--out", "--fps", "--backbone", "--pca", "--layers", "-j",
-                                          "--threads", NULL};
+                                          "--threads", "--min-frame-std", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         free(pos);
@@ -84,6 +86,7 @@ int cmd_extract(int argc, char **argv) {
         if (bad) ;
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outdir = v;
         else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double("extract", "--fps", v, &fps);
+        else if (!strcmp(a, "--min-frame-std")) bad = cli_parse_double("extract", "--min-frame-std", v, 0, 255, &min_std);
         else if (!strcmp(a, "--backbone")) backbone = v;
         else if (!strcmp(a, "--pca")) pca_arg = v;
         else if (!strcmp(a, "--layers")) layers = v;
@@ -113,6 +116,7 @@ int cmd_extract(int argc, char **argv) {
     p.decode.fps = fps;
     p.n_threads = threads;
     p.layers = layers;
+    if (min_std >= 0) p.min_frame_std = (float)min_std;
     vs_extractor *ex;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
         fprintf(stderr, "vidsim extract: %s\n", vs_last_error());

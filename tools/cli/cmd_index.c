@@ -92,6 +92,7 @@ static const struct { const char *name, *text; } subs[] = {
             "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
             "      --raw          un-whitened region vectors (no whitening file needed)\n"
             "      --fps F        frames sampled per second (default: the index's, else 1)\n"
+            "      --min-frame-std S  leave out frames whose luma std is below S (default 2; 0 keeps all)\n"
             "      --threads N    backbone threads per video (default 1)\n"
             "      --force        re-extract even if unchanged\n"
             "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
@@ -171,7 +172,8 @@ static int index_hash(const char *dir, const char *hash_model, int jobs, int for
 }
 
 static int index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                     int raw, double fps, int threads, int force, int verbose, const char *hash_model, int no_bg) {
+                     int raw, double fps, double min_std, int threads, int force, int verbose, const char *hash_model,
+                     int no_bg) {
     char bb[PATH_MAX], pca[PATH_MAX];
     if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
@@ -198,6 +200,7 @@ static int index_add(const char *dir, char **pos, int npos, int jobs, const char
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = fps;
     p.n_threads = threads;
+    if (min_std >= 0) p.min_frame_std = (float)min_std;
     p.abort_fn = abort_requested;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
         fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
@@ -491,7 +494,7 @@ static int index_info(const char *dir) {
 /* Which options each subcommand takes (besides --index and --help). */
 static int sub_takes(const char *sub, const char *opt) {
     static const struct { const char *sub, *opts; } t[] = {
-        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model --no-background "},
+        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std "},
         {"rm", " "},
         {"ls", " --format "},
         {"verify", " --repair "},
@@ -524,12 +527,12 @@ int cmd_index(int argc, char **argv) {
     char cmd[32];
     snprintf(cmd, sizeof cmd, "index %s", sub);
     static const char *const valopts[] = {"--index", "-j", "--backbone", "--pca", "--fps", "--threads", "--format",
-                                          "--hash-model", "--model", "--direction", NULL};
+                                          "--hash-model", "--model", "--direction", "--min-frame-std", NULL};
     if (cli_wants_help(argc - 1, argv + 1, valopts)) {
         usage(stdout, si);
         return 0;
     }
-    double fps = 0;
+    double fps = 0, min_std = -1;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
     int sym = 1, no_bg = 0;
     const char *model = "visil_f";
@@ -555,6 +558,7 @@ int cmd_index(int argc, char **argv) {
             backbone = v;
         } else if (!strcmp(a, "--pca")) pca = v;
         else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double(cmd, "--fps", v, &fps);
+        else if (!strcmp(a, "--min-frame-std")) bad = cli_parse_double(cmd, "--min-frame-std", v, 0, 255, &min_std);
         else if (!strcmp(a, "--threads")) bad = cli_parse_int(cmd, "--threads", v, 1, INT_MAX, &threads);
         else if (!strcmp(a, "--format")) {
             static const char *const fmts[] = {"csv", "jsonl"};
@@ -586,7 +590,7 @@ int cmd_index(int argc, char **argv) {
             cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
-        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, threads, force, verbose, hash_model, no_bg);
+        rc = index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, min_std, threads, force, verbose, hash_model, no_bg);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
             cli_usage_error(cmd, "no PATH or NAME given (videos to remove)");

@@ -16,9 +16,10 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: vidsim search --index DIR --model clip[:MODEL] QUERY... [options]\n"
-               "  clip             the bundled clip model for the index's backbone (models/clip_<backbone>.vstf)\n"
+               "  clip, clip:mean  training-free: mean of each clip's region features (the default: the\n"
+               "                   bundled trained model scores below it, docs/hard_copies.md)\n"
+               "  clip:bundled     the bundled clip model for the index's backbone (models/clip_<backbone>.vstf)\n"
                "  clip:MODEL       a model file from `vidsim train-clip`\n"
-               "  clip:mean        training-free: mean of each clip's region features\n"
                "  --top K          best K matches per query (default 10; 0 = all)\n"
                "  --threshold S    only scores >= S\n"
                "  --format F       csv (default) or jsonl\n"
