@@ -70,8 +70,8 @@ typedef struct vs_search_params {
                                    index must be writable) */
     int normalize;              /* 1 (default): scores normalised against the background (norm.h,
                                    docs/search.md "Score normalisation"): s - bg(query) - bg(ref);
-                                   exhaustive and two-stage modes (hash-only, clip and dedup print
-                                   raw scores). 0: raw similarity */
+                                   exhaustive and two-stage modes, and vs_dedup (s - bg(a) - bg(b));
+                                   hash-only and clip print raw scores. 0: raw similarity */
     vs_norm_params norm;        /* default vs_norm_default_params() */
     const char *cmd;            /* the command named in notes about vanished entries ("search") */
     vs_model_locator models;    /* where model files are found (default: ./models) */

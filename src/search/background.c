@@ -143,3 +143,16 @@ vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__
     }
     return VS_OK;
 }
+
+vs_status vs__bg_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row,
+                       float *out) {
+    vs__bg *b = &s->bg;
+    *out = 0.0f;
+    if (!b->on) return VS_OK;
+    if (!b->have[row]) {
+        vs_status rc = compute(s, st, R, D, fn, row);
+        if (rc) return rc;
+    }
+    *out = b->val[row];
+    return VS_OK;
+}

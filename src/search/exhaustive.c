@@ -219,12 +219,21 @@ void vs_dedup_result_free(vs_dedup_result *r) {
     if (!r) return;
     dedup_priv *d = r->priv_;
     if (d) {
+        vs__bg_free(&d->s.bg);
         vs__corpus_free(&d->c);
         vs__skips_free(&d->s.skipped);
         vs__free(d);
     }
     vs__free(r->pairs);
     vs__free(r);
+}
+
+/* indexed features of a dedup corpus row (background levels); s is the dedup_priv's */
+static const float *dedup_features(vs_searcher *s, long row, int *T) {
+    dedup_priv *d = (dedup_priv *)(void *)s;
+    if (!d->c.xs[row]) return NULL;
+    *T = d->c.feats[row]->T;
+    return d->c.xs[row];
 }
 
 vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out) {
@@ -239,7 +248,7 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
     d->s.p = *p;
     d->s.cmd = (char *)(p->cmd ? p->cmd : "dedup");
     d->s.idx = idx;
-    float *sim = NULL;
+    float *sim = NULL, *lev = NULL;
     vs_status st = vs__corpus_open(&d->c, &d->s, idx, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
                                    &d->s.skipped);
     if (st) goto fail;
@@ -259,10 +268,30 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
             vs__free(pairs);
             goto fail;
         }
+    /* normalisation: each video's reference-side level (stored, or computed against the
+     * members), subtracted for both videos of a pair */
+    lev = vs__calloc((size_t)n + 1, sizeof *lev);
+    if (!lev) {
+        vs__free(pairs);
+        st = vs__err(VS_ERR_NOMEM, "out of memory for %ld videos", n);
+        goto fail;
+    }
+    if (p->normalize) {
+        d->s.model = (char *)(p->model ? p->model : "visil_f");
+        d->s.p.symmetric = 1; /* dedup scores both directions */
+        if (!(st = vs__bg_open(&d->s, c->es)))
+            for (long i = 0; i < n && !st; i++)
+                st = vs__bg_level(&d->s, c->st, c->R, c->D, dedup_features, c->target_row[i], &lev[i]);
+        d->s.model = NULL;
+        if (st) {
+            vs__free(pairs);
+            goto fail;
+        }
+    }
     long np = 0;
     for (long i = 0; i < n; i++)
         for (long j = i + 1; j < n; j++) {
-            float sc = 0.5f * (sim[i * n + j] + sim[j * n + i]);
+            float sc = 0.5f * (sim[i * n + j] + sim[j * n + i]) - lev[i] - lev[j];
             if (sc >= p->threshold) pairs[np++] = (pair){i, j, sc};
         }
     qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
@@ -273,10 +302,12 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
     r->skipped = d->s.skipped.l;
     vs__free(pairs);
     vs__free(sim);
+    vs__free(lev);
     *out = r;
     return VS_OK;
 fail:
     vs__free(sim);
+    vs__free(lev);
     vs_dedup_result_free(r);
     return st;
 }

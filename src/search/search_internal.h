@@ -138,6 +138,10 @@ typedef const float *(*vs__bg_features_fn)(vs_searcher *s, long row, int *T);
 vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, float *sims,
                        const long *rows, long n, int64_t self, vs_segment **segs, const int *nsegs);
 
+/* The reference-side level of one row (computed if missing); 0 when normalisation is off. */
+vs_status vs__bg_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row,
+                       float *out);
+
 /* exhaustive.c */
 vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, const char *model, int threads,
                           vs__skips *skipped);

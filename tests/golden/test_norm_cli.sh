@@ -8,7 +8,8 @@
 # (search in memory = search after `index background`); q2r levels are their own; the
 # copy ranks first normalised and raw; --norm off prints the raw scores, different from
 # the normalised ones; a damaged stored level is an error naming the index (exit 1)
-# until `index verify --repair`; a bad --norm value is a usage error (exit 2).
+# until `index verify --repair`; --threshold p90 is -0.035 and refused with --norm off
+# or q2r; a bad --norm value is a usage error (exit 2).
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/norm_cli
@@ -92,6 +93,14 @@ grep -q "$TMP/idx" "$TMP/err.txt" && grep -qi "background" "$TMP/err.txt" && ok 
 "$BIN" index verify --index "$TMP/idx" --repair > /dev/null 2>&1
 S --index "$TMP/idx" "${Q[@]}" | cmp -s - "$TMP/after_rm_mem.csv" && ok || bad "after repair"
 
+# named operating points: p90 is the normalised score -0.035 (docs/search.md)
+S --index "$TMP/idx" --threshold p90 "${Q[@]}" > "$TMP/p90.csv" && ok || bad "--threshold p90"
+S --index "$TMP/idx" --threshold -0.035 "${Q[@]}" | cmp -s - "$TMP/p90.csv" && ok || bad "p90 is not -0.035"
+for o in "--norm off" "--direction q2r"; do
+  # shellcheck disable=SC2086
+  "$BIN" search --index "$TMP/idx" --threshold p90 $o b > /dev/null 2>"$TMP/err.txt"; rc=$?
+  [ $rc = 2 ] && grep -q "p90" "$TMP/err.txt" && ok || bad "--threshold p90 $o: exit $rc $(cat "$TMP/err.txt")"
+done
 "$BIN" search --index "$TMP/idx" --norm maybe b > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && ok || bad "--norm maybe: exit $rc"
 echo "$pass passed, $fail failed"

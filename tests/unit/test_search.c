@@ -284,6 +284,37 @@ int main(void) {
     CHECK_EQ(vs_dedup(idx, &p, &dd), VS_OK);
     CHECK(dd && dd->n == 6 && !strcmp(dd->pairs[0].a, "a") && !strcmp(dd->pairs[0].b, "a2"));
     CHECK(dd && dd->skipped.n == 0);
+    /* normalised by default: the raw pair score minus both videos' stored levels */
+    {
+        vs_dedup_result *dr = NULL;
+        vs_search_params praw = p;
+        praw.normalize = 0;
+        CHECK_EQ(vs_dedup(idx, &praw, &dr), VS_OK);
+        int64_t ids[8];
+        long n = 0;
+        vs_index_entries *all = NULL;
+        CHECK_EQ(vs_index_list(idx, NULL, &all), VS_OK);
+        for (long i = 0; all && i < all->n; i++)
+            if (all->v[i].ok) ids[n++] = all->v[i].id;
+        vs_norm_table t;
+        CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p.norm, ids, n, &t), VS_OK);
+        CHECK(t.stored == 1 && t.n_missing == 0);
+        for (long k = 0; dd && dr && k < dd->n; k++) {
+            float raw = 0, la = 0, lb = 0;
+            for (long m = 0; m < dr->n; m++)
+                if (!strcmp(dr->pairs[m].a, dd->pairs[k].a) && !strcmp(dr->pairs[m].b, dd->pairs[k].b)) raw = dr->pairs[m].score;
+            for (long i = 0; all && i < all->n; i++)
+                for (long q = 0; q < n; q++)
+                    if (ids[q] == all->v[i].id) {
+                        if (!strcmp(all->v[i].name, dd->pairs[k].a)) la = t.values[q];
+                        if (!strcmp(all->v[i].name, dd->pairs[k].b)) lb = t.values[q];
+                    }
+            CHECK_NEAR(dd->pairs[k].score, raw - la - lb, 1e-6);
+        }
+        vs_norm_table_free(&t);
+        vs_index_entries_free(all);
+        vs_dedup_result_free(dr);
+    }
     vs_dedup_result_free(dd);
 
     /* a damaged feature file: skipped and listed, not fatal */

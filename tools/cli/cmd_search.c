@@ -34,7 +34,9 @@ static void search_usage(FILE *f) {
     fprintf(f, "usage: vidsim search --index DIR QUERY... [options]\n"
                "  QUERY            an indexed video (name or path), a feature file (.vsf) or a video file\n"
                "  --top K          best K matches per query (default 10; 0 = all)\n"
-               "  --threshold S    only scores >= S (default: none)\n"
+               "  --threshold S    only scores >= S (default: none); p90, p95 or p99: the normalised\n"
+               "                   ViSiL_f score that kept 90/95/99 %% pair precision on the dev\n"
+               "                   benchmark (recall 0.79/0.74/0.60; docs/search.md \"Operating points\")\n"
                "  --format F       csv (default, header query_id,ref_id,score) or jsonl (a query that\n"
                "                   fails gets a {\"query_id\",\"error\"} row; with csv errors go to stderr)\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
@@ -66,6 +68,15 @@ static void search_usage(FILE *f) {
                "                   the re-ranked candidates that are listed are localised\n");
 }
 
+/* Named operating points of --threshold: the normalised ViSiL_f (symmetric) score at which
+ * the dev benchmark's five draws keep that pair precision (docs/search.md "Operating
+ * points"). */
+static const struct { const char *name; double value; } operating_points[] = {
+    {"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
+static const char *named_threshold;
+
+const char *cli_threshold_name(void) { return named_threshold; }
+
 /* The options search and dedup share. Returns 0, or 2 after a usage error. */
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                         const char **format, const char **model, const char **pca, int *threads, char **pos,
@@ -80,7 +91,13 @@ int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, i
         else if (!strcmp(a, "--top") && top) {
             if (cli_parse_int(cmd, "--top", v, 0, INT_MAX, top)) return 2;
         } else if (!strcmp(a, "--threshold")) {
-            if (cli_parse_double(cmd, "--threshold", v, -HUGE_VAL, HUGE_VAL, thr)) return 2;
+            named_threshold = NULL;
+            for (size_t k = 0; k < sizeof operating_points / sizeof operating_points[0]; k++)
+                if (!strcmp(v, operating_points[k].name)) {
+                    named_threshold = operating_points[k].name;
+                    *thr = operating_points[k].value;
+                }
+            if (!named_threshold && cli_parse_double(cmd, "--threshold", v, -HUGE_VAL, HUGE_VAL, thr)) return 2;
         } else if (!strcmp(a, "--format")) {
             static const char *const fmts[] = {"csv", "jsonl"};
             if (cli_parse_choice(cmd, "--format", v, fmts, 2) < 0) return 2;
@@ -218,6 +235,12 @@ int cmd_search(int argc, char **argv) {
     sp.threshold = thr;
     sp.symmetric = sym;
     sp.normalize = norm;
+    if (cli_threshold_name() && (!norm || !sym || strcmp(model, "visil_f") || ts.hash_only)) {
+        free(pos);
+        return cli_usage_error("search", "--threshold %s is measured for the normalised visil_f score in both "
+                                         "directions: not with --norm off, --direction q2r, another --model or "
+                                         "--hash-only (give a number)", cli_threshold_name());
+    }
     sp.model = model;
     sp.two_stage_k = ts.K;
     sp.hash_model = ts.hash_model;

@@ -25,6 +25,10 @@ void cli_error_row(const char *name, const char *msg);
 int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial);
 /* The options search and dedup share (cmd_search.c); top, pca and pos may be NULL for
  * a command without them. Returns 0, or 2 after a usage error. */
+/* The --threshold name last parsed by cli_search_parse ("p90", "p95", "p99"), or NULL
+ * when it was a number or not given. Named points are measured for normalised ViSiL_f
+ * (symmetric) only. */
+const char *cli_threshold_name(void);
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                      const char **format, const char **model, const char **pca, int *threads, char **pos, int *npos);
 /* Remove every FLAG (no value) from argv; 1 if there was one. */
