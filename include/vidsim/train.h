@@ -65,6 +65,7 @@ typedef struct vs_s2vs_losses {
     double calib;                       /* L_calib (computed whatever gamma is) */
     double total;                       /* infonce + lambda*(hardneg + self) + r*reg + gamma*calib */
     float lr;                           /* learning rate of the step (0 for eval) */
+    float gamma;                        /* the calibration weight in use (0: the term is off) */
 } vs_s2vs_losses;
 
 typedef struct vs_s2vs_trainer vs_s2vs_trainer;

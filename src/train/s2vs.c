@@ -162,6 +162,7 @@ static vs_status forward_losses(vs_s2vs_trainer *t, const float *x, const int32_
     L->calib = vs__loss_calib(t->p.gamma > 0 ? ds : NULL, t->p.gamma, t->sims, labels, n);
     L->reg = reg;
     L->total = L->infonce + t->p.lambda * (L->hardneg + L->self) + t->p.r * L->reg + t->p.gamma * L->calib;
+    L->gamma = t->p.gamma;
     L->lr = 0.0f;
     if (!isfinite(L->total))
         return vs__err(VS_ERR_INTERNAL, "train: the loss is not finite (infonce %g, hardneg %g, self %g, reg %g)",

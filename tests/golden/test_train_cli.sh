@@ -32,6 +32,7 @@ T=(--videos "$TMP/in" --iters 4 --batch 2 --views 1,1,0 --max-frames 4 --no-over
 grep -q "skipped: .*noise.mp4" "$TMP/A/err.txt" && ok || bad "undecodable input not named"
 [ "$(wc -l < "$TMP/A/log.jsonl")" -eq 4 ] && ok || bad "log should have 4 lines"
 head -1 "$TMP/A/log.jsonl" | grep -q '"infonce"' && ok || bad "log lines lack the loss terms"
+grep -q '"calib"' "$TMP/A/log.jsonl" && bad "the log prints the calibration term while it is off" || ok
 
 "$BIN" train "${T[@]}" -o "$TMP/B/m.vstf" --stop-after 2 2> "$TMP/B/err1.txt"
 [ $? -eq 0 ] && ok || bad "stop-after run failed"

@@ -75,12 +75,19 @@ static vs_status s2vs_step(void *user, long *done, char *what, size_t nwhat) {
     if (s == VS_OK) s = vs_s2vs_trainer_step(c->tr, c->x, c->labels, c->n, c->T, c->R, c->D, &L);
     if (s != VS_OK) return s;
     *done = it + 1;
-    snprintf(what, nwhat, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f cal %.3f) lr %.2g", L.total,
-             L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr);
-    if (c->logf)
+    /* only the active terms: the calibration term is left out when its weight is 0 (also
+     * after --resume, where the weight comes from the checkpoint) */
+    char cal[32] = "";
+    if (L.gamma > 0) snprintf(cal, sizeof cal, " cal %.3f", L.calib);
+    snprintf(what, nwhat, "loss %.3f (nce %.3f hn %.3f self %.3f reg %.3f%s) lr %.2g", L.total, L.infonce,
+             L.hardneg, L.self, L.reg, cal, L.lr);
+    if (c->logf) {
         fprintf(c->logf, "{\"step\": %ld, \"loss\": %.6f, \"infonce\": %.6f, \"hardneg\": %.6f, \"self\": %.6f, "
-                         "\"reg\": %.6f, \"calib\": %.6f, \"lr\": %.6g, \"t\": %.3f}\n",
-                it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg, L.calib, L.lr, cli_now() - c->ts);
+                         "\"reg\": %.6f, ",
+                it + 1, L.total, L.infonce, L.hardneg, L.self, L.reg);
+        if (L.gamma > 0) fprintf(c->logf, "\"calib\": %.6f, ", L.calib);
+        fprintf(c->logf, "\"lr\": %.6g, \"t\": %.3f}\n", L.lr, cli_now() - c->ts);
+    }
     return VS_OK;
 }
 
@@ -287,7 +294,10 @@ int cmd_train(int argc, char **argv) {
         cli_progress_init(&pr, "videos");
         int nfail = 0;
         for (int i = 0; i < inputs.n; i++) {
-            cli_progress_update(&pr, i, inputs.n, cli_basename(inputs.v[i]));
+            char what[300];
+            snprintf(what, sizeof what, "%s: %s", dp.mode == VS_S2VS_BANK ? "building the augmentation bank" : "frames",
+                     cli_basename(inputs.v[i]));
+            cli_progress_update(&pr, i, inputs.n, what);
             if (vs_s2vs_data_add_video(data, inputs.v[i]) != VS_OK) {
                 cli_progress_end(&pr);
                 fprintf(stderr, "vidsim train: skipped: %s\n", vs_last_error());
