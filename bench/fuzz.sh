@@ -21,7 +21,7 @@ SRC=$PWD
 SECONDS_EACH=${1:-1800}
 shift $(( $# > 0 ? 1 : 0 ))
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval checkpoints)
 W=${FUZZ_DIR:-/tmp/vs-fuzz}
 JOBS=${JOBS:-$(nproc)}
 PARALLEL=${PARALLEL:-1}

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # install_deps.sh - install the Debian packages vidsim needs to build, test and run
 # its demo. Skips packages that are already installed; needs root (or sudo) only
-# when something is missing.
+# when something is missing. With --test (scripts/test.sh) also what only the tests
+# use: the sqlite3 shell (crash tests), curl (server tests) and headless Chromium with
+# its WebDriver (the review page's browser test).
 set -euo pipefail
+TEST_PKGS=(sqlite3 curl chromium chromium-driver)
 PKGS=(build-essential cmake pkg-config ffmpeg
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
       libopenblas-dev liblapacke-dev libdnnl-dev libsqlite3-dev libpng-dev
-      libfreetype-dev fonts-dejavu-core fonts-liberation2 fonts-noto-color-emoji
+      libfreetype-dev libmicrohttpd-dev fonts-dejavu-core fonts-liberation2 fonts-noto-color-emoji
       python3
       golang-github-gabriel-vasile-mimetype-dev python3-hug-doc)
+[ "${1:-}" = "--test" ] && PKGS+=("${TEST_PKGS[@]}")
 missing=()
 # node and npm may come from elsewhere than Debian (this machine's image has its own);
 # ask apt for them only when the commands are missing

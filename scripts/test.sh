@@ -5,7 +5,7 @@
 # (LeakSanitizer included). Set VS_SKIP_ASAN=1 to skip the sanitizer pass locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_deps.sh
+bash scripts/install_deps.sh --test
 bash scripts/fetch_weights.sh
 JOBS=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVS_WERROR=ON >/dev/null

@@ -8,7 +8,7 @@ _vidsim() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="compare dedup eval extract index pca search train train-clip train-hash version"
+    local commands="compare dedup eval extract index pca search serve train train-clip train-hash version"
     local index_cmds="add rm ls verify rebuild info hash background"
 
     cmd="" sub=""
@@ -67,7 +67,8 @@ _vidsim() {
     local opts=""
     case $cmd in
         compare) opts="--model --backbone --pca --png --format" ;;
-        dedup) opts="--index --threshold --format --model -j --allow-partial" ;;
+        dedup) opts="--index --threshold --format --model -j --allow-partial --groups --hide-rejected" ;;
+        serve) opts="--index --listen --token-file -j --max-upload --allow-dir --upload-dir" ;;
         eval) opts="--gt --pred --queries --format --segments --dataset --all-db --fivr-version --fivr-audio
                     --distractors --ties" ;;
         extract) opts="-o --out --fps --backbone --pca --layers --raw -j --threads --force" ;;

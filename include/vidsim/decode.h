@@ -68,6 +68,16 @@ VS_API void vs_decode_close(vs_decoder *d);
 VS_API vs_status vs_decode_all(const char *path, const vs_decode_params *p, uint8_t **frames,
                                int *n_frames, vs_decode_info *info);
 
+/* A thumbnail of path at t seconds: the first frame at or after t (seeking to the
+ * keyframe before t), or the last one when t is past the end, rotated upright, scaled
+ * to short side max_side and centre-cropped to max_side x max_side (16..1024), as a
+ * PNG in a new buffer *out of *len bytes (caller frees with vs_free). When seeking
+ * fails it decodes from the start (the sample nearest t on a 0.25 s grid). Errors as
+ * vs_decode_open; VS_ERR_INVALID_ARG for t < 0 or a bad size. Blocks. */
+VS_API vs_status vs_thumbnail_png(const char *path, double t, int max_side, uint8_t **out, size_t *len);
+/* Encode w x h RGB24 (row-major) as a PNG into a new buffer (vs_free). */
+VS_API vs_status vs_png_encode_rgb(const uint8_t *rgb, int w, int h, uint8_t **out, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

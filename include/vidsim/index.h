@@ -236,6 +236,42 @@ typedef struct vs_index_extra_kinds {
 VS_API vs_status vs_index_list_extra_kinds(vs_index *idx, vs_index_extra_kinds **out);
 VS_API void vs_index_extra_kinds_free(vs_index_extra_kinds *k);
 
+/* ------------------------------------------------------------------ verdicts
+ * A reviewer's verdict on a pair of videos, keyed by the two names (unordered: (a, b)
+ * and (b, a) are one pair). Stored in the catalogue's verdicts table, created by the
+ * first vs_index_set_verdict (an index without it has no verdicts); each set is its
+ * own transaction (durable when it returns, absent if the process died first). A
+ * verdict is not removed with its videos (names, not row ids); `index rebuild`
+ * carries verdicts over. search.h's vs_search_hide_rejected / vs_dedup_hide_rejected
+ * drop "not duplicate" pairs from results. */
+typedef enum {
+    VS_VERDICT_NONE = 0,          /* no verdict (setting it deletes the stored one) */
+    VS_VERDICT_DUPLICATE = 1,     /* "duplicate" */
+    VS_VERDICT_NOT_DUPLICATE = 2  /* "not_duplicate" */
+} vs_verdict;
+/* "duplicate", "not_duplicate" or "none" (static strings). */
+VS_API const char *vs_verdict_name(vs_verdict v);
+/* The inverse of vs_verdict_name; (vs_verdict)-1 for anything else (also NULL). */
+VS_API vs_verdict vs_verdict_parse(const char *s);
+/* Store (or with VS_VERDICT_NONE delete) the verdict on pair (a, b). Writable handle
+ * only. VS_ERR_INVALID_ARG for an empty or over-long name or a == b. The names need
+ * not be indexed. */
+VS_API vs_status vs_index_set_verdict(vs_index *idx, const char *a, const char *b, vs_verdict v);
+/* *out: the stored verdict, VS_VERDICT_NONE when there is none. */
+VS_API vs_status vs_index_get_verdict(vs_index *idx, const char *a, const char *b, vs_verdict *out);
+typedef struct vs_index_verdict {
+    char *a, *b;            /* names, a < b (strcmp) */
+    vs_verdict verdict;
+    int64_t set_ns;         /* when it was set, ns since the epoch (UTC) */
+} vs_index_verdict;
+typedef struct vs_index_verdicts {
+    long n;
+    vs_index_verdict *v;    /* [n], ordered by (a, b) */
+} vs_index_verdicts;
+/* Every stored verdict (new object, free with vs_index_verdicts_free). */
+VS_API vs_status vs_index_list_verdicts(vs_index *idx, vs_index_verdicts **out);
+VS_API void vs_index_verdicts_free(vs_index_verdicts *v); /* NULL ok */
+
 /* Problems found by vs_index_verify. */
 typedef enum {
     VS_INDEX_BAD_ROW = 1,   /* ok row whose feature file is missing, unreadable, corrupt or of another model */

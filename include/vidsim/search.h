@@ -101,6 +101,9 @@ typedef struct vs_search_hit {
                                    the pair's localisation failed (noted, counted in n_failed) */
     vs_segment *segments;       /* [n_segments] (owned by the result) */
     double query_duration, ref_duration; /* seconds, for that whole-video box */
+    float raw;                  /* the similarity before normalisation (= score without it) */
+    float query_level, ref_level; /* the background levels subtracted: score = raw - query_level
+                                   - ref_level (0 without normalisation; docs/search.md) */
 } vs_search_hit;
 
 typedef struct vs_search_result {
@@ -161,7 +164,12 @@ VS_API void vs_searcher_timing(const vs_searcher *s, vs_search_timing *out);
 typedef struct vs_dedup_pair {
     const char *a, *b;          /* names */
     float score;
+    int exact;                  /* VS_DEDUP_SAME_BYTES, VS_DEDUP_SAME_FRAMES, or 0 */
 } vs_dedup_pair;
+/* Exact duplicates among the pairs, found without the network: the same bytes (sizes and
+ * content fingerprints equal, then the two files compared in full) or, failing that, the
+ * same decoded frames (identical features: another container or a copy of the stream). */
+enum { VS_DEDUP_SAME_BYTES = 1, VS_DEDUP_SAME_FRAMES = 2 };
 typedef struct vs_dedup_result {
     long n;
     vs_dedup_pair *pairs;
@@ -170,6 +178,49 @@ typedef struct vs_dedup_result {
 } vs_dedup_result;
 VS_API vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out);
 VS_API void vs_dedup_result_free(vs_dedup_result *r); /* NULL ok */
+
+/* ---- Review (`vidsim serve`, `vidsim dedup --groups/--hide-rejected`; index.h verdicts). */
+
+/* Drop from r the hits whose pair (r->query_id, hit name) has the verdict
+ * VS_VERDICT_NOT_DUPLICATE in idx; *n_hidden (may be NULL) gets how many. Order kept. */
+VS_API vs_status vs_search_hide_rejected(vs_index *idx, vs_search_result *r, long *n_hidden);
+/* The same for the pairs of a dedup result. */
+VS_API vs_status vs_dedup_hide_rejected(vs_index *idx, vs_dedup_result *r, long *n_hidden);
+
+/* Duplicate groups: the connected components of a dedup result's pairs (videos linked
+ * by a chain of pairs scoring >= the threshold). Groups best first (by their best
+ * pair's score, ties by that pair's rank); members sorted by name. */
+typedef struct vs_dedup_group {
+    long n_members;
+    char **members;             /* [n_members] names (owned) */
+    long n_pairs;               /* pairs of the result inside the group */
+    float best_score;           /* its best pair's score */
+} vs_dedup_group;
+typedef struct vs_dedup_groups {
+    long n;
+    vs_dedup_group *v;          /* [n] */
+} vs_dedup_groups;
+VS_API vs_status vs_dedup_groups_make(const vs_dedup_result *r, vs_dedup_groups **out);
+VS_API void vs_dedup_groups_free(vs_dedup_groups *g); /* NULL ok */
+
+/* One pair of indexed videos a and b (names or paths of ok rows) with p->model
+ * (p->n_threads threads, p->localize): the raw similarity both ways, the score
+ * (their mean with p->symmetric, else a_to_b; not normalised), the T x U map the
+ * localisation reads (vs_localize_pair_matrix) and its segments, rescored by the
+ * score. VS_ERR_INVALID_ARG when a name is not an ok row. Blocks. */
+typedef struct vs_pair_result {
+    int64_t a_id, b_id;         /* catalogue ids */
+    char *a, *b;                /* names (owned) */
+    float a_to_b, b_to_a, score;
+    int T, U;                   /* frames of a (rows) and b (columns) */
+    float *matrix;              /* [T*U] row-major (owned) */
+    int n_segments;
+    vs_segment *segments;       /* [n_segments], best first (owned) */
+    double a_duration, b_duration; /* seconds */
+} vs_pair_result;
+VS_API vs_status vs_pair_compare(vs_index *idx, const char *a, const char *b, const vs_search_params *p,
+                                 vs_pair_result **out);
+VS_API void vs_pair_result_free(vs_pair_result *r); /* NULL ok */
 
 /* ---- Hash codes of videos (two-stage search, `vidsim index hash`). */
 #define VS_HASH_KIND "hash"              /* extras kind of stored codes */

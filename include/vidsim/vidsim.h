@@ -25,6 +25,7 @@
 #include "vidsim/augment.h"
 #include "vidsim/backbone.h"
 #include "vidsim/batch.h"
+#include "vidsim/bindings.h"
 #include "vidsim/clipmodel.h"
 #include "vidsim/decode.h"
 #include "vidsim/eval.h"

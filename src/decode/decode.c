@@ -111,8 +111,9 @@ static int64_t to_index(const vs_decoder *d, int64_t ts) {
 }
 
 /* Degrees clockwise to turn the picture upright (0, 90, 180, 270), as the CLI's
- * autorotate reads the display matrix. Flips and other angles are ignored. */
-static int stream_rotation(const AVStream *st) {
+ * autorotate reads the display matrix. Flips and other angles are ignored. Also used
+ * by thumbnail.c. */
+int vs__stream_rotation(const AVStream *st) {
     const int32_t *m = NULL;
 #if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
     const AVPacketSideData *sd = av_packet_side_data_get(
@@ -183,6 +184,13 @@ static vs_status check_path(const char *path) {
     return VS_OK;
 }
 
+/* Before another file of this module opens a file with FFmpeg itself: FFmpeg's log
+ * routed to ours (the library prints nothing), and the file-system checks. */
+vs_status vs__decode_prepare(const char *path) {
+    pthread_once(&g_log_once, install_av_log);
+    return check_path(path);
+}
+
 /* Finds, checks and opens the video stream's decoder. */
 static vs_status open_stream(vs_decoder *d) {
     char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -239,7 +247,7 @@ static vs_status open_stream(vs_decoder *d) {
 
     d->info.width = par->width;
     d->info.height = par->height;
-    d->info.rotation = stream_rotation(st);
+    d->info.rotation = vs__stream_rotation(st);
     if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
         d->info.stream_fps = av_q2d(st->avg_frame_rate);
     if (d->fmt->duration > 0) d->info.duration = d->fmt->duration / (double)AV_TIME_BASE;

@@ -56,6 +56,14 @@ vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize
                          uint8_t *out, const char *path);
 void vs__conv_free(vs__conv *c);
 
+/* ---- decode.c, also for thumbnail.c ------------------------------------------
+ * Degrees clockwise (0, 90, 180, 270) to turn a stream's pictures upright. */
+struct AVStream;
+int vs__stream_rotation(const struct AVStream *st);
+/* FFmpeg's log routed to the library's (once) and path checked as vs_decode_open does
+ * (not found, a directory, empty, unreadable: the error set). */
+vs_status vs__decode_prepare(const char *path);
+
 /* ---- decode.c, for bench/bench_decode.c only -------------------------------
  * Convert every decoded frame (into a scratch buffer), as a decoder without the
  * "convert only the sampled frame" rule would: measures what that rule buys. */

@@ -1,8 +1,8 @@
 /*
  * modelid.c - the model id as a value: parse and format "BACKBONE/CROP/pcaD/HASH",
- * the bundled file names of a backbone, finding model files, and loading the
- * extractor that reproduces a given id (features.h). The id string itself is built
- * by the extractor (extract.c) through vs_model_id_format.
+ * the bundled file names of a backbone and finding model files (features.h). The id
+ * string itself is built by the extractor (extract.c) through vs_model_id_format; the
+ * extractor that reproduces an id is loaded in load_model.c.
  */
 #include "features/modelid.h"
 #include "core/internal.h"
@@ -71,31 +71,4 @@ int vs_model_locate(const vs_model_locator *loc, const char *name, char *path, s
     if (loc && loc->find) return loc->find(loc->user, name, path, n);
     snprintf(path, n, "%s/%s", loc && loc->dir ? loc->dir : "models", name);
     return access(path, R_OK) == 0 ? 0 : -1;
-}
-
-vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,
-                                   const char *pca_override, const vs_extract_params *p) {
-    *out = NULL;
-    vs_model_id id;
-    char wn[64], pn[64], wpath[4096], ppath[4096];
-    if (vs_model_id_parse(&id, model_id) != VS_OK || vs_model_files(id.backbone, wn, sizeof wn, pn, sizeof pn))
-        return vs__err(VS_ERR_UNSUPPORTED, "index model %s: unknown backbone", model_id ? model_id : "");
-    /* both files are looked up (a locator may report a missing one) before loading */
-    vs_model_locate(models, wn, wpath, sizeof wpath);
-    vs_model_locate(models, pn, ppath, sizeof ppath);
-    if (pca_override) snprintf(ppath, sizeof ppath, "%s", pca_override);
-    return vs_extractor_load(out, wpath, id.pca ? ppath : NULL, p);
-}
-
-vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,
-                                      const char *pca_override, const vs_extract_params *p) {
-    vs_status s = vs__extractor_load_model(out, models, model_id, pca_override, p);
-    if (s) return s;
-    if (strcmp(vs_extractor_model_id(*out), model_id) != 0) {
-        s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the bundled files give %s (pass --pca)",
-                    model_id, vs_extractor_model_id(*out));
-        vs_extractor_free(*out);
-        *out = NULL;
-    }
-    return s;
 }

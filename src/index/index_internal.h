@@ -91,6 +91,9 @@ vs_status vs__index_check_writable_locked(vs_index *idx);
  * creates a fresh catalogue from them. */
 extern const char *const vs__index_schema_sql;
 extern const char *const vs__index_extras_sql;
+/* The verdicts table (verdicts.c: CREATE TABLE IF NOT EXISTS, run by the first verdict
+ * set and by rebuild.c when it carries verdicts over). */
+extern const char *const vs__index_verdicts_sql;
 
 /* Why a stored extras blob is malformed (unknown dtype, bad shape, size not matching
  * the shape, checksum mismatch), into why[n]; "" when it is fine. */

@@ -3,8 +3,9 @@
  * old one is damaged (writers refuse it, catalogue.c). Every .vsf file carries the
  * source path, size, mtime, fingerprint, model id, fps, frames and duration, so the
  * rows can be written again from features/ alone; what SQLite can still read of the
- * old catalogue (meta, rows, extras, the id sequence) is salvaged first, read-only,
- * to keep ids, paths, add times, the model, and the extras of restored videos.
+ * old catalogue (meta, rows, extras, verdicts, the id sequence) is salvaged first,
+ * read-only, to keep ids, paths, add times, the model, the extras of restored videos
+ * and the reviewers' verdicts (keyed by names, kept as read).
  *
  * Steps, under the writer lock: salvage; load every feature file (checksum) and pick
  * one per video; write DIR/catalogue.sqlite.rebuild-tmp in one transaction, fsync;
@@ -56,6 +57,9 @@ typedef struct {
     old_row **by_ff;        /* [n_rows] the rows by feature file */
     old_extra *x;
     long n_x;
+    char **verdicts;        /* [n_v][3]: a, b, verdict (reviewers' verdicts, names: kept as they are) */
+    int64_t *verdict_ns;    /* [n_v] */
+    long n_v;
     char err[1024];         /* first read error, "" if everything was read */
     char check[700];        /* quick_check verdict */
 } salvage;
@@ -76,6 +80,9 @@ static void salvage_free(salvage *sv) {
         vs__free(e->data);
     }
     vs__free(sv->x);
+    for (long i = 0; i < 3 * sv->n_v; i++) vs__free(sv->verdicts[i]);
+    vs__free(sv->verdicts);
+    vs__free(sv->verdict_ns);
 }
 
 static int grow(void **v, long *cap, long need, size_t es) {
@@ -209,6 +216,29 @@ static vs_status salvage_old(const char *cat, salvage *sv) {
         sqlite3_finalize(st);
     }
     if (!s && rc != SQLITE_DONE && !strstr(sqlite3_errmsg(db), "no such table")) note_err(sv, db, rc, "reading the extras table");
+    /* reviewers' verdicts (verdicts.c; the table exists once a verdict was set) */
+    cap = 0;
+    long vcap = 0;
+    if (!s && (rc = sqlite3_prepare_v2(db, "SELECT a, b, verdict, set_ns FROM verdicts", -1, &st, NULL)) == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (grow((void **)&sv->verdicts, &cap, 3 * (sv->n_v + 1), sizeof *sv->verdicts) ||
+                grow((void **)&sv->verdict_ns, &vcap, sv->n_v + 1, sizeof *sv->verdict_ns)) {
+                s = vs__err(VS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            char **v = &sv->verdicts[3 * sv->n_v];
+            v[0] = col(st, 0);
+            v[1] = col(st, 1);
+            v[2] = col(st, 2);
+            sv->verdict_ns[sv->n_v++] = sqlite3_column_int64(st, 3);
+            if (!v[0] || !v[1] || !v[2]) {
+                s = vs__err(VS_ERR_NOMEM, "out of memory");
+                break;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    if (!s && rc != SQLITE_DONE && !strstr(sqlite3_errmsg(db), "no such table")) note_err(sv, db, rc, "reading the verdicts table");
     /* the id sequence, so that ids stay never reused */
     if (!s && (rc = sqlite3_prepare_v2(db, "SELECT seq FROM sqlite_sequence WHERE name = 'videos'", -1, &st, NULL)) ==
                   SQLITE_OK) {
@@ -444,6 +474,22 @@ static vs_status write_body(sqlite3 *db, const char *tmp, const cand *c, long n,
     }
     sqlite3_finalize(st);
     if (s) return s;
+    /* reviewers' verdicts, keyed by names: carried over as read (the CHECK constraint
+     * drops a malformed one) */
+    if (sv->n_v > 0) {
+        if ((s = exec(db, tmp, vs__index_verdicts_sql))) return s;
+        rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO verdicts(a, b, verdict, set_ns) VALUES(?1,?2,?3,?4)", -1, &st, NULL);
+        if (rc != SQLITE_OK) return db_fail(db, rc, tmp, "inserting verdicts");
+        for (long i = 0; i < sv->n_v && !s; i++) {
+            sqlite3_reset(st);
+            for (int k = 0; k < 3; k++) sqlite3_bind_text(st, k + 1, sv->verdicts[3 * i + k], -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 4, sv->verdict_ns[i]);
+            rc = sqlite3_step(st);
+            if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) s = db_fail(db, rc, tmp, "inserting a verdict");
+        }
+        sqlite3_finalize(st);
+        if (s) return s;
+    }
     /* ids are never reused: the sequence continues after the old one */
     if (sv->seq > 0) {
         snprintf(b, sizeof b, "%lld", (long long)sv->seq);

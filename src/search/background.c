@@ -23,6 +23,8 @@ void vs__bg_free(vs__bg *b) {
     vs__free(b->have);
     vs__free(b->scratch);
     vs__free(b->mv);
+    vs__free(b->raw);
+    vs__free(b->rlev);
     memset(b, 0, sizeof *b);
 }
 
@@ -60,6 +62,9 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
             b->val[b->row_of[k]] = b->t.values[k];
             b->have[b->row_of[k]] = 1;
         }
+    b->raw = vs__calloc(n, sizeof *b->raw);
+    b->rlev = vs__calloc(n, sizeof *b->rlev);
+    if (!b->raw || !b->rlev) return vs__err(VS_ERR_NOMEM, "out of memory");
     b->scratch = vs__malloc(((size_t)b->t.n_members + 1) * sizeof *b->scratch);
     b->mv = vs__calloc((size_t)b->t.n_members + 1, sizeof *b->mv);
     if (!b->scratch || !b->mv) return vs__err(VS_ERR_NOMEM, "out of memory");
@@ -130,6 +135,7 @@ vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__
     }
     const float qbg = vs_norm_stat(sims, n, &s->p.norm);
     if (ks >= 0) sims[ks] = keep;
+    b->qlev = qbg;
     for (long k = 0; k < n; k++) {
         long row = rows[k];
         if (!b->have[row]) {
@@ -137,6 +143,8 @@ vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__
             if (rc) return rc;
         }
         const float off = qbg + b->val[row];
+        b->raw[k] = sims[k];
+        b->rlev[k] = b->val[row];
         sims[k] -= off;
         if (segs && segs[k])
             for (int j = 0; j < nsegs[k]; j++) segs[k][j].score -= off;
@@ -155,4 +163,18 @@ vs_status vs__bg_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__
     }
     *out = b->val[row];
     return VS_OK;
+}
+
+void vs__bg_explain(const vs_searcher *s, vs_search_result *r, const vs__hit *hits) {
+    const vs__bg *b = &s->bg;
+    for (long k = 0; r && k < r->n; k++) {
+        vs_search_hit *h = &r->hits[k];
+        if (!b->on) {
+            h->raw = h->score;
+            continue;
+        }
+        h->raw = b->raw[hits[k].k];
+        h->query_level = b->qlev;
+        h->ref_level = b->rlev[hits[k].k];
+    }
 }

@@ -4,8 +4,8 @@
  * else they are computed from the feature files (and stored with store_clip); each
  * query is encoded and scored against every reference with the top-k Chamfer
  * similarity, both directions averaged unless symmetric is 0. Every pair is scored:
- * no approximate first stage. References that fail to load are noted and left out
- * (not listed as skipped).
+ * no approximate first stage. References whose features fail to load are left out and
+ * listed as skipped (vs_searcher_skipped), as in the other backends.
  */
 #include "search/search_internal.h"
 #include "core/internal.h"
@@ -105,7 +105,10 @@ vs_status vs__clip_create(vs_searcher *s) {
         if (!es->v[r].ok || s->cv[r]) continue;
         vs_features *f = NULL;
         if (vs_index_load_features(s->idx, &es->v[r], &f) != VS_OK || encode(s->cm, f, &s->cv[r], &s->cn[r])) {
-            vs__search_note(s, "skipping %s", vs_last_error());
+            /* listed as skipped like the other backends' (a vanished row is only noted) */
+            char why[2048];
+            snprintf(why, sizeof why, "%s", vs_last_error());
+            if (f || !vs__entry_vanished(s, s->idx, &es->v[r])) vs__skips_add(&s->skipped, &es->v[r], why, s);
             vs_features_free(f);
             continue;
         }

@@ -173,6 +173,7 @@ vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result *
     long nh = vs__rank(s, s->hits, s->sims, c->target_row, c->n_ok, c->es, self);
     vs_search_result *r = NULL;
     st = vs__result_new(s, c->es, s->hits, nh, &r);
+    if (!st) vs__bg_explain(s, r, s->hits);
     vs_loc_video qv = loc_video(qx, qf);
     for (long k = 0; !st && s->p.segments && k < nh; k++) {
         vs_search_hit *h = &r->hits[k];
@@ -226,6 +227,35 @@ void vs_dedup_result_free(vs_dedup_result *r) {
     }
     vs__free(r->pairs);
     vs__free(r);
+}
+
+/* 1 when files a and b hold the same bytes (read in full; 0 when either cannot be read) */
+static int same_bytes(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fa ? fopen(b, "rb") : NULL;
+    int same = fa && fb;
+    static const size_t CH = 1 << 16;
+    unsigned char *x = same ? vs__malloc(2 * CH) : NULL;
+    if (!x) same = 0;
+    while (same) {
+        size_t na = fread(x, 1, CH, fa), nb = fread(x + CH, 1, CH, fb);
+        if (na != nb || memcmp(x, x + CH, na)) same = 0;
+        if (na < CH) break;
+    }
+    if (same && (ferror(fa) || ferror(fb))) same = 0;
+    vs__free(x);
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* VS_DEDUP_SAME_BYTES, VS_DEDUP_SAME_FRAMES or 0 for two indexed videos */
+static int exact_kind(const vs_index_entry *ea, const vs_index_entry *eb, const vs_features *fa,
+                      const vs_features *fb) {
+    if (ea->size == eb->size && ea->hash == eb->hash && same_bytes(ea->path, eb->path)) return VS_DEDUP_SAME_BYTES;
+    if (fa && fb && fa->T == fb->T && fa->R == fb->R && fa->D == fb->D &&
+        !memcmp(fa->data, fb->data, sizeof(float) * (size_t)fa->T * fa->R * fa->D))
+        return VS_DEDUP_SAME_FRAMES;
+    return 0;
 }
 
 /* indexed features of a dedup corpus row (background levels); s is the dedup_priv's */
@@ -295,9 +325,11 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
             if (sc >= p->threshold) pairs[np++] = (pair){i, j, sc};
         }
     qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
-    for (long k = 0; k < np; k++)
-        r->pairs[k] = (vs_dedup_pair){c->es->v[c->target_row[pairs[k].a]].name,
-                                      c->es->v[c->target_row[pairs[k].b]].name, pairs[k].score};
+    for (long k = 0; k < np; k++) {
+        const long ra = c->target_row[pairs[k].a], rb = c->target_row[pairs[k].b];
+        r->pairs[k] = (vs_dedup_pair){c->es->v[ra].name, c->es->v[rb].name, pairs[k].score,
+                                      exact_kind(&c->es->v[ra], &c->es->v[rb], c->feats[ra], c->feats[rb])};
+    }
     r->n = np;
     r->skipped = d->s.skipped.l;
     vs__free(pairs);

@@ -1,6 +1,6 @@
 /*
  * search_internal.h - the searcher's state shared by the files of src/search (one per
- * backend: exhaustive.c, two_stage.c, clip.c; searcher.c holds what they share:
+ * backend: exhaustive.c, two_stage.c, clip.c, background.c; common.c holds what they share:
  * params, notes, the skip list, query resolution). Not installed.
  */
 #ifndef VS_SEARCH_INTERNAL_H
@@ -51,6 +51,9 @@ typedef struct vs__bg {
     vs_simvideo *mv;       /* [t.n_members] members' indexed features (NULL x: unreadable) */
     long n_mv;             /* members usable */
     int members_loaded;
+    float *raw, *rlev;     /* [es->n] the last query's raw scores and reference levels, by
+                              position in its scored list */
+    float qlev;            /* the last query's level */
     long n_computed;       /* values computed in memory by this searcher */
     const vs_index_entries *es; /* borrowed */
 } vs__bg;
@@ -138,6 +141,9 @@ typedef const float *(*vs__bg_features_fn)(vs_searcher *s, long row, int *T);
 vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, float *sims,
                        const long *rows, long n, int64_t self, vs_segment **segs, const int *nsegs);
 
+/* Fill raw, query_level and ref_level of r's hits (hits [r->n]: the ranked scored list
+ * positions) from the last vs__bg_apply; raw = score when normalisation is off. */
+void vs__bg_explain(const vs_searcher *s, vs_search_result *r, const vs__hit *hits);
 /* The reference-side level of one row (computed if missing); 0 when normalisation is off. */
 vs_status vs__bg_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row,
                        float *out);

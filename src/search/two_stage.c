@@ -257,6 +257,7 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     double t2 = vs__now();
     vs_search_result *r = NULL;
     vs_status st = vs__result_new(s, s->es, s->hits, nk, &r);
+    if (!st) vs__bg_explain(s, r, s->hits);
     for (long k = 0; !st && s->p.segments && k < nk; k++) {
         vs_search_hit *h = &r->hits[k];
         long row = s->hits[k].row;

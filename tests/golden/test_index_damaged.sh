@@ -74,12 +74,18 @@ check_damaged() {
   "$BIN" search --index "$IDX" a --two-stage --hash-model lsh128 > /dev/null 2> "$TMP/$lb.ts2.err"
   rc=$?
   [ $rc -eq 1 ] && grep -q "skipped $TMP/in/a_small.mp4" "$TMP/$lb.ts2.err" && ok || bad "$lb: two-stage (no codes) exit $rc: $(cat "$TMP/$lb.ts2.err")"
+  # clip vectors: the damaged row is skipped, listed, exit 1 unless --allow-partial
+  "$BIN" search --index "$IDX" a --model clip > "$TMP/$lb.c.csv" 2> "$TMP/$lb.c.err"
+  rc=$?
+  [ $rc -eq 1 ] && grep -q '^a,b,' "$TMP/$lb.c.csv" && grep -q "skipped $TMP/in/a_small.mp4" "$TMP/$lb.c.err" && ok \
+    || bad "$lb: clip exit $rc: $(cat "$TMP/$lb.c.csv" "$TMP/$lb.c.err")"
+  "$BIN" search --index "$IDX" a --model clip --allow-partial > /dev/null 2>&1 && ok || bad "$lb: clip --allow-partial exit $?"
   # dedup
-  "$BIN" dedup --index "$IDX" --threshold 0 > "$TMP/$lb.d.csv" 2> "$TMP/$lb.d.err"
+  "$BIN" dedup --index "$IDX" --threshold -10 > "$TMP/$lb.d.csv" 2> "$TMP/$lb.d.err"
   rc=$?
   [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/$lb.d.csv")" = 2 ] && grep -q "skipped $TMP/in/a_small.mp4" "$TMP/$lb.d.err" && ok \
     || bad "$lb: dedup exit $rc: $(cat "$TMP/$lb.d.csv" "$TMP/$lb.d.err")"
-  "$BIN" dedup --index "$IDX" --threshold 0 --allow-partial > /dev/null 2>&1 && ok || bad "$lb: dedup --allow-partial exit $?"
+  "$BIN" dedup --index "$IDX" --threshold -10 --allow-partial > /dev/null 2>&1 && ok || bad "$lb: dedup --allow-partial exit $?"
   [ "$(sha256sum "$vf")" = "$sum" ] && ok || bad "$lb: search modified the damaged file"
   # index add on the same folder heals it
   "$BIN" index add --index "$IDX" "$TMP/in" "${ADD[@]}" -v > "$TMP/$lb.add.out" 2> "$TMP/$lb.add.err"

@@ -94,7 +94,13 @@ EOF
   esac
   # shellcheck disable=SC2086
   cc -std=c11 $san -o "$TMP/hello" "$TMP/hello.c" $flags 2>"$TMP/cc.err" && ok || bad "cc with pkg-config flags: $(cat "$TMP/cc.err")"
-  out=$("$TMP/hello" 2>&1) && ok || bad "hello failed: $out"
+  # with the shared library installed -lvidsim links it: found at run time through the
+  # prefix's library folder (a system prefix is on the loader's path already)
+  if [ -n "${VS_LIB:-}" ]; then # the build made the shared library: installed with its soname
+    [ -e "$(pkg-config --variable=libdir vidsim)/libvidsim.so.0" ] && ok || bad "libvidsim.so.0 not installed"
+  fi
+  out=$(LD_LIBRARY_PATH="$(pkg-config --variable=libdir vidsim)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$TMP/hello" 2>&1) \
+    && ok || bad "hello failed: $out"
   [ "${out%% *}" = "$(pkg-config --modversion vidsim)" ] && ok || bad "hello printed '$out'"
   unset PKG_CONFIG_PATH
 else

@@ -93,6 +93,18 @@ grep -q "$TMP/idx" "$TMP/err.txt" && grep -qi "background" "$TMP/err.txt" && ok 
 "$BIN" index verify --index "$TMP/idx" --repair > /dev/null 2>&1
 S --index "$TMP/idx" "${Q[@]}" | cmp -s - "$TMP/after_rm_mem.csv" && ok || bad "after repair"
 
+# --explain: every score is raw - query_level - ref_level; the scores are the plain search's
+S --index "$TMP/idx" --explain "${Q[@]}" > "$TMP/explain.csv" 2>"$TMP/explain.err" && ok || bad "--explain"
+[ "$(head -1 "$TMP/explain.csv")" = "query_id,ref_id,score,raw,query_level,ref_level" ] && ok || bad "--explain header"
+awk -F, 'NR > 1 { d = $3 - ($4 - $5 - $6); if (d > 2e-6 || d < -2e-6) exit 1; n++ } END { exit n != 13 }' "$TMP/explain.csv" \
+  && ok || bad "--explain: score is not raw - levels: $(cat "$TMP/explain.csv")"
+cut -d, -f1-3 "$TMP/explain.csv" | tail -n +2 | cmp -s - <(tail -n +2 "$TMP/after_rm_mem.csv") && ok || bad "--explain changed the scores"
+grep -q "raw - query_level - ref_level" "$TMP/explain.err" && ok || bad "--explain: no description: $(cat "$TMP/explain.err")"
+S --index "$TMP/idx" --explain --norm off "${Q[@]}" | awk -F, 'NR > 1 && ($3 != $4 || $5 != 0 || $6 != 0) { exit 1 }' \
+  && ok || bad "--explain --norm off: raw must be the score and the levels 0"
+"$BIN" search --index "$TMP/idx" --explain --segments b > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok || bad "--explain --segments: exit $rc"
+
 # named operating points: p90 is the normalised score -0.035 (docs/search.md)
 S --index "$TMP/idx" --threshold p90 "${Q[@]}" > "$TMP/p90.csv" && ok || bad "--threshold p90"
 S --index "$TMP/idx" --threshold -0.035 "${Q[@]}" | cmp -s - "$TMP/p90.csv" && ok || bad "p90 is not -0.035"
@@ -101,6 +113,24 @@ for o in "--norm off" "--direction q2r"; do
   "$BIN" search --index "$TMP/idx" --threshold p90 $o b > /dev/null 2>"$TMP/err.txt"; rc=$?
   [ $rc = 2 ] && grep -q "p90" "$TMP/err.txt" && ok || bad "--threshold p90 $o: exit $rc $(cat "$TMP/err.txt")"
 done
+# dedup: normalised pairs at p90 by default, exact duplicates marked without the network
+mkdir -p "$TMP/dup"
+cp "$TMP/in/a.mp4" "$TMP/dup/a.mp4"; cp "$TMP/in/a.mp4" "$TMP/dup/a_dup.mp4"; cp "$TMP/in/b.mp4" "$TMP/dup/b.mp4"
+ff -i "$TMP/in/a.mp4" -c copy "$TMP/dup/a_remux.mkv"
+"$BIN" index add --index "$TMP/didx" "$TMP/dup" --backbone mobilenet --raw 2>/dev/null && ok || bad "dup add"
+"$BIN" dedup --index "$TMP/didx" --threshold -10 > "$TMP/dedup.csv" 2>&1 && ok || bad "dedup: $(cat "$TMP/dedup.csv")"
+[ "$(head -1 "$TMP/dedup.csv")" = "query_id,ref_id,score,exact" ] && ok || bad "dedup header: $(head -1 "$TMP/dedup.csv")"
+# (a parallel add commits in any order: a pair is printed in catalogue order)
+grep -Eq '^(a,a_dup|a_dup,a),.*,same_bytes$' "$TMP/dedup.csv" && ok || bad "a/a_dup not same_bytes: $(cat "$TMP/dedup.csv")"
+[ "$(grep -Ec '^(a(_dup)?,a_remux|a_remux,a(_dup)?),.*,same_frames$' "$TMP/dedup.csv")" = 2 ] && ok \
+  || bad "remux not same_frames with a and a_dup: $(cat "$TMP/dedup.csv")"
+grep -E '^(a|a_dup|a_remux),b,|^b,' "$TMP/dedup.csv" | grep -vq ',$' && bad "a pair with b marked exact" || ok
+"$BIN" dedup --index "$TMP/didx" --norm off --format jsonl > "$TMP/dedup.jsonl" 2>/dev/null && ok || bad "dedup --norm off"
+python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if rows and all(r["score"] >= 0.5 for r in rows) and any(r["exact"] == "same_bytes" for r in rows) else 1)' "$TMP/dedup.jsonl" \
+  && ok || bad "dedup --norm off: raw threshold 0.5: $(cat "$TMP/dedup.jsonl")"
+"$BIN" dedup --index "$TMP/didx" --norm off --threshold p90 > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok || bad "dedup --norm off --threshold p90: exit $rc"
+
 "$BIN" search --index "$TMP/idx" --norm maybe b > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && ok || bad "--norm maybe: exit $rc"
 echo "$pass passed, $fail failed"

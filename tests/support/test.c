@@ -3,6 +3,7 @@
  * max-abs / max-rel / nmse reporting, environment lookup, fixture and .npy readers.
  */
 #include "test.h"
+#include "vidsim/features.h"
 
 #include <sys/stat.h>
 
@@ -229,4 +230,38 @@ double vs_test_check_grad(const char *name, vs_test_loss_fn loss, float *x, cons
     CHECK_MSG(rel <= tol, "%s: relative error %.3g > %.3g", name, rel, tol);
     CHECK_MSG(max_ana > 0, "%s: gradient is all zero", name);
     return rel;
+}
+
+struct vs_features *vs_test_synth(int T, int D, int seed, uint64_t hash) {
+    vs_features *f = calloc(1, sizeof *f);
+    f->T = T;
+    f->R = VS_REGIONS;
+    f->D = D;
+    f->data = malloc(sizeof(float) * T * f->R * D);
+    f->times = malloc(sizeof(float) * T);
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(seed + 1);
+    for (int v = 0; v < T * f->R; v++) {
+        float *p = f->data + v * D, n = 0;
+        for (int d = 0; d < D; d++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            p[d] = (float)((x >> 40) & 0xffff) / 65536.f - 0.5f;
+            n += p[d] * p[d];
+        }
+        for (int d = 0; d < D; d++) p[d] /= sqrtf(n);
+    }
+    for (int t = 0; t < T; t++) f->times[t] = (float)t;
+    f->fps = 1.0;
+    f->duration = T;
+    snprintf(f->model_id, sizeof f->model_id, "synthetic/8");
+    f->source_size = 1000 + hash;
+    f->source_mtime = 1700000000000000000LL + (int64_t)hash;
+    f->source_hash = hash;
+    return f;
+}
+
+void vs_test_synth_free(struct vs_features *f) {
+    if (!f) return;
+    free(f->data);
+    free(f->times);
+    free(f);
 }

@@ -81,4 +81,12 @@ unsigned char *vs_test_read_file(const char *path, size_t *len);
 /* Read a .npy float32 array (C order). Returns data, sets shape. NULL if unreadable. */
 float *vs_test_read_npy(const char *path, int *ndim, long *shape);
 
+/* Synthetic features for index and search tests: T frames of VS_REGIONS random unit
+ * region vectors of D dims from seed (videos with the same seed are copies), times
+ * 0..T-1 at 1 fps, model id "synthetic/8", source size 1000 + hash, mtime and hash from
+ * hash. Free with vs_test_synth_free. */
+struct vs_features;
+struct vs_features *vs_test_synth(int T, int D, int seed, uint64_t hash);
+void vs_test_synth_free(struct vs_features *f);
+
 #endif

@@ -26,6 +26,7 @@ typedef struct cli_ts_opts {
     int timing;
     const char *hash_model; /* NULL: the default */
     int segments;           /* --segments */
+    int explain;            /* --explain */
 } cli_ts_opts;
 
 static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_start,ref_end,score";
@@ -44,6 +45,8 @@ static void search_usage(FILE *f) {
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
                "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
+               "  --explain        print each score with its parts: columns raw,query_level,ref_level\n"
+               "                   (score = raw - query_level - ref_level), and how raw was made (stderr)\n"
                "  --norm on|off    on (default): scores normalised against the background, one\n"
                "                   scale for all queries: s - bg(query) - bg(ref) (docs/search.md\n"
                "                   \"Score normalisation\"; unrelated pairs mostly < 0); off: raw similarity\n"
@@ -123,12 +126,28 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
         fprintf(stderr, "vidsim search: %s\n", vs_last_error());
         goto out;
     }
-    if (!jsonl) puts(ts->segments ? SEG_HEADER : "query_id,ref_id,score");
+    if (!jsonl) puts(ts->segments ? SEG_HEADER : ts->explain ? "query_id,ref_id,score,raw,query_level,ref_level" : "query_id,ref_id,score");
+    if (ts->explain) {
+        if (sp->mode == VS_SEARCH_HASH_ONLY)
+            fprintf(stderr, "vidsim search: score = 1 - Hamming distance / bits of the %s codes\n",
+                    sp->hash_model ? sp->hash_model : VS_HASH_DEFAULT);
+        else
+            fprintf(stderr, "vidsim search: score = %s; raw = %s similarity of the region features (%s)%s\n",
+                    sp->normalize ? "raw - query_level - ref_level" : "raw (--norm off)", sp->model,
+                    sp->symmetric ? "mean of query->ref and ref->query" : "query->ref",
+                    sp->normalize ? "; each level = the mean of that video's scores ranked 2..11 against the index "
+                                    "(docs/search.md \"Score normalisation\")"
+                                  : "");
+    }
     int bad = 0;
     for (int qi = 0; qi < npos; qi++) {
         vs_search_result *r = NULL;
         int failed = vs_searcher_query(s, pos[qi], &r) != VS_OK;
-        if (r) {
+        if (r && ts->explain) {
+            for (long k = 0; k < r->n; k++) cli_print_explained(jsonl, r->query_id, &r->hits[k]);
+            failed = r->n_failed > 0;
+            vs_search_result_free(r);
+        } else if (r) {
             cli_print_result(jsonl, ts->segments, r);
             failed = r->n_failed > 0;
             vs_search_result_free(r);
@@ -166,7 +185,7 @@ int cmd_search(int argc, char **argv) {
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1, norm = 1;
-    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0};
+    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
@@ -206,6 +225,9 @@ int cmd_search(int argc, char **argv) {
         } else if (!strcmp(a, "--segments")) {
             ts.segments = 1;
             k = 1;
+        } else if (!strcmp(a, "--explain")) {
+            ts.explain = 1;
+            k = 1;
         } else if (!strcmp(a, "--index") || !strcmp(a, "--top") || !strcmp(a, "--threshold") ||
                    !strcmp(a, "--format") || !strcmp(a, "--model") || !strcmp(a, "--pca") || !strcmp(a, "-j"))
             i++; /* an option of cli_search_parse and its value: a value "--two-stage" is not a flag */
@@ -224,6 +246,10 @@ int cmd_search(int argc, char **argv) {
     if (!npos) {
         free(pos);
         return cli_usage_error("search", "no QUERY given (an indexed video, a feature file or a video file)");
+    }
+    if (ts.explain && ts.segments) {
+        free(pos);
+        return cli_usage_error("search", "--explain prints each pair's score and its parts, not --segments rows");
     }
     if (ts.segments && ts.hash_only) {
         free(pos);

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* strict JSON: NaN and infinities (never expected in a metric) as null */
 static void json_num(double v) {
-    if (isnan(v)) printf("null");
-    else if (isinf(v)) printf(v > 0 ? "1e999" : "-1e999");
+    if (!isfinite(v)) printf("null");
     else printf("%.17g", v);
 }
 

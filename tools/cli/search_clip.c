@@ -26,7 +26,8 @@ static void usage(FILE *f) {
                "  --direction D    sym (default: mean of both directions) or q2r (3D-CSL's)\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
                "  --store          write the reference clip vectors into the index (extras, kind\n"
-               "                   \"clip\") so later searches do not recompute them\n");
+               "                   \"clip\") so later searches do not recompute them\n"
+               "  --allow-partial  exit 0 even if damaged index entries had to be left out (listed)\n");
 }
 
 int cli_search_clip(int argc, char **argv) {
@@ -41,6 +42,7 @@ int cli_search_clip(int argc, char **argv) {
             free(pos);
             return 0;
         }
+    const int allow_partial = cli_take_flag(&argc, argv, "--allow-partial");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int val = !strcmp(a, "--index") || !strcmp(a, "--model") || !strcmp(a, "--top") ||
@@ -120,6 +122,7 @@ int cli_search_clip(int argc, char **argv) {
         vs_search_result_free(r);
     }
     rc = bad ? 1 : 0;
+    if (cli_skip_report(vs_searcher_skipped(s), "search", idx, jsonl, allow_partial)) rc = 1;
 out:
     vs_searcher_free(s);
     vs_index_close(idx);

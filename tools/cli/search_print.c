@@ -42,6 +42,29 @@ void cli_print_row(int jsonl, const char *q, const char *r, float score) {
     }
 }
 
+void cli_print_explained(int jsonl, const char *q, const vs_search_hit *h) {
+    if (jsonl) {
+        fputs("{\"query_id\":", stdout);
+        cli_json_str(stdout, q);
+        fputs(",\"ref_id\":", stdout);
+        cli_json_str(stdout, h->name);
+        fputs(",\"score\":", stdout);
+        cli_json_num(stdout, "%.6f", h->score);
+        fputs(",\"raw\":", stdout);
+        cli_json_num(stdout, "%.6f", h->raw);
+        fputs(",\"query_level\":", stdout);
+        cli_json_num(stdout, "%.6f", h->query_level);
+        fputs(",\"ref_level\":", stdout);
+        cli_json_num(stdout, "%.6f", h->ref_level);
+        fputs("}\n", stdout);
+    } else {
+        cli_csv_str(stdout, q);
+        fputc(',', stdout);
+        cli_csv_str(stdout, h->name);
+        printf(",%.6f,%.6f,%.6f,%.6f\n", h->score, h->raw, h->query_level, h->ref_level);
+    }
+}
+
 static void print_segment(int jsonl, const char *q, const char *r, const vs_segment *g) {
     if (jsonl) {
         fputs("{\"query_id\":", stdout);

@@ -15,6 +15,9 @@ void cli_search_note(void *user, const char *msg);
 vs_model_locator cli_models(void);
 /* query_id,ref_id,score (or its JSON object). */
 void cli_print_row(int jsonl, const char *q, const char *r, float score);
+/* One hit with its score's parts (--explain): CSV query_id,ref_id,score,raw,query_level,
+ * ref_level, or the same fields in JSON. */
+void cli_print_explained(int jsonl, const char *q, const vs_search_hit *h);
 /* The rows of one query's result: one per hit, or with segments one per segment. */
 void cli_print_result(int jsonl, int segments, const vs_search_result *r);
 /* {"query_id": name, "error": msg} for a query that could not be searched. */

@@ -1,0 +1,259 @@
+"""vidsim.py - a ctypes binding over the vidsim shared library (libvidsim.so).
+
+Open an index, add videos, search (with copied segments), compare two videos, read
+feature files; results are plain Python objects (dicts and lists), feature arrays are
+numpy arrays when numpy is installed. Nothing to build: it loads libvidsim.so from
+VIDSIM_LIB, next to this file, the build folder of the checkout, or the system library
+path. docs/bindings.md; the C side is include/vidsim/bindings.h.
+
+    import vidsim
+    with vidsim.Index("myindex", create=True) as idx:
+        idx.add(["a.mp4", "b.mp4"])
+        for hit in idx.search("copy.mp4", top=5, segments=True)["hits"]:
+            print(hit["ref_id"], hit["score"], hit.get("segments"))
+    print(vidsim.compare("a.mp4", "copy.mp4")["score"])
+"""
+import ctypes
+import ctypes.util
+import json
+import os
+
+__all__ = ["VidsimError", "Index", "compare", "load_features", "version", "library_path"]
+
+_VS_INDEX_CREATE = 1
+_VS_INDEX_READONLY = 2
+
+
+class VidsimError(RuntimeError):
+    """A library call failed; the message names the file and the reason."""
+
+
+def _find_library():
+    env = os.environ.get("VIDSIM_LIB")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (os.path.join(here, "libvidsim.so"),
+                 os.path.join(here, "..", "..", "build", "libvidsim.so")):
+        if os.path.exists(cand):
+            return cand
+    found = ctypes.util.find_library("vidsim")
+    if found:
+        return found
+    raise VidsimError("libvidsim.so not found: set VIDSIM_LIB, or build it (scripts/setup.sh) "
+                      "or install it (cmake --install)")
+
+
+_lib = None
+_path = None
+
+
+def _L():
+    global _lib, _path
+    if _lib is not None:
+        return _lib
+    _path = _find_library()
+    lib = ctypes.CDLL(_path)
+    vp, cp, ip = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+    pp = ctypes.POINTER(ctypes.c_void_p)
+    sig = {
+        "vs_version": (cp, []),
+        "vs_last_error": (cp, []),
+        "vs_free": (None, [vp]),
+        "vs_index_open": (ip, [pp, cp, ip]),
+        "vs_index_close": (None, [vp]),
+        "vs_index_json": (ip, [vp, pp]),
+        "vs_index_add_json": (ip, [vp, ctypes.POINTER(cp), ip, ip, cp, cp, ip, pp]),
+        "vs_search_params_new": (vp, []),
+        "vs_search_params_free": (None, [vp]),
+        "vs_search_params_set": (ip, [vp, cp, cp]),
+        "vs_searcher_create": (ip, [pp, vp, vp]),
+        "vs_searcher_free": (None, [vp]),
+        "vs_searcher_query": (ip, [vp, cp, pp]),
+        "vs_search_result_json": (ip, [vp, pp]),
+        "vs_search_result_free": (None, [vp]),
+        "vs_compare_json": (ip, [cp, cp, vp, cp, pp]),
+        "vs_features_load": (ip, [pp, cp]),
+        "vs_features_free": (None, [vp]),
+    }
+    for name, (res, args) in sig.items():
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+    _lib = lib
+    return lib
+
+
+def library_path():
+    """The shared library in use."""
+    _L()
+    return _path
+
+
+def version():
+    return _L().vs_version().decode()
+
+
+def _b(s):
+    return os.fsencode(s) if not isinstance(s, bytes) else s
+
+
+def _check(status, what=""):
+    if status != 0:
+        msg = _L().vs_last_error().decode("utf-8", "replace")
+        raise VidsimError(f"{what}: {msg}" if what else msg)
+
+
+def _json(status, out, what=""):
+    _check(status, what)
+    try:
+        text = ctypes.cast(out, ctypes.c_char_p).value.decode("utf-8", "replace")
+    finally:
+        _L().vs_free(out)
+    return json.loads(text)
+
+
+class _Params:
+    """vs_search_params set by name (bindings.h)."""
+
+    def __init__(self, **kw):
+        self.p = _L().vs_search_params_new()
+        if not self.p:
+            raise VidsimError("out of memory")
+        for k, v in kw.items():
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = int(v)
+            _check(_L().vs_search_params_set(self.p, _b(k), _b(str(v))), f"search parameter {k}")
+
+    def close(self):
+        if self.p:
+            _L().vs_search_params_free(self.p)
+            self.p = None
+
+    def __del__(self):
+        self.close()
+
+
+class Index:
+    """A vidsim index folder (catalogue + feature files)."""
+
+    def __init__(self, path, create=False, readonly=False, models=None):
+        self.path = os.fspath(path)
+        self.models = models or os.environ.get("VIDSIM_MODELS")
+        flags = _VS_INDEX_CREATE if create else (_VS_INDEX_READONLY if readonly else 0)
+        h = ctypes.c_void_p()
+        _check(_L().vs_index_open(ctypes.byref(h), _b(self.path), flags), self.path)
+        self._h = h
+
+    def close(self):
+        if getattr(self, "_h", None):
+            _L().vs_index_close(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def info(self):
+        """{"model_id", "fps", "n_ok", "n_failed", "videos": [...]}"""
+        out = ctypes.c_void_p()
+        return _json(_L().vs_index_json(self._h, ctypes.byref(out)), out, self.path)
+
+    def videos(self):
+        return self.info()["videos"]
+
+    def add(self, paths, jobs=1, backbone="inception", background=True):
+        """Add videos (list of paths). Returns {"added", "replaced", "unchanged", "failed",
+        "videos": [{"path", "outcome", "error"}]}; a failed video is reported, not raised."""
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            paths = [paths]
+        arr = (ctypes.c_char_p * max(len(paths), 1))(*[_b(os.fspath(p)) for p in paths])
+        out = ctypes.c_void_p()
+        models = _b(self.models) if self.models else None
+        st = _L().vs_index_add_json(self._h, arr, len(paths), int(jobs), _b(backbone), models,
+                                    0 if background else 1, ctypes.byref(out))
+        return _json(st, out, self.path)
+
+    def search(self, query, top=10, threshold=None, segments=False, normalize=True, symmetric=True,
+               model=None, mode=None, two_stage_k=None, threads=1):
+        """Search one query (an indexed name, a .vsf feature file or a video file).
+        Returns {"query_id", "hits": [{"ref_id", "video_id", "score", "segments"?}], ...}."""
+        return self.search_many([query], top=top, threshold=threshold, segments=segments,
+                                normalize=normalize, symmetric=symmetric, model=model, mode=mode,
+                                two_stage_k=two_stage_k, threads=threads)[0]
+
+    def search_many(self, queries, **kw):
+        """Search several queries with one searcher (the corpus is loaded once)."""
+        p = _Params(top=kw.get("top", 10), threshold=kw.get("threshold"), segments=kw.get("segments", False),
+                    normalize=kw.get("normalize", True), symmetric=kw.get("symmetric", True),
+                    model=kw.get("model"), mode=kw.get("mode"), two_stage_k=kw.get("two_stage_k"),
+                    threads=kw.get("threads", 1), models_dir=self.models)
+        s = ctypes.c_void_p()
+        try:
+            _check(_L().vs_searcher_create(ctypes.byref(s), self._h, p.p), self.path)
+            results = []
+            for q in queries:
+                r = ctypes.c_void_p()
+                _check(_L().vs_searcher_query(s, _b(os.fspath(q)), ctypes.byref(r)), os.fspath(q))
+                try:
+                    out = ctypes.c_void_p()
+                    results.append(_json(_L().vs_search_result_json(r, ctypes.byref(out)), out))
+                finally:
+                    _L().vs_search_result_free(r)
+            return results
+        finally:
+            if s:
+                _L().vs_searcher_free(s)
+            p.close()
+
+
+def compare(a, b, segments=True, symmetric=True, model=None, models=None):
+    """Similarity of two videos or .vsf feature files (raw score, both directions, and the
+    copied segments): {"a", "b", "score", "a_to_b", "b_to_a", "segments"}."""
+    p = _Params(segments=segments, symmetric=symmetric, model=model)
+    try:
+        out = ctypes.c_void_p()
+        models = models or os.environ.get("VIDSIM_MODELS")
+        st = _L().vs_compare_json(_b(os.fspath(a)), _b(os.fspath(b)), p.p, _b(models) if models else None,
+                                  ctypes.byref(out))
+        return _json(st, out, f"{os.fspath(a)} vs {os.fspath(b)}")
+    finally:
+        p.close()
+
+
+class _Features(ctypes.Structure):
+    # the leading fields of vs_features (include/vidsim/features.h)
+    _fields_ = [("T", ctypes.c_int), ("R", ctypes.c_int), ("D", ctypes.c_int),
+                ("data", ctypes.POINTER(ctypes.c_float)), ("times", ctypes.POINTER(ctypes.c_float)),
+                ("fps", ctypes.c_double), ("duration", ctypes.c_double), ("model_id", ctypes.c_char * 64)]
+
+
+def load_features(path):
+    """A .vsf feature file: {"T", "R", "D", "fps", "duration", "model_id", "data", "times"};
+    data is a numpy array [T, R, D] (float32) when numpy is installed, else nested lists."""
+    h = ctypes.c_void_p()
+    _check(_L().vs_features_load(ctypes.byref(h), _b(os.fspath(path))), os.fspath(path))
+    try:
+        f = ctypes.cast(h, ctypes.POINTER(_Features)).contents
+        T, R, D = f.T, f.R, f.D
+        flat = f.data[:T * R * D]
+        times = f.times[:T]
+        out = {"T": T, "R": R, "D": D, "fps": f.fps, "duration": f.duration,
+               "model_id": f.model_id.decode("utf-8", "replace")}
+        try:
+            import numpy as np
+            out["data"] = np.array(flat, dtype=np.float32).reshape(T, R, D)
+            out["times"] = np.array(times, dtype=np.float32)
+        except ImportError:
+            out["data"] = [[flat[(t * R + r) * D:(t * R + r + 1) * D] for r in range(R)] for t in range(T)]
+            out["times"] = list(times)
+        return out
+    finally:
+        _L().vs_features_free(h)

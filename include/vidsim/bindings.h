@@ -1,0 +1,72 @@
+/*
+ * bindings.h - entry points for language bindings (bindings/python/vidsim.py, ctypes):
+ * opaque handles, plain C strings in, JSON text out, so that a binding needs no struct
+ * layouts. Everything here is built on the other public headers and adds no engine of
+ * its own: search params set by name, a search result, the catalogue, a pair's
+ * comparison and the add-many call as JSON (docs/bindings.md).
+ * JSON strings returned through char **out are the caller's: free them with vs_free.
+ * Example (C):
+ *     vs_search_params *p = vs_search_params_new();
+ *     vs_search_params_set(p, "top", "5");
+ *     vs_search_params_set(p, "segments", "1");
+ *     vs_searcher *s; vs_search_result *r; char *js;
+ *     vs_searcher_create(&s, idx, p);
+ *     if (vs_searcher_query(s, "copy.mp4", &r) == VS_OK && vs_search_result_json(r, &js) == VS_OK) {
+ *         puts(js); vs_free(js);
+ *     }
+ */
+#ifndef VIDSIM_BINDINGS_H
+#define VIDSIM_BINDINGS_H
+
+#include "vidsim/base.h"
+#include "vidsim/index.h"
+#include "vidsim/search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Search params with vs_search_default_params()'s values; strings set through
+ * vs_search_params_set are copied and owned by the object. Free with
+ * vs_search_params_free (NULL ok). NULL when out of memory. */
+VS_API vs_search_params *vs_search_params_new(void);
+VS_API void vs_search_params_free(vs_search_params *p);
+/* Set one field by name: mode (exhaustive, two_stage, hash_only, clip), top, threshold
+ * (a number, or p90 / p95 / p99: docs/search.md "Operating points"), symmetric (0/1),
+ * normalize (0/1), model, two_stage_k, hash_model, threads, segments (0/1), pca,
+ * models_dir. VS_ERR_INVALID_ARG naming the key and value when either is bad. */
+VS_API vs_status vs_search_params_set(vs_search_params *p, const char *key, const char *value);
+
+/* {"query_id": ..., "n_skipped": N, "hits": [{"ref_id", "video_id", "score", "raw",
+ * "query_level", "ref_level", "segments":
+ * [{"query_start", "query_end", "ref_start", "ref_end", "score"}]}]} (segments only when
+ * the search made them; NaN and infinities as null). */
+VS_API vs_status vs_search_result_json(const vs_search_result *r, char **out);
+
+/* The catalogue: {"model_id", "fps", "n_ok", "n_failed", "videos": [{"id", "name",
+ * "path", "ok", "frames", "duration", "error"}]}. */
+VS_API vs_status vs_index_json(vs_index *idx, char **out);
+
+/* Add the videos paths [n] to a writable index with n_jobs workers (vs_index_add_files)
+ * and store their background levels (norm.h) unless no_background: the extractor is the
+ * one of the index's model, or for an empty index the bundled one of backbone
+ * ("inception" or "mobilenet"), found in models_dir (NULL: ./models). *out: {"added":
+ * N, "replaced": N, "unchanged": N, "failed": N, "videos": [{"path", "outcome", "error"}]}
+ * in input order. A video that fails is reported there, not as the call's status. */
+VS_API vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int n_jobs,
+                                   const char *backbone, const char *models_dir, int no_background,
+                                   char **out);
+
+/* Compare two videos or feature files (.vsf) with p's model and direction (p may be
+ * NULL: ViSiL_f, symmetric): {"a", "b", "score", "a_to_b", "b_to_a", "segments": [...]}
+ * (segments with p->segments or p NULL). Videos are extracted with the bundled inception
+ * extractor from models_dir (NULL: ./models). The raw similarity: normalisation needs an
+ * index. */
+VS_API vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *p, const char *models_dir,
+                                 char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
