@@ -1,0 +1,23 @@
+/*
+ * index_cli.h - the `vidsim index` subcommands' bodies (index_add.c, index_maint.c),
+ * called by the dispatch in cmd_index.c after its option parsing. Each returns the
+ * exit status and prints its own messages. Only tools/cli includes this.
+ */
+#ifndef VS_INDEX_CLI_H
+#define VS_INDEX_CLI_H
+
+#include "vidsim/index.h"
+
+/* Open dir for writing and refuse a damaged catalogue before any work (the library
+ * checks again before its first write): 0, or 1 with the message printed. */
+int cli_index_open_writer(vs_index **idx, const char *dir, int flags, const char *cmd);
+int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg, int raw,
+                  double fps, double min_std, int threads, int force, int verbose, const char *hash_model, int no_bg);
+int cli_index_hash(const char *dir, const char *hash_model, int jobs, int force);
+int cli_index_rm(const char *dir, char **pos, int npos);
+int cli_index_ls(const char *dir, const char *format);
+int cli_index_verify(const char *dir, int repair);
+int cli_index_rebuild(const char *dir);
+int cli_index_info(const char *dir);
+
+#endif
