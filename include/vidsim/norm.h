@@ -12,9 +12,10 @@
  *     s'(q, r) = s(q, r) - bg(q) - bg(r)
  *
  * bg(v) is the mean of v's scores against the background ranked skip+1 .. skip+n
- * (defaults: best 1 dropped, mean of the next 10): how well the video matches the
+ * (defaults: best 1 dropped, mean of the next 10), after scores at or above
+ * copy_above (0.8: near-identical videos) are left out: how well the video matches the
  * nearest things that are not its copy. Dropping the best keeps one true copy inside
- * the background from cancelling itself.
+ * the background from cancelling itself; the cut keeps several.
  *
  * The index is its own background:
  *   - query side: the query's own scored list (every indexed video in an exhaustive
@@ -48,6 +49,10 @@ extern "C" {
 typedef struct vs_norm_params {
     int skip;          /* best scores left out of the background level (1) */
     int n;             /* scores averaged after those (10); 1 <= skip + n <= 256 */
+    float copy_above;  /* scores >= this are copies, not background: left out first (0.8;
+                          no effect on the dev benchmark, where unrelated pairs stay below
+                          0.25, but a collection holding one video several times, e.g. in
+                          several containers, would otherwise measure it against itself) */
     long max_members;  /* reference side: background members, the first ok videos by id (512) */
 } vs_norm_params;
 
@@ -55,9 +60,10 @@ VS_API vs_norm_params vs_norm_default_params(void);
 /* VS_ERR_INVALID_ARG naming the bad field. */
 VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
-/* Background level of a score list [n]: the mean of its scores ranked skip+1 ..
- * skip+p->n (descending; ties in any order), over fewer when the list is shorter;
- * 0 when n <= skip (nothing to measure against). NaN scores are ignored. */
+/* Background level of a score list [n]: the mean of its scores below p->copy_above
+ * ranked skip+1 .. skip+p->n (descending; ties in any order), over fewer when the list
+ * is shorter; 0 when no more than skip are left (nothing to measure against). NaN
+ * scores are ignored. */
 VS_API float vs_norm_stat(const float *scores, long n, const vs_norm_params *p);
 
 /* The extras model id for values of similarity model model_tag ("visil_f", or what

@@ -23,6 +23,7 @@ vs_norm_params vs_norm_default_params(void) {
     vs_norm_params p;
     p.skip = 1;
     p.n = 10;
+    p.copy_above = 0.8f;
     p.max_members = 512;
     return p;
 }
@@ -32,6 +33,8 @@ vs_status vs_norm_check_params(const vs_norm_params *p) {
     if (p->skip < 0 || p->n < 1 || p->skip + p->n > NORM_MAX_KEEP)
         return vs__err(VS_ERR_INVALID_ARG, "normalisation params: need skip >= 0, n >= 1, skip + n <= %d (got %d, %d)",
                        NORM_MAX_KEEP, p->skip, p->n);
+    if (!(p->copy_above > -1.0f))
+        return vs__err(VS_ERR_INVALID_ARG, "normalisation params: copy_above must be > -1 (got %g)", (double)p->copy_above);
     if (p->max_members < 2)
         return vs__err(VS_ERR_INVALID_ARG, "normalisation params: max_members must be >= 2 (got %ld)", p->max_members);
     return VS_OK;
@@ -44,7 +47,7 @@ float vs_norm_stat(const float *scores, long n, const vs_norm_params *p) {
     if (keep > NORM_MAX_KEEP) keep = NORM_MAX_KEEP;
     for (long i = 0; i < n; i++) {
         float s = scores[i];
-        if (isnan(s)) continue;
+        if (isnan(s) || s >= p->copy_above) continue;
         if (m == keep && s <= top[m - 1]) continue;
         int j = m < keep ? m++ : m - 1;
         while (j > 0 && top[j - 1] < s) {
@@ -60,7 +63,7 @@ float vs_norm_stat(const float *scores, long n, const vs_norm_params *p) {
 }
 
 static void set_prefix(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p) {
-    snprintf(out, n, "%s|%s|s%dn%d|upto", model_tag, sym ? "sym" : "q2r", p->skip, p->n);
+    snprintf(out, n, "%s|%s|s%dn%dc%.3g|upto", model_tag, sym ? "sym" : "q2r", p->skip, p->n, (double)p->copy_above);
 }
 
 void vs_norm_extra_model(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p,

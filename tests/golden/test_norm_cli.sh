@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_norm_cli.sh - score normalisation from the command line (docs/search.md "Score
-# normalisation") on small synthetic clips (mobilenet, raw features, ViSiL_f): `index
+# normalisation") on small synthetic clips (mobilenet, whitened, ViSiL_f): `index
 # add` stores every added video's background level (`index info` lists them); a search
 # with stored levels prints exactly what one computing them in memory prints; `index
 # background` keeps stored levels and recomputes them with --force; a later add stores
@@ -31,14 +31,14 @@ ff -f lavfi -i smptehdbars=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/d
 ff -f lavfi -i cellauto=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/e.mp4"
 ff -f lavfi -i rgbtestsrc=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/more/f.mp4"
 ff -i "$TMP/in/a.mp4" -vf "crop=280:200,eq=brightness=0.1" -c:v libx264 -crf 35 "$TMP/q/a_copy.mkv"
-"$BIN" extract --backbone mobilenet --raw "$TMP/q/a_copy.mkv" -o "$TMP/q" 2>/dev/null || bad "extract query"
+"$BIN" extract --backbone mobilenet "$TMP/q/a_copy.mkv" -o "$TMP/q" 2>/dev/null || bad "extract query"
 Q=("$TMP/q/a_copy.mkv.vsf" b e)
 S() { "$BIN" search --top 0 -j 2 "$@"; }
 
-"$BIN" index add --index "$TMP/idx" "$TMP/in" --backbone mobilenet --raw -j 2 2>"$TMP/add.txt" && ok || bad "add: $(cat "$TMP/add.txt")"
-"$BIN" index add --index "$TMP/mem" "$TMP/in" --backbone mobilenet --raw -j 2 --no-background 2>/dev/null && ok || bad "add --no-background"
+"$BIN" index add --index "$TMP/idx" "$TMP/in" --backbone mobilenet -j 2 2>"$TMP/add.txt" && ok || bad "add: $(cat "$TMP/add.txt")"
+"$BIN" index add --index "$TMP/mem" "$TMP/in" --backbone mobilenet -j 2 --no-background 2>/dev/null && ok || bad "add --no-background"
 "$BIN" index info --index "$TMP/idx" > "$TMP/info.txt"
-grep -Eq '^extras: bg visil_f\|sym\|s1n10\|upto[0-9]+\|m[0-9a-f]{16} 5$' "$TMP/info.txt" && ok || bad "info: $(cat "$TMP/info.txt")"
+grep -Eq '^extras: bg visil_f\|sym\|s1n10c0.8\|upto[0-9]+\|m[0-9a-f]{16} 5$' "$TMP/info.txt" && ok || bad "info: $(cat "$TMP/info.txt")"
 "$BIN" index info --index "$TMP/mem" | grep -q '^extras: bg' && bad "--no-background stored levels" || ok
 
 S --index "$TMP/idx" "${Q[@]}" > "$TMP/stored.csv" 2>"$TMP/err.txt" && ok || bad "search: $(cat "$TMP/err.txt")"
@@ -62,8 +62,8 @@ grep -q "5 computed, 0 already stored" "$TMP/bg.txt" && ok || bad "background --
 S --index "$TMP/idx" "${Q[@]}" | cmp -s - "$TMP/stored.csv" && ok || bad "--force changed the levels"
 
 # a later add: the new video's level against the same five members
-"$BIN" index add --index "$TMP/idx" "$TMP/more" --backbone mobilenet --raw 2>/dev/null && ok || bad "second add"
-"$BIN" index info --index "$TMP/idx" | grep -Eq '^extras: bg visil_f\|sym\|s1n10\|upto[0-9]+\|m[0-9a-f]{16} 6$' \
+"$BIN" index add --index "$TMP/idx" "$TMP/more" --backbone mobilenet 2>/dev/null && ok || bad "second add"
+"$BIN" index info --index "$TMP/idx" | grep -Eq '^extras: bg visil_f\|sym\|s1n10c0.8\|upto[0-9]+\|m[0-9a-f]{16} 6$' \
   && ok || bad "second add: $("$BIN" index info --index "$TMP/idx")"
 # removing a member: a new member set; in memory = stored again
 "$BIN" index rm --index "$TMP/idx" c 2>/dev/null && ok || bad "rm"
@@ -117,7 +117,7 @@ done
 mkdir -p "$TMP/dup"
 cp "$TMP/in/a.mp4" "$TMP/dup/a.mp4"; cp "$TMP/in/a.mp4" "$TMP/dup/a_dup.mp4"; cp "$TMP/in/b.mp4" "$TMP/dup/b.mp4"
 ff -i "$TMP/in/a.mp4" -c copy "$TMP/dup/a_remux.mkv"
-"$BIN" index add --index "$TMP/didx" "$TMP/dup" --backbone mobilenet --raw 2>/dev/null && ok || bad "dup add"
+"$BIN" index add --index "$TMP/didx" "$TMP/dup" --backbone mobilenet 2>/dev/null && ok || bad "dup add"
 "$BIN" dedup --index "$TMP/didx" --threshold -10 > "$TMP/dedup.csv" 2>&1 && ok || bad "dedup: $(cat "$TMP/dedup.csv")"
 [ "$(head -1 "$TMP/dedup.csv")" = "query_id,ref_id,score,exact" ] && ok || bad "dedup header: $(head -1 "$TMP/dedup.csv")"
 # (a parallel add commits in any order: a pair is printed in catalogue order)

@@ -23,12 +23,12 @@ static int cmp_desc(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* reference: sort descending, drop NaN, mean of ranks skip .. skip+n-1 */
-static float ref_stat(const float *s, long n, int skip, int cnt) {
+/* reference: sort descending, drop NaN and copies (>= cut), mean of ranks skip .. skip+n-1 */
+static float ref_stat_cut(const float *s, long n, int skip, int cnt, float cut) {
     float *v = malloc(sizeof(float) * (size_t)(n + 1));
     long m = 0;
     for (long i = 0; i < n; i++)
-        if (!isnan(s[i])) v[m++] = s[i];
+        if (!isnan(s[i]) && s[i] < cut) v[m++] = s[i];
     qsort(v, (size_t)m, sizeof *v, cmp_desc);
     double sum = 0;
     long k = 0;
@@ -37,13 +37,17 @@ static float ref_stat(const float *s, long n, int skip, int cnt) {
     return k ? (float)(sum / k) : 0.0f;
 }
 
+static float ref_stat(const float *s, long n, int skip, int cnt) {
+    return ref_stat_cut(s, n, skip, cnt, vs_norm_default_params().copy_above);
+}
+
 static void test_stat(void) {
     vs_norm_params p = vs_norm_default_params();
     CHECK_EQ(p.skip, 1);
     CHECK_EQ(p.n, 10);
-    const float s[] = {0.3f, 0.9f, 0.4f, 0.5f};
+    const float s[] = {0.3f, 0.7f, 0.4f, 0.5f};
     p.n = 2;
-    CHECK_NEAR(vs_norm_stat(s, 4, &p), 0.45, 1e-6);  /* drop 0.9, mean(0.5, 0.4) */
+    CHECK_NEAR(vs_norm_stat(s, 4, &p), 0.45, 1e-6);  /* drop 0.7, mean(0.5, 0.4) */
     p.n = 10;
     CHECK_NEAR(vs_norm_stat(s, 4, &p), 0.4, 1e-6);   /* fewer than n: mean(0.5, 0.4, 0.3) */
     CHECK_NEAR(vs_norm_stat(s, 1, &p), 0.0, 0);      /* nothing after the skipped best */
@@ -52,6 +56,16 @@ static void test_stat(void) {
     p.skip = 0;
     p.n = 2;
     CHECK_NEAR(vs_norm_stat(t, 5, &p), 0.4, 1e-6);   /* NaN ignored */
+    /* copies (>= copy_above, 0.8 by default) are not background */
+    p = vs_norm_default_params();
+    CHECK_NEAR(p.copy_above, 0.8, 1e-7);
+    const float c[] = {1.0f, 0.95f, 0.99f, 0.3f, 0.2f, 0.1f};
+    p.n = 2;
+    CHECK_NEAR(vs_norm_stat(c, 6, &p), 0.15, 1e-6); /* 1.0, 0.99, 0.95 out; drop 0.3; mean(0.2, 0.1) */
+    p.copy_above = 2.0f;
+    CHECK_NEAR(vs_norm_stat(c, 6, &p), 0.97, 1e-6); /* no cut: drop 1.0, mean(0.99, 0.95) */
+    p.skip = 0;
+    p.n = 2;
     /* random lists against the sort-based reference */
     uint64_t x = 12345;
     float buf[300];
@@ -65,7 +79,8 @@ static void test_stat(void) {
         x = x * 6364136223846793005ull + 1;
         p.skip = (int)(x % 4);
         p.n = 1 + (int)((x >> 8) % 40);
-        float a = vs_norm_stat(buf, n, &p), b = ref_stat(buf, n, p.skip, p.n);
+        p.copy_above = (x >> 20) % 2 ? 0.8f : 2.0f;
+        float a = vs_norm_stat(buf, n, &p), b = ref_stat_cut(buf, n, p.skip, p.n, p.copy_above);
         if (fabsf(a - b) > 1e-5f) bad++;
     }
     CHECK_EQ(bad, 0);
@@ -84,6 +99,9 @@ static void test_params_members(void) {
     p = vs_norm_default_params();
     p.max_members = 1;
     CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
+    p = vs_norm_default_params();
+    p.copy_above = NAN;
+    CHECK_EQ(vs_norm_check_params(&p), VS_ERR_INVALID_ARG);
 
     const int64_t a[] = {3, 5, 9}, b[] = {3, 5, 11};
     CHECK(vs_norm_members_sig(a, 2) == vs_norm_members_sig(b, 2));
@@ -96,7 +114,7 @@ static void test_params_members(void) {
     vs_norm_extra_model(m3, sizeof m3, "visil_f", 1, &p, 11, vs_norm_members_sig(b, 3));
     CHECK(strcmp(m1, m2) != 0);
     CHECK(strcmp(m1, m3) != 0);
-    CHECK(strstr(m1, "visil_f|sym|s1n10|upto9|m") == m1);
+    CHECK(strstr(m1, "visil_f|sym|s1n10c0.8|upto9|m") == m1);
 }
 
 /* ------------------------------------------------------------------ videos */
