@@ -15,8 +15,8 @@ echo "== searching the collection for each query (top 3; CSV: query_id,ref_id,sc
 $V search --index "$out/index" --top 3 "$out"/queries/*.mp4 | tee "$out/search.csv"
 echo "== where each copy is: the best match's copied segments (seconds, CSV: query_id,ref_id,query_start,query_end,ref_start,ref_end,score)" >&2
 $V search --index "$out/index" --top 1 --segments "$out"/queries/*.mp4 | tee "$out/segments.csv"
-echo "== duplicate pairs inside the collection (score >= 0.5)" >&2
-$V dedup --index "$out/index" --threshold 0.5 | tee "$out/dedup.csv"
+echo "== duplicate pairs inside the collection (normalised score >= p90, exact duplicates marked)" >&2
+$V dedup --index "$out/index" | tee "$out/dedup.csv"
 echo "== scoring the look-up against the known copies" >&2
 $V search --index "$out/index" --top 0 "$out"/queries/*.mp4 > "$out/search_all.csv"
 $V eval --gt "$out/gt.csv" --pred "$out/search_all.csv"
