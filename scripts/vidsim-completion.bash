@@ -8,7 +8,7 @@ _vidsim() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="compare dedup eval extract index pca search serve train train-clip train-hash version"
+    local commands="compare dedup eval extract index pca search serve train train-clip train-hash verdict version"
     local index_cmds="add rm ls verify rebuild info hash background"
 
     cmd="" sub=""

@@ -9,7 +9,8 @@
 # copy ranks first normalised and raw; --norm off prints the raw scores, different from
 # the normalised ones; a damaged stored level is an error naming the index (exit 1)
 # until `index verify --repair`; --threshold p90 is -0.035 and refused with --norm off
-# or q2r; a bad --norm value is a usage error (exit 2).
+# or q2r; dedup marks exact duplicates and `vidsim verdict` hides rejected pairs; a bad
+# --norm value is a usage error (exit 2).
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/norm_cli
@@ -130,6 +131,15 @@ python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; sy
   && ok || bad "dedup --norm off: raw threshold 0.5: $(cat "$TMP/dedup.jsonl")"
 "$BIN" dedup --index "$TMP/didx" --norm off --threshold p90 > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && ok || bad "dedup --norm off --threshold p90: exit $rc"
+# reviewer verdicts from the CLI: not_duplicate hides the pair from dedup --hide-rejected
+"$BIN" verdict set --index "$TMP/didx" b a not_duplicate && ok || bad "verdict set"
+[ "$("$BIN" verdict get --index "$TMP/didx" a b)" = not_duplicate ] && ok || bad "verdict get"
+"$BIN" verdict ls --index "$TMP/didx" | grep -q '^a,b,not_duplicate,20' && ok || bad "verdict ls: $("$BIN" verdict ls --index "$TMP/didx")"
+"$BIN" dedup --index "$TMP/didx" --threshold -10 --hide-rejected | grep -Eq '^(a,b|b,a),' && bad "a rejected pair was listed" || ok
+"$BIN" dedup --index "$TMP/didx" --threshold -10 | grep -Eq '^(a,b|b,a),' && ok || bad "the pair is gone without --hide-rejected"
+"$BIN" verdict set --index "$TMP/didx" a b none && [ "$("$BIN" verdict get --index "$TMP/didx" a b)" = none ] && ok || bad "verdict none"
+"$BIN" verdict set --index "$TMP/didx" a b maybe > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok || bad "verdict maybe: exit $rc"
 
 "$BIN" search --index "$TMP/idx" --norm maybe b > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && ok || bad "--norm maybe: exit $rc"
