@@ -60,6 +60,15 @@ VS_API vs_norm_params vs_norm_default_params(void);
 /* VS_ERR_INVALID_ARG naming the bad field. */
 VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
+/* Named operating points of the normalised ViSiL_f score (symmetric, default params),
+ * measured on the dev benchmark's five draws (docs/search.md "Operating points"): "p90"
+ * -0.035, "p95" -0.015, "p99" 0.055 (pair precision 0.91 / 0.95 / 0.99). Returns 1 and
+ * sets *threshold when name is one of them, else 0 (threshold untouched). The one table
+ * that search, dedup, the server and the bindings read. */
+VS_API int vs_norm_operating_point(const char *name, double *threshold);
+/* The default threshold of dedup on normalised scores: the "p90" point. */
+#define VS_NORM_DEDUP_POINT "p90"
+
 /* Background level of a score list [n]: the mean of its scores below p->copy_above
  * ranked skip+1 .. skip+p->n (descending; ties in any order), over fewer when the list
  * is shorter; 0 when no more than skip are left (nothing to measure against). NaN

@@ -174,12 +174,7 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
     } else if (!strcmp(key, "top")) {
         if (!parse_long(value, 0, INT_MAX, &x)) { p->top = (int)x; return VS_OK; }
     } else if (!strcmp(key, "threshold")) {
-        static const struct { const char *name; double v; } ops[] = {{"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
-        for (int k = 0; k < 3; k++)
-            if (!strcmp(value, ops[k].name)) {
-                p->threshold = ops[k].v;
-                return VS_OK;
-            }
+        if (vs_norm_operating_point(value, &p->threshold)) return VS_OK;
         if (!parse_num(value, &d)) { p->threshold = d; return VS_OK; }
     } else if (!strcmp(key, "symmetric") || !strcmp(key, "normalize") || !strcmp(key, "segments")) {
         if (!parse_long(value, 0, 1, &x)) {
@@ -271,6 +266,19 @@ vs_status vs_index_json(vs_index *idx, char **out) {
 
 /* ------------------------------------------------------------------ add */
 
+/* The bundled weights and whitening of backbone ("inception", "mobilenet"), found in
+ * models_dir (NULL: ./models). */
+static vs_status bundled_extractor(vs_extractor **ex, const char *backbone, const char *models_dir,
+                                   const vs_extract_params *ep) {
+    vs_model_locator loc = {models_dir, NULL, NULL};
+    char w[128], pc[128], wp[4096], pp[4096];
+    vs_status s = vs_model_files(backbone, w, sizeof w, pc, sizeof pc);
+    if (s) return s;
+    vs_model_locate(&loc, w, wp, sizeof wp);
+    vs_model_locate(&loc, pc, pp, sizeof pp);
+    return vs_extractor_load(ex, wp, pp, ep);
+}
+
 typedef struct add_log {
     int *outcome;  /* [n] vs_index_outcome, 0 = not done */
     char **error;  /* [n] */
@@ -298,13 +306,7 @@ vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int 
     if (info.model_id[0]) {
         s = vs_extractor_load_for_model(&ex, &loc, info.model_id, NULL, &ep);
     } else {
-        char w[128], pc[128], wp[4096], pp[4096];
-        s = vs_model_files(backbone ? backbone : "inception", w, sizeof w, pc, sizeof pc);
-        if (!s) {
-            vs_model_locate(&loc, w, wp, sizeof wp);
-            vs_model_locate(&loc, pc, pp, sizeof pp);
-            s = vs_extractor_load(&ex, wp, pp, &ep);
-        }
+        s = bundled_extractor(&ex, backbone ? backbone : "inception", models_dir, &ep);
     }
     if (s) return s;
     add_log l;
@@ -367,15 +369,10 @@ static vs_status features_of(const char *path, const char *models_dir, vs_extrac
                              vs_features **out) {
     if (is_vsf(path)) return vs_features_load(out, path);
     if (!*ex) {
-        vs_model_locator loc = {models_dir, NULL, NULL};
-        char w[128], pc[128], wp[4096], pp[4096];
-        vs_status s = vs_model_files("inception", w, sizeof w, pc, sizeof pc);
-        if (s) return s;
-        vs_model_locate(&loc, w, wp, sizeof wp);
-        vs_model_locate(&loc, pc, pp, sizeof pp);
         vs_extract_params ep = vs_extract_default_params();
-        if ((s = vs_extractor_load(ex, wp, pp, &ep))) return s;
-        if ((s = vs_extract_state_create(st, *ex))) return s;
+        vs_status s = bundled_extractor(ex, "inception", models_dir, &ep);
+        if (!s) s = vs_extract_state_create(st, *ex);
+        if (s) return s;
     }
     return vs_extract_video(*st, path, out);
 }

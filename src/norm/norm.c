@@ -28,6 +28,17 @@ vs_norm_params vs_norm_default_params(void) {
     return p;
 }
 
+int vs_norm_operating_point(const char *name, double *threshold) {
+    static const struct { const char *name; double value; } points[] = {
+        {"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
+    for (size_t k = 0; name && k < sizeof points / sizeof points[0]; k++)
+        if (!strcmp(name, points[k].name)) {
+            *threshold = points[k].value;
+            return 1;
+        }
+    return 0;
+}
+
 vs_status vs_norm_check_params(const vs_norm_params *p) {
     if (!p) return vs__err(VS_ERR_INVALID_ARG, "normalisation params: NULL");
     if (p->skip < 0 || p->n < 1 || p->skip + p->n > NORM_MAX_KEEP)

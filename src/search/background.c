@@ -23,6 +23,7 @@ void vs__bg_free(vs__bg *b) {
     vs__free(b->have);
     vs__free(b->scratch);
     vs__free(b->mv);
+    vs__free(b->mv_row);
     vs__free(b->raw);
     vs__free(b->rlev);
     memset(b, 0, sizeof *b);
@@ -67,7 +68,8 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
     if (!b->raw || !b->rlev) return vs__err(VS_ERR_NOMEM, "out of memory");
     b->scratch = vs__malloc(((size_t)b->t.n_members + 1) * sizeof *b->scratch);
     b->mv = vs__calloc((size_t)b->t.n_members + 1, sizeof *b->mv);
-    if (!b->scratch || !b->mv) return vs__err(VS_ERR_NOMEM, "out of memory");
+    b->mv_row = vs__calloc((size_t)b->t.n_members + 1, sizeof *b->mv_row);
+    if (!b->scratch || !b->mv || !b->mv_row) return vs__err(VS_ERR_NOMEM, "out of memory");
     b->es = es;
     b->on = 1;
     if (b->t.n_missing > BG_NOTE_MISSING)
@@ -78,7 +80,8 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
     return VS_OK;
 }
 
-/* The members' indexed features, once (unreadable members are left out of the set). */
+/* The readable members' indexed features, back to back, once (unreadable members are
+ * left out of the set). */
 static void load_members(vs_searcher *s, vs__bg_features_fn fn) {
     vs__bg *b = &s->bg;
     if (b->members_loaded) return;
@@ -86,8 +89,11 @@ static void load_members(vs_searcher *s, vs__bg_features_fn fn) {
     b->n_mv = 0;
     for (long j = 0; j < b->t.n_members; j++) {
         int T = 0;
-        const float *x = fn(s, b->row_of[b->t.members[j]], &T);
-        b->mv[j] = (vs_simvideo){x, x ? T : 0};
+        const long row = b->row_of[b->t.members[j]];
+        const float *x = fn(s, row, &T);
+        if (!x) continue;
+        b->mv_row[b->n_mv] = row;
+        b->mv[b->n_mv++] = (vs_simvideo){x, T};
     }
 }
 
@@ -102,19 +108,13 @@ static vs_status compute(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs
         b->val[row] = 0.0f;
         return VS_OK;
     }
-    /* the readable members, back to back, and this row's place among them */
-    long nm = 0, self = -1;
-    vs_simvideo *mv = b->mv;
-    vs_simvideo *packed = vs__malloc(((size_t)b->t.n_members + 1) * sizeof *packed);
-    if (!packed) return vs__err(VS_ERR_NOMEM, "out of memory");
-    for (long j = 0; j < b->t.n_members; j++) {
-        if (!mv[j].x) continue;
-        if (b->row_of[b->t.members[j]] == row) self = nm;
-        packed[nm++] = mv[j];
-    }
+    /* this row's place among the members, if it is one */
+    long self = -1;
+    for (long j = 0; j < b->n_mv && self < 0; j++)
+        if (b->mv_row[j] == row) self = j;
     vs_simvideo v = {x, T};
-    vs_status rc = vs_norm_value(st, &b->val[row], &v, self, packed, nm, R, D, s->p.symmetric, &s->p.norm, b->scratch);
-    vs__free(packed);
+    vs_status rc = vs_norm_value(st, &b->val[row], &v, self, b->mv, b->n_mv, R, D, s->p.symmetric, &s->p.norm,
+                                 b->scratch);
     if (rc) return rc;
     b->have[row] = 1;
     b->n_computed++;

@@ -212,8 +212,8 @@ static int cmp_pair(const void *x, const void *y) {
 }
 
 typedef struct dedup_priv {
-    vs_searcher s;         /* only what notes and the skip list need */
-    vs__corpus c;
+    vs_searcher s;         /* what notes, the skip list and the background levels need; its
+                              corpus s.c is dedup's */
 } dedup_priv;
 
 void vs_dedup_result_free(vs_dedup_result *r) {
@@ -221,7 +221,7 @@ void vs_dedup_result_free(vs_dedup_result *r) {
     dedup_priv *d = r->priv_;
     if (d) {
         vs__bg_free(&d->s.bg);
-        vs__corpus_free(&d->c);
+        vs__corpus_free(&d->s.c);
         vs__skips_free(&d->s.skipped);
         vs__free(d);
     }
@@ -258,14 +258,6 @@ static int exact_kind(const vs_index_entry *ea, const vs_index_entry *eb, const 
     return 0;
 }
 
-/* indexed features of a dedup corpus row (background levels); s is the dedup_priv's */
-static const float *dedup_features(vs_searcher *s, long row, int *T) {
-    dedup_priv *d = (dedup_priv *)(void *)s;
-    if (!d->c.xs[row]) return NULL;
-    *T = d->c.feats[row]->T;
-    return d->c.xs[row];
-}
-
 vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out) {
     *out = NULL;
     vs_dedup_result *r = vs__calloc(1, sizeof *r);
@@ -279,10 +271,10 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
     d->s.cmd = (char *)(p->cmd ? p->cmd : "dedup");
     d->s.idx = idx;
     float *sim = NULL, *lev = NULL;
-    vs_status st = vs__corpus_open(&d->c, &d->s, idx, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
+    vs_status st = vs__corpus_open(&d->s.c, &d->s, idx, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
                                    &d->s.skipped);
     if (st) goto fail;
-    vs__corpus *c = &d->c;
+    vs__corpus *c = &d->s.c;
     long n = c->n_ok;
     sim = vs__calloc((size_t)n * n + 1, sizeof *sim);
     r->pairs = vs__calloc((size_t)n * (n > 1 ? n - 1 : 1) / 2 + 1, sizeof *r->pairs);
@@ -311,7 +303,7 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
         d->s.p.symmetric = 1; /* dedup scores both directions */
         if (!(st = vs__bg_open(&d->s, c->es)))
             for (long i = 0; i < n && !st; i++)
-                st = vs__bg_level(&d->s, c->st, c->R, c->D, dedup_features, c->target_row[i], &lev[i]);
+                st = vs__bg_level(&d->s, c->st, c->R, c->D, corpus_features, c->target_row[i], &lev[i]);
         d->s.model = NULL;
         if (st) {
             vs__free(pairs);

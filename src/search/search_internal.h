@@ -48,8 +48,9 @@ typedef struct vs__bg {
     float *val;            /* [es->n] */
     unsigned char *have;   /* [es->n] 1: val known (stored or computed) */
     float *scratch;        /* [t.n_members] */
-    vs_simvideo *mv;       /* [t.n_members] members' indexed features (NULL x: unreadable) */
-    long n_mv;             /* members usable */
+    vs_simvideo *mv;       /* [n_mv] the readable members' indexed features, back to back */
+    long *mv_row;          /* [n_mv] their rows */
+    long n_mv;             /* members usable (unreadable ones are left out of the set) */
     int members_loaded;
     float *raw, *rlev;     /* [es->n] the last query's raw scores and reference levels, by
                               position in its scored list */

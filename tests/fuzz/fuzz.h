@@ -77,4 +77,18 @@ static inline int fuzz_fix_vstf(uint8_t *buf, size_t size) {
     return 1;
 }
 
+/* The scratch file holding data[size] with its VSTF checksum rewritten (fuzz_fix_vstf),
+ * for the targets whose loaders take a file (models, checkpoints); NULL for inputs over
+ * 1 MB or when out of memory (the input is then skipped). */
+static inline const char *fuzz_write_vstf(const uint8_t *data, size_t size) {
+    if (size > (1u << 20)) return NULL;
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy) return NULL;
+    memcpy(copy, data, size);
+    (void)fuzz_fix_vstf(copy, size);
+    const char *path = fuzz_write(copy, size);
+    free(copy);
+    return path;
+}
+
 #endif

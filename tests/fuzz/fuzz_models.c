@@ -17,13 +17,8 @@
 #include "vidsim/simmodel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size > (1u << 20)) return 0;
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy) return 0;
-    memcpy(copy, data, size);
-    (void)fuzz_fix_vstf(copy, size);
-    const char *path = fuzz_write(copy, size);
-    free(copy);
+    const char *path = fuzz_write_vstf(data, size);
+    if (!path) return 0;
     volatile long sink = 0;
 
     vs_simmodel *sm = NULL;

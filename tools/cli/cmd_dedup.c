@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search_print.h"
+#include "vidsim/norm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 int cmd_dedup(int argc, char **argv) {
     const char *dir = NULL, *format = "csv", *model = "visil_f";
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    double thr = -0.035; /* p90: docs/search.md "Operating points" */
+    double thr = 0;
+    vs_norm_operating_point(VS_NORM_DEDUP_POINT, &thr); /* docs/search.md "Operating points" */
     int norm = 1;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search_print.h"
+#include "vidsim/norm.h"
 #include "vidsim/hamming.h"
 
 #include <limits.h>
@@ -71,11 +72,7 @@ static void search_usage(FILE *f) {
                "                   the re-ranked candidates that are listed are localised\n");
 }
 
-/* Named operating points of --threshold: the normalised ViSiL_f (symmetric) score at which
- * the dev benchmark's five draws keep that pair precision (docs/search.md "Operating
- * points"). */
-static const struct { const char *name; double value; } operating_points[] = {
-    {"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
+/* The --threshold last parsed when it named an operating point (vs_norm_operating_point). */
 static const char *named_threshold;
 
 const char *cli_threshold_name(void) { return named_threshold; }
@@ -94,12 +91,7 @@ int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, i
         else if (!strcmp(a, "--top") && top) {
             if (cli_parse_int(cmd, "--top", v, 0, INT_MAX, top)) return 2;
         } else if (!strcmp(a, "--threshold")) {
-            named_threshold = NULL;
-            for (size_t k = 0; k < sizeof operating_points / sizeof operating_points[0]; k++)
-                if (!strcmp(v, operating_points[k].name)) {
-                    named_threshold = operating_points[k].name;
-                    *thr = operating_points[k].value;
-                }
+            named_threshold = vs_norm_operating_point(v, thr) ? v : NULL;
             if (!named_threshold && cli_parse_double(cmd, "--threshold", v, -HUGE_VAL, HUGE_VAL, thr)) return 2;
         } else if (!strcmp(a, "--format")) {
             static const char *const fmts[] = {"csv", "jsonl"};

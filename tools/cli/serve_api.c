@@ -495,14 +495,9 @@ static enum MHD_Result ep_dedup(serve_req *r) {
     if (norm < 0) return serve_error(r, 400, "norm takes on/off, 1/0 or true/false");
     /* named operating points of the normalised ViSiL_f score (docs/search.md "Operating
      * points", as `vidsim dedup --threshold p95`); default p90 as `vidsim dedup`, or 0.5 raw */
-    static const struct { const char *name; double value; } points[] = {{"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
-    thr = norm ? -0.035 : 0.5;
-    int named = 0;
-    for (size_t k = 0; ts && k < sizeof points / sizeof points[0]; k++)
-        if (!strcmp(ts, points[k].name)) {
-            thr = points[k].value;
-            named = 1;
-        }
+    thr = 0.5;
+    if (norm) vs_norm_operating_point(VS_NORM_DEDUP_POINT, &thr);
+    const int named = vs_norm_operating_point(ts, &thr);
     if (named && !norm) return serve_error(r, 400, "threshold %s is a point of the normalised score: not with norm=off", ts);
     if (ts && !named && parse_num(ts, -1e9, 1e9, &thr)) return serve_error(r, 400, "threshold must be a number or p90, p95, p99");
     if (ps && (parse_num(ps, 1, 1e9, &page) || page != floor(page))) return serve_error(r, 400, "page must be an integer >= 1");
