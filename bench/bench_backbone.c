@@ -7,11 +7,18 @@
  * ceiling for an im2col+GEMM design. Best of N repetitions. Never asserts.
  *
  *   build-backbone/bench/bench_backbone [models_dir] [reps] [batch]
- *   (VS_BENCH_ENGINE=openblas|onednn runs one conv engine only; default both)
+ *   (VS_BENCH_ENGINE=openblas|onednn runs one conv engine only; default both;
+ *    VS_BENCH_PRECISION=fp32,int8,bf16 the oneDNN number formats, default all three;
+ *    VS_BENCH_MODELS=inception_v3,mobilenet_v2 / VS_BENCH_THREADS=1,2 to narrow)
  *
  * Prints one line per configuration:
- *   bench_backbone model=inception_v3 size=299 threads=1 batch=8 engine=onednn fps=..
- *     conv_gflop_per_frame=.. gflops=.. sgemm_gflops=.. share=..
+ *   bench_backbone model=inception_v3 size=299 threads=1 batch=8 engine=onednn
+ *     precision=int8 isa=avx512_core_amx fps=.. conv_gflop_per_frame=.. gflops=..
+ *     sgemm_gflops=.. share=..
+ * The formats of one configuration run back to back (fp32, int8, bf16), so their fps
+ * ratios come from the same minute of a shared machine. INT8 uses the bundled
+ * calibration models/calib_NAME.vstf when present, else one recorded on the benchmark's
+ * own synthetic frames (calib=synthetic; same speed, the values do not matter here).
  */
 #include "bench.h"
 
@@ -73,24 +80,12 @@ static double time_sgemm(const gshape *sh, int ns, int threads, int reps) {
 }
 
 static void bench(const char *dir, const char *file, int S, int threads, int reps, int batch,
-                  int engine) {
-    char path[1024];
+                  int engine, int prec) {
+    char path[1024], cpath[1100];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     vs_backbone *bb = NULL;
     if (vs_backbone_load(&bb, path) != VS_OK) {
         printf("bench_backbone file=%s error=\"%s\"\n", path, vs_last_error());
-        return;
-    }
-    vs_backbone_params p = vs_backbone_default_params();
-    p.input_size = S;
-    p.max_batch = batch;
-    p.n_threads = threads;
-    p.engine = engine;
-    vs_backbone_state *st = NULL;
-    if (vs_backbone_state_create(&st, bb, &p) != VS_OK) {
-        printf("bench_backbone file=%s engine=%s error=\"%s\"\n", path,
-               engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_last_error());
-        vs_backbone_free(bb);
         return;
     }
     size_t n = (size_t)batch * S * S * 3;
@@ -99,6 +94,37 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
     for (size_t i = 0; i < n; i++) { /* smooth-ish synthetic frames */
         s = s * 1664525u + 1013904223u;
         rgb[i] = (uint8_t)(((i / 3) % S + (i / 3 / S) % S + (s >> 28)) & 255);
+    }
+    vs_backbone_calib *cal = NULL;
+    const char *calsrc = "-";
+    vs_backbone_params p = vs_backbone_default_params();
+    p.input_size = S;
+    p.max_batch = batch;
+    p.n_threads = threads;
+    if (prec == VS_PRECISION_INT8) {
+        snprintf(cpath, sizeof cpath, "%s/calib_%s", dir, file);
+        calsrc = "bundled";
+        if (vs_backbone_calib_load(&cal, bb, cpath) != VS_OK) { /* record one on rgb */
+            vs_backbone_state *cs = NULL;
+            calsrc = "synthetic";
+            if (vs_backbone_state_create(&cs, bb, &p) != VS_OK || vs_backbone_calib_create(&cal, bb) != VS_OK ||
+                vs_backbone_calib_forward(cal, cs, rgb, batch) != VS_OK || vs_backbone_calib_finish(cal, 100) != VS_OK)
+                printf("bench_backbone file=%s calibration error=\"%s\"\n", path, vs_last_error());
+            vs_backbone_state_free(cs);
+        }
+    }
+    p.engine = engine;
+    p.precision = prec;
+    p.calib = cal;
+    vs_backbone_state *st = NULL;
+    if (vs_backbone_state_create(&st, bb, &p) != VS_OK) {
+        printf("bench_backbone file=%s engine=%s precision=%s error=\"%s\"\n", path,
+               engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_precision_name(prec),
+               vs_last_error());
+        vs_backbone_calib_free(cal);
+        vs_backbone_free(bb);
+        free(rgb);
+        return;
     }
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
@@ -112,17 +138,28 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
     int ns = shapes_of(sh, &flops, bb, S, batch);
     double tg = time_sgemm(sh, ns, threads, reps);
     double gf = flops / best / 1e9, gs = flops / tg / 1e9;
-    printf("bench_backbone model=%s size=%d threads=%d batch=%d engine=%s fps=%.2f "
-           "ms_per_frame=%.2f conv_gflop_per_frame=%.3f gflops=%.1f sgemm_gflops=%.1f "
-           "share=%.2f\n",
+    printf("bench_backbone model=%s size=%d threads=%d batch=%d engine=%s precision=%s isa=%s "
+           "calib=%s fps=%.2f ms_per_frame=%.2f conv_gflop_per_frame=%.3f gflops=%.1f "
+           "sgemm_gflops=%.1f share=%.2f\n",
            vs_backbone_name(bb), S, threads, batch,
-           engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", batch / best,
+           engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_precision_name(prec),
+           engine == VS_BACKBONE_ENGINE_DNNL ? vs_backbone_isa() : "-", calsrc, batch / best,
            1e3 * best / batch,
            flops / batch / 1e9, gf, gs, gf / gs);
     fflush(stdout);
     free(rgb);
     vs_backbone_state_free(st);
+    vs_backbone_calib_free(cal);
     vs_backbone_free(bb);
+}
+
+/* 1 if name is in the comma-separated list (NULL list: everything). */
+static int listed(const char *list, const char *name) {
+    if (!list) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return 1;
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -132,13 +169,26 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     if (batch < 1) batch = 1;
     const char *only = getenv("VS_BENCH_ENGINE"); /* "openblas" or "onednn": just that one */
-    for (int t = 1; t <= 2; t++)
+    const char *precs = getenv("VS_BENCH_PRECISION"), *models = getenv("VS_BENCH_MODELS");
+    const char *threads = getenv("VS_BENCH_THREADS");
+    static const struct { const char *model, *file; int size; } CFG[3] = {
+        {"inception_v3", "inception_v3.vstf", 299},
+        {"inception_v3", "inception_v3.vstf", 224},
+        {"mobilenet_v2", "mobilenet_v2.vstf", 224}};
+    for (int t = 1; t <= 2; t++) {
+        char tn[8];
+        snprintf(tn, sizeof tn, "%d", t);
+        if (!listed(threads, tn)) continue;
         for (int e = VS_BACKBONE_ENGINE_BLAS; e <= VS_BACKBONE_ENGINE_DNNL; e++) {
             if (only && strcmp(only, e == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas") != 0)
                 continue;
-            bench(dir, "inception_v3.vstf", 299, t, reps, batch, e);
-            bench(dir, "inception_v3.vstf", 224, t, reps, batch, e);
-            bench(dir, "mobilenet_v2.vstf", 224, t, reps, batch, e);
+            for (int c = 0; c < 3; c++) {
+                if (!listed(models, CFG[c].model)) continue;
+                for (int pr = 0; pr < (e == VS_BACKBONE_ENGINE_DNNL ? 3 : 1); pr++)
+                    if (listed(precs, vs_precision_name(pr)) || (pr == 0 && e != VS_BACKBONE_ENGINE_DNNL))
+                        bench(dir, CFG[c].file, CFG[c].size, t, reps, batch, e, pr);
+            }
         }
+    }
     return 0;
 }

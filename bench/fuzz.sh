@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh - run the libFuzzer targets of tests/fuzz (docs/reliability.md).
 #
-#   bash bench/fuzz.sh [SECONDS] [TARGET...]     # default 1800 s each, all four targets
+#   bash bench/fuzz.sh [SECONDS] [TARGET...]     # default 1800 s each, every target
 #
 # Builds the library sources and each target with clang -fsanitize=fuzzer,address,
 # undefined (Debian 12: packages clang and libclang-rt-14-dev; installed with apt-get
@@ -21,7 +21,7 @@ SRC=$PWD
 SECONDS_EACH=${1:-1800}
 shift $(( $# > 0 ? 1 : 0 ))
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval checkpoints)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval checkpoints decode index)
 W=${FUZZ_DIR:-/tmp/vs-fuzz}
 JOBS=${JOBS:-$(nproc)}
 PARALLEL=${PARALLEL:-1}

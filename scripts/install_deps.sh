@@ -9,7 +9,7 @@ TEST_PKGS=(sqlite3 curl chromium chromium-driver)
 PKGS=(build-essential cmake pkg-config ffmpeg
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
       libopenblas-dev liblapacke-dev libdnnl-dev libsqlite3-dev libpng-dev
-      libfreetype-dev libmicrohttpd-dev fonts-dejavu-core fonts-liberation2 fonts-noto-color-emoji
+      libfreetype-dev libmicrohttpd-dev libopenmpi-dev openmpi-bin libfaiss-dev fonts-dejavu-core fonts-liberation2 fonts-noto-color-emoji
       python3
       golang-github-gabriel-vasile-mimetype-dev python3-hug-doc)
 [ "${1:-}" = "--test" ] && PKGS+=("${TEST_PKGS[@]}")

@@ -8,8 +8,8 @@ _vidsim() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="compare dedup eval extract index pca search serve train train-clip train-hash verdict version"
-    local index_cmds="add rm ls verify rebuild info hash background"
+    local commands="calibrate compare dedup eval extract index pca search serve thumbs train train-clip train-hash verdict version"
+    local index_cmds="add rm ls verify rebuild info hash background compress"
 
     cmd="" sub=""
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -37,6 +37,7 @@ _vidsim() {
             esac
             return ;;
         --direction) COMPREPLY=($(compgen -W "sym q2r" -- "$cur")); return ;;
+        --precision) COMPREPLY=($(compgen -W "fp32 int8 bf16" -- "$cur")); return ;;
         --hash-model) COMPREPLY=($(compgen -W "lsh64 lsh128 lsh256" -- "$cur") $(compgen -f -- "$cur")); return ;;
         --model)
             if [[ $cmd == search || $cmd == compare || $cmd == dedup ]]; then
@@ -51,11 +52,11 @@ _vidsim() {
         --pool) COMPREPLY=($(compgen -W "cls mean" -- "$cur")); return ;;
         --fivr-version) COMPREPLY=($(compgen -W "200k 5k" -- "$cur")); return ;;
         --ties) COMPREPLY=($(compgen -W "input pessimistic" -- "$cur")); return ;;
-        --index | -o | --out | --videos | --features)
+        --index | -o | --out | --videos | --features | --thumbs)
             COMPREPLY=($(compgen -d -- "$cur") $(compgen -f -- "$cur")); return ;;
         -j | --threads | --top | --top-k | --threshold | --fps | --dim | --eps | --iters | --batch | \
         --lr | --warmup | --seed | --every | --checkpoint-every | --stop-after | --frames | \
-        --layers | --views | --clip | --max-frames)
+        --layers | --views | --clip | --max-frames | --at | --size)
             return ;; # a number or a list: nothing to offer
     esac
 
@@ -66,15 +67,17 @@ _vidsim() {
 
     local opts=""
     case $cmd in
-        compare) opts="--model --backbone --pca --png --format" ;;
+        compare) opts="--model --backbone --pca --png --thumbs --format" ;;
+        thumbs) opts="--at -o --size" ;;
         dedup) opts="--index --threshold --format --model -j --allow-partial --groups --hide-rejected" ;;
         serve) opts="--index --listen --token-file -j --max-upload --allow-dir --upload-dir" ;;
         eval) opts="--gt --pred --queries --format --segments --dataset --all-db --fivr-version --fivr-audio
                     --distractors --ties" ;;
-        extract) opts="-o --out --fps --backbone --pca --layers --raw -j --threads --force" ;;
+        extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force" ;;
+        calibrate) opts="-o --out --backbone --frames --percentile --fps --threads" ;;
         pca) opts="--videos --features -o --dim --eps --backbone --layers -j" ;;
         search) opts="--index --top --threshold --format --model --pca --direction -j --allow-partial
-                      --two-stage --top-k --hash-only --hash-model --timing --segments --norm" ;;
+                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --timing --segments --norm" ;;
         train) opts="--videos --index -o --iters --batch --lr --warmup --lambda --calib --freeze --mode --views
                      --max-frames --clip --init --seed -j --checkpoint-every --resume --bank --log --stop-after
                      --no-overlays --copy-edits --backbone --pca" ;;
@@ -86,11 +89,12 @@ _vidsim() {
                           --dec-heads --seed --every --resume --log" ;;
         index)
             case $sub in
-                add) opts="--index -j --backbone --pca --raw --fps --threads --force -v --hash-model --no-background" ;;
+                add) opts="--index -j --backbone --precision --pca --raw --fps --threads --force -v --hash-model --no-background --no-compress" ;;
                 ls) opts="--index --format" ;;
                 verify) opts="--index --repair" ;;
                 hash) opts="--index --hash-model -j --force" ;;
                 background) opts="--index --model --direction -j --force" ;;
+                compress) opts="--index --codec --train-max" ;;
                 *) opts="--index" ;;
             esac ;;
         version) opts="" ;;

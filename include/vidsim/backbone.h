@@ -31,12 +31,28 @@ extern "C" {
 
 typedef struct vs_backbone vs_backbone;
 typedef struct vs_backbone_state vs_backbone_state;
+typedef struct vs_backbone_calib vs_backbone_calib;
+
+/* Number format of the convolutions. FP32: float everywhere (default). INT8: oneDNN
+ * u8/s8 activations (per-tensor scales from a calibration) times s8 weights
+ * (per-output-channel scales), s32 accumulation, float output; the convs before the
+ * first concat/add (InceptionV3's stem and mixed0 block, 47 % of its FLOPs) run in BF16,
+ * where int8 costs the features too much (docs/backbone.md). BF16: bfloat16
+ * activations and weights, float accumulation and output. Pools, concats, adds and
+ * the taps stay float in every format. INT8 and BF16 need the oneDNN engine. */
+enum { VS_PRECISION_FP32 = 0, VS_PRECISION_INT8 = 1, VS_PRECISION_BF16 = 2 };
+/* "fp32", "int8", "bf16" (NULL for another value); parse returns -1 for another name. */
+VS_API const char *vs_precision_name(int precision);
+VS_API int vs_precision_parse(const char *name);
 
 typedef struct vs_backbone_params {
     int input_size;   /* frame side in pixels (default 224); any size >= 75 works */
     int max_batch;    /* frames per forward call (default 16) */
     int n_threads;    /* threads for this state (default 1) */
     int engine;       /* convolution engine: VS_BACKBONE_ENGINE_* (default AUTO) */
+    int precision;    /* VS_PRECISION_* (default FP32) */
+    const vs_backbone_calib *calib; /* INT8: activation ranges of this backbone (required,
+                                       borrowed: must outlive the state) */
 } vs_backbone_params;
 
 /* Convolution engines. AUTO: oneDNN when the build found it, else OpenBLAS.
@@ -70,6 +86,44 @@ VS_API const float *vs_backbone_tap(const vs_backbone_state *st, const char *nam
 
 /* Names of the taps this backbone offers, NULL-terminated, static. */
 VS_API const char *const *vs_backbone_tap_names(const vs_backbone *bb);
+
+/* The instruction set oneDNN's kernels use in this process, e.g. "avx512_core_amx",
+ * "avx512_core_vnni", "avx512_core", "avx2" ("none" without oneDNN), and whether it
+ * has the int8 dot-product instructions (VNNI/AMX). Capped by the environment
+ * variable DNNL_MAX_CPU_ISA (read once, before the first oneDNN primitive). Without
+ * VNNI, INT8 states quantise weights to 7 bits (|q| <= 63) so that oneDNN's
+ * u8*s8 pair sums (vpmaddubsw, 16-bit) cannot saturate: slower and a little less
+ * exact, never wrong. */
+VS_API const char *vs_backbone_isa(void);
+VS_API int vs_backbone_isa_has_vnni(void);
+
+/* ---- INT8 calibration: the range of every activation a convolution reads, recorded
+ * on float forward passes over real frames.
+ *     vs_backbone_calib *c; vs_backbone_calib_create(&c, bb);
+ *     for each batch: vs_backbone_calib_forward(c, st, rgb, n);   // st: FP32 state
+ *     vs_backbone_calib_finish(c, 99.99);     // clip at a percentile of |x| (100: max)
+ *     vs_backbone_calib_save(c, "models/calib_inception_v3.vstf");
+ * The file (VSTF, docs/formats.md) carries the weights' hash: loading it for other
+ * weights fails (VS_ERR_FORMAT, naming the file). */
+VS_API vs_status vs_backbone_calib_create(vs_backbone_calib **out, const vs_backbone *bb);
+/* Run st (an FP32 state of c's backbone) on n frames and record every range. */
+VS_API vs_status vs_backbone_calib_forward(vs_backbone_calib *c, vs_backbone_state *st,
+                                           const uint8_t *rgb, int n);
+/* Frames recorded so far. */
+VS_API long vs_backbone_calib_frames(const vs_backbone_calib *c);
+/* Fix the clipping value of each activation: the given percentile of |x| over every
+ * recorded value (0 < percentile <= 100; 100 = the maximum). VS_ERR_INVALID_ARG
+ * before any frame. */
+VS_API vs_status vs_backbone_calib_finish(vs_backbone_calib *c, double percentile);
+/* Save (atomic) / load. Load checks the kind, backbone and weights hash. */
+VS_API vs_status vs_backbone_calib_save(const vs_backbone_calib *c, const char *path);
+VS_API vs_status vs_backbone_calib_load(vs_backbone_calib **out, const vs_backbone *bb,
+                                        const char *path);
+/* Fingerprint of the clipping values (part of an int8 model id). */
+VS_API uint32_t vs_backbone_calib_hash(const vs_backbone_calib *c);
+/* The percentile it was finished with, and its frame count. */
+VS_API double vs_backbone_calib_percentile(const vs_backbone_calib *c);
+VS_API void vs_backbone_calib_free(vs_backbone_calib *c);
 
 #ifdef __cplusplus
 }

@@ -83,6 +83,12 @@ VS_API void vs_alloc_fail_after(long n);
  * example the frames of vs_decode_all). NULL is a no-op. */
 VS_API void vs_free(void *p);
 
+/* Write data [len] to path atomically and durably: a temporary file beside it, fsync,
+ * rename over path, fsync of the folder. A reader sees the old file or the whole new
+ * one, never a part; on failure path is untouched (or, when only the folder's sync
+ * failed, holds the new file: the message says so). VS_ERR_IO names path and why. */
+VS_API vs_status vs_write_file_atomic(const char *path, const void *data, size_t len);
+
 /* The BLAS (OpenBLAS) thread count for the whole process, n >= 1 (smaller counts as
  * 1). Optional; call once at startup, before any other call and before starting
  * threads. Without it the library leaves OpenBLAS at its default until one of its

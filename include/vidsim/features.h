@@ -62,6 +62,10 @@ typedef struct vs_extract_params {
     void *abort_user;
     vs_progress_fn progress_fn; /* optional: frames done / expected */
     void *progress_user;
+    int precision;              /* backbone number format VS_PRECISION_* (default FP32;
+                                   part of the model id) */
+    const char *calib_path;     /* INT8: calibration file (default: calib_BACKBONE.vstf
+                                   next to the backbone weights) */
 } vs_extract_params;
 
 typedef struct vs_extractor vs_extractor;
@@ -82,13 +86,17 @@ VS_API const char *vs_extractor_model_id(const vs_extractor *ex);
 VS_API const char *vs_extractor_layers(const vs_extractor *ex);
 VS_API const char *vs_extractor_backbone(const vs_extractor *ex);
 
-/* ---- Model ids: which backbone, crop, whitening (or none) and weights produced features.
- * The string form, stored in feature files and index catalogues, is
+/* ---- Model ids: which backbone, precision, crop, whitening (or none) and weights
+ * produced features. The string form, stored in feature files and index catalogues, is
  * "BACKBONE/CROP/pcaD/HASH" or "BACKBONE/CROP/rawD/HASH", e.g.
- * "inception_v3/224/pca256/df694736" (HASH: 8 hex digits, FNV-1a of the weights and
- * the whitening). */
+ * "inception_v3/224/pca256/df694736" (HASH: 8 hex digits, FNV-1a of the layers and
+ * the whitening, and of the calibration for int8). A backbone run in another number
+ * format than fp32 carries it after a dash: "inception_v3-int8/224/pca256/HASH",
+ * "inception_v3-bf16/...": binaries that predate precisions refuse such ids (unknown
+ * backbone), and features of different precisions never compare equal. */
 typedef struct vs_model_id {
     char backbone[32];     /* vs_backbone_name: "inception_v3", "mobilenet_v2" */
+    int precision;         /* VS_PRECISION_* (0 = fp32: no suffix) */
     int crop;              /* side of the centre crop, pixels */
     int pca;               /* 1: PCA-whitened; 0: raw region vectors */
     int dim;               /* D, dims per region */
@@ -106,6 +114,9 @@ VS_API int vs_model_id_format(const vs_model_id *id, char *buf, size_t n);
  * "inception_v3.vstf" and "pca_inception_v3.vstf". VS_ERR_UNSUPPORTED for another
  * name. Either buffer may be NULL. */
 VS_API vs_status vs_model_files(const char *backbone, char *weights, size_t nw, char *pca, size_t np);
+/* Same, plus the bundled int8 calibration "calib_inception_v3.vstf" (calib may be NULL). */
+VS_API vs_status vs_model_files_calib(const char *backbone, char *weights, size_t nw, char *pca, size_t np,
+                                      char *calib, size_t nc);
 
 /* Where model files are found: find(user, name, path, n) writes the path of file
  * `name` into path [n] and returns 0 when it exists (else nonzero, with path the best
@@ -149,6 +160,26 @@ VS_API void vs_features_free(vs_features *f);
  * start, middle and end (cheap for huge files, changes with any re-encode). */
 VS_API vs_status vs_file_fingerprint(const char *path, uint64_t *hash, uint64_t *size,
                                      int64_t *mtime_ns);
+
+/* ---- INT8 calibration from videos: decode frames as extraction does (decode params,
+ * near-constant frames left out), run the fp32 backbone on them and record the range
+ * of every activation a convolution reads; save the calibration (backbone.h) to out_path
+ * (atomic). Frames are spread over the videos: at most ceil(max_frames / n) per video.
+ * A video that fails to decode is skipped (counted in *n_failed); VS_ERR_DECODE if no
+ * frame at all could be used. */
+typedef struct vs_calibrate_params {
+    vs_decode_params decode;    /* default: as vs_extract_default_params (1 fps, 256, crop 224) */
+    int max_frames;             /* default 600 */
+    double percentile;          /* clip at this percentile of |x| (default 100 = max) */
+    int n_threads, batch;       /* backbone threads (default 1), frames per forward (default 16) */
+    float min_frame_std;        /* as vs_extract_params (default 2) */
+    vs_progress_fn progress_fn; /* optional: videos done / total */
+    void *progress_user;
+} vs_calibrate_params;
+VS_API vs_calibrate_params vs_calibrate_default_params(void);
+VS_API vs_status vs_calibrate_videos(const char *backbone_path, const char *const *videos, int n,
+                                     const vs_calibrate_params *p, const char *out_path, long *n_frames,
+                                     int *n_failed);
 
 /* ---- PCA whitening learner: streaming scatter matrix, then eigendecomposition. */
 typedef struct vs_pca_acc vs_pca_acc;

@@ -31,13 +31,17 @@
 
 #include "vidsim/base.h"
 #include "vidsim/features.h"
+#include "vidsim/quant.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* 2: adds per-video extras (format 1 indexes are upgraded by their first writable open). */
-#define VS_INDEX_FORMAT_VERSION 2
+/* The newest index format this build reads, and the one it creates. 2: adds per-video
+ * extras (format 1 indexes are upgraded by their first writable open). 3: compressed
+ * feature files and the codebook (vs_index_compress upgrades a format-2 index; until
+ * then it stays at 2 and older builds keep reading it). */
+#define VS_INDEX_FORMAT_VERSION 3
 
 typedef struct vs_index vs_index;
 
@@ -78,13 +82,15 @@ typedef struct vs_index_entries {
 
 /* Index-wide facts. */
 typedef struct vs_index_info {
-    int format_version;    /* VS_INDEX_FORMAT_VERSION */
+    int format_version;    /* 1 to VS_INDEX_FORMAT_VERSION */
     char model_id[64];     /* "" until the first add */
     double fps;            /* sampling rate of the features (0 until the first successful add) */
     long n_ok, n_failed;   /* rows */
     int R, D;              /* regions per frame and dims per region of the features, from the
                               header of the first ok row's feature file that reads (0 when none
                               does); vs_last_error() is left as it was */
+    char codec[16];        /* the codebook's codec ("pq64", "int8"), "" when the index has none */
+    char codebook_id[33];  /* its id (16 hex digits), "" when none */
 } vs_index_info;
 
 /* What vs_index_add_* did. */
@@ -160,8 +166,60 @@ VS_API vs_status vs_index_list(vs_index *idx, const char *key, vs_index_entries 
 VS_API void vs_index_entries_free(vs_index_entries *e);
 
 /* Load the features of an ok entry (new object, caller frees with
- * vs_features_free); the file's checksum and model id are checked. */
+ * vs_features_free); the file's checksum and model id are checked. A compressed file
+ * is decoded into floats with the index's codebook (this video only). */
 VS_API vs_status vs_index_load_features(vs_index *idx, const vs_index_entry *e, vs_features **out);
+
+/* ------------------------------------------------------------------ compression
+ * Compressed fine features (vidsim/quant.h, docs/compression.md): the region vectors of
+ * every ok row are stored as codes of the index's one codebook (DIR/codebook.vstf, its
+ * id in the catalogue's meta) instead of float32; vs_index_load_features decodes one
+ * video at a time. Adds into a compressed index encode the new video with the stored
+ * codebook. */
+typedef struct vs_index_compress_params {
+    const char *codec;       /* "pq64" (default, VS_QUANT_DEFAULT_CODEC), "int8", "pqM"; NULL: the
+                                stored codebook's, else the default. A codec other than the stored
+                                codebook's is refused (the float features are gone) */
+    vs_quant_params train;   /* k-means iterations, training sample size, seed */
+    vs_progress_fn progress_fn; /* optional: videos done / ok videos */
+    void *progress_user;
+    vs_abort_fn abort_fn;    /* optional: checked before each video (VS_ERR_ABORTED; a rerun finishes) */
+    void *abort_user;
+} vs_index_compress_params;
+VS_API vs_index_compress_params vs_index_compress_default_params(void);
+
+typedef struct vs_index_compress_report {
+    char codec[16];          /* the codebook's codec and id */
+    char codebook_id[33];
+    int trained;             /* 1: learnt by this call from n_train vectors; 0: the stored one */
+    long n_train;
+    long n_encoded;          /* ok rows re-encoded by this call */
+    long n_already;          /* ok rows that were compressed already */
+    long n_failed;           /* ok rows whose feature file did not load (left as they are; verify says why) */
+    uint64_t bytes_before, bytes_after; /* feature files of the ok rows, before and after */
+    double minutes;          /* their total duration */
+} vs_index_compress_report;
+
+/* Compress the index: learn its codebook from a deterministic sample of its own region
+ * vectors (at most params->train.max_train) unless it has one, save it atomically as
+ * DIR/codebook.vstf, record its id and format version 3 in the catalogue (one
+ * transaction: the upgrade from format 2), then re-encode each ok row's float feature file:
+ * the compressed file is written atomically and durably, the row repointed in its own
+ * transaction, the old file deleted. Killed at any moment, every row still names an
+ * intact file (float or compressed; a kill may leave one orphan, removed by the next add or
+ * verify --repair) and a rerun finishes the rest. Writable handle; no adds in flight. rep
+ * (may be NULL) says what was done. */
+VS_API vs_status vs_index_compress(vs_index *idx, const vs_index_compress_params *params,
+                                   vs_index_compress_report *rep);
+
+/* The default rule (what `vidsim index add` runs after its adds unless --no-compress):
+ * an index without a codebook whose ok videos hold at least
+ * VS_INDEX_AUTO_COMPRESS_VECTORS region vectors (about 30 minutes of video at 1 frame/s)
+ * is compressed with the default codec, as vs_index_compress with default params; a
+ * smaller one is left as it is (too little to learn a codebook from), and an index with a
+ * codebook already compresses each add. *done (may be NULL): 1 when it compressed now. */
+#define VS_INDEX_AUTO_COMPRESS_VECTORS 16384
+VS_API vs_status vs_index_compress_auto(vs_index *idx, vs_index_compress_report *rep, int *done);
 
 /* ------------------------------------------------------------------ extras
  * Per-video side data: one array per (video row id, kind, model id), e.g. kind
@@ -300,7 +358,9 @@ typedef struct vs_index_report {
  * match), every extras array, and the features/ folder (orphans, temporary files),
  * and run SQLite's integrity check. With repair (writable handle only), bad rows and
  * bad extras are removed and orphan and temporary files deleted. Returns VS_OK when the check ran (look at
- * report->n_problems); *out is a new report (free with vs_index_report_free). */
+ * report->n_problems); *out is a new report (free with vs_index_report_free). A
+ * compressed index whose codebook does not load is refused (the error names it) rather
+ * than reporting, or with repair removing, every compressed video. */
 VS_API vs_status vs_index_verify(vs_index *idx, int repair, vs_index_report **out);
 VS_API void vs_index_report_free(vs_index_report *r);
 
@@ -369,6 +429,8 @@ typedef struct vs_index_rebuild_report {
  * VS_OK when the new catalogue is in place (look at report->n_skipped and n_lost);
  * *out is a new report (free with vs_index_rebuild_report_free), NULL on failure, when
  * the old catalogue is left untouched. Blocks: it reads every feature file. */
+/* A compressed index (format 3): its files are decoded with DIR/codebook.vstf, whose
+ * codec and id the new catalogue records; a codebook.vstf that does not load is refused. */
 VS_API vs_status vs_index_rebuild(const char *dir, vs_index_rebuild_report **out);
 VS_API void vs_index_rebuild_report_free(vs_index_rebuild_report *r);
 

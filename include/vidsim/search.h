@@ -62,12 +62,18 @@ typedef struct vs_search_params {
     long two_stage_k;           /* candidates re-scored per query (default 100) */
     const char *hash_model;     /* NULL: VS_HASH_DEFAULT; lsh64|lsh128|lsh256; a file; or a name
                                    found through models (vs_hasher_open) */
+    const char *first_stage;    /* TWO_STAGE / HASH_ONLY stage 1: NULL or "hash" (binary codes of
+                                   hash_model, Hamming distance), "gvec" (global vectors, the mean
+                                   region vector, by inner product; ANN index chosen by size) or
+                                   "gvec:SPEC" with a vs_ann spec (ann.h: "flat", "faiss:HNSW32",
+                                   "faiss:IVF1024,Flat"), optionally "|PARAMS" ("|nprobe=32");
+                                   docs/search.md "Global-vector first stage" */
     int n_threads;              /* threads (default 1) */
     int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
     vs_localize_params localize;
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
-    int store_clip;             /* CLIP: store computed reference vectors in the index (the
-                                   index must be writable) */
+    int store_clip;             /* CLIP, and the gvec first stage: store computed reference vectors
+                                   in the index (the index must be writable) */
     int normalize;              /* 1 (default): scores normalised against the background (norm.h,
                                    docs/search.md "Score normalisation"): s - bg(query) - bg(ref);
                                    exhaustive and two-stage modes, and vs_dedup (s - bg(a) - bg(b));
@@ -75,6 +81,9 @@ typedef struct vs_search_params {
     vs_norm_params norm;        /* default vs_norm_default_params() */
     const char *cmd;            /* the command named in notes about vanished entries ("search") */
     vs_model_locator models;    /* where model files are found (default: ./models) */
+    int shard, n_shards;        /* exhaustive mode: score only the ok references whose position
+                                   among the ok rows is shard mod n_shards (default 0 of 1: all);
+                                   the MPI layer's split (dist.h, docs/mpi.md) */
     vs_search_note_fn note;     /* optional */
     void *note_user;
 } vs_search_params;
@@ -225,6 +234,8 @@ VS_API void vs_pair_result_free(vs_pair_result *r); /* NULL ok */
 /* ---- Hash codes of videos (two-stage search, `vidsim index hash`). */
 #define VS_HASH_KIND "hash"              /* extras kind of stored codes */
 #define VS_HASH_DEFAULT "conmh_64.vstf"  /* default hash model, found through the locator */
+#define VS_GVEC_KIND "gvec"              /* extras kind of stored global vectors ([1, D] F32) */
+#define VS_GVEC_ID "mean1"               /* their model id: L2-normalised mean region vector */
 
 typedef struct vs_hasher vs_hasher;
 /* The code maker named by spec: NULL = VS_HASH_DEFAULT; "lsh64|lsh128|lsh256" (and

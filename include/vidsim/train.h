@@ -163,6 +163,37 @@ VS_API vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, 
 VS_API vs_status vs_s2vs_data_save(const vs_s2vs_data *d, const char *path);
 VS_API vs_status vs_s2vs_data_load(vs_s2vs_data *d, const char *path);
 
+/* ------------------------------------------------------------------ after training
+ * Is the trained model better than the training-free ViSiL_f on the user's own videos?
+ * vs_holdout_compare builds a small copy-detection benchmark from videos that were held
+ * out of training: each video (at most max_frames frames at 1 fps) is a reference, and
+ * `copies` edited copies of it are queries (a random 50-100 % segment, then one of the
+ * edits named by vs_holdout_edit_name: mirror, crop, blur, grey, hue, noise,
+ * low_quality, border). Both models score every query against every reference
+ * (symmetric); μAP over all pairs and mAP over queries as vidsim eval computes them
+ * (vs_eval_ap, pessimistic ties). Deterministic for a seed. A video that cannot be
+ * decoded to 2 frames is left out (n_failed). st: an extraction state giving R x D
+ * features per frame (of the model's feature space); borrowed, calling thread only. */
+#define VS_HOLDOUT_N_EDITS 8
+typedef struct vs_holdout_params {
+    int copies;                 /* edited copies per video (default 3) */
+    uint64_t seed;              /* (default 1) */
+    int max_frames;             /* frames per video at 1 fps (default 60) */
+    int n_threads;              /* similarity threads (default 1) */
+    vs_progress_fn progress_fn; /* optional: videos done / n */
+    void *progress_user;
+} vs_holdout_params;
+typedef struct vs_holdout_report {
+    int n_videos, n_queries, n_failed;
+    double uap_baseline, map_baseline; /* ViSiL_f */
+    double uap_model, map_model;       /* the model given */
+    int edits[VS_HOLDOUT_N_EDITS];     /* queries made with each edit */
+} vs_holdout_report;
+VS_API vs_holdout_params vs_holdout_default_params(void);
+VS_API const char *vs_holdout_edit_name(int k);
+VS_API vs_status vs_holdout_compare(vs_extract_state *st, int R, int D, const char *const *videos, int n,
+                                    const vs_simmodel *model, const vs_holdout_params *p, vs_holdout_report *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,12 +22,14 @@
 
 #include "vidsim/base.h"
 
+#include "vidsim/ann.h"
 #include "vidsim/augment.h"
 #include "vidsim/backbone.h"
 #include "vidsim/batch.h"
 #include "vidsim/bindings.h"
 #include "vidsim/clipmodel.h"
 #include "vidsim/decode.h"
+#include "vidsim/dist.h"
 #include "vidsim/eval.h"
 #include "vidsim/features.h"
 #include "vidsim/hamming.h"
@@ -35,6 +37,7 @@
 #include "vidsim/index.h"
 #include "vidsim/localize.h"
 #include "vidsim/norm.h"
+#include "vidsim/quant.h"
 #include "vidsim/search.h"
 #include "vidsim/simmodel.h"
 #include "vidsim/train.h"

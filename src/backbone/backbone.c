@@ -19,7 +19,10 @@
  * split each conv into row tiles whose size depends only on the batch and the layer,
  * never on n_threads, so results are bitwise the same for any thread count.
  * Pool/depthwise/elementwise layers are split by output rows.
- * Not here: NCHW, fp16/int8, GPU.
+ * Precision: INT8/BF16 states convert the activations convolutions read and run the
+ * convolutions in that format on oneDNN (dnnl.c); everything else stays float. A
+ * calibration pass (calib.c) observes every node's output during an FP32 forward.
+ * Not here: NCHW, fp16, GPU.
  */
 #include "bb_dnnl.h"
 
@@ -47,6 +50,7 @@ struct vs_backbone_state {
     size_t scratch_floats;
     int n;               /* frames of the last forward (0: none yet) */
     int use_dnnl;        /* convs run on oneDNN (dnnl.c) */
+    vs_backbone_calib *observe; /* during vs_backbone_calib_forward */
 #ifdef VS_HAVE_DNNL
     bb_dnnl *dnnl;
 #endif
@@ -65,8 +69,41 @@ struct vs_backbone_state {
 };
 
 vs_backbone_params vs_backbone_default_params(void) {
-    vs_backbone_params p = {224, 16, 1, VS_BACKBONE_ENGINE_AUTO};
+    vs_backbone_params p = {224, 16, 1, VS_BACKBONE_ENGINE_AUTO, VS_PRECISION_FP32, NULL};
     return p;
+}
+
+const char *vs_precision_name(int precision) {
+    switch (precision) {
+    case VS_PRECISION_FP32: return "fp32";
+    case VS_PRECISION_INT8: return "int8";
+    case VS_PRECISION_BF16: return "bf16";
+    default: return NULL;
+    }
+}
+
+int vs_precision_parse(const char *name) {
+    for (int p = 0; name && p < 3; p++)
+        if (strcmp(name, vs_precision_name(p)) == 0) return p;
+    return -1;
+}
+
+const char *vs_backbone_isa(void) {
+#ifdef VS_HAVE_DNNL
+    return vs__bb_dnnl_isa(NULL);
+#else
+    return "none";
+#endif
+}
+
+int vs_backbone_isa_has_vnni(void) {
+#ifdef VS_HAVE_DNNL
+    int v;
+    vs__bb_dnnl_isa(&v);
+    return v;
+#else
+    return 0;
+#endif
 }
 
 static long rows_of(const bb_geom *g, int n) { return (long)n * g->h * g->w; }
@@ -310,6 +347,29 @@ vs_status vs_backbone_state_create(vs_backbone_state **out, const vs_backbone *b
         return vs__err(VS_ERR_INVALID_ARG,
                        "backbone state: bad params (input_size %d, max_batch %d, n_threads %d)",
                        prm.input_size, prm.max_batch, prm.n_threads);
+    if (!vs_precision_name(prm.precision))
+        return vs__err(VS_ERR_INVALID_ARG, "backbone state: unknown precision %d", prm.precision);
+    if (prm.precision != VS_PRECISION_FP32) {
+#ifdef VS_HAVE_DNNL
+        if (prm.engine == VS_BACKBONE_ENGINE_BLAS)
+#endif
+            return vs__err(VS_ERR_UNSUPPORTED, "backbone state: %s needs the oneDNN engine%s",
+                           vs_precision_name(prm.precision),
+#ifdef VS_HAVE_DNNL
+                           ""
+#else
+                           " (this build has no oneDNN)"
+#endif
+            );
+    }
+    if (prm.precision == VS_PRECISION_INT8) {
+        if (!prm.calib)
+            return vs__err(VS_ERR_INVALID_ARG, "%s: int8 needs a calibration (vidsim calibrate)",
+                           bb->path);
+        if (prm.calib->bb != bb && (prm.calib->n_nodes != bb->n_nodes ||
+                                    prm.calib->weights_hash != vs__bb_weights_hash(bb)))
+            return vs__err(VS_ERR_INVALID_ARG, "%s: the calibration is for other weights", bb->path);
+    }
     vs_backbone_state *st = vs__calloc(1, sizeof *st);
     if (!st) return vs__err(VS_ERR_NOMEM, "backbone state: out of memory");
     st->bb = bb;
@@ -333,7 +393,8 @@ vs_status vs_backbone_state_create(vs_backbone_state **out, const vs_backbone *b
     if ((ret = plan(st))) goto fail;
 #ifdef VS_HAVE_DNNL
     if (st->use_dnnl &&
-        (ret = vs__bb_dnnl_create(&st->dnnl, bb, st->g, prm.max_batch, prm.n_threads)))
+        (ret = vs__bb_dnnl_create(&st->dnnl, bb, st->g, prm.max_batch, prm.n_threads,
+                                  prm.precision, prm.calib)))
         goto fail;
 #endif
     for (int i = 0; i < nn && !st->use_dnnl; i++) {
@@ -391,9 +452,17 @@ fail:
 static vs_status run_graph(vs_backbone_state *st) {
     const vs_backbone *bb = st->bb;
     vs_status ret = VS_OK;
+#ifdef VS_HAVE_DNNL
+    if (st->use_dnnl) vs__bb_dnnl_begin(st->dnnl);
+#endif
+    if (st->observe)
+        vs__bb_calib_observe(st->observe, 0, st->arena + st->off[0], rows_of(&st->g[0], st->n), 3, 3);
     for (int i = 1; i < bb->n_nodes; i++) {
         const bb_node *nd = &bb->nodes[i];
         const bb_geom *go = &st->g[i];
+        if (st->observe && i > 1)
+            vs__bb_calib_observe(st->observe, i - 1, st->arena + st->off[i - 1],
+                                 rows_of(&st->g[i - 1], st->n), st->g[i - 1].c, st->ld[i - 1]);
 #ifdef VS_HAVE_DNNL
         if (st->use_dnnl && vs__bb_dnnl_has(st->dnnl, i)) {
             const bb_geom *gi = &st->g[nd->in[0]];
@@ -422,6 +491,19 @@ static vs_status run_graph(vs_backbone_state *st) {
         if (items > rows) items = (int)rows;
         run_step(st, i, items, work >= 16384);
     }
+    return ret;
+}
+
+vs_status vs_backbone_calib_forward(vs_backbone_calib *c, vs_backbone_state *st, const uint8_t *rgb,
+                                    int n) {
+    if (!c || !st || !rgb) return vs__err(VS_ERR_INVALID_ARG, "vs_backbone_calib_forward: NULL argument");
+    if (!c->hist) return vs__err(VS_ERR_INVALID_ARG, "calibration: a loaded calibration records nothing");
+    if (st->bb != c->bb || st->p.precision != VS_PRECISION_FP32)
+        return vs__err(VS_ERR_INVALID_ARG, "calibration: needs an fp32 state of the same backbone");
+    st->observe = c;
+    vs_status ret = vs_backbone_forward(st, rgb, n);
+    st->observe = NULL;
+    if (!ret) c->frames += n;
     return ret;
 }
 

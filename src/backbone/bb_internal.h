@@ -46,6 +46,31 @@ struct vs_backbone {
     int *tap_node;            /* [n_taps] node index of each tap */
 };
 
+/* INT8 calibration (calib.c): ranges of the activations convolutions read. */
+#define BB_CAL_BINS 16384 /* |x| histogram bin = float bits >> 17 (1/64 octave) */
+struct vs_backbone_calib {
+    const vs_backbone *bb;
+    uint64_t weights_hash;    /* vs__bb_weights_hash(bb) */
+    int n_nodes;
+    int *slot;                /* [n_nodes] histogram row of a node a conv reads, else -1 */
+    int n_slots;
+    uint64_t *hist;           /* [n_slots, BB_CAL_BINS] */
+    float *vmax, *vmin;       /* [n_nodes] observed max / min (0 for other nodes) */
+    float *clip;              /* [n_nodes] clipping value of |x| (finish / load) */
+    long frames;
+    double percentile;        /* 0 until finished */
+};
+
+/* FNV-1a 64 of the folded parameters: identifies the weights a calibration is for. */
+uint64_t vs__bb_weights_hash(const vs_backbone *bb);
+/* 1 if conv node i of an INT8 state runs in BF16 instead (calib.c): the convs before
+ * the first concat/add, whose int8 error the features are most sensitive to. */
+int vs__bb_int8_in_bf16(const vs_backbone *bb, int i);
+/* 1 if node i is read by a Conv2D/DepthwiseConv2D node. */
+int vs__bb_feeds_conv(const vs_backbone *bb, int i);
+/* Record node i's output of one forward: rows x c floats at pitch ld. */
+void vs__bb_calib_observe(vs_backbone_calib *c, int i, const float *x, long rows, int ch, int ld);
+
 /* Geometry of one node at a given input size. */
 typedef struct bb_geom {
     int h, w, c;              /* output spatial size and channels */

@@ -13,29 +13,100 @@
  * user-provided). Threads: oneDNN here uses OpenMP; the state's n_threads is applied
  * with omp_set_num_threads() on the calling thread (a per-thread setting).
  * Compiled only with VS_HAVE_DNNL (CMake finds oneDNN); otherwise backbone.c never
- * calls these. Not here: pools/concat/add (ops.c), int8/bf16.
+ * calls these. Not here: pools/concat/add (ops.c).
+ *
+ * Low precision (INT8, BF16): each activation a convolution reads is converted once per
+ * forward (a oneDNN reorder into a per-activation buffer: f32 -> u8/s8 with the
+ * calibrated per-tensor scale, or f32 -> bf16), shared by every convolution reading it
+ * (InceptionV3's branches read the same concat 3-4 times). INT8 convolutions take
+ * s8 weights with per-output-channel scales (127/max|w| over the channel),
+ * accumulate in s32 and write float: output scale 1/(s_x*s_w[oc]), bias pre-scaled to
+ * the accumulator's units (oneDNN 2.x adds it before the output scale), ReLU/ReLU6
+ * after. So pools, concats, adds and taps stay float, as in FP32. u8 for activations
+ * that are never negative in calibration (post-ReLU), s8 otherwise (input image,
+ * MobileNetV2's linear bottlenecks). In an INT8 state the convs before the first
+ * concat/add run in BF16 (vs__bb_int8_in_bf16, calib.c): each conv node has its own
+ * precision (np[]), and an activation gets one converted copy per format its readers use.
+ *
+ * Without VNNI/AMX (effective ISA below avx512_core_vnni / avx2_vnni, e.g. capped by
+ * DNNL_MAX_CPU_ISA) oneDNN's int8 kernels multiply with vpmaddubsw, whose 16-bit pair
+ * sums saturate for 8-bit activations times 8-bit weights (oneDNN's documented
+ * caveat); 7-bit weights or activations avoid that but cost accuracy (measured with an
+ * all-int8 network: region cosine 0.983 / 0.990 against fp32, 0.996 with 8 bits). So INT8 there is emulated: the activation is
+ * quantised exactly as with VNNI (f32 -> u8/s8 reorder) and dequantised back to f32
+ * (u8/s8 -> f32 reorder, 1/scale), the weights are the dequantised s8 weights, and the
+ * convolution runs in f32. Same quantisation grid, so the same features as the VNNI
+ * path up to float rounding; fp32 speed (slower, never wrong).
  */
 #ifdef VS_HAVE_DNNL
 #include "bb_dnnl.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct {
     dnnl_primitive_t p[2];     /* [0]: batch max_batch, [1]: batch 1 */
     dnnl_memory_t src[2], dst[2], sp[2], w[2], b;
     int w_shared;              /* w[1] is w[0] */
+    float *bq;                 /* INT8: bias in accumulator units [cout] */
+    float *wfq;                /* emulated INT8: dequantised s8 weights, our layout */
 } dconv;
+
+/* Low precision: the converted copy of one activation (a node some conv reads). */
+typedef struct {
+    dnnl_primitive_t r[2];     /* reorder f32 -> u8/s8/bf16, batch max_batch / 1 */
+    dnnl_memory_t from[2], to[2];
+    void *buf;                 /* [max_batch * frame] elements */
+    dnnl_primitive_t e[2];     /* emulated INT8: reorder u8/s8 -> f32 (1/scale) */
+    dnnl_memory_t efrom[2], eto[2];
+    float *ebuf;               /* emulated INT8: dequantised activations */
+    size_t frame_bytes;
+    unsigned gen;              /* forward it was converted for */
+    float scale;               /* INT8: q = x * scale */
+    int sgn;                   /* INT8: s8 (1) or u8 (0) */
+    int kind;                  /* VS_PRECISION_INT8 or _BF16 */
+} dquant;
+#define QI(i, prec) (2 * (i) + ((prec) == VS_PRECISION_BF16))
 
 struct bb_dnnl {
     dnnl_engine_t eng;
     dnnl_stream_t str;
-    int n_nodes, max_batch, n_threads;
+    int n_nodes, max_batch, n_threads, prec;
+    int emul;                  /* INT8 without VNNI: emulated in f32 (see top) */
     dconv *c;                  /* [n_nodes] */
+    dquant *q;                 /* [2 * n_nodes]: QI(node, precision); low precision only */
+    int *np;                   /* [n_nodes] precision of each conv node */
+    unsigned gen;
     void *scratch;             /* shared user scratchpad */
     size_t scratch_bytes;
 };
+
+static int isa_vnni(dnnl_cpu_isa_t isa) {
+    return isa == dnnl_cpu_isa_avx512_core_vnni || isa == dnnl_cpu_isa_avx512_core_bf16 ||
+           isa == dnnl_cpu_isa_avx512_core_amx || isa == dnnl_cpu_isa_avx2_vnni;
+}
+
+const char *vs__bb_dnnl_isa(int *vnni) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (vnni) *vnni = isa_vnni(isa);
+    switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+static dnnl_data_type_t lowp_type(const dquant *q) {
+    return q->kind == VS_PRECISION_BF16 ? dnnl_bf16 : q->sgn ? dnnl_s8 : dnnl_u8;
+}
 
 #define DCK(call, what)                                                                     \
     do {                                                                                    \
@@ -49,9 +120,15 @@ struct bb_dnnl {
 
 /* Create the primitive for batch B in slot `slot`. */
 static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, const bb_node *nd,
-                      const bb_geom *gi, const bb_geom *go, int B, size_t *sp_need) {
+                      int np, const bb_geom *gi, const bb_geom *go, int B, size_t *sp_need) {
     vs_status st = VS_OK;
     const int dw = nd->op == BB_DWCONV;
+    const int lowp = np != VS_PRECISION_FP32, i8 = np == VS_PRECISION_INT8, emul = i8 && d->emul;
+    dquant *q = lowp ? &d->q[QI(nd->in[0], np)] : NULL;
+    dnnl_data_type_t st_t = lowp && !emul ? lowp_type(q) : dnnl_f32;
+    dnnl_data_type_t wt_t = emul ? dnnl_f32 : i8 ? dnnl_s8 : lowp ? dnnl_bf16 : dnnl_f32;
+    float *wsc = NULL, *osc = NULL;
+    dnnl_primitive_attr_t rattr = NULL;
     dnnl_memory_desc_t sd, dd, wd, wu, bd;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -59,16 +136,16 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
     dnnl_primitive_t reo = NULL;
     dnnl_memory_t wuser = NULL;
     dnnl_dims_t sdims = {B, nd->cin, gi->h, gi->w}, ddims = {B, nd->cout, go->h, go->w};
-    DCK(dnnl_memory_desc_init_by_tag(&sd, 4, sdims, dnnl_f32, dnnl_nhwc), "src md");
+    DCK(dnnl_memory_desc_init_by_tag(&sd, 4, sdims, st_t, dnnl_nhwc), "src md");
     DCK(dnnl_memory_desc_init_by_tag(&dd, 4, ddims, dnnl_f32, dnnl_nhwc), "dst md");
     if (dw) { /* ours: [kh, kw, C] -> dims (G=C, 1, 1, KH, KW) */
         dnnl_dims_t wdims = {nd->cout, 1, 1, nd->kh, nd->kw};
         dnnl_dims_t ws = {1, 1, 1, (dnnl_dim_t)nd->kw * nd->cout, nd->cout};
-        DCK(dnnl_memory_desc_init_by_tag(&wd, 5, wdims, dnnl_f32, dnnl_format_tag_any), "w md");
+        DCK(dnnl_memory_desc_init_by_tag(&wd, 5, wdims, wt_t, dnnl_format_tag_any), "w md");
         DCK(dnnl_memory_desc_init_by_strides(&wu, 5, wdims, dnnl_f32, ws), "w user md");
     } else { /* ours: [kh, kw, cin, cout] = hwio */
         dnnl_dims_t wdims = {nd->cout, nd->cin, nd->kh, nd->kw};
-        DCK(dnnl_memory_desc_init_by_tag(&wd, 4, wdims, dnnl_f32, dnnl_format_tag_any), "w md");
+        DCK(dnnl_memory_desc_init_by_tag(&wd, 4, wdims, wt_t, dnnl_format_tag_any), "w md");
         DCK(dnnl_memory_desc_init_by_tag(&wu, 4, wdims, dnnl_f32, dnnl_hwio), "w user md");
     }
     dnnl_dims_t bdims = {nd->cout};
@@ -80,6 +157,36 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
         "conv desc");
     DCK(dnnl_primitive_attr_create(&attr), "attr");
     DCK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad");
+    if (i8) { /* per-output-channel weight scales; dequantising output scales */
+        const float wmax = 127.f;
+        const long K = (long)nd->kh * nd->kw * (dw ? 1 : nd->cin);
+        wsc = vs__malloc(sizeof(float) * nd->cout);
+        osc = vs__malloc(sizeof(float) * nd->cout);
+        if (!c->bq) c->bq = vs__malloc(sizeof(float) * nd->cout);
+        if (emul && !c->wfq) c->wfq = vs__malloc(sizeof(float) * K * nd->cout);
+        if (!wsc || !osc || !c->bq || (emul && !c->wfq)) {
+            st = vs__err(VS_ERR_NOMEM, "%s: out of memory (int8 scales)", bb->path);
+            goto out;
+        }
+        for (int o = 0; o < nd->cout; o++) {
+            float m = 0;
+            for (long k = 0; k < K; k++) {
+                float a = fabsf(nd->w[k * nd->cout + o]);
+                m = a > m ? a : m;
+            }
+            wsc[o] = m > 0 ? wmax / m : 1.f;
+            osc[o] = 1.f / (q->scale * wsc[o]);
+            c->bq[o] = nd->b[o] * q->scale * wsc[o];
+            if (emul) /* the s8 weight, dequantised (round half to even, as reorders) */
+                for (long k = 0; k < K; k++)
+                    c->wfq[k * nd->cout + o] = nearbyintf(nd->w[k * nd->cout + o] * wsc[o]) / wsc[o];
+        }
+        if (!emul) {
+            DCK(dnnl_primitive_attr_set_output_scales(attr, nd->cout, 1 << 1, osc), "output scales");
+            DCK(dnnl_primitive_attr_create(&rattr), "reorder attr");
+            DCK(dnnl_primitive_attr_set_output_scales(rattr, nd->cout, 1 << 0, wsc), "weight scales");
+        }
+    }
     DCK(dnnl_post_ops_create(&po), "post-ops");
     if (nd->act == BB_ACT_RELU)
         DCK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f), "relu");
@@ -98,19 +205,22 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
         c->w_shared = 1;
     } else { /* reorder our weights into oneDNN's layout, once */
         DCK(dnnl_memory_create(&c->w[slot], wq, d->eng, DNNL_MEMORY_ALLOCATE), "w memory");
-        DCK(dnnl_memory_create(&wuser, &wu, d->eng, nd->w), "w user memory");
-        DCK(dnnl_reorder_primitive_desc_create(&rpd, &wu, d->eng, wq, d->eng, NULL), "reorder");
+        DCK(dnnl_memory_create(&wuser, &wu, d->eng, c->wfq ? c->wfq : nd->w), "w user memory");
+        DCK(dnnl_reorder_primitive_desc_create(&rpd, &wu, d->eng, wq, d->eng, rattr), "reorder");
         DCK(dnnl_primitive_create(&reo, rpd), "reorder");
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wuser}, {DNNL_ARG_TO, c->w[slot]}};
         DCK(dnnl_primitive_execute(reo, d->str, 2, ra), "reorder");
         DCK(dnnl_stream_wait(d->str), "reorder");
     }
-    if (!c->b) DCK(dnnl_memory_create(&c->b, &bd, d->eng, nd->b), "bias memory");
+    if (!c->b) DCK(dnnl_memory_create(&c->b, &bd, d->eng, i8 && !emul ? c->bq : nd->b), "bias memory");
     DCK(dnnl_memory_create(&c->src[slot], &sd, d->eng, DNNL_MEMORY_NONE), "src memory");
     DCK(dnnl_memory_create(&c->dst[slot], &dd, d->eng, DNNL_MEMORY_NONE), "dst memory");
     if (sp) DCK(dnnl_memory_create(&c->sp[slot], spq, d->eng, DNNL_MEMORY_NONE), "scratchpad");
     DCK(dnnl_primitive_create(&c->p[slot], pd), "primitive");
 out:
+    vs__free(wsc);
+    vs__free(osc);
+    if (rattr) dnnl_primitive_attr_destroy(rattr);
     if (reo) dnnl_primitive_destroy(reo);
     if (rpd) dnnl_primitive_desc_destroy(rpd);
     if (wuser) dnnl_memory_destroy(wuser);
@@ -119,6 +229,68 @@ out:
     if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
+
+#undef DCK
+#define DCK(call, what)                                                                     \
+    do {                                                                                    \
+        dnnl_status_t s_ = (call);                                                          \
+        if (s_ != dnnl_success) {                                                           \
+            st = vs__err(VS_ERR_INTERNAL, "%s: oneDNN: %s for '%s' failed (status %d)", \
+                         bb->path, what, bb->nodes[i].name, (int)s_);                       \
+            goto out;                                                                       \
+        }                                                                                   \
+    } while (0)
+
+/* The converted copy of activation i (node i's dense NHWC output at geometry g). */
+static vs_status make_quant(bb_dnnl *d, const vs_backbone *bb, int i, dquant *q, const bb_geom *g) {
+    vs_status st = VS_OK;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_data_type_t t = lowp_type(q);
+    const int emul = d->emul && q->kind == VS_PRECISION_INT8;
+    q->frame_bytes = (size_t)g->h * g->w * g->c * (t == dnnl_bf16 ? 2 : 1);
+    if (!(q->buf = vs__malloc_aligned(q->frame_bytes * d->max_batch)) ||
+        (emul && !(q->ebuf = vs__malloc_aligned(q->frame_bytes * 4 * d->max_batch))))
+        return vs__err(VS_ERR_NOMEM, "%s: out of memory (converted activations)", bb->path);
+    float inv = 1.f / q->scale;
+    DCK(dnnl_primitive_attr_create(&attr), "attr");
+    if (t != dnnl_bf16) DCK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &q->scale), "scale");
+    for (int s = 0; s < (d->max_batch > 1 ? 2 : 1); s++) {
+        dnnl_memory_desc_t fd, td;
+        dnnl_dims_t dims = {s ? 1 : d->max_batch, g->c, g->h, g->w};
+        DCK(dnnl_memory_desc_init_by_tag(&fd, 4, dims, dnnl_f32, dnnl_nhwc), "f32 md");
+        DCK(dnnl_memory_desc_init_by_tag(&td, 4, dims, t, dnnl_nhwc), "low-precision md");
+        DCK(dnnl_reorder_primitive_desc_create(&pd, &fd, d->eng, &td, d->eng, attr), "reorder");
+        DCK(dnnl_primitive_create(&q->r[s], pd), "reorder");
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        DCK(dnnl_memory_create(&q->from[s], &fd, d->eng, DNNL_MEMORY_NONE), "f32 memory");
+        DCK(dnnl_memory_create(&q->to[s], &td, d->eng, DNNL_MEMORY_NONE), "low-precision memory");
+        if (!emul) continue;
+        DCK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &inv), "scale");
+        DCK(dnnl_reorder_primitive_desc_create(&pd, &td, d->eng, &fd, d->eng, attr), "reorder");
+        DCK(dnnl_primitive_create(&q->e[s], pd), "reorder");
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        DCK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &q->scale), "scale");
+        DCK(dnnl_memory_create(&q->efrom[s], &td, d->eng, DNNL_MEMORY_NONE), "low-precision memory");
+        DCK(dnnl_memory_create(&q->eto[s], &fd, d->eng, DNNL_MEMORY_NONE), "f32 memory");
+    }
+out:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+#undef DCK
+#define DCK(call, what)                                                                     \
+    do {                                                                                    \
+        dnnl_status_t s_ = (call);                                                          \
+        if (s_ != dnnl_success) {                                                           \
+            st = vs__err(VS_ERR_INTERNAL, "%s: oneDNN: %s for '%s' failed (status %d)", \
+                         bb->path, what, nd->name, (int)s_);                                \
+            goto out;                                                                       \
+        }                                                                                   \
+    } while (0)
 
 void vs__bb_dnnl_free(bb_dnnl *d) {
     if (!d) return;
@@ -132,7 +304,24 @@ void vs__bb_dnnl_free(bb_dnnl *d) {
             if (c->w[s] && !(s == 1 && c->w_shared)) dnnl_memory_destroy(c->w[s]);
         }
         if (c->b) dnnl_memory_destroy(c->b);
+        vs__free(c->bq);
+        vs__free(c->wfq);
     }
+    for (int i = 0; d->q && i < 2 * d->n_nodes; i++) {
+        dquant *q = &d->q[i];
+        for (int s = 0; s < 2; s++) {
+            if (q->r[s]) dnnl_primitive_destroy(q->r[s]);
+            if (q->from[s]) dnnl_memory_destroy(q->from[s]);
+            if (q->to[s]) dnnl_memory_destroy(q->to[s]);
+            if (q->e[s]) dnnl_primitive_destroy(q->e[s]);
+            if (q->efrom[s]) dnnl_memory_destroy(q->efrom[s]);
+            if (q->eto[s]) dnnl_memory_destroy(q->eto[s]);
+        }
+        vs__free_aligned(q->buf);
+        vs__free_aligned(q->ebuf);
+    }
+    vs__free(d->q);
+    vs__free(d->np);
     vs__free(d->c);
     vs__free_aligned(d->scratch);
     if (d->str) dnnl_stream_destroy(d->str);
@@ -141,7 +330,7 @@ void vs__bb_dnnl_free(bb_dnnl *d) {
 }
 
 vs_status vs__bb_dnnl_create(bb_dnnl **out, const vs_backbone *bb, const bb_geom *g,
-                             int max_batch, int n_threads) {
+                             int max_batch, int n_threads, int prec, const vs_backbone_calib *cal) {
     *out = NULL;
     vs_status st = VS_OK;
     const bb_node *nd = &bb->nodes[0];
@@ -153,16 +342,41 @@ vs_status vs__bb_dnnl_create(bb_dnnl **out, const vs_backbone *bb, const bb_geom
     d->n_nodes = bb->n_nodes;
     d->max_batch = max_batch;
     d->n_threads = n_threads;
+    d->prec = prec;
     omp_set_num_threads(n_threads);
+    int vnni;
+    vs__bb_dnnl_isa(&vnni);
+    d->emul = prec == VS_PRECISION_INT8 && !vnni;
     DCK(dnnl_engine_create(&d->eng, dnnl_cpu, 0), "engine");
     DCK(dnnl_stream_create(&d->str, d->eng, dnnl_stream_default_flags), "stream");
+    if (!(d->np = vs__calloc(bb->n_nodes, sizeof(int))) ||
+        (prec != VS_PRECISION_FP32 && !(d->q = vs__calloc(2 * (size_t)bb->n_nodes, sizeof(dquant))))) {
+        st = vs__err(VS_ERR_NOMEM, "%s: out of memory (oneDNN state)", bb->path);
+        goto out;
+    }
+    for (int i = 0; i < bb->n_nodes; i++) {
+        nd = &bb->nodes[i];
+        if (nd->op != BB_CONV && nd->op != BB_DWCONV) continue;
+        d->np[i] = prec;
+        if (prec == VS_PRECISION_INT8 && vs__bb_int8_in_bf16(bb, i)) d->np[i] = VS_PRECISION_BF16;
+        if (prec == VS_PRECISION_FP32) continue;
+        dquant *q = &d->q[QI(nd->in[0], d->np[i])];
+        if (q->buf) continue; /* another conv reads the same activation */
+        int p = nd->in[0];
+        q->kind = d->np[i];
+        if (q->kind == VS_PRECISION_INT8) {
+            q->sgn = cal->vmin[p] < 0;
+            q->scale = (q->sgn ? 127.f : 255.f) / cal->clip[p];
+        }
+        if ((st = make_quant(d, bb, p, q, &g[p]))) goto out;
+    }
     size_t sp = 0;
     for (int i = 0; i < bb->n_nodes; i++) {
         nd = &bb->nodes[i];
         if (nd->op != BB_CONV && nd->op != BB_DWCONV) continue;
-        if ((st = make(d, &d->c[i], 0, bb, nd, &g[nd->in[0]], &g[i], max_batch, &sp))) goto out;
+        if ((st = make(d, &d->c[i], 0, bb, nd, d->np[i], &g[nd->in[0]], &g[i], max_batch, &sp))) goto out;
         if (max_batch > 1 &&
-            (st = make(d, &d->c[i], 1, bb, nd, &g[nd->in[0]], &g[i], 1, &sp)))
+            (st = make(d, &d->c[i], 1, bb, nd, d->np[i], &g[nd->in[0]], &g[i], 1, &sp)))
             goto out;
     }
     d->scratch_bytes = sp;
@@ -183,6 +397,32 @@ out:
 
 int vs__bb_dnnl_has(const bb_dnnl *d, int i) { return d && i < d->n_nodes && d->c[i].p[0]; }
 
+void vs__bb_dnnl_begin(bb_dnnl *d) { d->gen++; }
+
+/* Convert activation p (n frames at x) unless this forward already did. */
+static vs_status convert(bb_dnnl *d, const vs_backbone *bb, int p, dquant *q, const float *x, int n,
+                         size_t in_frame) {
+    vs_status st = VS_OK;
+    const bb_node *nd = &bb->nodes[p];
+    const int emul = d->emul && q->kind == VS_PRECISION_INT8;
+    if (q->gen == d->gen) return VS_OK;
+    int slot = n == d->max_batch ? 0 : 1, reps = slot ? n : 1;
+    for (int f = 0; f < reps; f++) {
+        DCK(dnnl_memory_set_data_handle(q->from[slot], (void *)(x + f * in_frame)), "src handle");
+        DCK(dnnl_memory_set_data_handle(q->to[slot], (char *)q->buf + f * q->frame_bytes), "dst handle");
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, q->from[slot]}, {DNNL_ARG_TO, q->to[slot]}};
+        DCK(dnnl_primitive_execute(q->r[slot], d->str, 2, a), "convert");
+        if (!emul) continue;
+        DCK(dnnl_memory_set_data_handle(q->efrom[slot], (char *)q->buf + f * q->frame_bytes), "src handle");
+        DCK(dnnl_memory_set_data_handle(q->eto[slot], (char *)q->ebuf + f * q->frame_bytes * 4), "dst handle");
+        dnnl_exec_arg_t e[2] = {{DNNL_ARG_FROM, q->efrom[slot]}, {DNNL_ARG_TO, q->eto[slot]}};
+        DCK(dnnl_primitive_execute(q->e[slot], d->str, 2, e), "dequantise");
+    }
+    q->gen = d->gen;
+out:
+    return st;
+}
+
 vs_status vs__bb_dnnl_run(bb_dnnl *d, const vs_backbone *bb, int i, float *out, const float *x,
                           int n, size_t in_frame, size_t out_frame) {
     vs_status st = VS_OK;
@@ -190,8 +430,13 @@ vs_status vs__bb_dnnl_run(bb_dnnl *d, const vs_backbone *bb, int i, float *out, 
     dconv *c = &d->c[i];
     int slot = n == d->max_batch ? 0 : 1, reps = slot ? n : 1;
     if (omp_get_max_threads() != d->n_threads) omp_set_num_threads(d->n_threads);
+    dquant *q = d->np[i] != VS_PRECISION_FP32 ? &d->q[QI(nd->in[0], d->np[i])] : NULL;
+    if (q && (st = convert(d, bb, nd->in[0], q, x, n, in_frame))) goto out;
     for (int f = 0; f < reps; f++) {
-        DCK(dnnl_memory_set_data_handle(c->src[slot], (void *)(x + f * in_frame)), "src handle");
+        const void *src = !q      ? (const void *)(x + f * in_frame)
+                          : q->ebuf ? (const void *)((const char *)q->ebuf + f * q->frame_bytes * 4)
+                                    : (const void *)((const char *)q->buf + f * q->frame_bytes);
+        DCK(dnnl_memory_set_data_handle(c->src[slot], (void *)src), "src handle");
         DCK(dnnl_memory_set_data_handle(c->dst[slot], out + f * out_frame), "dst handle");
         dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->src[slot]}, {DNNL_ARG_WEIGHTS, c->w[slot]},
                                 {DNNL_ARG_BIAS, c->b}, {DNNL_ARG_DST, c->dst[slot]},

@@ -56,9 +56,12 @@ vs_status vs__open_regular(const char *path, int *fd, uint64_t *size, int64_t *m
     return VS_OK;
 }
 
-static void fsync_dir_of(const char *path) {
+/* fsync the folder holding path, so that a rename into it is durable. A failure is
+ * an error (the new name may not survive a crash), except where the file system does
+ * not sync folders at all (EINVAL, as some network and FUSE file systems answer). */
+static vs_status fsync_dir_of(const char *path) {
     char *d = vs__strdup(path);
-    if (!d) return;
+    if (!d) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     char *slash = strrchr(d, '/');
     const char *dir = ".";
     if (slash) {
@@ -66,12 +69,16 @@ static void fsync_dir_of(const char *path) {
         else *slash = 0;
         dir = d;
     }
+    vs_status st = VS_OK;
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
-        fsync(fd);
+        if (fsync(fd) != 0 && errno != EINVAL)
+            st = vs__err(VS_ERR_IO, "%s: written, but its folder %s could not be synced: %s", path, dir,
+                         strerror(errno));
         close(fd);
     }
     vs__free(d);
+    return st;
 }
 
 vs_status vs__afile_open(vs__afile *a, const char *path) {
@@ -136,9 +143,9 @@ vs_status vs__afile_commit(vs__afile *a) {
         vs__afile_abort(a);
         return st;
     }
-    fsync_dir_of(a->final_path);
+    vs_status st = fsync_dir_of(a->final_path);
     afile_release(a);
-    return VS_OK;
+    return st;
 }
 
 vs_status vs__write_file_atomic(const char *path, const void *data, size_t len) {
@@ -151,4 +158,9 @@ vs_status vs__write_file_atomic(const char *path, const void *data, size_t len) 
         return st;
     }
     return vs__afile_commit(&a);
+}
+
+vs_status vs_write_file_atomic(const char *path, const void *data, size_t len) {
+    if (!path || !path[0] || (len && !data)) return vs__err(VS_ERR_INVALID_ARG, "vs_write_file_atomic: no path or no data");
+    return vs__write_file_atomic(path, data, len);
 }

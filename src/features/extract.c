@@ -18,6 +18,7 @@
 
 struct vs_extractor {
     vs_backbone *bb;
+    vs_backbone_calib *calib; /* INT8 only */
     vs_extract_params p;
     int n_layers;
     char layer[MAX_LAYERS][32];
@@ -66,6 +67,7 @@ static double luma_std(const uint8_t *rgb, int w, int h) {
 
 void vs_extractor_free(vs_extractor *ex) {
     if (!ex) return;
+    vs_backbone_calib_free(ex->calib);
     vs_backbone_free(ex->bb);
     vs__free(ex->proj);
     vs__free(ex->bias);
@@ -124,6 +126,25 @@ vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const
     ex->p = p ? *p : vs_extract_default_params();
     if (ex->p.batch <= 0) ex->p.batch = 16;
     if ((st = vs_backbone_load(&ex->bb, backbone_path))) goto fail;
+    if (!vs_precision_name(ex->p.precision)) {
+        st = vs__err(VS_ERR_INVALID_ARG, "unknown precision %d", ex->p.precision);
+        goto fail;
+    }
+    if (ex->p.precision == VS_PRECISION_INT8) {
+        char cdef[4096];
+        const char *cp = ex->p.calib_path;
+        if (!cp) { /* calib_NAME.vstf next to the weights */
+            const char *sl = strrchr(backbone_path, '/');
+            int dl = sl ? (int)(sl - backbone_path + 1) : 0;
+            snprintf(cdef, sizeof cdef, "%.*scalib_%s.vstf", dl, backbone_path, vs_backbone_name(ex->bb));
+            cp = cdef;
+        }
+        if ((st = vs_backbone_calib_load(&ex->calib, ex->bb, cp))) {
+            vs__err_prefix(st, "int8 needs a calibration (vidsim calibrate; scripts/setup.sh makes the bundled one)");
+            goto fail;
+        }
+    }
+    ex->p.calib_path = NULL; /* borrowed: not kept */
     const char *layers = ex->p.layers;
     if (pca_path) {
         if ((st = vs__tf_open(&pca, pca_path))) goto fail;
@@ -157,6 +178,10 @@ vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const
     for (int l = 0; l < ex->n_layers; l++) ex->d_in += chans[l];
     ex->d_out = ex->d_in;
     uint64_t h = vs__fnv1a(VS__FNV_INIT, layers, strlen(layers));
+    if (ex->calib) {
+        uint32_t ch = vs_backbone_calib_hash(ex->calib);
+        h = vs__fnv1a(h, &ch, sizeof ch);
+    }
     if (pca) {
         const vs__tensor *tm, *tp;
         int64_t dm[1] = {ex->d_in}, dp[2] = {ex->d_in, -1};
@@ -178,6 +203,7 @@ vs_status vs_extractor_load(vs_extractor **out, const char *backbone_path, const
     vs_model_id mid;
     memset(&mid, 0, sizeof mid);
     snprintf(mid.backbone, sizeof mid.backbone, "%s", vs_backbone_name(ex->bb));
+    mid.precision = ex->p.precision;
     mid.crop = ex->p.decode.crop;
     mid.pca = pca != NULL;
     mid.dim = ex->d_out;
@@ -206,6 +232,8 @@ vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex
     bp.input_size = ex->p.decode.crop;
     bp.max_batch = ex->p.batch;
     bp.n_threads = ex->p.n_threads > 0 ? ex->p.n_threads : 1;
+    bp.precision = ex->p.precision;
+    bp.calib = ex->calib;
     vs_status s = vs_backbone_state_create(&st->bs, ex->bb, &bp);
     if (s) {
         vs__free(st);

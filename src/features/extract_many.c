@@ -38,6 +38,16 @@ static vs_status x_begin(void *ctx, int w) {
 
 static void x_end(void *ctx, int w) { vs__xstates_end(&((xjob *)ctx)->xs, w); }
 
+/* An up-to-date header is not enough to skip a video: a feature file truncated or
+ * damaged after it was written (its data no longer matching its checksum) is
+ * re-extracted, as `index add` heals its own (one read of the file, as the index does). */
+static int features_intact(const char *path) {
+    vs_features *f = NULL;
+    int ok = vs_features_load(&f, path) == VS_OK;
+    vs_features_free(f);
+    return ok;
+}
+
 static vs_status x_one(void *ctx, void *state, long li, int w) {
     (void)state;
     xjob *j = ctx;
@@ -56,7 +66,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
         if (!j->force && vs_features_load_header(&old, j->out[i]) == VS_OK &&
             vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
             !strcmp(old->model_id, vs_extractor_model_id(j->ex)) && old->source_hash == h &&
-            old->source_size == sz) {
+            old->source_size == sz && features_intact(j->out[i])) {
             skipped = 1;
             frames = old->T;
         } else {

@@ -3,7 +3,9 @@
  * the model id, sampling rate, shape, source identity and a checksum, then the
  * [T,R,D] float32 region features and the [T] frame times. Loaded by mapping the
  * file (copy-on-write, the file itself is never modified). Byte layout:
- * docs/formats.md. Writes are atomic.
+ * docs/formats.md. Writes are atomic. Version 2 files hold compressed codes
+ * (written and decoded by the index with its codebook, src/index/cfeat.c): here only
+ * their header is read; a full load refuses them, naming the file and the codebook.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "core/internal.h"
@@ -20,6 +22,8 @@
 #define FF_VERSION 1u
 #define FF_FIXED 156 /* bytes before the source path */
 #define FF_HASH_OFF 72
+#define FF_VERSION_Q 2u /* compressed codes (src/index/cfeat.c) */
+#define FF_FIXED_Q 208  /* version 2: bytes before the source path */
 
 typedef struct { void *map; size_t size; } ff_priv;
 
@@ -119,18 +123,31 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
         goto fail;
     }
     uint32_t ver = get32(m + 8), hdr_size = get32(m + 12);
-    if (ver != FF_VERSION) {
-        st = vs__err(VS_ERR_FORMAT, "%s: feature file version %u, this build reads %u", path, ver,
-                     FF_VERSION);
+    if (ver != FF_VERSION && ver != FF_VERSION_Q) {
+        st = vs__err(VS_ERR_FORMAT, "%s: feature file version %u, this build reads %u and %u", path, ver,
+                     FF_VERSION, FF_VERSION_Q);
+        goto fail;
+    }
+    int q = ver == FF_VERSION_Q;
+    if (q && size < FF_FIXED_Q) {
+        st = vs__err(VS_ERR_FORMAT, "%s: truncated compressed feature file (%zu bytes)", path, size);
+        goto fail;
+    }
+    if (q && !header_only) {
+        st = vs__err(VS_ERR_FORMAT, "%s: compressed feature file (codec %.15s, codebook %.32s): read it through "
+                     "its index (vs_index_load_features)", path, (const char *)m + 160, (const char *)m + 176);
         goto fail;
     }
     f->T = (int)get32(m + 16);
     f->R = (int)get32(m + 20);
     f->D = (int)get32(m + 24);
-    uint32_t dtype = get32(m + 28), plen = get32(m + 152);
-    size_t n1 = (size_t)f->T * f->R * f->D * 4, n2 = (size_t)f->T * 4;
-    if (dtype != 0 || f->T <= 0 || f->R <= 0 || f->D <= 0 || f->T > 10000000 || f->R > 4096 ||
-        f->D > 65536 || hdr_size % 64 || hdr_size < FF_FIXED + (uint64_t)plen || hdr_size > size ||
+    uint32_t dtype = get32(m + 28), plen = get32(m + 152), fixed = q ? FF_FIXED_Q : FF_FIXED;
+    uint64_t csize = q ? get32(m + 156) : 0;
+    size_t n1 = q ? (size_t)((f->T * (uint64_t)f->R * csize + 3) & ~(uint64_t)3) : (size_t)f->T * f->R * f->D * 4,
+           n2 = (size_t)f->T * 4;
+    if ((q ? (dtype != 1 && dtype != 2) || csize < 1 || csize > 1u << 20 : dtype != 0) || f->T <= 0 ||
+        f->R <= 0 || f->D <= 0 || f->T > 10000000 || f->R > 4096 ||
+        f->D > 65536 || hdr_size % 64 || hdr_size < fixed + (uint64_t)plen || hdr_size > size ||
         (uint64_t)hdr_size + n1 + n2 != size) {
         st = vs__err(VS_ERR_FORMAT, "%s: corrupt or truncated feature file (header says T=%d R=%d D=%d, file has %zu bytes)",
                      path, f->T, f->R, f->D, size);
@@ -149,8 +166,12 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
         st = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    memcpy(f->source, m + FF_FIXED, plen);
+    memcpy(f->source, m + fixed, plen);
     f->source[plen] = 0;
+    if (q) { /* header only: no float data to point at */
+        *out = f;
+        return VS_OK;
+    }
     f->data = (float *)(m + hdr_size);
     f->times = (float *)(m + hdr_size + n1);
     if (!header_only &&

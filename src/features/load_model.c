@@ -14,14 +14,22 @@ vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *m
                                    const char *pca_override, const vs_extract_params *p) {
     *out = NULL;
     vs_model_id id;
-    char wn[64], pn[64], wpath[4096], ppath[4096];
-    if (vs_model_id_parse(&id, model_id) != VS_OK || vs_model_files(id.backbone, wn, sizeof wn, pn, sizeof pn))
+    char wn[64], pn[64], cn[64], wpath[4096], ppath[4096], cpath[4096];
+    if (vs_model_id_parse(&id, model_id) != VS_OK ||
+        vs_model_files_calib(id.backbone, wn, sizeof wn, pn, sizeof pn, cn, sizeof cn))
         return vs__err(VS_ERR_UNSUPPORTED, "index model %s: unknown backbone", model_id ? model_id : "");
-    /* both files are looked up (a locator may report a missing one) before loading */
+    /* the files are looked up (a locator may report a missing one) before loading */
     vs_model_locate(models, wn, wpath, sizeof wpath);
     vs_model_locate(models, pn, ppath, sizeof ppath);
     if (pca_override) snprintf(ppath, sizeof ppath, "%s", pca_override);
-    return vs_extractor_load(out, wpath, id.pca ? ppath : NULL, p);
+    /* the id's precision wins over p's: queries are extracted as the index was */
+    vs_extract_params ep = p ? *p : vs_extract_default_params();
+    ep.precision = id.precision;
+    if (id.precision == VS_PRECISION_INT8 && !(p && p->calib_path && p->precision == VS_PRECISION_INT8)) {
+        vs_model_locate(models, cn, cpath, sizeof cpath);
+        ep.calib_path = cpath;
+    }
+    return vs_extractor_load(out, wpath, id.pca ? ppath : NULL, &ep);
 }
 
 vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,

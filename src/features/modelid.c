@@ -31,6 +31,13 @@ vs_status vs_model_id_parse(vs_model_id *out, const char *s) {
     vs_model_id id;
     memset(&id, 0, sizeof id);
     memcpy(id.backbone, s, nb);
+    char *dash = strrchr(id.backbone, '-');
+    if (dash) { /* precision suffix: -int8 / -bf16 (fp32 has none) */
+        int pr = vs_precision_parse(dash + 1);
+        if (pr <= VS_PRECISION_FP32 || dash == id.backbone) goto bad;
+        id.precision = pr;
+        *dash = 0;
+    }
     const char *p = slash + 1;
     long crop = parse_uint(&p);
     if (crop <= 0 || *p++ != '/') goto bad;
@@ -48,15 +55,21 @@ vs_status vs_model_id_parse(vs_model_id *out, const char *s) {
     *out = id;
     return VS_OK;
 bad:
-    return vs__err(VS_ERR_FORMAT, "model id '%s' is not BACKBONE/CROP/pcaD/HASH", s);
+    return vs__err(VS_ERR_FORMAT, "model id '%s' is not BACKBONE[-int8|-bf16]/CROP/pcaD/HASH", s);
 }
 
 int vs_model_id_format(const vs_model_id *id, char *buf, size_t n) {
-    return snprintf(buf, n, "%s/%d/%s%d/%08x", id->backbone, id->crop, id->pca ? "pca" : "raw", id->dim,
-                    (unsigned)id->hash);
+    const char *pr = id->precision != VS_PRECISION_FP32 ? vs_precision_name(id->precision) : NULL;
+    return snprintf(buf, n, "%s%s%s/%d/%s%d/%08x", id->backbone, pr ? "-" : "", pr ? pr : "", id->crop,
+                    id->pca ? "pca" : "raw", id->dim, (unsigned)id->hash);
 }
 
 vs_status vs_model_files(const char *backbone, char *weights, size_t nw, char *pca, size_t np) {
+    return vs_model_files_calib(backbone, weights, nw, pca, np, NULL, 0);
+}
+
+vs_status vs_model_files_calib(const char *backbone, char *weights, size_t nw, char *pca, size_t np,
+                               char *calib, size_t nc) {
     const char *base = !backbone ? NULL
                        : !strcmp(backbone, "mobilenet") || !strcmp(backbone, "mobilenet_v2") ? "mobilenet_v2"
                        : !strcmp(backbone, "inception") || !strcmp(backbone, "inception_v3") ? "inception_v3"
@@ -64,6 +77,7 @@ vs_status vs_model_files(const char *backbone, char *weights, size_t nw, char *p
     if (!base) return vs__err(VS_ERR_UNSUPPORTED, "unknown backbone '%s'", backbone ? backbone : "");
     if (weights) snprintf(weights, nw, "%s.vstf", base);
     if (pca) snprintf(pca, np, "pca_%s.vstf", base);
+    if (calib) snprintf(calib, nc, "calib_%s.vstf", base);
     return VS_OK;
 }
 

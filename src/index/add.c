@@ -1,7 +1,8 @@
 /*
  * add.c - adding precomputed features and failed rows to an index: pick a fresh
  * feature file name (content hash plus a random nonce, never the user's file
- * name), write it atomically and durably (vs_features_save: temp file, fsync,
+ * name), write it atomically and durably (vs_features_save, or compressed with the
+ * index's codebook, vs__index_save_file: temp file, fsync,
  * rename, fsync of the folder), then commit the row (catalogue.c). An "unchanged"
  * video is only skipped when its row's feature file still loads and checks out
  * (vs__index_unchanged_intact); a damaged one is replaced. Extraction from
@@ -46,7 +47,7 @@ int vs__index_unchanged_intact(vs_index *idx, const char *abspath, uint64_t size
     }
     char why[sizeof res->repair_reason] = "";
     vs_features *f = NULL;
-    vs_status s = rel[0] ? vs_features_load(&f, full) : vs__err(VS_ERR_FORMAT, "%s: the ok row names no feature file", abspath);
+    vs_status s = rel[0] ? vs__index_load_file(idx, full, &f) : vs__err(VS_ERR_FORMAT, "%s: the ok row names no feature file", abspath);
     if (s == VS_ERR_NOMEM) {
         u = s;
     } else if (s) {
@@ -67,6 +68,15 @@ int vs__index_unchanged_intact(vs_index *idx, const char *abspath, uint64_t size
     memset(res, 0, sizeof *res);
     snprintf(res->repair_reason, sizeof res->repair_reason, "%s", why);
     return 0;
+}
+
+char *vs__index_new_feature_name(uint64_t source_hash) {
+    size_t n = strlen(VS__INDEX_FEATURES) + 48;
+    char *rel = vs__malloc(n);
+    if (rel)
+        snprintf(rel, n, "%s/%016llx-%016llx.vsf", VS__INDEX_FEATURES, (unsigned long long)source_hash,
+                 (unsigned long long)nonce64());
+    return rel;
 }
 
 static void in_flight(vs_index *idx, int d) {
@@ -116,9 +126,10 @@ vs_status vs_index_add_features(vs_index *idx, const char *path, const vs_featur
     /* the file names the row's path, so vs_index_rebuild can restore the row from it alone */
     vs_features named = *f;
     named.source = abs;
-    s = vs_features_save(&named, full);
+    s = vs__index_save_file(idx, &named, full); /* compressed when the index has a codebook */
     if (s) {
         vs__err_prefix(s, "%s: writing features into the index", abs);
+        unlink(full); /* renamed into place but its folder not synced: no row will name it */
         in_flight(idx, -1);
         goto out;
     }

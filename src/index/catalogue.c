@@ -43,7 +43,7 @@ const char *const vs__index_schema_sql =
     "CREATE INDEX videos_name ON videos(name);"
     "CREATE UNIQUE INDEX videos_feature_file ON videos(feature_file);"
     "INSERT INTO meta VALUES('kind','vidsim-index');"
-    "INSERT INTO meta VALUES('format_version','2');"
+    "INSERT INTO meta VALUES('format_version','3');"
     "INSERT INTO meta VALUES('model_id','');"
     "INSERT INTO meta VALUES('fps','0');";
 
@@ -79,6 +79,12 @@ vs_status vs__index_db_err(vs_index *idx, int rc, const char *what) {
                      : base == SQLITE_NOTADB || base == SQLITE_CORRUPT ? VS_ERR_FORMAT
                                                                        : VS_ERR_IO;
     const char *msg = idx->db ? sqlite3_errmsg(idx->db) : sqlite3_errstr(rc);
+    int os_err = idx->db ? sqlite3_system_errno(idx->db) : 0;
+    char msg_os[512];
+    if (os_err && (base == SQLITE_IOERR || base == SQLITE_FULL || base == SQLITE_CANTOPEN)) {
+        snprintf(msg_os, sizeof msg_os, "%s (%s)", msg, strerror(os_err)); /* the disk's own reason */
+        msg = msg_os;
+    }
     if (base == SQLITE_CORRUPT) /* a damaged page: the feature files still hold every video */
         return vs__err(code, "%s: the catalogue is damaged (%s: %s); rebuild it from the feature files with "
                              "`vidsim index rebuild --index %s`", idx->cat_path, what, msg, idx->dir);
@@ -151,6 +157,7 @@ static vs_status load_meta(vs_index *idx) {
     int version = -1, kind = 0, rc;
     idx->model_id[0] = 0;
     idx->fps = 0;
+    idx->codec[0] = idx->codebook_id[0] = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0);
         const char *v = (const char *)sqlite3_column_text(st, 1);
@@ -159,6 +166,8 @@ static vs_status load_meta(vs_index *idx) {
         else if (!strcmp(k, "format_version")) version = atoi(v);
         else if (!strcmp(k, "model_id")) snprintf(idx->model_id, sizeof idx->model_id, "%s", v);
         else if (!strcmp(k, "fps")) idx->fps = atof(v);
+        else if (!strcmp(k, "codec")) snprintf(idx->codec, sizeof idx->codec, "%s", v);
+        else if (!strcmp(k, "codebook_id")) snprintf(idx->codebook_id, sizeof idx->codebook_id, "%s", v);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return vs__index_db_err(idx, rc, "reading meta");
@@ -483,6 +492,7 @@ void vs_index_close(vs_index *idx) {
     vs__free(idx->dir);
     vs__free(idx->cat_path);
     vs__free(idx->feat_dir);
+    vs_quant_free(idx->quant);
     vs__free(idx);
 }
 
@@ -530,6 +540,8 @@ vs_status vs_index_get_info(vs_index *idx, vs_index_info *out) {
         if (rc != SQLITE_DONE) s = vs__index_db_err(idx, rc, "counting rows");
     }
     out->format_version = idx->format_version;
+    snprintf(out->codec, sizeof out->codec, "%s", idx->codec);
+    snprintf(out->codebook_id, sizeof out->codebook_id, "%s", idx->codebook_id);
     snprintf(out->model_id, sizeof out->model_id, "%s", idx->model_id);
     out->fps = idx->fps;
     pthread_mutex_unlock(&idx->mu);
@@ -567,6 +579,9 @@ static vs_status set_meta(vs_index *idx, const char *key, const char *value) {
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? VS_OK : vs__index_db_err(idx, rc, "writing meta");
 }
+
+vs_status vs__index_set_meta(vs_index *idx, const char *key, const char *value) { return set_meta(idx, key, value); }
+vs_status vs__index_load_meta(vs_index *idx) { return load_meta(idx); }
 
 static void stem_of(const char *path, char *out, size_t n) {
     const char *b = strrchr(path, '/');

@@ -7,6 +7,7 @@
 
 #include "core/internal.h"
 #include "vidsim/index.h"
+#include "vidsim/quant.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -14,6 +15,7 @@
 #define VS__INDEX_CATALOGUE "catalogue.sqlite"
 #define VS__INDEX_FEATURES "features"
 #define VS__INDEX_LOCK "lock"
+#define VS__INDEX_CODEBOOK "codebook.vstf"
 
 struct vs_index {
     char *dir;            /* as given to vs_index_open */
@@ -26,9 +28,12 @@ struct vs_index {
     int in_flight;        /* adds that have started writing a feature file */
     char model_id[64];    /* meta: "" until the first add */
     double fps;           /* meta: 0 until the first successful add */
-    int format_version;   /* meta: 2, or 1 for a read-only handle on an old index (no extras) */
+    int format_version;   /* meta: 3 or 2, or 1 for a read-only handle on an old index (no extras) */
     int wcheck;           /* quick_check before the first write: 0 not run yet, 1 passed, -1 damaged */
     char wcheck_msg[1536];/* the refusal when wcheck is -1 */
+    char codec[16];       /* meta (format 3): codec of the codebook, "" when the index has none */
+    char codebook_id[33]; /* meta (format 3): its id, "" when none */
+    vs_quant *quant;      /* the codebook, loaded on first use (vs__index_quant), read-only */
 };
 
 /* A row to commit. Strings borrowed. */
@@ -126,5 +131,30 @@ typedef struct vs__index_bad_extra {
  * vs__index_bad_extras_free). With repair, bad rows are deleted in one transaction. */
 vs_status vs__index_check_extras(vs_index *idx, int repair, vs__index_bad_extra **out, long *n_out);
 void vs__index_bad_extras_free(vs__index_bad_extra *v, long n);
+
+/* ---- compressed feature files and the codebook (cfeat.c, compress.c) */
+
+/* Write f (borrowed) encoded with q as a compressed feature file (VSF version 2), atomically. */
+vs_status vs__cfeat_save(const vs_features *f, const vs_quant *q, const char *path);
+/* Load a compressed feature file: checks and decodes every code with q (q NULL: refused,
+ * naming the file and its codebook; another codebook than q: refused likewise). */
+vs_status vs__cfeat_load(vs_features **out, const char *path, const vs_quant *q);
+/* The VSF version of a feature file (1 float, 2 compressed), 0 when unreadable or not one. */
+int vs__feat_file_version(const char *path);
+/* Either kind of feature file: version 2 through q, anything else through vs_features_load. */
+vs_status vs__feat_load_any(vs_features **out, const char *path, const vs_quant *q);
+/* The index's codebook (loaded from dir/codebook.vstf on first use and checked against the
+ * meta's id and model id), *out NULL when the index has none. Takes mu. */
+vs_status vs__index_quant(vs_index *idx, const vs_quant **out);
+/* A feature file of this index, either kind (the codebook is loaded when needed). */
+vs_status vs__index_load_file(vs_index *idx, const char *path, vs_features **out);
+/* Save f for this index: compressed with its codebook when it has one, else float (VSF 1). */
+vs_status vs__index_save_file(vs_index *idx, const vs_features *f, const char *path);
+/* Set (or change) one meta value in the open transaction (catalogue.c). */
+vs_status vs__index_set_meta(vs_index *idx, const char *key, const char *value);
+/* Re-read meta into the handle (under mu or before the handle is shared). */
+vs_status vs__index_load_meta(vs_index *idx);
+/* A fresh feature file name "features/<hash>-<nonce>.vsf" (new string). */
+char *vs__index_new_feature_name(uint64_t source_hash);
 
 #endif

@@ -5,7 +5,9 @@
  * rows can be written again from features/ alone; what SQLite can still read of the
  * old catalogue (meta, rows, extras, verdicts, the id sequence) is salvaged first,
  * read-only, to keep ids, paths, add times, the model, the extras of restored videos
- * and the reviewers' verdicts (keyed by names, kept as read).
+ * and the reviewers' verdicts (keyed by names, kept as read). Compressed feature files
+ * (format 3) are read with DIR/codebook.vstf, whose codec and id go into the new meta;
+ * a codebook that does not load makes the rebuild refuse (it would drop every video).
  *
  * Steps, under the writer lock: salvage; load every feature file (checksum) and pick
  * one per video; write DIR/catalogue.sqlite.rebuild-tmp in one transaction, fsync;
@@ -403,10 +405,13 @@ static vs_status set_meta(sqlite3 *db, const char *tmp, const char *key, const c
 
 /* The body of the new catalogue's one transaction. c: the kept candidates, by id. */
 static vs_status write_body(sqlite3 *db, const char *tmp, const cand *c, long n, const salvage *sv,
-                            const vs_index_rebuild_report *r, const char *restored_old, long *kept, long *dropped) {
+                            const vs_index_rebuild_report *r, const char *restored_old, long *kept, long *dropped,
+                            const vs_quant *q) {
     vs_status s;
     char b[64];
     if ((s = exec(db, tmp, vs__index_schema_sql)) || (s = exec(db, tmp, vs__index_extras_sql))) return s;
+    if (q && ((s = set_meta(db, tmp, "codec", vs_quant_codec(q))) || (s = set_meta(db, tmp, "codebook_id", vs_quant_id(q)))))
+        return s;
     if ((s = set_meta(db, tmp, "model_id", r->model_id))) return s;
     snprintf(b, sizeof b, "%.17g", r->fps);
     if ((s = set_meta(db, tmp, "fps", b))) return s;
@@ -541,7 +546,7 @@ static int keep_link(const char *src, const char *dst, int *renamed) {
 
 /* Build tmp from the kept candidates (by id) and make it durable. */
 static vs_status write_new(const char *tmp, const cand *c, long n, const salvage *sv, vs_index_rebuild_report *r,
-                           const char *restored_old) {
+                           const char *restored_old, const vs_quant *q) {
     sqlite3 *db = NULL;
     unlink_db(tmp);
     int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -554,7 +559,7 @@ static vs_status write_new(const char *tmp, const cand *c, long n, const salvage
     if ((s = exec(db, tmp, "PRAGMA journal_mode=DELETE")) || (s = exec(db, tmp, "PRAGMA synchronous=FULL")) ||
         (s = exec(db, tmp, "BEGIN IMMEDIATE")))
         goto out;
-    s = write_body(db, tmp, c, n, sv, r, restored_old, &r->n_extras_kept, &r->n_extras_dropped);
+    s = write_body(db, tmp, c, n, sv, r, restored_old, &r->n_extras_kept, &r->n_extras_dropped, q);
     if (!s) s = exec(db, tmp, "COMMIT");
     if (s) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -659,7 +664,7 @@ void vs_index_rebuild_report_free(vs_index_rebuild_report *r) {
 
 /* Load every feature file into c[] (those that load); the others go to r->skipped. */
 static vs_status load_all(const char *feat_dir, char **names, long n_names, const salvage *sv,
-                          vs_index_rebuild_report *r, long *skip_cap, cand **out, long *n_out) {
+                          vs_index_rebuild_report *r, long *skip_cap, cand **out, long *n_out, const vs_quant *q) {
     cand *c = vs__calloc((size_t)n_names + 1, sizeof *c);
     if (!c) return vs__err(VS_ERR_NOMEM, "out of memory");
     long n = 0;
@@ -673,7 +678,7 @@ static vs_status load_all(const char *feat_dir, char **names, long n_names, cons
             break;
         }
         vs_features *f = NULL;
-        vs_status ls = vs_features_load(&f, full);
+        vs_status ls = vs__feat_load_any(&f, full, q); /* float, or compressed with the codebook */
         struct stat sb;
         if (ls == VS_ERR_NOMEM) {
             s = ls;
@@ -740,6 +745,7 @@ vs_status vs_index_rebuild(const char *dir, vs_index_rebuild_report **out) {
     char **names = NULL, *restored_old = NULL;
     long n_names = 0, n_c = 0, skip_cap = 0;
     cand *c = NULL;
+    vs_quant *quant = NULL;
     salvage sv;
     memset(&sv, 0, sizeof sv);
     vs_index_rebuild_report *r = vs__calloc(1, sizeof *r);
@@ -752,7 +758,22 @@ vs_status vs_index_rebuild(const char *dir, vs_index_rebuild_report **out) {
     if ((s = list_vsf(feat_dir, &names, &n_names))) goto out;
     if ((s = salvage_old(cat, &sv))) goto out;
     r->n_files = n_names;
-    if ((s = load_all(feat_dir, names, n_names, &sv, r, &skip_cap, &c, &n_c))) goto out;
+    {   /* a compressed index's codebook (format 3): its files decode with it, and the new
+         * catalogue names it; without one, compressed files are left out (listed) */
+        char *cb = vs__index_join(dir, VS__INDEX_CODEBOOK);
+        if (!cb) {
+            s = vs__err(VS_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (stat(cb, &sb) == 0 && (s = vs_quant_load(&quant, cb))) {
+            /* every compressed file would be left out: refuse instead, changing nothing */
+            vs__err_prefix(s, "the index's codebook does not load (restore it; nothing was changed)");
+            vs__free(cb);
+            goto out;
+        }
+        vs__free(cb);
+    }
+    if ((s = load_all(feat_dir, names, n_names, &sv, r, &skip_cap, &c, &n_c, quant))) goto out;
 
     /* the index's model and rate: the old meta's where readable, else the files' */
     snprintf(r->model_id, sizeof r->model_id, "%s", sv.model_id);
@@ -842,7 +863,7 @@ vs_status vs_index_rebuild(const char *dir, vs_index_rebuild_report **out) {
     }
     if (s) goto out;
 
-    if ((s = write_new(tmp, c, n_c, &sv, r, restored_old))) goto out;
+    if ((s = write_new(tmp, c, n_c, &sv, r, restored_old, quant))) goto out;
     if ((s = swap_in(dir, cat, tmp, r))) goto out;
     r->salvage_error = vs__strdup(sv.err);
     r->old_check = vs__strdup(sv.check[0] ? sv.check : "ok");
@@ -859,6 +880,7 @@ out:
     vs_index_rebuild_report_free(r);
     cands_free(c, n_c);
     vs__free(restored_old);
+    vs_quant_free(quant);
     salvage_free(&sv);
     for (long i = 0; i < n_names; i++) vs__free(names[i]);
     vs__free(names);

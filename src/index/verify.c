@@ -1,5 +1,6 @@
 /*
- * verify.c - reading an entry's features, and checking an index: SQLite's
+ * verify.c - reading an entry's features (decoding a compressed file with the
+ * index's codebook, cfeat.c), and checking an index: SQLite's
  * integrity check, every ok row's feature file (loads, checksum, model id, frame
  * count), every extras array (extras.c), and the features/ folder (orphans a killed add leaves, temporary files of
  * interrupted writes). Repair removes bad rows and deletes orphans; it never edits
@@ -24,7 +25,7 @@ vs_status vs_index_load_features(vs_index *idx, const vs_index_entry *e, vs_feat
     char *p = vs__index_join(idx->dir, e->feature_file);
     if (!p) return vs__err(VS_ERR_NOMEM, "out of memory");
     vs_features *f = NULL;
-    vs_status s = vs_features_load(&f, p);
+    vs_status s = vs__index_load_file(idx, p, &f); /* float or compressed (decoded here) */
     if (s) {
         vs__err_prefix(s, "index entry %s", e->name);
         goto out;
@@ -209,6 +210,16 @@ vs_status vs_index_verify(vs_index *idx, int repair, vs_index_report **out) {
     vs_index_entries *es = NULL;
     vs_index_info info;
     if ((s = vs_index_get_info(idx, &info))) goto fail;
+    if (info.codebook_id[0]) {
+        /* without its codebook no compressed file reads: that is one problem, not a bad
+         * row per video (which --repair would delete) */
+        const vs_quant *q;
+        if ((s = vs__index_quant(idx, &q))) {
+            vs__err_prefix(s, "%s: cannot check a compressed index without its codebook (restore %s; nothing was "
+                              "changed)", idx->dir, VS__INDEX_CODEBOOK);
+            goto fail;
+        }
+    }
     if ((s = integrity(idx, r, &cap))) goto fail;
     if ((s = vs_index_list(idx, NULL, &es))) goto fail;
     r->n_rows = es->n;

@@ -135,6 +135,33 @@ vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__
     }
     const float qbg = vs_norm_stat(sims, n, &s->p.norm);
     if (ks >= 0) sims[ks] = keep;
+    return vs__bg_apply_level(s, st, R, D, fn, sims, rows, n, qbg, segs, nsegs);
+}
+
+long vs__bg_candidates(const vs_searcher *s, const float *sims, const long *rows, long n, int64_t self, float *out) {
+    const vs__bg *b = &s->bg;
+    const vs_norm_params *p = &s->p.norm;
+    int keep = p->skip + p->n, m = 0;
+    if (!b->on) return 0;
+    /* the same selection as vs_norm_stat: the best keep scores, sorted descending */
+    for (long k = 0; k < n; k++) {
+        float v = sims[k];
+        if ((self >= 0 && b->es->v[rows[k]].id == self) || isnan(v) || v >= p->copy_above) continue;
+        if (m == keep && v <= out[m - 1]) continue;
+        int j = m < keep ? m++ : m - 1;
+        while (j > 0 && out[j - 1] < v) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = v;
+    }
+    return m;
+}
+
+vs_status vs__bg_apply_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn,
+                             float *sims, const long *rows, long n, float qbg, vs_segment **segs, const int *nsegs) {
+    vs__bg *b = &s->bg;
+    if (!b->on || n <= 0) return VS_OK;
     b->qlev = qbg;
     for (long k = 0; k < n; k++) {
         long row = rows[k];

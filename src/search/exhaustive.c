@@ -8,6 +8,7 @@
 #include "search/search_internal.h"
 #include "core/internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,12 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
     c->targets = vs__calloc((size_t)n + 1, sizeof *c->targets);
     c->target_row = vs__calloc((size_t)n + 1, sizeof *c->target_row);
     if (!c->feats || !c->xs || !c->targets || !c->target_row) return vs__err(VS_ERR_NOMEM, "out of memory");
+    const int ns = s->p.n_shards > 1 ? s->p.n_shards : 1;
+    long pos = -1; /* position among the ok rows: the shard split */
     for (long i = 0; i < n; i++) {
         const vs_index_entry *e = &c->es->v[i];
         if (!e->ok) continue;
+        if (++pos % ns != (ns > 1 ? s->p.shard : 0)) continue;
         if (vs_index_load_features(idx, e, &c->feats[i]) != VS_OK) {
             /* a damaged entry must not take the whole collection down: skip it and list it */
             char why[2048];
@@ -67,8 +71,19 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
     return VS_OK;
 }
 
-/* indexed features of a corpus row (background levels) */
+/* indexed features of a corpus row (background levels); a shard loads the rows of
+ * other shards that it needs (background members) on first use, without listing
+ * damaged ones (their own shard lists them) */
 static const float *corpus_features(vs_searcher *s, long row, int *T) {
+    vs__corpus *c = &s->c;
+    if (!c->xs[row] && s->p.n_shards > 1 && c->es->v[row].ok && !c->feats[row] &&
+        vs_index_load_features(c->idx, &c->es->v[row], &c->feats[row]) == VS_OK) {
+        const vs_features *f = c->feats[row];
+        if (f->R != c->R || f->D != c->D || !(c->xs[row] = vs__index_features(c->st, f))) {
+            vs_features_free(c->feats[row]);
+            c->feats[row] = NULL;
+        }
+    }
     if (!s->c.xs[row]) return NULL;
     *T = s->c.feats[row]->T;
     return s->c.xs[row];
@@ -117,36 +132,43 @@ static void free_segs(vs_segment **segs, long n) {
     }
 }
 
-vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result **out) {
+void vs__exhaustive_drop(vs_searcher *s) {
+    vs__xquery *x = &s->xq;
+    if (s->fused && s->segs) free_segs(s->segs, s->c.n_ok);
+    vs__free(x->qx);
+    vs_features_free(x->qf);
+    memset(x, 0, sizeof *x);
+}
+
+vs_status vs__exhaustive_raw(vs_searcher *s, const char *q, float *cand, long *nc) {
     vs__corpus *c = &s->c;
-    vs_features *qf = NULL;
-    int64_t self = -1;
-    vs_status st = vs__load_query(s, q, &qf, &self);
+    vs__xquery *x = &s->xq;
+    long nc0;
+    if (!nc) nc = &nc0;
+    vs__exhaustive_drop(s);
+    *nc = 0;
+    x->self = -1;
+    vs_status st = vs__load_query(s, q, &x->qf, &x->self);
     if (st) return st;
+    const vs_features *qf = x->qf;
     if (c->n_ok > 0 && (qf->R != c->R || qf->D != c->D)) {
         vs__search_note(s, "%s: features of R=%d D=%d, the index has R=%d D=%d", q, qf->R, qf->D, c->R, c->D);
-        vs_features_free(qf);
+        vs__exhaustive_drop(s);
         return VS_ERR_INVALID_ARG;
     }
-    if (c->n_ok == 0) { /* every ok row was left out as damaged: nothing to score */
-        vs_features_free(qf);
-        return vs__result_new(s, c->es, NULL, 0, out);
-    }
-    int n_failed = 0;
-    float *qx = vs__index_features(c->st, qf);
+    if (c->n_ok == 0) return VS_OK; /* every ok row was left out as damaged (or none in this shard) */
+    float *qx = x->qx = vs__index_features(c->st, qf);
     if (s->fused && qx) {
         vs_loc_video fq = loc_video(qx, qf);
         if (vs_localize_search(c->st, c->m, &fq, s->lv, (int)c->n_ok, c->R, c->D, &s->p.localize, s->sims, s->segs,
                                s->nsegs) != VS_OK) {
             vs__search_note(s, "%s: %s", s->qname, vs_last_error());
-            vs__free(qx);
-            vs_features_free(qf);
+            vs__exhaustive_drop(s);
             return VS_ERR_INTERNAL;
         }
     } else if (!qx || vs_simmodel_similarity(c->st, s->sims, qx, qf->T, c->targets, (int)c->n_ok, c->R, c->D) != VS_OK) {
         vs__search_note(s, "%s: %s", q, vs_last_error());
-        vs__free(qx);
-        vs_features_free(qf);
+        vs__exhaustive_drop(s);
         return VS_ERR_INTERNAL;
     }
     if (s->p.symmetric && !s->fused) {
@@ -156,25 +178,40 @@ vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result *
             float r;
             if (vs_simmodel_similarity(c->st, &r, c->targets[k].x, c->targets[k].T, &qv, 1, c->R, c->D) != VS_OK) {
                 vs__search_note(s, "%s: %s", q, vs_last_error());
-                n_failed++;
+                x->n_failed++;
                 r = s->sims[k];
             }
             s->sims[k] = 0.5f * (s->sims[k] + r);
         }
     }
-    if (vs__bg_apply(s, c->st, c->R, c->D, corpus_features, s->sims, c->target_row, c->n_ok, self,
-                     s->fused ? s->segs : NULL, s->nsegs) != VS_OK) {
+    if (cand) *nc = vs__bg_candidates(s, s->sims, c->target_row, c->n_ok, x->self, cand);
+    return VS_OK;
+}
+
+vs_status vs__exhaustive_finish(vs_searcher *s, float qlev, vs_search_result **out) {
+    vs__corpus *c = &s->c;
+    vs__xquery *x = &s->xq;
+    *out = NULL;
+    if (!x->qf) return vs__err(VS_ERR_INVALID_ARG, "vs__exhaustive_finish: no query");
+    if (c->n_ok == 0) {
+        vs_status st = vs__result_new(s, c->es, NULL, 0, out);
+        vs__exhaustive_drop(s);
+        return st;
+    }
+    const vs_features *qf = x->qf;
+    const char *q = s->qname;
+    int n_failed = x->n_failed;
+    if (vs__bg_apply_level(s, c->st, c->R, c->D, corpus_features, s->sims, c->target_row, c->n_ok, qlev,
+                           s->fused ? s->segs : NULL, s->nsegs) != VS_OK) {
         vs__search_note(s, "%s: %s", q, vs_last_error());
-        if (s->fused) free_segs(s->segs, c->n_ok);
-        vs__free(qx);
-        vs_features_free(qf);
+        vs__exhaustive_drop(s);
         return VS_ERR_INTERNAL;
     }
-    long nh = vs__rank(s, s->hits, s->sims, c->target_row, c->n_ok, c->es, self);
+    long nh = vs__rank(s, s->hits, s->sims, c->target_row, c->n_ok, c->es, x->self);
     vs_search_result *r = NULL;
-    st = vs__result_new(s, c->es, s->hits, nh, &r);
+    vs_status st = vs__result_new(s, c->es, s->hits, nh, &r);
     if (!st) vs__bg_explain(s, r, s->hits);
-    vs_loc_video qv = loc_video(qx, qf);
+    vs_loc_video qv = loc_video(x->qx, qf);
     for (long k = 0; !st && s->p.segments && k < nh; k++) {
         vs_search_hit *h = &r->hits[k];
         long row = s->hits[k].row;
@@ -192,12 +229,29 @@ vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result *
             n_failed++;
         }
     }
-    if (s->fused) free_segs(s->segs, c->n_ok);
-    vs__free(qx);
-    vs_features_free(qf);
+    vs__exhaustive_drop(s);
     if (r) r->n_failed = n_failed;
     *out = r;
     return st;
+}
+
+vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result **out) {
+    *out = NULL;
+    vs_status st = vs__exhaustive_raw(s, q, NULL, NULL);
+    if (st) return st;
+    vs__corpus *c = &s->c;
+    float qlev = 0.0f;
+    if (s->bg.on && c->n_ok > 0) {
+        /* the query's level over all its scores, itself left out (vs__bg_apply's) */
+        long ks = -1;
+        for (long k = 0; k < c->n_ok && s->xq.self >= 0; k++)
+            if (c->es->v[c->target_row[k]].id == s->xq.self) ks = k;
+        float keep = ks >= 0 ? s->sims[ks] : 0.0f;
+        if (ks >= 0) s->sims[ks] = NAN;
+        qlev = vs_norm_stat(s->sims, c->n_ok, &s->p.norm);
+        if (ks >= 0) s->sims[ks] = keep;
+    }
+    return vs__exhaustive_finish(s, qlev, out);
 }
 
 /* ------------------------------------------------------------------ dedup */
@@ -259,7 +313,13 @@ static int exact_kind(const vs_index_entry *ea, const vs_index_entry *eb, const 
 }
 
 vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **out) {
+    return vs__dedup_run(idx, p, NULL, out);
+}
+
+vs_status vs__dedup_run(vs_index *idx, const vs_search_params *p, const vs__dedup_split *sp, vs_dedup_result **out) {
     *out = NULL;
+    const int rank = sp ? sp->rank : 0, size = sp && sp->size > 1 ? sp->size : 1;
+    int exchanged = 0;
     vs_dedup_result *r = vs__calloc(1, sizeof *r);
     dedup_priv *d = r ? vs__calloc(1, sizeof *d) : NULL;
     if (!d) {
@@ -268,6 +328,7 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
     }
     r->priv_ = d;
     d->s.p = *p;
+    d->s.p.n_shards = 0; /* every rank holds the whole corpus: a pair's videos may be anywhere */
     d->s.cmd = (char *)(p->cmd ? p->cmd : "dedup");
     d->s.idx = idx;
     float *sim = NULL, *lev = NULL;
@@ -284,7 +345,7 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
         st = vs__err(VS_ERR_NOMEM, "out of memory for %ld videos", n);
         goto fail;
     }
-    for (long i = 0; i < n; i++)
+    for (long i = rank; i < n; i += size)
         if ((st = vs_simmodel_similarity(c->st, sim + i * n, c->targets[i].x, c->targets[i].T, c->targets, (int)n, c->R,
                                          c->D)) != VS_OK) {
             vs__free(pairs);
@@ -302,13 +363,21 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
         d->s.model = (char *)(p->model ? p->model : "visil_f");
         d->s.p.symmetric = 1; /* dedup scores both directions */
         if (!(st = vs__bg_open(&d->s, c->es)))
-            for (long i = 0; i < n && !st; i++)
+            for (long i = rank; i < n && !st; i += size)
                 st = vs__bg_level(&d->s, c->st, c->R, c->D, corpus_features, c->target_row[i], &lev[i]);
         d->s.model = NULL;
         if (st) {
             vs__free(pairs);
             goto fail;
         }
+    }
+    if (sp) { /* rank 0 gets every rank's rows and levels */
+        exchanged = 1;
+        if ((st = sp->exchange(sp->user, 1, sim, lev, n))) {
+            vs__free(pairs);
+            goto fail;
+        }
+        if (rank != 0) n = 0; /* the pairs are rank 0's to make */
     }
     long np = 0;
     for (long i = 0; i < n; i++)
@@ -330,6 +399,13 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
     *out = r;
     return VS_OK;
 fail:
+    if (sp && !exchanged) {
+        /* the other ranks wait in the exchange: take part, saying this rank failed */
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", vs_last_error());
+        sp->exchange(sp->user, 0, NULL, NULL, 0);
+        vs__err(st, "%s", msg);
+    }
     vs__free(sim);
     vs__free(lev);
     vs_dedup_result_free(r);

@@ -6,6 +6,7 @@
 #ifndef VS_SEARCH_INTERNAL_H
 #define VS_SEARCH_INTERNAL_H
 
+#include "vidsim/ann.h"
 #include "vidsim/clipmodel.h"
 #include "vidsim/hamming.h"
 #include "vidsim/search.h"
@@ -59,6 +60,16 @@ typedef struct vs__bg {
     const vs_index_entries *es; /* borrowed */
 } vs__bg;
 
+/* An exhaustive query between its raw scores and its ranking (vs__exhaustive_raw,
+ * vs__exhaustive_finish: the MPI layer exchanges the query level in between). */
+typedef struct vs__xquery {
+    vs_features *qf;
+    float *qx;
+    int64_t self;
+    int n_failed;
+    int fail;              /* vs__exhaustive_finish gives VS_ERR_INTERNAL (noted already) */
+} vs__xquery;
+
 struct vs_searcher {
     vs_search_params p;    /* strings below are copies owned here */
     char *model, *hash_model, *pca, *cmd, *models_dir;
@@ -80,6 +91,10 @@ struct vs_searcher {
     int64_t *row;          /* [n] row of es of each code */
     vs_hamming_index *hidx;
     vs_hamming_state *hst;
+    vs_ann *ann;           /* gvec first stage (first_stage "gvec..."): the index over gv */
+    float *gv;             /* [n, D] global vectors of the rows with one */
+    int gvec;              /* 1: first stage by global vectors, not codes */
+    char ann_spec[600];    /* the vs_ann spec in use */
     vs_simmodel *m;
     vs_simmodel_state *st, *st1; /* threads as asked; one thread */
     float **xs;            /* [es->n] stage-2 cache of indexed features, or NULL */
@@ -103,6 +118,7 @@ struct vs_searcher {
     vs_loc_video *lv;
     vs_segment **segs;
     int *nsegs;
+    vs__xquery xq;         /* exhaustive: the query between raw scores and ranking */
 };
 
 /* searcher.c */
@@ -142,6 +158,15 @@ typedef const float *(*vs__bg_features_fn)(vs_searcher *s, long row, int *T);
 vs_status vs__bg_apply(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, float *sims,
                        const long *rows, long n, int64_t self, vs_segment **segs, const int *nsegs);
 
+/* vs__bg_apply with the query's level given (qlev: from every shard's candidates). */
+vs_status vs__bg_apply_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn,
+                             float *sims, const long *rows, long n, float qlev, vs_segment **segs, const int *nsegs);
+/* The scores of sims [n] (rows [n]) that can enter a query's level (vs_norm_stat: not the
+ * row with id self, not NaN, < copy_above), the best skip + n of them, into out
+ * [skip + n]; returns how many. vs_norm_stat over every shard's candidates equals the
+ * level over all the scores. */
+long vs__bg_candidates(const vs_searcher *s, const float *sims, const long *rows, long n, int64_t self, float *out);
+
 /* Fill raw, query_level and ref_level of r's hits (hits [r->n]: the ranked scored list
  * positions) from the last vs__bg_apply; raw = score when normalisation is off. */
 void vs__bg_explain(const vs_searcher *s, vs_search_result *r, const vs__hit *hits);
@@ -155,6 +180,25 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
 void vs__corpus_free(vs__corpus *c);
 vs_status vs__exhaustive_create(vs_searcher *s);
 vs_status vs__exhaustive_query(vs_searcher *s, const char *q, vs_search_result **out);
+/* The query in two halves (shards, dist.h): the raw scores of this searcher's shard
+ * (status as vs_searcher_query's; *nc gets the level candidates, vs__bg_candidates, into
+ * cand [skip + n]), then, given the level of the query over all shards, the ranked
+ * result of this shard (top hits, normalised, localised). finish frees the query's state;
+ * vs__exhaustive_drop frees it without a result. */
+vs_status vs__exhaustive_raw(vs_searcher *s, const char *q, float *cand, long *nc);
+vs_status vs__exhaustive_finish(vs_searcher *s, float qlev, vs_search_result **out);
+void vs__exhaustive_drop(vs_searcher *s);
+/* dedup over the ranks (dist.h): this rank computes the similarity rows i and the levels
+ * of the videos i with i % size == rank; exchange (called on every rank, ok 0 when this
+ * rank failed) fills rank 0's sim [n*n] and lev [n] with the others' rows and returns
+ * VS_OK when every rank succeeded. On rank 0 the result is vs_dedup's; elsewhere it has
+ * no pairs. */
+typedef struct vs__dedup_split {
+    int rank, size;
+    vs_status (*exchange)(void *user, int ok, float *sim, float *lev, long n);
+    void *user;
+} vs__dedup_split;
+vs_status vs__dedup_run(vs_index *idx, const vs_search_params *p, const vs__dedup_split *sp, vs_dedup_result **out);
 /* two_stage.c */
 vs_status vs__two_stage_create(vs_searcher *s);
 vs_status vs__two_stage_query(vs_searcher *s, const char *q, vs_search_result **out);

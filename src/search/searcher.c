@@ -73,6 +73,7 @@ fail:
 
 void vs_searcher_free(vs_searcher *s) {
     if (!s) return;
+    if (s->p.mode == VS_SEARCH_EXHAUSTIVE) vs__exhaustive_drop(s); /* a query between its halves (dist.h) */
     vs__bg_free(&s->bg);
     vs__corpus_free(&s->c);
     vs__two_stage_free(s);
@@ -108,7 +109,7 @@ const vs_search_skips *vs_searcher_skipped(const vs_searcher *s) { return &s->sk
 
 void vs_searcher_timing(const vs_searcher *s, vs_search_timing *out) {
     *out = s->timing;
-    out->hash_id = s->h ? vs_hasher_id(s->h) : "";
+    out->hash_id = s->h ? vs_hasher_id(s->h) : s->ann ? s->ann_spec : "";
     out->bits = s->h ? vs_hasher_bits(s->h) : 0;
     out->n_codes = s->n;
     out->k = s->K;

@@ -4,7 +4,10 @@
  * for videos lacking one) and keeps the K nearest; stage 2 scores those candidates
  * with the similarity network exactly as the exhaustive search scores them, and
  * localises the listed ones with segments on. HASH_ONLY returns stage 1's ranking
- * (score 1 - d/bits).
+ * (score 1 - d/bits). With first_stage "gvec" stage 1 is instead the inner product of
+ * global vectors (vs_ann_mean_vector: stored as extras kind "gvec", computed on the fly
+ * for videos lacking one) through a vs_ann index built here (ann.h); HASH_ONLY then
+ * scores by that inner product.
  */
 #include "search/search_internal.h"
 #include "core/internal.h"
@@ -24,6 +27,10 @@ void vs__two_stage_free(vs_searcher *s) {
     vs__free(s->xs);
     vs__free(s->T);
     vs__free(s->codes);
+    vs__free(s->gv);
+    vs_ann_free(s->ann);
+    s->ann = NULL;
+    s->gv = NULL;
     vs__free(s->row);
     vs__free(s->hh);
     vs__free(s->targets);
@@ -94,6 +101,103 @@ static vs_status load_codes(vs_searcher *s) {
     return st;
 }
 
+/* The vs_ann spec for n vectors when none is given: exact below 50k vectors (a few ms
+ * per query), else FAISS IVF-Flat with about 4 sqrt(n) lists, 128 of them probed, when
+ * built with it (docs/scale.md measures the choice). params gets the search-time
+ * parameters. */
+static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
+    params[0] = 0;
+    if (n < 50000 || !vs_ann_have_faiss()) {
+        snprintf(spec, ns, "flat");
+        return;
+    }
+    long nlist = 1024;
+    while (nlist < 16384 && nlist * nlist < 16 * n) nlist *= 2; /* ~ 4 sqrt(n) */
+    while (nlist > 64 && n < 39 * nlist) nlist /= 2;                   /* FAISS wants 39 per list */
+    snprintf(spec, ns, "faiss:IVF%ld,Flat", nlist);
+    /* true pairs' global vectors are far apart (docs/scale.md): few probes lose them */
+    snprintf(params, np, "nprobe=%ld", nlist / 8 < 128 ? (nlist / 8 < 32 ? 32 : nlist / 8) : 128);
+}
+
+/* Global vectors of every ok row: stored ones, the rest computed from the features
+ * (and stored with store_clip); then the ANN index over them. */
+static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
+    int D = s->info.D;
+    if (D <= 0) return vs__err(VS_ERR_FORMAT, "%s: no readable features to take D from", vs_index_dir(s->idx));
+    vs_index_extras *x = NULL;
+    vs_status st = vs_index_load_extras(s->idx, VS_GVEC_KIND, VS_GVEC_ID, &x);
+    if (st) return st;
+    long n = s->es->n, k = 0, computed = 0, stored = 0;
+    s->gv = vs__malloc(sizeof(float) * ((size_t)n + 1) * D);
+    s->row = vs__calloc((size_t)n + 1, sizeof *s->row);
+    if (!s->gv || !s->row) {
+        vs_index_extras_free(x);
+        return vs__err(VS_ERR_NOMEM, "out of memory");
+    }
+    for (long i = 0; i < n; i++) {
+        const vs_index_entry *e = &s->es->v[i];
+        if (!e->ok) continue;
+        float *dst = s->gv + (size_t)s->n * D;
+        while (k < x->n && x->video_ids[k] < e->id) k++;
+        if (k < x->n && x->video_ids[k] == e->id && x->v[k].dtype == VS_INDEX_F32 &&
+            x->v[k].n_rows * x->v[k].n_cols == D) {
+            memcpy(dst, x->v[k].data, sizeof(float) * D);
+        } else {
+            vs_features *f = NULL;
+            if (vs_index_load_features(s->idx, e, &f) != VS_OK) {
+                char why[2048];
+                snprintf(why, sizeof why, "%s", vs_last_error());
+                if (!vs__entry_vanished(s, s->idx, e)) vs__skips_add(&s->skipped, e, why, s);
+                continue;
+            }
+            if (f->D != D) {
+                char why[2048];
+                snprintf(why, sizeof why, "%s has D=%d, the index D=%d", e->path, f->D, D);
+                vs__skips_add(&s->skipped, e, why, s);
+                vs_features_free(f);
+                continue;
+            }
+            vs_ann_mean_vector(dst, f->data, (long)f->T * f->R, D);
+            vs_features_free(f);
+            computed++;
+            if (s->p.store_clip) {
+                vs_index_extra ex = {VS_INDEX_F32, 1, D, dst};
+                if ((st = vs_index_put_extra(s->idx, e->id, VS_GVEC_KIND, VS_GVEC_ID, &ex)) != VS_OK) {
+                    vs_index_extras_free(x);
+                    return vs__err_prefix(st, "storing global vectors");
+                }
+                stored++;
+            }
+        }
+        s->row[s->n++] = i;
+    }
+    if (computed && !stored)
+        vs__search_note(s, "%ld of %ld videos have no stored global vector; computed them now "
+                           "(store them with `vidsim search --index %s --first-stage gvec --store-gvec ...`)",
+                        computed, s->n, vs_index_dir(s->idx));
+    if (x->n_bad)
+        vs__search_note(s, "%ld stored global vectors are malformed (run `vidsim index verify --repair`)", x->n_bad);
+    vs_index_extras_free(x);
+    /* the index: "gvec" (auto), or "gvec:SPEC[|PARAMS]" */
+    char spec[256], params[256] = "";
+    if (!spec_in || !*spec_in) {
+        auto_spec(s->n, spec, sizeof spec, params, sizeof params);
+    } else {
+        snprintf(spec, sizeof spec, "%s", spec_in);
+        char *bar = strchr(spec, '|');
+        if (bar) {
+            snprintf(params, sizeof params, "%s", bar + 1);
+            *bar = 0;
+        }
+    }
+    snprintf(s->ann_spec, sizeof s->ann_spec, "gvec %s%s%s", spec, *params ? " " : "", params);
+    if ((st = vs_ann_create(&s->ann, D, spec))) return vs__err_prefix(st, "--first-stage");
+    if (!vs_ann_is_trained(s->ann) && (st = vs_ann_train(s->ann, s->gv, s->n))) return st;
+    if ((st = vs_ann_add(s->ann, s->gv, s->n))) return st;
+    if ((st = vs_ann_set(s->ann, params))) return vs__err_prefix(st, "--first-stage");
+    return VS_OK;
+}
+
 vs_status vs__two_stage_create(vs_searcher *s) {
     vs_status st = vs_index_list(s->idx, NULL, &s->es);
     if (!st) st = vs_index_get_info(s->idx, &s->info);
@@ -107,8 +211,14 @@ vs_status vs__two_stage_create(vs_searcher *s) {
                                            "ls --index %s` shows why): nothing to search",
                        dir, s->info.n_failed, s->info.n_failed == 1 ? "" : "s", dir);
     }
-    if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;
-    s->W = vs_hasher_bits(s->h) / 64;
+    const char *fs = s->p.first_stage;
+    if (fs && strcmp(fs, "hash") && strcmp(fs, "gvec") && strncmp(fs, "gvec:", 5))
+        return vs__err(VS_ERR_INVALID_ARG, "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", fs);
+    s->gvec = fs && !strncmp(fs, "gvec", 4);
+    if (!s->gvec) {
+        if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;
+        s->W = vs_hasher_bits(s->h) / 64;
+    }
     const int hash_only = s->p.mode == VS_SEARCH_HASH_ONLY;
     if (!hash_only) {
         vs_simmodel_params p1 = vs_simmodel_default_params();
@@ -117,7 +227,8 @@ vs_status vs__two_stage_create(vs_searcher *s) {
         if (!st) st = vs_simmodel_state_create(&s->st1, s->m, &p1);
         if (st) return st;
     }
-    if ((st = load_codes(s))) return st;
+    if ((st = s->gvec ? load_gvecs(s, fs[4] == ':' ? fs + 5 : NULL) : load_codes(s))) return st;
+    s->p.first_stage = NULL; /* borrowed from the caller: read here only */
     long N = s->n, K = hash_only ? (s->p.top > 0 ? s->p.top : N) : s->p.two_stage_k;
     if (K > N) K = N;
     s->K = K;
@@ -287,27 +398,68 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     return st;
 }
 
+/* Stage 1 by global vectors: the K nearest rows (leaving out self) into s->cand and
+ * their inner products into s->sims, *nc of them. */
+static vs_status gvec_stage(vs_searcher *s, const vs_features *qf, int64_t self, long *nc) {
+    int D = s->info.D;
+    *nc = 0;
+    if (qf->D != D)
+        return vs__err(VS_ERR_INVALID_ARG, "features of D=%d, the index has D=%d", qf->D, D);
+    if (s->n == 0) return VS_OK;
+    long want = s->K + (self >= 0 && s->K < s->n);
+    float *qv = vs__malloc(sizeof(float) * D);
+    float *sc = vs__malloc(sizeof(float) * (size_t)want);
+    int64_t *ids = vs__malloc(sizeof(int64_t) * (size_t)want);
+    vs_status st = VS_OK;
+    if (!qv || !sc || !ids) {
+        st = vs__err(VS_ERR_NOMEM, "out of memory");
+    } else {
+        vs_ann_mean_vector(qv, qf->data, (long)qf->T * qf->R, D);
+        st = vs_ann_search(s->ann, qv, 1, want, sc, ids);
+    }
+    for (long k = 0; !st && k < want && *nc < s->K; k++) {
+        if (ids[k] < 0 || ids[k] >= s->n) continue;
+        long row = (long)s->row[ids[k]];
+        if (s->es->v[row].id == self) continue;
+        s->cand[*nc] = row;
+        s->sims[(*nc)++] = sc[k];
+    }
+    vs__free(qv);
+    vs__free(sc);
+    vs__free(ids);
+    return st;
+}
+
 vs_status vs__two_stage_query(vs_searcher *s, const char *q, vs_search_result **out) {
     vs_features *qf = NULL;
     int64_t self = -1;
     vs_status st = vs__load_query(s, q, &qf, &self);
     if (st) return st;
-    /* stage 1: the query's code, the K nearest codes (one more if the query is indexed) */
+    /* stage 1: the query's code (or global vector), the K nearest codes (one more if the
+     * query is indexed) */
     double t0 = vs__now();
     long nh = 0, nc = 0, N = s->n, K = s->K;
-    uint64_t qcode[VS_HAMMING_MAX_BITS / 64];
-    if ((st = vs_hasher_encode(s->h, qcode, qf)) != VS_OK ||
-        (N > 0 && (st = vs_hamming_search(s->hst, s->hh, &nh, qcode, K + (self >= 0 && K < N))) != VS_OK)) {
-        vs__search_note(s, "%s: %s", q, vs_last_error());
-        vs_features_free(qf);
-        return st;
-    }
-    int bits = vs_hasher_bits(s->h);
-    for (long k = 0; k < nh && nc < K; k++)
-        if (s->es->v[s->hh[k].id].id != self) {
-            s->cand[nc] = (long)s->hh[k].id;
-            s->sims[nc++] = 1.0f - (float)s->hh[k].dist / (float)bits;
+    if (s->gvec) {
+        if ((st = gvec_stage(s, qf, self, &nc)) != VS_OK) {
+            vs__search_note(s, "%s: %s", q, vs_last_error());
+            vs_features_free(qf);
+            return st;
         }
+    } else {
+        uint64_t qcode[VS_HAMMING_MAX_BITS / 64];
+        if ((st = vs_hasher_encode(s->h, qcode, qf)) != VS_OK ||
+            (N > 0 && (st = vs_hamming_search(s->hst, s->hh, &nh, qcode, K + (self >= 0 && K < N))) != VS_OK)) {
+            vs__search_note(s, "%s: %s", q, vs_last_error());
+            vs_features_free(qf);
+            return st;
+        }
+        int bits = vs_hasher_bits(s->h);
+        for (long k = 0; k < nh && nc < K; k++)
+            if (s->es->v[s->hh[k].id].id != self) {
+                s->cand[nc] = (long)s->hh[k].id;
+                s->sims[nc++] = 1.0f - (float)s->hh[k].dist / (float)bits;
+            }
+    }
     s->timing.hash_s += vs__now() - t0;
     if (s->p.mode == VS_SEARCH_HASH_ONLY) {
         vs_features_free(qf);

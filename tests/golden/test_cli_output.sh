@@ -203,6 +203,16 @@ $T "$BIN" index add --index "$TMP/spidx" "$TMP/sp/pipe.mp4" "${MB[@]}" 2>"$TMP/f
 [ $rc -eq 1 ] && ok || bad "index add FIFO exited $rc: $(cat "$TMP/fifo.err")"
 grep -qxF "vidsim index add: $TMP/sp/pipe.mp4: not a regular file (fifo), not read" "$TMP/fifo.err" && ok || bad "index add FIFO: $(cat "$TMP/fifo.err")"
 
+# 3b. symbolic-link loops: a link back up the tree and a second path to one folder are
+# walked once (noted by name), so the walk ends at once and finds the video once
+mkdir -p "$TMP/loop/a"
+cp "$TMP/in/a.mp4" "$TMP/loop/a/v.mp4"
+ln -s .. "$TMP/loop/a/up"; ln -s ../a "$TMP/loop/a/self"; ln -s a "$TMP/loop/b"
+$T "$BIN" extract "$TMP/loop" -o "$TMP/loop_out" "${MB[@]}" 2>"$TMP/loop.err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "extract through link loops exited $rc (124: it did not end): $(cat "$TMP/loop.err")"
+[ "$(ls "$TMP/loop_out" 2>/dev/null)" = v.mp4.vsf ] && ok || bad "extract through link loops wrote: $(ls "$TMP/loop_out" 2>/dev/null)"
+grep -q "skipping $TMP/loop/a/up: a link to a folder already walked" "$TMP/loop.err" && ok || bad "loop link not named: $(cat "$TMP/loop.err")"
+
 # 4. folders without a video
 mkdir -p "$TMP/empty" "$TMP/novid" "$TMP/undec"
 : > "$TMP/novid/notes.txt"; : > "$TMP/novid/frame.jpg"; : > "$TMP/novid/.hidden.mp4"

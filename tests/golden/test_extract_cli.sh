@@ -32,6 +32,14 @@ for f in a.mp4 a_copy.mkv b.mp4; do
 done
 "$BIN" extract "$TMP/in" -o "$TMP/feat" 2> "$TMP/log2.txt"
 grep -q "3 up to date" "$TMP/log2.txt" && ok || bad "second run did not skip: $(cat "$TMP/log2.txt")"
+# a feature file damaged after it was written (one byte of its data flipped, header
+# intact) is not "up to date": the next run re-extracts it and the file loads again
+cp "$TMP/feat/b.mp4.vsf" "$TMP/b_good.vsf"
+sz=$(stat -c %s "$TMP/feat/b.mp4.vsf")
+printf '\x55' | dd of="$TMP/feat/b.mp4.vsf" bs=1 seek=$((sz - 100)) conv=notrunc 2>/dev/null
+"$BIN" extract "$TMP/in" -o "$TMP/feat" 2> "$TMP/log3.txt"
+grep -q "extracted 1 of 3 videos (2 up to date" "$TMP/log3.txt" && ok || bad "a damaged feature file was kept as up to date: $(cat "$TMP/log3.txt")"
+cmp -s "$TMP/feat/b.mp4.vsf" "$TMP/b_good.vsf" && ok || bad "the re-extracted file differs from the first extraction"
 
 # compare: the edited copy must score clearly above the unrelated clip
 sc=$("$BIN" compare "$TMP/feat/a.mp4.vsf" "$TMP/feat/a_copy.mkv.vsf" --png "$TMP/ab" | cut -f1)

@@ -116,13 +116,30 @@ if command -v man >/dev/null; then
   MANWIDTH=80 man --warnings -l "$P/share/man/man1/vidsim.1" 2>"$TMP/man.err" | tr -s ' ' >"$TMP/man.txt"
   [ ! -s "$TMP/man.err" ] && ok || bad "man warnings: $(cat "$TMP/man.err")"
   grep -q "VIDSIM_MODELS" "$TMP/man.txt" && grep -q "EXIT STATUS" "$TMP/man.txt" && ok || bad "man page lacks ENVIRONMENT/EXIT STATUS"
-  for c in compare dedup eval extract index pca search train train-clip train-hash version; do
+  for c in compare dedup eval extract index pca search thumbs train train-clip train-hash version; do
     grep -q "vidsim $c" "$TMP/man.txt" || bad "man page does not cover $c"
   done
 fi
 
-# bash completion
+# one page per command of tools/cli/commands.def (vidsim-CMD.1), each rendering cleanly
+cmds=$(sed -n 's/^VS_CMD("\([^"]*\)".*/\1/p' "$SRC/tools/cli/commands.def")
+for c in $cmds; do
+  m=$P/share/man/man1/vidsim-$c.1
+  if [ ! -f "$m" ]; then bad "no manual page vidsim-$c.1 (add a '.SS \"vidsim $c ...\"' section to docs/vidsim.1)"; continue; fi
+  ok
+  if command -v groff >/dev/null; then
+    groff -man -Tutf8 -ww -z "$m" 2>"$TMP/groff_$c.err"
+    [ ! -s "$TMP/groff_$c.err" ] && ok || bad "vidsim-$c.1: groff warnings: $(cat "$TMP/groff_$c.err")"
+  fi
+  grep -q '^\.SH NAME' "$m" && sed 's/\\-/-/g' "$m" | grep -q "^\.B vidsim $c" && ok || bad "vidsim-$c.1 lacks NAME or SYNOPSIS"
+done
+
+# bash completion: every command is offered
 C=$P/share/bash-completion/completions/vidsim
+got=$(bash -c "source '$C'; COMP_WORDS=(vidsim ''); COMP_CWORD=1; _vidsim; echo \" \${COMPREPLY[*]} \"")
+for c in $cmds; do
+  case "$got" in *" $c "*) ok ;; *) bad "completion does not offer the command $c" ;; esac
+done
 bash -n "$C" && ok || bad "completion script does not parse"
 bash -c "source '$C' && complete -p vidsim" 2>&1 | grep -q -- "-F _vidsim vidsim" && ok || bad "complete -p vidsim"
 got=$(bash -c "source '$C'; COMP_WORDS=(vidsim index a); COMP_CWORD=2; _vidsim; echo \"\${COMPREPLY[*]}\"")

@@ -5,7 +5,8 @@
 # a model byte-identical to an uninterrupted run; the model loads (`vidsim compare
 # --model`); an undecodable input is skipped and named; a wrong --init file, a
 # corrupt checkpoint on --resume and a bad option fail with a non-zero exit, the
-# file named, and the checkpoint left untouched.
+# file named, and the checkpoint left untouched. --holdout: videos kept out of the bank
+# and a check of the new model against ViSiL_f on their edited copies, with a verdict.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/train_cli
@@ -103,6 +104,23 @@ tr -d '{}",' < "$TMP/H.log" | awk '{for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
 "$BIN" train "${T[@]}" -o "$TMP/H2.vstf" --calib -1 2>/dev/null; [ $? -eq 2 ] && ok || bad "--calib -1: exit 2 expected"
 "$BIN" compare "$TMP/in/a.mp4" "$TMP/in/b.mp4" --backbone mobilenet --model "$TMP/E1.vstf" > "$TMP/cmp2.txt" 2>&1
 [ $? -eq 0 ] && ok || bad "the --clip 8 model does not load"
+
+# the check after training (--holdout): two of four videos kept out of the bank, then
+# ViSiL_f and the new model scored on their edited copies, with a verdict
+H=(--videos "$TMP/in/a.mp4" "$TMP/in/b.mp4" "$TMP/in/c.mkv" "$TMP/in/d.mp4" --iters 2 --batch 2 --views 1,1,0
+   --max-frames 4 --clip 4 --no-overlays --backbone mobilenet -j 1)
+mkdir -p "$TMP/H"
+"$BIN" train "${H[@]}" --holdout 2 -o "$TMP/H/m.vstf" 2> "$TMP/H/err.txt" && ok || bad "train --holdout 2: $(cat "$TMP/H/err.txt")"
+grep -q "2 of 4 videos held out of training" "$TMP/H/err.txt" && ok || bad "holdout not announced: $(cat "$TMP/H/err.txt")"
+grep -q "bank of 2 videos" "$TMP/H/err.txt" && ok || bad "held-out videos went into the bank: $(cat "$TMP/H/err.txt")"
+grep -q "held-out check on 2 videos not used in training (6 edited copies" "$TMP/H/err.txt" && ok || bad "no held-out check: $(cat "$TMP/H/err.txt")"
+grep -Eq "^  ViSiL_f \(default\) +uAP [0-9.]+ +mAP [0-9.]+$" "$TMP/H/err.txt" && grep -Eq "^  m.vstf +uAP [0-9.]+ +mAP" "$TMP/H/err.txt" && ok ||
+  bad "held-out figures: $(cat "$TMP/H/err.txt")"
+grep -Eq "^  (the new model is better|ViSiL_f is better|no clear difference)" "$TMP/H/err.txt" && ok || bad "no verdict: $(cat "$TMP/H/err.txt")"
+"$BIN" train "${H[@]}" --holdout 1 -o "$TMP/H/m1.vstf" 2> "$TMP/H/err1.txt"; rc=$?
+[ $rc = 1 ] && grep -q "holdout 1 of 4 videos leaves one video to check on" "$TMP/H/err1.txt" && ok || bad "--holdout 1: exit $rc: $(cat "$TMP/H/err1.txt")"
+"$BIN" train "${H[@]}" --holdout 3 -o "$TMP/H/m3.vstf" 2> "$TMP/H/err3.txt"; rc=$?
+[ $rc = 1 ] && grep -q "too few to train on" "$TMP/H/err3.txt" && ok || bad "--holdout 3: exit $rc: $(cat "$TMP/H/err3.txt")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

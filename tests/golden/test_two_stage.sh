@@ -35,7 +35,7 @@ N=6
   && ok || bad "add: $(cat "$TMP/add.txt")"
 "$BIN" index info --index "$TMP/idx" > "$TMP/info.txt"
 grep -q "^extras: hash lsh-64-d576-s1 $N$" "$TMP/info.txt" && ok || bad "info: $(cat "$TMP/info.txt")"
-grep -q "^format_version: 2$" "$TMP/info.txt" && ok || bad "format version: $(cat "$TMP/info.txt")"
+grep -q "^format_version: 3$" "$TMP/info.txt" && ok || bad "format version: $(cat "$TMP/info.txt")"
 
 # K >= N: identical to the exhaustive search, csv and jsonl
 "$BIN" search --index "$TMP/idx" --top 0 -j 2 "${Q[@]}" > "$TMP/ex.csv" 2>"$TMP/ex.err" || bad "exhaustive: $(cat "$TMP/ex.err")"

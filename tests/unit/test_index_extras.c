@@ -338,9 +338,9 @@ static void test_upgrade(void) {
     vs_index_report_free(rep);
     vs_index_close(idx);
     /* a newer format is refused, naming the file */
-    sql(dir, "UPDATE meta SET value = '3' WHERE key = 'format_version';");
+    sql(dir, "UPDATE meta SET value = '4' WHERE key = 'format_version';"); /* 3: compressed features */
     CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_READONLY), VS_ERR_FORMAT);
-    CHECK_MSG(strstr(vs_last_error(), "catalogue.sqlite: index format version 3") &&
+    CHECK_MSG(strstr(vs_last_error(), "catalogue.sqlite: index format version 4") &&
                   strstr(vs_last_error(), "newer"),
               "%s", vs_last_error());
     CHECK_EQ(vs_index_open(&idx, dir, 0), VS_ERR_FORMAT);

@@ -74,6 +74,10 @@ void cli_csv_str(FILE *f, const char *s);
  * infinite (JSON has no such numbers). */
 void cli_json_num(FILE *f, const char *fmt, double v);
 
+/* cmd_thumbs.c: the frame of video at t seconds as a square PNG of side size, written
+ * atomically to png_path; 0, or 1 after a message naming the file and the reason. */
+int cli_write_thumb(const char *cmd, const char *video, double t, int size, const char *png_path);
+
 /* The running command as messages name it: "vidsim extract", "vidsim index add".
  * Set once by main before the command runs. */
 void cli_set_command(const char *cmd, const char *sub);

@@ -3,7 +3,9 @@
  * files), in both directions and symmetric, and with --png the frame-to-frame and
  * comparator matrices as heatmaps: the picture in which a person sees where two
  * videos match (a bright diagonal band = a copied segment). It also prints the
- * copied segments (localize.h), outlined in red on the f2f heatmap.
+ * copied segments (localize.h), outlined in red on the f2f heatmap, and with --thumbs
+ * the matched frames of each segment as PNG keyframes (A and B side by side in a
+ * folder, listed in DIR/thumbs.csv).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -25,6 +27,10 @@ static void usage(FILE *f) {
                "  --png PREFIX     write PREFIX_f2f.png (frame-to-frame similarity, A rows, B columns,\n"
                "                   copied segments outlined in red) and PREFIX_map.png (the\n"
                "                   comparator's output map)\n"
+               "  --thumbs DIR     write the matched frames of each copied segment (its start,\n"
+               "                   middle and end, in A and in B) as PNG keyframes into DIR, listed\n"
+               "                   in DIR/thumbs.csv (segment,position,a_t,a_png,b_t,b_png); a .vsf\n"
+               "                   input uses the video it was extracted from, if still there\n"
                "  --format F       text (default) or json\n"
                "prints sim(A->B), sim(B->A) and their mean (the symmetric score), in [-1, 1], then\n"
                "the copied segments, best first: A start-end (s), B start-end (s), score\n"
@@ -77,11 +83,79 @@ static float *indexed(vs_simmodel_state *st, const vs_features *f) {
     return x;
 }
 
+/* The video a feature input came from: the input itself, or the source a .vsf names. */
+static const char *video_of(const char *input, const vs_features *f) {
+    if (!is_vsf(input)) return input;
+    FILE *t = f->source ? fopen(f->source, "rb") : NULL;
+    if (!t) return NULL;
+    fclose(t);
+    return f->source;
+}
+
+/* --thumbs DIR: for each segment (at most 8), its first, middle and last matched frame
+ * pair as A and B keyframes, and DIR/thumbs.csv listing them. 0, or 1 after a message. */
+static int write_thumbs(const char *dir, const char *in_a, const char *in_b, const vs_features *fa,
+                        const vs_features *fb, const vs_segment *segs, int nseg) {
+    const char *va = video_of(in_a, fa), *vb = video_of(in_b, fb);
+    if (!va || !vb) {
+        fprintf(stderr, "vidsim compare: --thumbs: %s was extracted from %s, which cannot be read now\n",
+                va ? in_b : in_a, (va ? fb : fa)->source ? (va ? fb : fa)->source : "(no source recorded)");
+        return 1;
+    }
+    if (cli_mkdirs(dir)) {
+        fprintf(stderr, "vidsim compare: --thumbs: %s: cannot create the folder\n", dir);
+        return 1;
+    }
+    char csv[PATH_MAX];
+    snprintf(csv, sizeof csv, "%s/thumbs.csv", dir);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return 1;
+    len += (size_t)snprintf(buf, cap, "segment,position,a_t,a_png,b_t,b_png\n");
+    static const char *const where[3] = {"start", "middle", "end"};
+    int n = 0, rc = 0;
+    for (int k = 0; k < nseg && k < 8 && !rc; k++) {
+        for (int w = 0; w < 3 && !rc; w++) {
+            double f = w * 0.5;
+            double ta = segs[k].query_start + f * (segs[k].query_end - segs[k].query_start);
+            double tb = segs[k].ref_start + f * (segs[k].ref_end - segs[k].ref_start);
+            char pa[PATH_MAX], pb[PATH_MAX];
+            snprintf(pa, sizeof pa, "%s/seg%d_%s_a.png", dir, k + 1, where[w]);
+            snprintf(pb, sizeof pb, "%s/seg%d_%s_b.png", dir, k + 1, where[w]);
+            if (cli_write_thumb("compare", va, ta, 256, pa) || cli_write_thumb("compare", vb, tb, 256, pb)) {
+                rc = 1;
+                break;
+            }
+            size_t need = len + strlen(pa) + strlen(pb) + 128;
+            if (need > cap) {
+                char *g = realloc(buf, cap = 2 * need);
+                if (!g) {
+                    rc = 1;
+                    break;
+                }
+                buf = g;
+            }
+            len += (size_t)snprintf(buf + len, cap - len, "%d,%s,%.3f,%s,%.3f,%s\n", k + 1, where[w], ta,
+                                    cli_basename(pa), tb, cli_basename(pb));
+            n += 2;
+        }
+    }
+    if (!rc && vs_write_file_atomic(csv, buf, len) != VS_OK) {
+        fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
+        rc = 1;
+    }
+    free(buf);
+    if (!rc) fprintf(stderr, "wrote %d keyframes of %d segment%s into %s (listed in %s)\n", n, nseg < 8 ? nseg : 8,
+                     nseg == 1 ? "" : "s", dir, csv);
+    return rc;
+}
+
 int cmd_compare(int argc, char **argv) {
     const char *model = "visil_f", *backbone = "inception", *pca = NULL, *png = NULL, *format = "text";
+    const char *thumbs = NULL;
     const char *pos[2];
     int npos = 0;
-    static const char *const valopts[] = {"--model", "--backbone", "--pca", "--png", "--format", NULL};
+    static const char *const valopts[] = {"--model", "--backbone", "--pca", "--png", "--thumbs", "--format", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         return 0;
@@ -98,6 +172,7 @@ int cmd_compare(int argc, char **argv) {
             backbone = v;
         } else if (!strcmp(a, "--pca")) pca = v;
         else if (!strcmp(a, "--png")) png = v;
+        else if (!strcmp(a, "--thumbs")) thumbs = v;
         else if (!strcmp(a, "--format")) {
             static const char *const fmts[] = {"text", "json"};
             if (cli_parse_choice("compare", "--format", v, fmts, 2) < 0) return 2;
@@ -200,6 +275,7 @@ int cmd_compare(int argc, char **argv) {
         }
         fprintf(stderr, "wrote %s (scale 0..%.3f) and %s (scale 0..%.3f)\n", p1, v1, p2, v2);
     }
+    if (thumbs && write_thumbs(thumbs, pos[0], pos[1], fa, fb, segs, nseg)) goto out;
     rc = 0;
 out:
     free(segs);

@@ -3,10 +3,12 @@
  * (search.h): every pair of indexed videos scoring >= S in both directions, best
  * first, then the damaged entries that were left out (exit status 1 unless
  * --allow-partial); --groups prints the connected components of the pairs and
- * --hide-rejected leaves out pairs marked not_duplicate (index verdicts).
+ * --hide-rejected leaves out pairs marked not_duplicate (index verdicts). Under
+ * mpirun the similarity rows are split over the ranks and rank 0 prints (docs/mpi.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search_print.h"
+#include "vidsim/dist.h"
 #include "vidsim/norm.h"
 
 #include <stdio.h>
@@ -72,7 +74,14 @@ int cmd_dedup(int argc, char **argv) {
     p.cmd = "dedup";
     p.note = cli_search_note;
     p.note_user = (void *)"dedup";
-    if (vs_index_open(&idx, dir, VS_INDEX_READONLY) != VS_OK || vs_dedup(idx, &p, &r) != VS_OK) {
+    /* vs_dist_dedup: vs_dedup, or its rows split over the MPI ranks (docs/mpi.md) */
+    vs_status ost = vs_index_open(&idx, dir, VS_INDEX_READONLY);
+    if (ost && vs_dist_size() > 1) {
+        fprintf(stderr, "vidsim dedup: %s\n", vs_last_error());
+        vs_dist_agree(0); /* the other ranks wait for this one in vs_dist_dedup's first exchange */
+        goto out;
+    }
+    if (ost || vs_dist_dedup(idx, &p, &r) != VS_OK) {
         fprintf(stderr, "vidsim dedup: %s\n", vs_last_error());
         goto out;
     }
@@ -125,7 +134,7 @@ int cmd_dedup(int argc, char **argv) {
             }
         }
     }
-    rc = cli_skip_report(&r->skipped, "dedup", idx, jsonl, allow_partial);
+    rc = vs_dist_rank() == 0 ? cli_skip_report(&r->skipped, "dedup", idx, jsonl, allow_partial) : 0;
 out:
     vs_dedup_groups_free(g);
     vs_dedup_result_free(r);

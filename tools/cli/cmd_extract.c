@@ -3,7 +3,7 @@
  * video into OUTDIR/<name>.vsf, in parallel (vs_extract_files: -j workers, each
  * with its own extraction state over one shared model), skipping inputs whose
  * feature file is up to date, with a progress line on a terminal. Exits 1 listing
- * every failure.
+ * every failure. --precision int8|bf16 runs the backbone in that number format.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -45,6 +45,10 @@ static void usage(FILE *f) {
             "  --min-frame-std S  leave out sampled frames whose luma standard deviation is below S\n"
             "                     (0..255; default 2: black, white and one-colour frames; 0 keeps all)\n"
             "  --backbone NAME    inception (default) or mobilenet\n"
+            "  --precision P      fp32 (default), int8 or bf16: number format of the backbone's convolutions\n"
+            "                     (part of the model id: features of different precisions never compare)\n"
+            "  --calib FILE       int8 calibration (default: the bundled models/calib_BACKBONE.vstf;\n"
+            "                     `vidsim calibrate` makes one)\n"
             "  --pca FILE         whitening file (default: the bundled one for the backbone)\n"
             "  --layers L         comma-separated backbone taps (default: those of the whitening file)\n"
             "  --raw              write un-whitened region vectors (input of `vidsim pca --features`)\n"
@@ -53,7 +57,12 @@ static void usage(FILE *f) {
             "  --force            re-extract even if the feature file is up to date\n");
 }
 
-int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t npca) {
+/* NAME may carry a precision suffix as in model ids ("inception-int8"): ignored here. */
+int cli_backbone_files(const char *full, char *bb, size_t nbb, char *pca, size_t npca) {
+    char name[64];
+    snprintf(name, sizeof name, "%s", full);
+    char *dash = strrchr(name, '-');
+    if (dash && vs_precision_parse(dash + 1) >= 0) *dash = 0;
     const char *base = !strcmp(name, "mobilenet") || !strcmp(name, "mobilenet_v2") ? "mobilenet_v2"
                        : !strcmp(name, "inception") || !strcmp(name, "inception_v3") ? "inception_v3"
                                                                                        : NULL;
@@ -67,14 +76,15 @@ int cli_backbone_files(const char *name, char *bb, size_t nbb, char *pca, size_t
 }
 
 int cmd_extract(int argc, char **argv) {
-    const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL;
+    const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL, *calib = NULL;
+    int precision = -1;
     double fps = 1.0, min_std = -1;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
     if (!pos) return 1;
     static const char *const valopts[] = {"-o", "--out", "--fps", "--backbone", "--pca", "--layers", "-j",
-                                          "--threads", "--min-frame-std", NULL};
+                                          "--threads", "--min-frame-std", "--precision", "--calib", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         free(pos);
@@ -89,6 +99,10 @@ int cmd_extract(int argc, char **argv) {
         else if (!strcmp(a, "--min-frame-std")) bad = cli_parse_double("extract", "--min-frame-std", v, 0, 255, &min_std);
         else if (!strcmp(a, "--backbone")) backbone = v;
         else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if (!strcmp(a, "--precision")) {
+            static const char *const precs[] = {"fp32", "int8", "bf16"};
+            if ((precision = cli_parse_choice("extract", "--precision", v, precs, 3)) < 0) bad = 2;
+        } else if (!strcmp(a, "--calib")) calib = v;
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "--force")) force = 1;
@@ -116,6 +130,9 @@ int cmd_extract(int argc, char **argv) {
     p.decode.fps = fps;
     p.n_threads = threads;
     p.layers = layers;
+    const char *dash = strrchr(backbone, '-');
+    p.precision = precision >= 0 ? precision : dash && vs_precision_parse(dash + 1) >= 0 ? vs_precision_parse(dash + 1) : 0;
+    p.calib_path = calib;
     if (min_std >= 0) p.min_frame_std = (float)min_std;
     vs_extractor *ex;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {

@@ -1,5 +1,5 @@
 /*
- * cmd_index.c - `vidsim index add|rm|ls|verify|rebuild|info|hash|background --index
+ * cmd_index.c - `vidsim index add|rm|ls|verify|rebuild|info|hash|background|compress --index
  * DIR ...`: the subcommands' usage (each prints only its own with --help), option
  * parsing with one-line usage errors, and dispatch to their bodies (index_add.c:
  * add and hash; index_maint.c: rm, ls, verify, rebuild, info; background.c). Writers
@@ -24,6 +24,7 @@ static const struct { const char *name, *text; } subs[] = {
             "                     (unless their feature file in the index is damaged: then re-extracted)\n"
             "      -j N           videos in parallel (default: number of cores)\n"
             "      --backbone B   inception (default) or mobilenet; must match the index\n"
+            "      --precision P  fp32 (default), int8 or bf16 backbone; must match the index (its model id)\n"
             "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
             "      --raw          un-whitened region vectors (no whitening file needed)\n"
             "      --fps F        frames sampled per second (default: the index's, else 1)\n"
@@ -33,7 +34,8 @@ static const struct { const char *name, *text; } subs[] = {
             "      -v             print \"added|replaced|unchanged|failed PATH\" on stdout as each video is committed\n"
             "      --hash-model M then store every video's hash code, as `index hash`\n"
             "      --no-background  do not store the added videos' background levels (as `index\n"
-            "                     background` does by default after an add; search computes missing ones)\n"},
+            "                     background` does by default after an add; search computes missing ones)\n"
+            "      --no-compress  do not compress the features once the index is big enough (docs/compression.md)\n"},
     {"rm", "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"},
     {"ls", "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"},
     {"verify", "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
@@ -50,6 +52,12 @@ static const struct { const char *name, *text; } subs[] = {
                    "      -j N           threads (default: number of cores)\n"
                    "      --force        start a new member set and compute every level again\n"},
     {"info", "  info               model, fps and counts (also of stored extras such as hash codes)\n"},
+    {"compress", "  compress           store every video's region features compressed (docs/compression.md): learn\n"
+                 "                     the index's codebook from its own features (or reuse the stored one), then\n"
+                 "                     re-encode each video atomically; resumable, later adds are compressed too;\n"
+                 "                     upgrades the index to format 3 (older vidsim builds refuse it then)\n"
+                 "      --codec C      pq64 (default: 64 B per region vector), int8 (D+4 B, near-lossless) or pqM\n"
+                 "      --train-max N  at most N region vectors train the codebook (default 32768)\n"},
     {"hash", "  hash               compute and store the binary code of every video that lacks one, for\n"
              "                     `vidsim search --two-stage` (docs/search.md)\n"
              "      --hash-model M conmh_64.vstf in the models folder (default), a model file, or the\n"
@@ -58,6 +66,8 @@ static const struct { const char *name, *text; } subs[] = {
              "      --force        recompute codes already stored\n"},
 };
 #define N_SUBS ((int)(sizeof subs / sizeof subs[0]))
+
+int cli_index_no_compress;
 
 static int sub_of(const char *name) {
     for (int k = 0; k < N_SUBS; k++)
@@ -81,7 +91,7 @@ static void usage(FILE *f, int sub) {
 
 static int sub_takes(const char *sub, const char *opt) {
     static const struct { const char *sub, *opts; } t[] = {
-        {"add", " -j --backbone --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std "},
+        {"add", " -j --backbone --precision --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std --no-compress "},
         {"rm", " "},
         {"ls", " --format "},
         {"verify", " --repair "},
@@ -89,6 +99,7 @@ static int sub_takes(const char *sub, const char *opt) {
         {"info", " "},
         {"hash", " --hash-model -j --force "},
         {"background", " --model --direction -j --force "},
+        {"compress", " --codec --train-max "},
     };
     char key[64];
     if (strlen(opt) + 3 > sizeof key) return 0;
@@ -99,7 +110,7 @@ static int sub_takes(const char *sub, const char *opt) {
 }
 
 int cmd_index(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("index", "no COMMAND given (add, rm, ls, verify, rebuild, info, hash or background)");
+    if (argc < 2) return cli_usage_error("index", "no COMMAND given (add, rm, ls, verify, rebuild, info, hash, background or compress)");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout, -1);
         return 0;
@@ -108,20 +119,23 @@ int cmd_index(int argc, char **argv) {
     const int si = sub_of(sub);
     if (si < 0) {
         if (sub[0] == '-') return cli_usage_error("index", "no COMMAND given before option '%s' (add, rm, ls, "
-                                                           "verify, rebuild, info, hash or background)", sub);
-        return cli_usage_error("index", "unknown command '%s' (add, rm, ls, verify, rebuild, info, hash or background)", sub);
+                                                           "verify, rebuild, info, hash, background or compress)", sub);
+        return cli_usage_error("index", "unknown command '%s' (add, rm, ls, verify, rebuild, info, hash, background or compress)", sub);
     }
     char cmd[32];
     snprintf(cmd, sizeof cmd, "index %s", sub);
-    static const char *const valopts[] = {"--index", "-j", "--backbone", "--pca", "--fps", "--threads", "--format",
-                                          "--hash-model", "--model", "--direction", "--min-frame-std", NULL};
+    static const char *const valopts[] = {"--index", "-j", "--backbone", "--precision", "--pca", "--fps", "--threads", "--format",
+                                          "--hash-model", "--model", "--direction", "--min-frame-std", "--codec",
+                                          "--train-max", NULL};
     if (cli_wants_help(argc - 1, argv + 1, valopts)) {
         usage(stdout, si);
         return 0;
     }
     double fps = 0, min_std = -1;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
-    int sym = 1, no_bg = 0;
+    int sym = 1, no_bg = 0, train_max = 0;
+    const char *codec = NULL, *precision = NULL;
+    char bb_prec[64];
     const char *model = "visil_f";
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0, rc = 2;
@@ -132,7 +146,7 @@ int cmd_index(int argc, char **argv) {
         if (a[0] == '-' && a[1] && strcmp(a, "--index") && !sub_takes(sub, a)) {
             /* an option of another index command, or of none */
             if (sub_takes("add", a) || sub_takes("hash", a) || sub_takes("ls", a) || sub_takes("verify", a) ||
-                sub_takes("background", a))
+                sub_takes("background", a) || sub_takes("compress", a))
                 bad = cli_usage_error(cmd, "'%s' is not an option of index %s", a, sub);
             else bad = cli_unknown_option(cmd, a);
         } else if ((bad = cli_opt_arg(cmd, argc, argv, &i, valopts, &v))) ;
@@ -143,6 +157,10 @@ int cmd_index(int argc, char **argv) {
             if (cli_backbone_files(v, bb, sizeof bb, pc, sizeof pc))
                 bad = cli_usage_error(cmd, "--backbone must be inception or mobilenet, got '%s'", v);
             backbone = v;
+        } else if (!strcmp(a, "--precision")) { /* carried as a suffix of the backbone name */
+            static const char *const precs[] = {"fp32", "int8", "bf16"};
+            if (cli_parse_choice(cmd, "--precision", v, precs, 3) < 0) bad = 2;
+            precision = v;
         } else if (!strcmp(a, "--pca")) pca = v;
         else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double(cmd, "--fps", v, &fps);
         else if (!strcmp(a, "--min-frame-std")) bad = cli_parse_double(cmd, "--min-frame-std", v, 0, 255, &min_std);
@@ -153,12 +171,15 @@ int cmd_index(int argc, char **argv) {
             format = v;
         } else if (!strcmp(a, "--hash-model")) hash_model = v;
         else if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--codec")) codec = v;
+        else if (!strcmp(a, "--train-max")) bad = cli_parse_int(cmd, "--train-max", v, 256, INT_MAX, &train_max);
         else if (!strcmp(a, "--direction")) {
             static const char *const dirs[] = {"sym", "q2r"};
             int d = cli_parse_choice(cmd, "--direction", v, dirs, 2);
             if (d < 0) bad = 2;
             sym = d == 0;
         } else if (!strcmp(a, "--no-background")) no_bg = 1;
+        else if (!strcmp(a, "--no-compress")) cli_index_no_compress = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--repair")) repair = 1;
         else if (!strcmp(a, "--raw")) raw = 1;
@@ -177,6 +198,10 @@ int cmd_index(int argc, char **argv) {
             cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
+        if (precision && strcmp(precision, "fp32")) { /* "inception-int8", as in model ids */
+            snprintf(bb_prec, sizeof bb_prec, "%s-%s", backbone, precision);
+            backbone = bb_prec;
+        }
         rc = cli_index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, min_std, threads, force, verbose, hash_model, no_bg);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
@@ -189,6 +214,7 @@ int cmd_index(int argc, char **argv) {
     else if (!strcmp(sub, "info")) rc = cli_index_info(dir);
     else if (!strcmp(sub, "rebuild")) rc = cli_index_rebuild(dir);
     else if (!strcmp(sub, "background")) rc = cli_index_background(dir, model, sym, jobs, force);
+    else if (!strcmp(sub, "compress")) rc = cli_index_compress(dir, codec, train_max);
     else rc = cli_index_hash(dir, hash_model, jobs, force);
 out:
     free(pos);

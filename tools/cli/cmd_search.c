@@ -9,7 +9,9 @@
  * "Damaged entries"). docs/search.md.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "dist_cli.h"
 #include "search_print.h"
+#include "vidsim/dist.h"
 #include "vidsim/norm.h"
 #include "vidsim/hamming.h"
 
@@ -28,6 +30,8 @@ typedef struct cli_ts_opts {
     const char *hash_model; /* NULL: the default */
     int segments;           /* --segments */
     int explain;            /* --explain */
+    const char *first_stage; /* --first-stage (NULL: hash) */
+    int store_gvec;         /* --store-gvec */
 } cli_ts_opts;
 
 static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_start,ref_end,score";
@@ -63,6 +67,12 @@ static void search_usage(FILE *f) {
                "  --hash-model M   conmh_64.vstf in the models folder (default), a model file, or\n"
                "                   lsh64|lsh128|lsh256 (training-free baseline); codes stored by\n"
                "                   `vidsim index hash` are used, missing ones computed on the fly\n"
+               "  --first-stage S  hash (default: the binary codes above) or gvec: global vectors (the\n"
+               "                   mean region vector) by inner product, exact below 50k videos, else\n"
+               "                   FAISS IVF when built with it; gvec:SPEC names the index (gvec:flat,\n"
+               "                   gvec:faiss:HNSW32, gvec:faiss:IVF1024,Flat|nprobe=32). Implies\n"
+               "                   --two-stage (docs/search.md \"Global-vector first stage\")\n"
+               "  --store-gvec     store the global vectors computed on the fly in the index\n"
                "  --timing         per-stage time per query on stderr\n"
                "localisation (docs/localize.md):\n"
                "  --segments       print where each listed pair matches: one row per copied segment,\n"
@@ -114,7 +124,8 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
     vs_index *idx = NULL;
     vs_searcher *s = NULL;
     int rc = 1;
-    if (vs_index_open(&idx, dir, VS_INDEX_READONLY) != VS_OK || vs_searcher_create(&s, idx, sp) != VS_OK) {
+    if (vs_index_open(&idx, dir, ts->store_gvec ? 0 : VS_INDEX_READONLY) != VS_OK ||
+        (ts->store_gvec && vs_index_check_writable(idx) != VS_OK) || vs_searcher_create(&s, idx, sp) != VS_OK) {
         fprintf(stderr, "vidsim search: %s\n", vs_last_error());
         goto out;
     }
@@ -154,7 +165,12 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
     }
     vs_search_timing t;
     vs_searcher_timing(s, &t);
-    if (ts->timing && t.n_queries)
+    if (ts->timing && t.n_queries && ts->first_stage && !strncmp(ts->first_stage, "gvec", 4))
+        fprintf(stderr, "two-stage: %ld queries, %ld global vectors (%s): first stage %.3f ms/query, re-rank of %ld "
+                        "candidates %.1f ms/query, localisation %.1f ms/query\n",
+                t.n_queries, t.n_codes, t.hash_id, 1e3 * t.hash_s / t.n_queries, ts->hash_only ? 0 : t.k,
+                1e3 * t.rerank_s / t.n_queries, 1e3 * t.localize_s / t.n_queries);
+    else if (ts->timing && t.n_queries)
         fprintf(stderr, "two-stage: %ld queries, %ld codes of %d bits (%s, kernel %s): hash stage %.3f ms/query, "
                         "re-rank of %ld candidates %.1f ms/query, localisation %.1f ms/query\n",
                 t.n_queries, t.n_codes, t.bits, t.hash_id, vs_hamming_kernel_name(), 1e3 * t.hash_s / t.n_queries,
@@ -171,13 +187,19 @@ int cmd_search(int argc, char **argv) {
     /* --model clip[:MODEL]: 3D-CSL-F clip vectors (search_clip.c) */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model") && !strncmp(argv[i + 1], "clip", 4) &&
-            (argv[i + 1][4] == 0 || argv[i + 1][4] == ':'))
+            (argv[i + 1][4] == 0 || argv[i + 1][4] == ':')) {
+            if (vs_dist_size() > 1) {
+                if (vs_dist_rank() == 0)
+                    fprintf(stderr, "vidsim search: --model clip does not run over several MPI ranks (docs/mpi.md)\n");
+                return 2;
+            }
             return cli_search_clip(argc, argv);
+        }
     const char *dir = NULL, *format = "csv", *model = "visil_f", *pca = NULL;
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1, norm = 1;
-    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0};
+    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0, NULL, 0};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
@@ -189,7 +211,7 @@ int cmd_search(int argc, char **argv) {
         int k = 0;
         const char *a = argv[i];
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
-            !strcmp(a, "--norm")) {
+            !strcmp(a, "--norm") || !strcmp(a, "--first-stage")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -203,6 +225,11 @@ int cmd_search(int argc, char **argv) {
                 norm = norm == 0;
             } else if (!strcmp(a, "--top-k")) {
                 if (cli_parse_long("search", "--top-k", v, 1, LONG_MAX, &ts.K)) return 2;
+            } else if (!strcmp(a, "--first-stage")) {
+                if (strcmp(v, "hash") && strcmp(v, "gvec") && strncmp(v, "gvec:", 5))
+                    return cli_usage_error("search", "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", v);
+                ts.first_stage = v;
+                ts.on = 1;
             } else ts.hash_model = v;
             k = 2;
         } else if (!strcmp(a, "--two-stage")) {
@@ -210,6 +237,9 @@ int cmd_search(int argc, char **argv) {
             k = 1;
         } else if (!strcmp(a, "--hash-only")) {
             ts.on = ts.hash_only = 1;
+            k = 1;
+        } else if (!strcmp(a, "--store-gvec")) {
+            ts.store_gvec = 1;
             k = 1;
         } else if (!strcmp(a, "--timing")) {
             ts.timing = 1;
@@ -243,6 +273,10 @@ int cmd_search(int argc, char **argv) {
         free(pos);
         return cli_usage_error("search", "--explain prints each pair's score and its parts, not --segments rows");
     }
+    if (ts.store_gvec && (!ts.first_stage || strncmp(ts.first_stage, "gvec", 4))) {
+        free(pos);
+        return cli_usage_error("search", "--store-gvec stores the vectors of --first-stage gvec");
+    }
     if (ts.segments && ts.hash_only) {
         free(pos);
         return cli_usage_error("search", "--segments needs the similarity model's re-ranking, not --hash-only");
@@ -262,6 +296,8 @@ int cmd_search(int argc, char **argv) {
     sp.model = model;
     sp.two_stage_k = ts.K;
     sp.hash_model = ts.hash_model;
+    sp.first_stage = ts.first_stage;
+    sp.store_clip = ts.store_gvec;
     sp.n_threads = threads;
     sp.segments = ts.segments;
     sp.pca = pca;
@@ -269,7 +305,10 @@ int cmd_search(int argc, char **argv) {
     sp.models = cli_models();
     sp.note = cli_search_note;
     sp.note_user = (void *)"search";
-    rc = run_search(dir, pos, npos, &sp, &ts, !strcmp(format, "jsonl"), allow_partial);
+    if (vs_dist_size() > 1) /* mpirun -np N: the references split over the ranks (docs/mpi.md) */
+        rc = cli_search_dist(dir, pos, npos, &sp, !strcmp(format, "jsonl"), ts.segments, ts.explain, allow_partial);
+    else
+        rc = run_search(dir, pos, npos, &sp, &ts, !strcmp(format, "jsonl"), allow_partial);
     free(pos);
     return fflush(stdout) ? 1 : rc;
 }

@@ -52,7 +52,12 @@ static void usage(FILE *f) {
             "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
             "  --copy-edits P    also pad, hue, grayscale, noise and low-quality edits of the strong\n"
             "                    view, each with probability P (default 0, the reference's set)\n"
-            "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n");
+            "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n"
+            "  --holdout N       videos kept out of training for the check after it (default: a\n"
+            "                    tenth, 4 to 50, when there are 20 videos or more; 0: no check): each\n"
+            "                    becomes a reference with 3 edited copies as queries, and ViSiL_f and\n"
+            "                    the new model are scored on them (μAP, mAP); the verdict says which\n"
+            "                    to use\n");
 }
 
 /* One step of the loop (train_loop.h): the batch of iteration *done, a trainer step,
@@ -100,6 +105,61 @@ static int fail(const char *what) {
     return 1;
 }
 
+/* Move nh videos, chosen by a hash of their names and the seed (so the same inputs
+ * and seed hold out the same videos on --resume), to the end of l, in name order. */
+static void hold_out(cli_list *l, int nh, unsigned long long seed) {
+    for (int k = 0; k < nh; k++) {
+        int best = -1;
+        unsigned long long hb = 0;
+        for (int i = 0; i < l->n - k; i++) {
+            unsigned long long h = 1469598103934665603ull ^ seed;
+            for (const char *c = cli_basename(l->v[i]); *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (best < 0 || h < hb) best = i, hb = h;
+        }
+        char *t = l->v[best];
+        memmove(l->v + best, l->v + best + 1, sizeof(char *) * (size_t)(l->n - 1 - best));
+        l->v[l->n - 1] = t;
+    }
+}
+
+static void holdout_progress(double done, double total, void *user) {
+    cli_progress_update(user, done, total, "held-out check: decoding, editing, extracting");
+}
+
+/* The check after training: ViSiL_f against the new model on the held-out videos.
+ * Returns 0 (also when the check itself could not run: it is said, the model stands). */
+static int holdout_check(vs_extract_state *est, int R, int D, const char *const *videos, int nh, const vs_simmodel *m,
+                         unsigned long long seed, int threads, const char *out) {
+    vs_holdout_params hp = vs_holdout_default_params();
+    hp.seed = seed;
+    hp.n_threads = threads;
+    cli_progress pr;
+    cli_progress_init(&pr, "videos");
+    hp.progress_fn = holdout_progress;
+    hp.progress_user = &pr;
+    vs_holdout_report r;
+    vs_status s = vs_holdout_compare(est, R, D, videos, nh, m, &hp, &r);
+    cli_progress_end(&pr);
+    if (s != VS_OK) {
+        fprintf(stderr, "vidsim train: the held-out check could not run: %s\n", vs_last_error());
+        return 0;
+    }
+    double d = 100 * (r.uap_model - r.uap_baseline);
+    fprintf(stderr,
+            "vidsim train: held-out check on %d videos not used in training (%d edited copies as queries%s):\n"
+            "  ViSiL_f (default)  uAP %.1f  mAP %.1f\n"
+            "  %-18s uAP %.1f  mAP %.1f\n",
+            r.n_videos, r.n_queries, r.n_failed ? ", some videos unreadable" : "", 100 * r.uap_baseline,
+            100 * r.map_baseline, cli_basename(out), 100 * r.uap_model, 100 * r.map_model);
+    if (fabs(d) < 0.5)
+        fprintf(stderr, "  no clear difference (%+.1f uAP points): keep the default, or try more videos or steps\n", d);
+    else if (d > 0)
+        fprintf(stderr, "  the new model is better by %.1f uAP points: use it with --model %s\n", d, out);
+    else
+        fprintf(stderr, "  ViSiL_f is better by %.1f uAP points: keep the default (search without --model)\n", -d);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *out = NULL, *index_dir = NULL, *mode = "bank", *init = NULL, *log_path = NULL;
     const char *backbone = "inception", *pca_arg = NULL, *views = "2,4,1", *bank_arg = NULL;
@@ -109,13 +169,14 @@ int cmd_train(int argc, char **argv) {
     double lr = 5e-5, lambda = 3.0, p_edit = 0.0, gamma = 0.0;
     const char *freeze = "none";
     unsigned long long seed = 1;
+    int holdout = -1; /* -1: a tenth when there are 20 videos or more */
     char **vids = calloc((size_t)argc + 1, sizeof(char *));
     int nv = 0, in_videos = 0;
     if (!vids) return 1;
     static const char *const valopts[] = {"--index", "-o", "--iters", "--batch", "--lr", "--lambda", "--clip",
                                           "--freeze", "--warmup", "--mode", "--views", "--max-frames", "--init",
                                           "--seed", "-j", "--checkpoint-every", "--bank", "--stop-after", "--log",
-                                          "--copy-edits", "--calib", "--backbone", "--pca", NULL};
+                                          "--copy-edits", "--calib", "--backbone", "--pca", "--holdout", NULL};
     static const char *const C = "train";
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
@@ -164,6 +225,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--calib")) bad = cli_parse_double(C, a, v, 0, HUGE_VAL, &gamma);
         else if (!strcmp(a, "--backbone")) backbone = v;
         else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if (!strcmp(a, "--holdout")) bad = cli_parse_int(C, a, v, 0, INT_MAX, &holdout);
         else if ((a[0] == '-' && a[1]) || !in_videos) bad = cli_unknown_option(C, a);
         else vids[nv++] = argv[i];
         if (bad) {
@@ -225,10 +287,21 @@ int cmd_train(int argc, char **argv) {
     } else if (cli_collect_inputs(&inputs, vids, nv) != 0) {
         goto done;
     }
-    if (inputs.n < batch) {
-        fprintf(stderr, "vidsim train: %d videos found, a batch needs %d (use --batch)\n", inputs.n, batch);
+    /* the held-out videos (the check after training) go to the end of the list */
+    int nh = holdout >= 0 ? holdout : inputs.n >= 20 ? (inputs.n / 10 < 4 ? 4 : inputs.n / 10 > 50 ? 50 : inputs.n / 10) : 0;
+    if (nh == 1 || nh > inputs.n - batch) {
+        fprintf(stderr, "vidsim train: --holdout %d of %d videos leaves %s (a batch needs %d videos; the check needs 2)\n",
+                nh, inputs.n, nh == 1 ? "one video to check on" : "too few to train on", batch);
         goto done;
     }
+    hold_out(&inputs, nh, seed);
+    const int n_train = inputs.n - nh;
+    if (n_train < batch) {
+        fprintf(stderr, "vidsim train: %d videos found, a batch needs %d (use --batch)\n", n_train, batch);
+        goto done;
+    }
+    if (nh) fprintf(stderr, "vidsim train: %d of %d videos held out of training for the check after it (--holdout)\n",
+                    nh, inputs.n);
 
     /* extractor, augmentations, data */
     char bb[PATH_MAX], pca[PATH_MAX];
@@ -293,11 +366,11 @@ int cmd_train(int argc, char **argv) {
         cli_progress pr;
         cli_progress_init(&pr, "videos");
         int nfail = 0;
-        for (int i = 0; i < inputs.n; i++) {
+        for (int i = 0; i < n_train; i++) {
             char what[300];
             snprintf(what, sizeof what, "%s: %s", dp.mode == VS_S2VS_BANK ? "building the augmentation bank" : "frames",
                      cli_basename(inputs.v[i]));
-            cli_progress_update(&pr, i, inputs.n, what);
+            cli_progress_update(&pr, i, n_train, what);
             if (vs_s2vs_data_add_video(data, inputs.v[i]) != VS_OK) {
                 cli_progress_end(&pr);
                 fprintf(stderr, "vidsim train: skipped: %s\n", vs_last_error());
@@ -339,6 +412,9 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "vidsim train: %ld steps in %.1f s (%.2f steps/s), model written to %s\n", iters - start, dt,
             (iters - start) / (dt + 1e-9), out);
     rc = 0;
+    if (nh >= 2 && holdout_check(est, R, D, (const char *const *)inputs.v + n_train, nh, vs_s2vs_trainer_model(tr),
+                                 seed, threads, out))
+        rc = 1;
 done:
     if (logf) fclose(logf);
     free(x);

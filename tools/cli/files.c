@@ -56,14 +56,49 @@ static const char *kind_name(mode_t m) {
          : S_ISBLK(m) ? "block device" : "special file";
 }
 
-/* What a folder walk saw: regular files, and those kept. */
-typedef struct walk_count { long files, kept; int nomem; } walk_count;
+/* What a folder walk saw: regular files, and those kept; and the folders walked, by
+ * device and inode, so that a symbolic link back up the tree (a loop) or a second link
+ * to a folder already walked is entered once, not 2^32 times. */
+typedef struct walk_dir { dev_t dev; ino_t ino; } walk_dir;
+typedef struct walk_count {
+    long files, kept;
+    int nomem;
+    walk_dir *seen;
+    long n_seen, cap_seen;
+} walk_count;
+
+/* 1 when (dev, ino) was walked already; else records it and returns 0. */
+static int walked_before(walk_count *wc, const struct stat *sb) {
+    for (long k = 0; k < wc->n_seen; k++)
+        if (wc->seen[k].dev == sb->st_dev && wc->seen[k].ino == sb->st_ino) return 1;
+    if (wc->n_seen == wc->cap_seen) {
+        long cap = wc->cap_seen ? 2 * wc->cap_seen : 64;
+        walk_dir *g = realloc(wc->seen, sizeof *g * (size_t)cap);
+        if (!g) {
+            wc->nomem = 1;
+            return 1;
+        }
+        wc->seen = g;
+        wc->cap_seen = cap;
+    }
+    wc->seen[wc->n_seen++] = (walk_dir){sb->st_dev, sb->st_ino};
+    return 0;
+}
 
 /* Appends the wanted files under dir, sorted, to l. Entries are stat()ed, never
  * opened: a FIFO (whose open blocks until a writer comes), socket or device is
  * skipped with a note, as are dangling symbolic links and unreadable subfolders. */
 static void walk_ext(cli_list *l, const char *dir, int depth, int feats, walk_count *wc) {
-    if (depth > 32) return;
+    if (depth > 32) {
+        fprintf(stderr, "skipping %s: more than 32 folders deep\n", dir);
+        return;
+    }
+    struct stat self;
+    if (stat(dir, &self) == 0 && walked_before(wc, &self)) {
+        if (!wc->nomem)
+            fprintf(stderr, "skipping %s: a link to a folder already walked (a loop or a second path to it)\n", dir);
+        return;
+    }
     DIR *d = opendir(dir);
     if (!d) {
         if (depth > 0) fprintf(stderr, "skipping %s: cannot read the folder: %s\n", dir, strerror(errno));
@@ -127,6 +162,7 @@ static int collect(cli_list *out, char **inputs, int n, int feats) {
             closedir(probe);
             walk_count wc = {0};
             walk_ext(out, d, 0, feats, &wc);
+            free(wc.seen);
             if (wc.nomem) rc = -1;
             else if (!wc.kept && !wc.files)
                 fprintf(stderr, "%s: %s: no %s files (no regular files in it)\n", cli_command(), d,

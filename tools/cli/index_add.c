@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "index_cli.h"
+#include "dist_cli.h"
+#include "vidsim/dist.h"
 
 static bool abort_requested(void *user) {
     (void)user;
@@ -111,6 +113,9 @@ int cli_index_hash(const char *dir, const char *hash_model, int jobs, int force)
 int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
                      int raw, double fps, double min_std, int threads, int force, int verbose, const char *hash_model,
                      int no_bg) {
+    if (vs_dist_size() > 1 && !cli_index_add_leading()) /* mpirun -np N (docs/mpi.md) */
+        return cli_index_add_dist(dir, pos, npos, jobs, backbone, pca_arg, raw, fps, min_std, threads, force, verbose,
+                                  hash_model, no_bg);
     char bb[PATH_MAX], pca[PATH_MAX];
     if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
@@ -137,6 +142,8 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = fps;
     p.n_threads = threads;
+    const char *dash = strrchr(backbone, '-'); /* --precision: "inception-int8" (cmd_index.c) */
+    if (dash && vs_precision_parse(dash + 1) > 0) p.precision = vs_precision_parse(dash + 1);
     if (min_std >= 0) p.min_frame_std = (float)min_std;
     p.abort_fn = abort_requested;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
@@ -176,7 +183,9 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     bp.on_item = add_item;
     bp.user = &js;
     bp.abort_fn = abort_requested;
-    vs_index_add_files(idx, ex, (const char *const *)js.files.v, n, force ? VS_INDEX_FORCE : 0, &bp);
+    /* vs_index_add_files, or over the MPI ranks with rank 0 committing (dist.h) */
+    vs_status ast = vs_dist_index_add(idx, ex, (const char *const *)js.files.v, n, force ? VS_INDEX_FORCE : 0, &bp);
+    if (ast && ast != VS_ERR_ABORTED) fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
     double dt = cli_now() - t0;
     cli_progress_end(&js.prog);
     cli_stop_end(&stop_guard);
@@ -208,7 +217,7 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
             if (js.errors[i]) fprintf(stderr, "  %s\n", js.errors[i]);
     }
     if (cli_stop_requested()) fprintf(stderr, "interrupted: %d videos not processed (run the same command again to finish)\n", nleft);
-    rc = cli_stop_requested() ? 130 : nfail || n == 0 ? 1 : 0;
+    rc = cli_stop_requested() ? 130 : nfail || n == 0 || (ast && ast != VS_ERR_ABORTED) ? 1 : 0;
     if (n == 0) fprintf(stderr, "vidsim index add: no video files in the given paths\n");
     if (hash_model && !cli_stop_requested() && n > 0 && hash_pass(idx, "index add", hash_model, jobs, 0) && !rc) rc = 1;
     /* the added videos' background levels (score normalisation), against the index's
@@ -216,6 +225,19 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     if (!no_bg && !cli_stop_requested() && n > 0) {
         int b = cli_background_pass(idx, "index add", "visil_f", 1, jobs, 0, 1);
         if (b && !rc) rc = b == 130 ? 130 : 1;
+    }
+    /* compressed fine features by default, once the index is big enough to learn its
+     * codebook from (vs_index_compress_auto, docs/compression.md) */
+    if (!cli_index_no_compress && !cli_stop_requested() && n > 0) {
+        vs_index_compress_report cr;
+        int done = 0;
+        if (vs_index_compress_auto(idx, &cr, &done) != VS_OK) {
+            fprintf(stderr, "vidsim index add: compressing the features: %s\n", vs_last_error());
+            if (!rc) rc = 1;
+        } else if (done) {
+            fprintf(stderr, "compressed the index's features (%s, codebook %s): %.1f KB per video-minute\n", cr.codec,
+                    cr.codebook_id, cr.minutes > 0 ? cr.bytes_after / 1024.0 / cr.minutes : 0.0);
+        }
     }
 out:
     if (js.errors)

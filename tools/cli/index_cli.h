@@ -19,5 +19,8 @@ int cli_index_ls(const char *dir, const char *format);
 int cli_index_verify(const char *dir, int repair);
 int cli_index_rebuild(const char *dir);
 int cli_index_info(const char *dir);
+int cli_index_compress(const char *dir, const char *codec, long max_train);
+/* `index add --no-compress`: skip vs_index_compress_auto after the adds (set by cmd_index.c). */
+extern int cli_index_no_compress;
 
 #endif

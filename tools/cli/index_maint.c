@@ -1,7 +1,8 @@
 /*
- * index_maint.c - `vidsim index rm|ls|verify|rebuild|info`: removing videos, listing
- * the catalogue (CSV or JSON Lines), checking and repairing it, writing a new one from
- * the feature files, and the index-wide facts. Formats: docs/index.md. Dispatch:
+ * index_maint.c - `vidsim index rm|ls|verify|rebuild|info|compress`: removing videos,
+ * listing the catalogue (CSV or JSON Lines), checking and repairing it, writing a new
+ * one from the feature files, the index-wide facts, and compressing the features
+ * (docs/compression.md). Formats: docs/index.md. Dispatch:
  * cmd_index.c.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -209,6 +210,7 @@ int cli_index_info(const char *dir) {
         vs_index_close(idx);
         return 1;
     }
+    if (info.codec[0]) printf("codec: %s\ncodebook_id: %s\n", info.codec, info.codebook_id);
     for (long i = 0; i < k->n; i++) printf("extras: %s %s %ld\n", k->v[i].kind, k->v[i].model_id, k->v[i].n);
     vs_index_extra_kinds_free(k);
     vs_index_close(idx);
@@ -216,3 +218,46 @@ int cli_index_info(const char *dir) {
 }
 
 /* Which options each subcommand takes (besides --index and --help). */
+
+static void compress_progress(double done, double total, void *user) {
+    cli_progress_update(user, done, total, NULL);
+}
+static bool compress_stop(void *user) {
+    (void)user;
+    return cli_stop_requested() != 0;
+}
+
+int cli_index_compress(const char *dir, const char *codec, long max_train) {
+    vs_index *idx;
+    if (cli_index_open_writer(&idx, dir, 0, "index compress")) return 1;
+    vs_index_compress_params p = vs_index_compress_default_params();
+    p.codec = codec;
+    if (max_train > 0) p.train.max_train = max_train;
+    cli_progress prog;
+    cli_progress_init(&prog, "videos");
+    p.progress_fn = compress_progress;
+    p.progress_user = &prog;
+    p.abort_fn = compress_stop; /* Ctrl-C stops between videos; a rerun finishes */
+    p.abort_user = NULL;
+    cli_stop_guard g;
+    cli_stop_begin(&g);
+    vs_index_compress_report r;
+    vs_status s = vs_index_compress(idx, &p, &r);
+    cli_stop_end(&g);
+    cli_progress_end(&prog);
+    vs_index_close(idx);
+    if (s) {
+        fprintf(stderr, "vidsim index compress: %s\n", vs_last_error());
+        return s == VS_ERR_ABORTED ? 130 : 1;
+    }
+    printf("index: %s\ncodec: %s\ncodebook_id: %s\ncodebook: %s\nvideos_encoded: %ld\nvideos_already: %ld\n"
+           "videos_failed: %ld\nbytes_before: %llu\nbytes_after: %llu\nminutes: %.3f\nkb_per_minute: %.1f\n",
+           dir, r.codec, r.codebook_id, r.trained ? "trained" : "stored", r.n_encoded, r.n_already, r.n_failed,
+           (unsigned long long)r.bytes_before, (unsigned long long)r.bytes_after, r.minutes,
+           r.minutes > 0 ? r.bytes_after / 1024.0 / r.minutes : 0.0);
+    if (r.trained) printf("training_vectors: %ld\n", r.n_train);
+    if (r.n_failed)
+        fprintf(stderr, "vidsim index compress: %ld feature files did not load and were left as they are: "
+                        "`vidsim index verify --index %s` says why\n", r.n_failed, dir);
+    return r.n_failed ? 1 : 0;
+}

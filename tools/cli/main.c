@@ -4,7 +4,8 @@
  * command returns, main checks that its standard output really reached the file:
  * any write error (a full disk, a closed pipe with SIGPIPE ignored, an I/O error on
  * close) is reported once as "vidsim CMD: cannot write output: REASON" and the exit
- * status becomes 1 (docs/errors.md), whichever command wrote the output.
+ * status becomes 1 (docs/errors.md), whichever command wrote the output. Under mpirun
+ * (dist.h, docs/mpi.md) MPI starts and ends here, and only rank 0's output is kept.
  */
 #include "cli.h"
 
@@ -27,6 +28,10 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
     fprintf(f, "\n'vidsim COMMAND --help' describes a command.\n");
+    if (vs_dist_available())
+        fprintf(f, "MPI: yes (mpirun -np N vidsim index add|search|dedup; docs/mpi.md)\n");
+    else
+        fprintf(f, "MPI: no (this vidsim was built without MPI support: it runs in one process; docs/mpi.md)\n");
 }
 
 static int dispatch(int argc, char **argv) {
@@ -56,6 +61,14 @@ static int dispatch(int argc, char **argv) {
         /* "index" has subcommands: name them in messages ("vidsim index ls: ...") */
         int sub = !strcmp(argv[1], "index") && argc > 2 && argv[2][0] != '-';
         cli_set_command(argv[1], sub ? argv[2] : NULL);
+        /* over several MPI ranks (docs/mpi.md): only the commands that split their work */
+        if (vs_dist_size() > 1 && strcmp(argv[1], "search") && strcmp(argv[1], "dedup") &&
+            !(sub && !strcmp(argv[2], "add"))) {
+            if (vs_dist_rank() == 0)
+                fprintf(stderr, "%s: does not run over several MPI ranks (only index add, search and dedup do; "
+                                "docs/mpi.md): run it without mpirun\n", cli_command());
+            return 2;
+        }
         return cmds[i].fn(argc - 1, argv + 1);
     }
     return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
@@ -119,6 +132,18 @@ static void hold_std_fds(void) {
 
 int main(int argc, char **argv) {
     hold_std_fds();
+    /* MPI when started by mpirun (docs/mpi.md); a vidsim without it refuses N ranks */
+    if (vs_dist_init(&argc, &argv) != VS_OK) {
+        fprintf(stderr, "vidsim: %s\n", vs_last_error());
+        return 2;
+    }
+    if (vs_dist_rank() > 0) { /* results are rank 0's to print */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0 && nul != STDOUT_FILENO) {
+            dup2(nul, STDOUT_FILENO);
+            close(nul);
+        }
+    }
     FILE *real = stdout;
     cookie_io_functions_t io = {.write = out_write};
     FILE *out = fopencookie(NULL, "w", io);
@@ -134,5 +159,5 @@ int main(int argc, char **argv) {
         if (!rc) rc = 1;
     }
     if (!rc && cli_inputs_refused()) rc = 1;
-    return rc;
+    return vs_dist_finish(rc); /* every rank exits with the worst rank's status */
 }

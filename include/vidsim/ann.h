@@ -1,0 +1,73 @@
+/*
+ * ann.h - nearest neighbours of float vectors by inner product (cosine for unit
+ * vectors): the global-vector first stage of two-stage search (search.h, docs/search.md
+ * "Global-vector first stage") and bench/scale. Two back ends behind one handle: an
+ * exact flat index in plain C, always built and the reference the other is tested
+ * against, and FAISS indexes named by FAISS's factory string (flat, HNSW, IVF-Flat,
+ * IVF-PQ, ...) when vidsim was built with FAISS (vs_ann_have_faiss()). Also the global
+ * vector of a video: the L2-normalised mean of its region vectors.
+ *
+ * Thread safety: build (train, add, set) from one thread; vs_ann_search is then safe
+ * from several threads at once. FAISS parallelises build and batch search with its own
+ * OpenMP threads; a single query runs on the calling thread.
+ *
+ * Example:
+ *     vs_ann *a;
+ *     if (vs_ann_create(&a, 256, "faiss:IVF1024,Flat") != VS_OK) puts(vs_last_error());
+ *     vs_ann_train(a, x, n); vs_ann_add(a, x, n); vs_ann_set(a, "nprobe=32");
+ *     float sc[10]; int64_t id[10];
+ *     vs_ann_search(a, q, 1, 10, sc, id);   // id[k] = row of x, best first, -1 past the end
+ *     vs_ann_free(a);
+ */
+#ifndef VIDSIM_ANN_H
+#define VIDSIM_ANN_H
+
+#include "vidsim/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when this build has FAISS ("faiss:..." specs), else 0. */
+VS_API int vs_ann_have_faiss(void);
+
+typedef struct vs_ann vs_ann;
+
+/* An empty index of d-dim vectors. spec: "flat" (exact, plain C), or "faiss:FACTORY"
+ * with a FAISS index_factory string, e.g. "faiss:Flat", "faiss:HNSW32",
+ * "faiss:IVF1024,Flat", "faiss:IVF4096,PQ32" (inner-product metric). VS_ERR_UNSUPPORTED
+ * for a faiss spec in a build without FAISS; VS_ERR_INVALID_ARG for a bad spec. */
+VS_API vs_status vs_ann_create(vs_ann **out, int d, const char *spec);
+VS_API void vs_ann_free(vs_ann *a); /* NULL ok */
+
+VS_API int vs_ann_dim(const vs_ann *a);
+VS_API long vs_ann_size(const vs_ann *a);           /* vectors added */
+VS_API const char *vs_ann_spec(const vs_ann *a);
+VS_API int vs_ann_is_trained(const vs_ann *a);      /* 0: call vs_ann_train before adding */
+
+/* Train (IVF, PQ) on x [n, d]; a no-op for indexes that need none. */
+VS_API vs_status vs_ann_train(vs_ann *a, const float *x, long n);
+/* Append x [n, d]: they get ids size, size+1, ... */
+VS_API vs_status vs_ann_add(vs_ann *a, const float *x, long n);
+/* Search-time parameters, FAISS ParameterSpace syntax: "nprobe=32", "efSearch=128",
+ * comma-separated. The flat index takes none ("" ok). */
+VS_API vs_status vs_ann_set(vs_ann *a, const char *params);
+/* The k best of each query q [nq, d]: scores [nq, k] (inner products, best first) and
+ * ids [nq, k] (-1 and -inf past the last vector). */
+VS_API vs_status vs_ann_search(const vs_ann *a, const float *q, long nq, long k, float *scores, int64_t *ids);
+
+/* Write the index to path (atomically; FAISS's own format for faiss specs, a small
+ * VSTF for flat) and read one back. Written for its size (bench/scale's disk figure) and
+ * for reuse; load checks d. */
+VS_API vs_status vs_ann_save(const vs_ann *a, const char *path);
+VS_API vs_status vs_ann_load(vs_ann **out, const char *path, const char *spec, int d);
+
+/* The global vector of a video: out [D] = the L2-normalised mean of x [n, D] (its
+ * T x R region vectors); zero when the mean is zero or n is 0. */
+VS_API void vs_ann_mean_vector(float *out, const float *x, long n, int D);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
