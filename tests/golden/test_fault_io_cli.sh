@@ -8,7 +8,8 @@
 # in or absent; and a rerun without the fault adds it. Also ENOSPC: on a small tmpfs
 # (when this user may mount one) `index add` stops with "No space left on device" naming
 # the file, keeps every video it had completed, leaves no temporary file, and the copy
-# of that index on a roomy disk takes the rest.
+# of that index on a roomy disk takes the rest; and `extract -o` onto a full disk fails
+# naming the feature file, leaving no partial file and the earlier files intact.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/fault_io
@@ -81,6 +82,20 @@ if mount -t tmpfs -o size=600k tmpfs "$MNT" 2>/dev/null; then
   [ "$(count_ok "$MNT/idx")" -eq "$added" ] && ok || bad "ok rows $(count_ok "$MNT/idx") != videos reported added $added"
   ls "$MNT/idx/features" | grep -q '\.tmp\.' && bad "temporary file left on the full disk" || ok
   cp -a "$MNT/idx" "$TMP/roomy"
+  umount "$MNT"
+  # feature files: `extract -o` onto a disk too small for them fails naming the file and
+  # the reason, leaves no partial or temporary file, and keeps the file extracted before
+  mount -t tmpfs -o size=400k tmpfs "$MNT"
+  "$BIN" extract --backbone mobilenet --raw --fps 2 -j 1 "$TMP/clips/c0.mp4" -o "$MNT/f" > /dev/null 2>&1
+  cp "$MNT/f/c0.mp4.vsf" "$TMP/c0_first.vsf" 2>/dev/null
+  "$BIN" extract --backbone mobilenet --raw --fps 2 -j 1 "$TMP/clips" -o "$MNT/f" > /dev/null 2> "$TMP/exfull.err"; rc=$?
+  [ $rc -ne 0 ] && grep -q "No space left on device" "$TMP/exfull.err" && grep -q "$MNT/f/.*\.vsf" "$TMP/exfull.err" && ok ||
+    bad "extract onto a full disk: exit $rc: $(cat "$TMP/exfull.err")"
+  ls "$MNT/f" | grep -q '\.tmp\.' && bad "extract left a temporary file: $(ls "$MNT/f")" || ok
+  for v in "$MNT"/f/*.vsf; do
+    "$BIN" compare "$v" "$v" > /dev/null 2>&1 || bad "extract left an unreadable feature file: $v"
+  done
+  cmp -s "$MNT/f/c0.mp4.vsf" "$TMP/c0_first.vsf" && ok || bad "the feature file extracted before changed"
   umount "$MNT"; trap - EXIT
   "$BIN" "${ADD[@]}" --index "$TMP/roomy" "$TMP/clips" > /dev/null 2>&1 && ok || bad "rerun on a roomy disk"
   [ "$(count_ok "$TMP/roomy")" -eq ${#srcs[@]} ] && ok || bad "rerun did not complete the set: $(count_ok "$TMP/roomy") of ${#srcs[@]}"
