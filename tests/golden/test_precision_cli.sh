@@ -52,6 +52,20 @@ done
 [ $? -ne 0 ] && grep -q "inception_v3-int8" "$TMP/add_bad.txt" && ok || bad "fp32 add to an int8 index: $(cat "$TMP/add_bad.txt")"
 "$BIN" index ls --index "$TMP/i8" > "$TMP/ls_after.csv" 2>&1
 cmp -s "$TMP/ls_before.csv" "$TMP/ls_after.csv" && ok || bad "the refused add changed the index"
+# a damaged feature file of the int8 index: search's hint names the precision, and the
+# command it prints heals the entry
+cp -a "$TMP/i8" "$TMP/i8d"
+f=$(ls "$TMP/i8d/features/"*.vsf | head -1)
+printf 'XX' | dd of="$f" bs=1 seek=500 conv=notrunc 2>/dev/null
+"$BIN" search --index "$TMP/i8d" "$TMP/f32/a_copy.mkv.vsf" > /dev/null 2> "$TMP/hint.txt"
+hint=$(sed -n 's/.*to heal, run `\(vidsim index add [^`]*\) PATH\.\.\.`.*/\1/p' "$TMP/hint.txt")
+echo "$hint" | grep -q -- "--precision int8" && ok || bad "the heal hint lacks the precision: $(cat "$TMP/hint.txt")"
+src=$(sed -n 's/^  skipped \(.*\): index entry .*/\1/p' "$TMP/hint.txt" | head -1)
+if [ -n "$hint" ] && [ -n "$src" ]; then
+  # shellcheck disable=SC2086
+  "$BIN" ${hint#vidsim } "$src" > /dev/null 2>&1 && "$BIN" index verify --index "$TMP/i8d" > /dev/null 2>&1 && ok ||
+    bad "the hinted command did not heal the index: $hint $src"
+else bad "no hint or no skipped path: $(cat "$TMP/hint.txt")"; fi
 
 # calibrate, then use it; a damaged calibration is refused by name
 "$BIN" calibrate "$TMP/in" -o "$TMP/calib.vstf" --frames 8 > "$TMP/cal.txt" 2>&1 && ok || bad "calibrate: $(cat "$TMP/cal.txt")"

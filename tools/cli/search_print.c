@@ -116,12 +116,14 @@ void cli_error_row(const char *name, const char *msg) {
 int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial) {
     if (l->n == 0) return 0;
     const char *dir = vs_index_dir(idx);
-    /* the add options that give the index's model: backbone and raw (from its model id) */
+    /* the add options that give the index's model: backbone, precision and raw (from its
+     * model id) */
     vs_index_info info;
     vs_model_id id;
     char opts[160] = "";
     if (vs_index_get_info(idx, &info) == VS_OK && info.model_id[0] && vs_model_id_parse(&id, info.model_id) == VS_OK)
-        snprintf(opts, sizeof opts, " --backbone %s%s", id.backbone, id.pca ? "" : " --raw");
+        snprintf(opts, sizeof opts, " --backbone %s%s%s%s", id.backbone, id.precision ? " --precision " : "",
+                 id.precision ? vs_precision_name(id.precision) : "", id.pca ? "" : " --raw");
     if (jsonl)
         for (long i = 0; i < l->n; i++) {
             fputs("{\"ref_id\":", stdout);
