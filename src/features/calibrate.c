@@ -5,6 +5,7 @@
  * percentile and saved. The CLI front end is `vidsim calibrate` (tools/cli/cmd_calibrate.c).
  */
 #include "core/internal.h"
+#include "features/region.h"
 #include "vidsim/features.h"
 
 #include <math.h>
@@ -21,23 +22,6 @@ vs_calibrate_params vs_calibrate_default_params(void) {
     p.batch = 16;
     p.min_frame_std = e.min_frame_std;
     return p;
-}
-
-/* Luma standard deviation over every second pixel of every second row (as extract.c). */
-static double luma_std(const uint8_t *rgb, int w, int h) {
-    double sum = 0, sq = 0;
-    long n = 0;
-    for (int y = 0; y < h; y += 2)
-        for (int x = 0; x < w; x += 2) {
-            const uint8_t *q = rgb + ((size_t)y * w + x) * 3;
-            double l = 0.299 * q[0] + 0.587 * q[1] + 0.114 * q[2];
-            sum += l;
-            sq += l * l;
-            n++;
-        }
-    if (n == 0) return 0;
-    double m = sum / n, v = sq / n - m * m;
-    return v > 0 ? sqrt(v) : 0;
 }
 
 vs_status vs_calibrate_videos(const char *backbone_path, const char *const *videos, int n,
@@ -85,7 +69,7 @@ vs_status vs_calibrate_videos(const char *backbone_path, const char *const *vide
                 break;
             }
             if (!rgb || got >= per_video || total + nb >= p.max_frames) break;
-            if (p.min_frame_std > 0 && luma_std(rgb, p.decode.crop, p.decode.crop) < p.min_frame_std) continue;
+            if (p.min_frame_std > 0 && vs__frame_luma_std(rgb, p.decode.crop, p.decode.crop) < p.min_frame_std) continue;
             memcpy(batch + (size_t)nb++ * fsz, rgb, fsz);
             got++;
             if (nb == p.batch) {

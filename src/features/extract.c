@@ -47,24 +47,6 @@ vs_extract_params vs_extract_default_params(void) {
     return p;
 }
 
-/* Luma standard deviation of an RGB frame [h, w, 3] over every second pixel of every
- * second row: about 0 for a black, white or one-colour frame. */
-static double luma_std(const uint8_t *rgb, int w, int h) {
-    double sum = 0, sq = 0;
-    long n = 0;
-    for (int y = 0; y < h; y += 2)
-        for (int x = 0; x < w; x += 2) {
-            const uint8_t *p = rgb + ((size_t)y * w + x) * 3;
-            double l = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-            sum += l;
-            sq += l * l;
-            n++;
-        }
-    if (n == 0) return 0;
-    double m = sum / n, v = sq / n - m * m;
-    return v > 0 ? sqrt(v) : 0;
-}
-
 void vs_extractor_free(vs_extractor *ex) {
     if (!ex) return;
     vs_backbone_calib_free(ex->calib);
@@ -324,7 +306,7 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
         if (ex->p.abort_fn && ex->p.abort_fn(ex->p.abort_user)) { s = vs__err(VS_ERR_ABORTED, "%s: aborted", path); break; }
         if ((s = vs_decode_next(dec, &rgb, &t))) break;
         if (rgb && ex->p.min_frame_std > 0 &&
-            luma_std(rgb, ex->p.decode.crop, ex->p.decode.crop) < ex->p.min_frame_std) {
+            vs__frame_luma_std(rgb, ex->p.decode.crop, ex->p.decode.crop) < ex->p.min_frame_std) {
             n_flat++; /* near-constant: left out */
         } else if (rgb) {
             memcpy(batch + nb * fsz, rgb, fsz);

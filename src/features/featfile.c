@@ -8,8 +8,7 @@
  * their header is read; a full load refuses them, naming the file and the codebook.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "core/internal.h"
-#include "vidsim/features.h"
+#include "features/featfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FF_MAGIC "VSFEAT01"
 #define FF_VERSION 1u
 #define FF_FIXED 156 /* bytes before the source path */
-#define FF_HASH_OFF 72
 #define FF_VERSION_Q 2u /* compressed codes (src/index/cfeat.c) */
 #define FF_FIXED_Q 208  /* version 2: bytes before the source path */
 
@@ -32,12 +29,42 @@ static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-static uint64_t file_hash(const unsigned char *hdr, size_t hdr_size, const void *data, size_t n1,
-                          const void *times, size_t n2) {
-    uint64_t h = vs__fnv1a(VS__FNV_INIT, hdr, FF_HASH_OFF);
-    h = vs__fnv1a(h, hdr + FF_HASH_OFF + 8, hdr_size - FF_HASH_OFF - 8);
+uint64_t vs__ff_checksum(const unsigned char *hdr, size_t hsize, const void *data, size_t n1, const void *times,
+                         size_t n2) {
+    uint64_t h = vs__fnv1a(VS__FNV_INIT, hdr, VS__FF_HASH_OFF);
+    h = vs__fnv1a(h, hdr + VS__FF_HASH_OFF + 8, hsize - VS__FF_HASH_OFF - 8);
     h = vs__fnv1a(h, data, n1);
     return vs__fnv1a(h, times, n2);
+}
+
+void vs__ff_put_common(unsigned char *hdr, uint32_t version, size_t hsize, uint32_t dtype, const vs_features *f,
+                       size_t plen) {
+    memcpy(hdr, VS__FF_MAGIC, 8);
+    put32(hdr + 8, version);
+    put32(hdr + 12, (uint32_t)hsize);
+    put32(hdr + 16, (uint32_t)f->T);
+    put32(hdr + 20, (uint32_t)f->R);
+    put32(hdr + 24, (uint32_t)f->D);
+    put32(hdr + 28, dtype);
+    memcpy(hdr + 32, &f->fps, 8);
+    memcpy(hdr + 40, &f->duration, 8);
+    put64(hdr + 48, f->source_size);
+    put64(hdr + 56, (uint64_t)f->source_mtime);
+    put64(hdr + 64, f->source_hash);
+    put64(hdr + 80, (uint64_t)f->n_damaged);
+    memcpy(hdr + 88, f->model_id, strnlen(f->model_id, 63));
+    put32(hdr + 152, (uint32_t)plen);
+}
+
+void vs__ff_get_common(vs_features *f, const unsigned char *m) {
+    memcpy(&f->fps, m + 32, 8);
+    memcpy(&f->duration, m + 40, 8);
+    f->source_size = get64(m + 48);
+    f->source_mtime = (int64_t)get64(m + 56);
+    f->source_hash = get64(m + 64);
+    f->n_damaged = (long)get64(m + 80);
+    memcpy(f->model_id, m + 88, 63);
+    f->model_id[63] = 0;
 }
 
 vs_status vs_features_save(const vs_features *f, const char *path) {
@@ -48,24 +75,10 @@ vs_status vs_features_save(const vs_features *f, const char *path) {
     size_t hdr_size = (FF_FIXED + plen + 63) & ~(size_t)63;
     unsigned char *hdr = vs__calloc(1, hdr_size);
     if (!hdr) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(hdr, FF_MAGIC, 8);
-    put32(hdr + 8, FF_VERSION);
-    put32(hdr + 12, (uint32_t)hdr_size);
-    put32(hdr + 16, (uint32_t)f->T);
-    put32(hdr + 20, (uint32_t)f->R);
-    put32(hdr + 24, (uint32_t)f->D);
-    put32(hdr + 28, 0);
-    memcpy(hdr + 32, &f->fps, 8);
-    memcpy(hdr + 40, &f->duration, 8);
-    put64(hdr + 48, f->source_size);
-    put64(hdr + 56, (uint64_t)f->source_mtime);
-    put64(hdr + 64, f->source_hash);
-    put64(hdr + 80, (uint64_t)f->n_damaged);
-    memcpy(hdr + 88, f->model_id, strnlen(f->model_id, 63));
-    put32(hdr + 152, (uint32_t)plen);
+    vs__ff_put_common(hdr, FF_VERSION, hdr_size, 0, f, plen);
     memcpy(hdr + FF_FIXED, src, plen);
     size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);
-    put64(hdr + FF_HASH_OFF, file_hash(hdr, hdr_size, f->data, n1, f->times, n2));
+    put64(hdr + VS__FF_HASH_OFF, vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2));
     vs__afile a;
     vs_status st = vs__afile_open(&a, path);
     if (!st) st = vs__afile_write(&a, hdr, hdr_size);
@@ -118,7 +131,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     p->map = m;
     p->size = size;
     f->priv_ = p;
-    if (memcmp(m, FF_MAGIC, 8) != 0) {
+    if (memcmp(m, VS__FF_MAGIC, 8) != 0) {
         st = vs__err(VS_ERR_FORMAT, "%s: not a vidsim feature file (bad magic)", path);
         goto fail;
     }
@@ -153,14 +166,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
                      path, f->T, f->R, f->D, size);
         goto fail;
     }
-    memcpy(&f->fps, m + 32, 8);
-    memcpy(&f->duration, m + 40, 8);
-    f->source_size = get64(m + 48);
-    f->source_mtime = (int64_t)get64(m + 56);
-    f->source_hash = get64(m + 64);
-    f->n_damaged = (long)get64(m + 80);
-    memcpy(f->model_id, m + 88, 63);
-    f->model_id[63] = 0;
+    vs__ff_get_common(f, m);
     f->source = vs__malloc(plen + 1);
     if (!f->source) {
         st = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
@@ -175,7 +181,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     f->data = (float *)(m + hdr_size);
     f->times = (float *)(m + hdr_size + n1);
     if (!header_only &&
-        get64(m + FF_HASH_OFF) != file_hash(m, hdr_size, f->data, n1, f->times, n2)) {
+        get64(m + VS__FF_HASH_OFF) != vs__ff_checksum(m, hdr_size, f->data, n1, f->times, n2)) {
         st = vs__err(VS_ERR_FORMAT, "%s: checksum mismatch (feature file is corrupt)", path);
         goto fail;
     }

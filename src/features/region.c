@@ -2,7 +2,8 @@
  * region.c - regional max pooling (a 3x3 grid of windows about half the map side,
  * the S2VS "L3-iMAC" idea adapted to InceptionV3 map sizes: 25x25 maps at 224
  * input use windows 13 at stride 6, 12x12 maps windows 6 at stride 3) and row L2
- * normalisation. Input maps are NHWC floats straight from the backbone.
+ * normalisation. Input maps are NHWC floats straight from the backbone. Also the
+ * luma spread of a frame (blank-frame test of extraction and calibration).
  */
 #include "region.h"
 
@@ -52,4 +53,20 @@ void vs__l2norm_rows(float *x, long n, int d, int stride) {
         float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
         for (int j = 0; j < d; j++) r[j] *= inv;
     }
+}
+
+double vs__frame_luma_std(const uint8_t *rgb, int w, int h) {
+    double sum = 0, sq = 0;
+    long n = 0;
+    for (int y = 0; y < h; y += 2)
+        for (int x = 0; x < w; x += 2) {
+            const uint8_t *p = rgb + ((size_t)y * w + x) * 3;
+            double l = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            sum += l;
+            sq += l * l;
+            n++;
+        }
+    if (n == 0) return 0;
+    double m = sum / n, v = sq / n - m * m;
+    return v > 0 ? sqrt(v) : 0;
 }

@@ -1,5 +1,6 @@
 /*
- * region.h - private: regional max pooling and normalisation of backbone maps.
+ * region.h - private: regional max pooling and normalisation of backbone maps, and the
+ * flat-frame measure that extraction and calibration use to leave out blank frames.
  */
 #ifndef VS_FEATURES_REGION_H
 #define VS_FEATURES_REGION_H
@@ -16,5 +17,10 @@ void vs__region_maxpool(float *out, int out_stride, const float *map, int n, int
 
 /* L2-normalise each of n vectors of length d (row stride `stride`), eps 1e-12. */
 void vs__l2norm_rows(float *x, long n, int d, int stride);
+
+/* Luma standard deviation of an RGB frame [h, w, 3] over every second pixel of every
+ * second row: about 0 for a black, white or one-colour frame (vs_extract_params
+ * min_frame_std). */
+double vs__frame_luma_std(const uint8_t *rgb, int w, int h);
 
 #endif

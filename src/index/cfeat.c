@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "index/index_internal.h"
+#include "features/featfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,23 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CF_MAGIC "VSFEAT01"
 #define CF_VERSION 2u
 #define CF_FIXED 208    /* bytes before the source path */
-#define CF_HASH_OFF 72
 
 static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
-static uint64_t cf_hash(const unsigned char *hdr, size_t hsize, const void *codes, size_t n1, const void *times,
-                        size_t n2) {
-    uint64_t h = vs__fnv1a(VS__FNV_INIT, hdr, CF_HASH_OFF);
-    h = vs__fnv1a(h, hdr + CF_HASH_OFF + 8, hsize - CF_HASH_OFF - 8);
-    h = vs__fnv1a(h, codes, n1);
-    return vs__fnv1a(h, times, n2);
-}
 
 vs_status vs__cfeat_save(const vs_features *f, const vs_quant *q, const char *path) {
     if (!f || f->T <= 0 || f->R <= 0 || f->D <= 0 || !f->data || !f->times)
@@ -50,26 +41,12 @@ vs_status vs__cfeat_save(const vs_features *f, const vs_quant *q, const char *pa
         return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     }
     vs_quant_encode(q, f->data, (long)nvec, codes);
-    memcpy(hdr, CF_MAGIC, 8);
-    put32(hdr + 8, CF_VERSION);
-    put32(hdr + 12, (uint32_t)hsize);
-    put32(hdr + 16, (uint32_t)f->T);
-    put32(hdr + 20, (uint32_t)f->R);
-    put32(hdr + 24, (uint32_t)f->D);
-    put32(hdr + 28, vs_quant_codec(q)[0] == 'p' ? 1 : 2);
-    memcpy(hdr + 32, &f->fps, 8);
-    memcpy(hdr + 40, &f->duration, 8);
-    put64(hdr + 48, f->source_size);
-    put64(hdr + 56, (uint64_t)f->source_mtime);
-    put64(hdr + 64, f->source_hash);
-    put64(hdr + 80, (uint64_t)f->n_damaged);
-    memcpy(hdr + 88, f->model_id, strnlen(f->model_id, 63));
-    put32(hdr + 152, (uint32_t)plen);
+    vs__ff_put_common(hdr, CF_VERSION, hsize, vs_quant_codec(q)[0] == 'p' ? 1 : 2, f, plen);
     put32(hdr + 156, (uint32_t)cs);
     memcpy(hdr + 160, vs_quant_codec(q), strnlen(vs_quant_codec(q), 15));
     memcpy(hdr + 176, vs_quant_id(q), strnlen(vs_quant_id(q), 31));
     memcpy(hdr + CF_FIXED, src, plen);
-    put64(hdr + CF_HASH_OFF, cf_hash(hdr, hsize, codes, n1, f->times, n2));
+    put64(hdr + VS__FF_HASH_OFF, vs__ff_checksum(hdr, hsize, codes, n1, f->times, n2));
     vs__afile a;
     vs_status st = vs__afile_open(&a, path);
     if (!st) st = vs__afile_write(&a, hdr, hsize);
@@ -90,7 +67,7 @@ int vs__feat_file_version(const char *path) {
     unsigned char b[12];
     ssize_t r = pread(fd, b, sizeof b, 0);
     close(fd);
-    if (r != (ssize_t)sizeof b || memcmp(b, CF_MAGIC, 8) != 0) return 0;
+    if (r != (ssize_t)sizeof b || memcmp(b, VS__FF_MAGIC, 8) != 0) return 0;
     return (int)get32(b + 8);
 }
 
@@ -105,7 +82,7 @@ vs_status vs__cfeat_load(vs_features **out, const char *path, const vs_quant *q)
         vs__free(m);
         return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (size < CF_FIXED || memcmp(m, CF_MAGIC, 8) != 0 || get32(m + 8) != CF_VERSION) {
+    if (size < CF_FIXED || memcmp(m, VS__FF_MAGIC, 8) != 0 || get32(m + 8) != CF_VERSION) {
         s = vs__err(VS_ERR_FORMAT, "%s: not a compressed vidsim feature file", path);
         goto fail;
     }
@@ -125,7 +102,7 @@ vs_status vs__cfeat_load(vs_features **out, const char *path, const vs_quant *q)
                     "%u bytes per code, file has %zu bytes)", path, f->T, f->R, f->D, cs, size);
         goto fail;
     }
-    if (get64(m + CF_HASH_OFF) != cf_hash(m, hsize, m + hsize, (size_t)n1, m + hsize + n1, (size_t)n2)) {
+    if (get64(m + VS__FF_HASH_OFF) != vs__ff_checksum(m, hsize, m + hsize, (size_t)n1, m + hsize + n1, (size_t)n2)) {
         s = vs__err(VS_ERR_FORMAT, "%s: checksum mismatch (feature file is corrupt)", path);
         goto fail;
     }
@@ -140,14 +117,7 @@ vs_status vs__cfeat_load(vs_features **out, const char *path, const vs_quant *q)
                     codec, vs_quant_id(q), vs_quant_codec(q));
         goto fail;
     }
-    memcpy(&f->fps, m + 32, 8);
-    memcpy(&f->duration, m + 40, 8);
-    f->source_size = get64(m + 48);
-    f->source_mtime = (int64_t)get64(m + 56);
-    f->source_hash = get64(m + 64);
-    f->n_damaged = (long)get64(m + 80);
-    memcpy(f->model_id, m + 88, 63);
-    f->model_id[63] = 0;
+    vs__ff_get_common(f, m);
     f->source = vs__malloc(plen + 1);
     f->data = vs__malloc((size_t)nvec * f->D * sizeof(float));
     f->times = vs__malloc((size_t)n2);
