@@ -230,20 +230,10 @@ out:
     return st;
 }
 
-#undef DCK
-#define DCK(call, what)                                                                     \
-    do {                                                                                    \
-        dnnl_status_t s_ = (call);                                                          \
-        if (s_ != dnnl_success) {                                                           \
-            st = vs__err(VS_ERR_INTERNAL, "%s: oneDNN: %s for '%s' failed (status %d)", \
-                         bb->path, what, bb->nodes[i].name, (int)s_);                       \
-            goto out;                                                                       \
-        }                                                                                   \
-    } while (0)
-
 /* The converted copy of activation i (node i's dense NHWC output at geometry g). */
 static vs_status make_quant(bb_dnnl *d, const vs_backbone *bb, int i, dquant *q, const bb_geom *g) {
     vs_status st = VS_OK;
+    const bb_node *nd = &bb->nodes[i]; /* named in DCK's messages */
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_data_type_t t = lowp_type(q);
@@ -281,16 +271,6 @@ out:
     if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
-#undef DCK
-#define DCK(call, what)                                                                     \
-    do {                                                                                    \
-        dnnl_status_t s_ = (call);                                                          \
-        if (s_ != dnnl_success) {                                                           \
-            st = vs__err(VS_ERR_INTERNAL, "%s: oneDNN: %s for '%s' failed (status %d)", \
-                         bb->path, what, nd->name, (int)s_);                                \
-            goto out;                                                                       \
-        }                                                                                   \
-    } while (0)
 
 void vs__bb_dnnl_free(bb_dnnl *d) {
     if (!d) return;
