@@ -6,8 +6,10 @@
 # Builds the library sources and each target with clang -fsanitize=fuzzer,address,
 # undefined (Debian 12: packages clang and libclang-rt-14-dev; installed with apt-get
 # if missing and we are root), then runs each target for SECONDS on a copy of its
-# seed corpus (tests/fuzz/corpus/<target>, never modified). Prints executions,
-# coverage (libFuzzer's cov: and ft:), corpus size and findings per target.
+# seed corpus (tests/fuzz/corpus/<target>, never modified); the http target also
+# compiles the server's files of tools/cli and links libmicrohttpd (libmicrohttpd-dev).
+# Prints executions, coverage (libFuzzer's cov: and ft:), corpus size and findings
+# per target.
 # Everything goes under $FUZZ_DIR (default /tmp/vs-fuzz): obj/ and bin/ (the build),
 # corpus/<target> (grown corpus), crashes/<target>/ (crash-*, leak-*, timeout-*,
 # oom-* inputs), logs/<target>.log. A finding stops that target (libFuzzer's
@@ -21,7 +23,7 @@ SRC=$PWD
 SECONDS_EACH=${1:-1800}
 shift $(( $# > 0 ? 1 : 0 ))
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval checkpoints decode index)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tensorfile featfile models eval checkpoints decode index http)
 W=${FUZZ_DIR:-/tmp/vs-fuzz}
 JOBS=${JOBS:-$(nproc)}
 PARALLEL=${PARALLEL:-1}
@@ -57,7 +59,11 @@ done | xargs -r -P "$JOBS" -n 2 sh -c "$CC $CFLAGS -c \"\$0\" -o \"\$1\" || exit
 rm -f "$W/libvidsim_fuzz.a"
 ar rcs "$W/libvidsim_fuzz.a" "$W"/obj/*.o
 for t in "${TARGETS[@]}"; do
-  $CC $CFLAGS -fsanitize=fuzzer "tests/fuzz/fuzz_$t.c" "$W/libvidsim_fuzz.a" $LIBS -o "$W/bin/fuzz_$t"
+  # http: the server's request handling (tools/cli) on libmicrohttpd (libmicrohttpd-dev)
+  extra=()
+  [ "$t" = http ] && extra=(-DVS_HAVE_MHD=1 -Itools/cli tools/cli/serve_http.c tools/cli/serve_parse.c tools/cli/util.c
+                            $(pkg-config --libs libmicrohttpd))
+  $CC $CFLAGS -fsanitize=fuzzer "tests/fuzz/fuzz_$t.c" "${extra[@]}" "$W/libvidsim_fuzz.a" $LIBS -o "$W/bin/fuzz_$t"
 done
 
 # ---- run

@@ -127,6 +127,13 @@ typedef struct vs_simvideo {
 VS_API vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float *query,
                                         int T, const vs_simvideo *targets, int n, int R, int D);
 
+/* The reverse direction: n indexed queries against one indexed target [U,R,D], sims [n]
+ * (sims[k] = vs_simmodel_similarity of queries[k] against the target alone), whole
+ * pairs spread over the state's n_threads. Every score of either call is the same
+ * float for any n_threads and any n. */
+VS_API vs_status vs_simmodel_similarity_to(vs_simmodel_state *st, float *sims, const vs_simvideo *queries,
+                                           int n, const float *target, int U, int R, int D);
+
 /* Sizes of a pair's maps for lengths T (query) and U (target), after the doubling of
  * short videos: f2f [*f2f_rows, *f2f_cols], comparator map [*map_rows, *map_cols]
  * (= f2f size for visil_f). Any pointer may be NULL. */

@@ -121,12 +121,19 @@ vs_status vs_norm_value(vs_simmodel_state *st, float *out, const vs_simvideo *v,
     vs_status s = vs_simmodel_similarity(st, scratch, v->x, v->T, members, (int)n_members, R, D);
     if (s) return s;
     if (sym) {
-        for (long k = 0; k < n_members; k++) {
-            if (k == self) continue;
-            float r;
-            if ((s = vs_simmodel_similarity(st, &r, members[k].x, members[k].T, v, 1, R, D))) return s;
-            scratch[k] = 0.5f * (scratch[k] + r);
-        }
+        /* the members (but v itself) as queries of v, whole pairs over the threads: the
+         * floats of one thread, so a level does not depend on -j */
+        vs_simvideo *qs = vs__malloc((size_t)n_members * (sizeof *qs + sizeof(float)));
+        if (!qs) return vs__err(VS_ERR_NOMEM, "background: out of memory");
+        float *rev = (float *)(qs + n_members);
+        long nq = 0;
+        for (long k = 0; k < n_members; k++)
+            if (k != self) qs[nq++] = members[k];
+        s = vs_simmodel_similarity_to(st, rev, qs, (int)nq, v->x, v->T, R, D);
+        for (long k = 0, i = 0; s == VS_OK && k < n_members; k++)
+            if (k != self) scratch[k] = 0.5f * (scratch[k] + rev[i++]);
+        vs__free(qs);
+        if (s) return s;
     }
     if (self >= 0 && self < n_members) scratch[self] = NAN; /* a video is not its own background */
     *out = vs_norm_stat(scratch, n_members, p);

@@ -113,7 +113,8 @@ vs_status vs__exhaustive_create(vs_searcher *s) {
     if ((st = vs__bg_open(s, c->es))) return st;
     s->hits = vs__calloc((size_t)c->n_ok + 1, sizeof *s->hits);
     s->sims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->sims);
-    if (!s->hits || !s->sims) return vs__err(VS_ERR_NOMEM, "out of memory");
+    s->rsims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->rsims);
+    if (!s->hits || !s->sims || !s->rsims) return vs__err(VS_ERR_NOMEM, "out of memory");
     s->fused = s->p.segments && s->p.symmetric && !strcmp(s->model, "visil_f");
     if (s->fused) {
         s->lv = vs__calloc((size_t)c->n_ok + 1, sizeof *s->lv);
@@ -172,17 +173,21 @@ vs_status vs__exhaustive_raw(vs_searcher *s, const char *q, float *cand, long *n
         return VS_ERR_INTERNAL;
     }
     if (s->p.symmetric && !s->fused) {
-        /* reverse direction: each target as the query, this query as the only target */
+        /* reverse direction: each target as the query, this query as the only target,
+         * whole pairs over the threads (the floats of -j 1); one by one if that fails */
         vs_simvideo qv = {qx, qf->T};
-        for (long k = 0; k < c->n_ok; k++) {
-            float r;
-            if (vs_simmodel_similarity(c->st, &r, c->targets[k].x, c->targets[k].T, &qv, 1, c->R, c->D) != VS_OK) {
-                vs__search_note(s, "%s: %s", q, vs_last_error());
-                x->n_failed++;
-                r = s->sims[k];
+        if (vs_simmodel_similarity_to(c->st, s->rsims, c->targets, (int)c->n_ok, qx, qf->T, c->R, c->D) == VS_OK) {
+            for (long k = 0; k < c->n_ok; k++) s->sims[k] = 0.5f * (s->sims[k] + s->rsims[k]);
+        } else
+            for (long k = 0; k < c->n_ok; k++) {
+                float r;
+                if (vs_simmodel_similarity(c->st, &r, c->targets[k].x, c->targets[k].T, &qv, 1, c->R, c->D) != VS_OK) {
+                    vs__search_note(s, "%s: %s", q, vs_last_error());
+                    x->n_failed++;
+                    r = s->sims[k];
+                }
+                s->sims[k] = 0.5f * (s->sims[k] + r);
             }
-            s->sims[k] = 0.5f * (s->sims[k] + r);
-        }
     }
     if (cand) *nc = vs__bg_candidates(s, s->sims, c->target_row, c->n_ok, x->self, cand);
     return VS_OK;

@@ -115,6 +115,7 @@ struct vs_searcher {
     /* per-query scratch */
     vs__hit *hits;
     float *sims;
+    float *rsims; /* the reverse direction of symmetric scores, as many as sims */
     vs_loc_video *lv;
     vs_segment **segs;
     int *nsegs;

@@ -81,6 +81,7 @@ void vs_searcher_free(vs_searcher *s) {
     vs_index_entries_free(s->es);
     vs__free(s->hits);
     vs__free(s->sims);
+    vs__free(s->rsims);
     vs__free(s->lv);
     vs__free(s->segs);
     vs__free(s->nsegs);

@@ -241,13 +241,14 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     s->hh = vs__calloc((size_t)K + 2, sizeof *s->hh);
     s->hits = vs__calloc((size_t)K + 1, sizeof *s->hits);
     s->sims = vs__calloc((size_t)K + 1, sizeof *s->sims);
+    s->rsims = vs__calloc((size_t)K + 1, sizeof *s->rsims);
     s->targets = vs__calloc((size_t)K + 1, sizeof *s->targets);
     s->cand = vs__calloc((size_t)K + 1, sizeof *s->cand);
     s->lv = vs__calloc((size_t)K + 1, sizeof *s->lv);
     s->segs = vs__calloc((size_t)K + 1, sizeof *s->segs);
     s->nsegs = vs__calloc((size_t)K + 1, sizeof *s->nsegs);
     if (!s->lv || !s->segs || !s->nsegs || !s->xs || !s->T || !s->times || !s->fps || !s->dur || !s->hh ||
-        !s->hits || !s->sims || !s->targets || !s->cand)
+        !s->hits || !s->sims || !s->rsims || !s->targets || !s->cand)
         return vs__err(VS_ERR_NOMEM, "out of memory");
     if (!hash_only && (st = vs__bg_open(s, s->es))) return st;
     return VS_OK;
@@ -341,15 +342,18 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     int n_failed = 0;
     if (s->p.symmetric && nc > 0 && !fused) {
         vs_simvideo rq = {qx, qf->T};
-        for (long k = 0; k < nc; k++) {
-            float r;
-            if (vs_simmodel_similarity(s->st, &r, s->targets[k].x, s->targets[k].T, &rq, 1, s->R, s->D) != VS_OK) {
-                vs__search_note(s, "%s: %s", q, vs_last_error());
-                n_failed++;
-                r = s->sims[k];
+        if (vs_simmodel_similarity_to(s->st, s->rsims, s->targets, (int)nc, qx, qf->T, s->R, s->D) == VS_OK) {
+            for (long k = 0; k < nc; k++) s->sims[k] = 0.5f * (s->sims[k] + s->rsims[k]);
+        } else
+            for (long k = 0; k < nc; k++) { /* one by one, noting the pairs that fail */
+                float r;
+                if (vs_simmodel_similarity(s->st, &r, s->targets[k].x, s->targets[k].T, &rq, 1, s->R, s->D) != VS_OK) {
+                    vs__search_note(s, "%s: %s", q, vs_last_error());
+                    n_failed++;
+                    r = s->sims[k];
+                }
+                s->sims[k] = 0.5f * (s->sims[k] + r);
             }
-            s->sims[k] = 0.5f * (s->sims[k] + r);
-        }
     }
     if (vs__bg_apply(s, s->st, s->R, s->D, stage2_features, s->sims, s->cand, nc, -1, fused ? s->segs : NULL,
                      s->nsegs) != VS_OK) {

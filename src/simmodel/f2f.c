@@ -90,24 +90,43 @@ void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float 
     vs__f2f_forward_arg(S, ldS, NULL, gemm, gemm_cap, q, T, t, U, R, D);
 }
 
+int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap) {
+    int bt, bu;
+    block_sizes(T, U, R, gemm_cap, &bt, &bu);
+    return ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
+}
+
+/* Block b (row-major over the grid of block_sizes) of vs__f2f_forward_arg: the one
+ * sgemm and reduction that every caller issues for it, whoever computes it, so the
+ * map's floats do not depend on how the blocks are shared among threads (a GEMM of
+ * other shapes may round differently: OpenBLAS picks its kernels by size). */
+static void f2f_block(float *S, int ldS, unsigned char *amax, float *gemm, const float *q, int T,
+                      const float *t, int U, int R, int D, int bt, int bu, int b) {
+    int nbu = (U + bu - 1) / bu;
+    int i0 = b / nbu * bt, j0 = b % nbu * bu;
+    int ni = T - i0 < bt ? T - i0 : bt, nj = U - j0 < bu ? U - j0 : bu;
+    /* G [ni*R, nj*R] = Q[i0..] [ni*R, D] . T[j0..]^T [D, nj*R] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f, q + (long)i0 * R * D, D,
+                t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
+    if (amax)
+        reduce_block_arg(S + (long)i0 * ldS + j0, ldS, amax + (long)i0 * R * U + j0, U, gemm, nj * R, ni, nj, R);
+    else
+        reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
+}
+
+void vs__f2f_forward_block(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                           const float *t, int U, int R, int D, int b) {
+    int bt, bu;
+    block_sizes(T, U, R, gemm_cap, &bt, &bu);
+    f2f_block(S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
+}
+
 void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
                          const float *q, int T, const float *t, int U, int R, int D) {
     int bt, bu;
     block_sizes(T, U, R, gemm_cap, &bt, &bu);
-    for (int i0 = 0; i0 < T; i0 += bt) {
-        int ni = T - i0 < bt ? T - i0 : bt;
-        for (int j0 = 0; j0 < U; j0 += bu) {
-            int nj = U - j0 < bu ? U - j0 : bu;
-            /* G [ni*R, nj*R] = Q[i0..] [ni*R, D] . T[j0..]^T [D, nj*R] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
-                        q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
-            if (amax)
-                reduce_block_arg(S + (long)i0 * ldS + j0, ldS, amax + (long)i0 * R * U + j0, U,
-                                 gemm, nj * R, ni, nj, R);
-            else
-                reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
-        }
-    }
+    int nb = ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
+    for (int b = 0; b < nb; b++) f2f_block(S, ldS, amax, gemm, q, T, t, U, R, D, bt, bu, b);
 }
 
 /* Both directions from one GEMM block, G = the region dot products of query frame i

@@ -1,7 +1,8 @@
 /*
  * forward.c - the similarity model's inference and training-forward entry points:
  * per-thread state, indexing (attention), one pair with every map, one query against
- * many targets spread over worker threads, and the batched all-pairs forward with
+ * many targets (or many queries against one target) spread over worker threads, with
+ * every score the same float for any thread count, and the batched all-pairs forward with
  * frame masks that training uses (its activations stay cached for backward).
  * Short videos (< 4 frames) are repeated by concatenation until >= 4 frames, as the
  * reference does; repeating is done on the f2f map (row i of the doubled query is row
@@ -135,6 +136,16 @@ static int band_out_rows(const vs_simmodel_state *st, int Te, int Ue, int full) 
     return nA;
 }
 
+/* The f2f GEMM block bound of a pair of raw lengths T, U: the whole product when it
+ * fits gemm_chunk. Every path of one pair uses this one value, so the pair's block grid
+ * (vs__f2f_n_blocks), hence its floats, is the same whichever path or thread runs it. */
+static long pair_gemm_cap(const vs_simmodel_state *st, int T, int U, int R) {
+    long whole = (long)T * R * U * R, cap = st->p.gemm_chunk;
+    if (cap > whole) cap = whole;
+    if (cap < (long)R * R) cap = (long)R * R;
+    return cap;
+}
+
 /* Make w big enough for a pair of raw lengths T, U (and any shorter target). */
 static vs_status work_reserve(vs__simwork *w, const vs_simmodel_state *st, int T, int U, int R,
                               int full) {
@@ -151,9 +162,7 @@ static vs_status work_reserve(vs__simwork *w, const vs_simmodel_state *st, int T
         if (s == VS_OK) s = vs__simgrow(&w->col, &w->col_cap, vs__simcomp_col_size(Te, Ue));
         if (s == VS_OK) s = vs__simgrow(&w->rawf, &w->rawf_cap, (size_t)(Te / 4) * (Ue / 4));
     }
-    long whole_gemm = (long)T * R * U * R, cap = st->p.gemm_chunk;
-    if (cap > whole_gemm) cap = whole_gemm;
-    if (cap < (long)R * R) cap = (long)R * R;
+    long cap = pair_gemm_cap(st, T, U, R);
     if (s == VS_OK && (w->gemm_cap < (size_t)cap || !w->gemm))
         s = vs__simgrow(&w->gemm, &w->gemm_cap, (size_t)cap);
     if (s == VS_OK && (Te != T || Ue != U))
@@ -183,8 +192,7 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
                          const float *t, int U, int R, int D, int full) {
     const vs_simmodel *m = st->m;
     int Te = eff_len(T), Ue = eff_len(U);
-    long cap = (long)w->gemm_cap < st->p.gemm_chunk ? (long)w->gemm_cap : st->p.gemm_chunk;
-    if (cap < (long)R * R) cap = (long)R * R;
+    long cap = pair_gemm_cap(st, T, U, R); /* <= w->gemm_cap: work_reserve */
     /* f2f [Te,Ue]; short videos: row i of the repeated query is row i mod T */
     if (Te == T && Ue == U) {
         vs__f2f_forward(w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
@@ -326,12 +334,17 @@ const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return 
  * inside ctx. */
 void vs__simpar_run(int nw, vs__simpar_fn fn, void *ctx) { vs__pool_each(nw, fn, ctx); }
 
-/* One pair computed by all workers together (fewer targets than workers): f2f strips
- * of query frames, then comparator bands, each claimed through a counter. */
+/* One pair computed by all workers together (fewer targets than workers): the f2f
+ * map's GEMM blocks, then the comparator's bands, each claimed through a counter. The
+ * blocks and bands are exactly those of pair_compute (same gemm cap, same band rows),
+ * each written to its own part of the shared map, so the score is the one a single
+ * worker gives, bit for bit, whatever the number of workers: background levels and
+ * symmetric scores, whose reverse direction has one target, do not depend on -j. */
 typedef struct split_job {
     vs_simmodel_state *st;
     const float *q, *t;
-    int T, U, R, D, bt, nA;
+    int T, U, R, D, nb, nA;
+    long cap;
     float *f2f, *rawf; /* worker 0's buffers, shared */
     atomic_int next;
 } split_job;
@@ -339,13 +352,10 @@ typedef struct split_job {
 static void split_f2f(void *ctx, int wi) {
     split_job *j = ctx;
     vs__simwork *w = &j->st->work[wi];
-    long cap = (long)w->gemm_cap < j->st->p.gemm_chunk ? (long)w->gemm_cap : j->st->p.gemm_chunk;
     for (;;) {
-        int i0 = atomic_fetch_add(&j->next, 1) * j->bt;
-        if (i0 >= j->T) break;
-        int ni = j->T - i0 < j->bt ? j->T - i0 : j->bt;
-        vs__f2f_forward(j->f2f + (size_t)i0 * j->U, j->U, w->gemm, cap,
-                        j->q + (size_t)i0 * j->R * j->D, ni, j->t, j->U, j->R, j->D);
+        int b = atomic_fetch_add(&j->next, 1);
+        if (b >= j->nb) break;
+        vs__f2f_forward_block(j->f2f, j->U, w->gemm, j->cap, j->q, j->T, j->t, j->U, j->R, j->D, b);
     }
 }
 
@@ -362,30 +372,33 @@ static void split_bands(void *ctx, int wi) {
 static float score_pair_split(vs_simmodel_state *st, const float *q, int T, const float *t,
                               int U, int R, int D) {
     vs__simwork *w0 = &st->work[0];
-    if (eff_len(T) != T || eff_len(U) != U) { /* tiny: no point in splitting */
-        pair_compute(w0, st, q, T, t, U, R, D, 0);
-        return pair_score(w0, st->m);
-    }
-    split_job j = {.st = st, .q = q, .t = t, .T = T, .U = U, .R = R, .D = D,
-                   .f2f = w0->f2f, .rawf = w0->rawf};
-    j.bt = (T + 4 * st->n_work - 1) / (4 * st->n_work);
-    atomic_init(&j.next, 0);
-    vs__simpar_run(st->n_work, split_f2f, &j);
     const vs_simmodel *m = st->m;
-    if (m->kind != VS__SIM_VISIL) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
-    j.nA = band_out_rows(st, T, U, 0);
-    if (j.nA >= T / 4) { /* fits one band: worker 0 alone */
+    const int visil = m->kind == VS__SIM_VISIL;
+    split_job j = {.st = st, .q = q, .t = t, .T = T, .U = U, .R = R, .D = D,
+                   .f2f = w0->f2f, .rawf = w0->rawf, .cap = pair_gemm_cap(st, T, U, R)};
+    j.nb = vs__f2f_n_blocks(T, U, R, j.cap);
+    j.nA = visil ? band_out_rows(st, T, U, 0) : T / 4;
+    const int n_bands = visil && T / 4 > 0 ? (T / 4 + j.nA - 1) / j.nA : 0;
+    /* tiny (doubled) pairs, or nothing to share: worker 0 alone, no threads started */
+    if (eff_len(T) != T || eff_len(U) != U || (j.nb == 1 && n_bands <= 1)) {
+        pair_compute(w0, st, q, T, t, U, R, D, 0);
+        return pair_score(w0, m);
+    }
+    atomic_init(&j.next, 0);
+    if (j.nb > 1)
+        vs__simpar_run(st->n_work < j.nb ? st->n_work : j.nb, split_f2f, &j);
+    else
+        vs__f2f_forward_block(w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
+    if (!visil) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+    if (n_bands <= 1) { /* fits one band: worker 0 alone */
         vs__simacts *a = &w0->acts;
         vs__simacts_bind(a, w0->buf, T, U);
         a->f2f = w0->f2f;
         vs__comparator_forward(a, w0->col, &m->w);
         return vs__video_chamfer(a->raw, T / 4, U / 4, NULL, NULL, 1, 1.0f, 0.0f);
     }
-    /* bands of at most a quarter of the rows per worker, so all workers get some */
-    int per = (T / 4 + st->n_work - 1) / st->n_work;
-    if (j.nA > per) j.nA = per;
     atomic_store(&j.next, 0);
-    vs__simpar_run(st->n_work, split_bands, &j);
+    vs__simpar_run(st->n_work < n_bands ? st->n_work : n_bands, split_bands, &j);
     return vs__video_chamfer(w0->rawf, T / 4, U / 4, NULL, NULL, 1, 1.0f, 0.0f);
 }
 
@@ -393,7 +406,8 @@ typedef struct sim_job {
     vs_simmodel_state *st;
     const float *q;
     int T, R, D, n;
-    const vs_simvideo *tg;
+    const vs_simvideo *tg; /* [n] targets of q; or, with qs, the one target */
+    const vs_simvideo *qs; /* [n] queries of tg[0] (vs_simmodel_similarity_to), or NULL */
     float *sims;
     atomic_int next;
 } sim_job;
@@ -431,7 +445,10 @@ static void sim_worker(void *ctx, int wi) {
     for (;;) {
         int k = atomic_fetch_add(&j->next, 1);
         if (k >= j->n) break;
-        j->sims[k] = score_target(w, j->st, j->q, j->T, &j->tg[k], j->R, j->D);
+        if (j->qs)
+            j->sims[k] = score_target(w, j->st, j->qs[k].x, j->qs[k].T, j->tg, j->R, j->D);
+        else
+            j->sims[k] = score_target(w, j->st, j->q, j->T, &j->tg[k], j->R, j->D);
     }
 }
 
@@ -473,6 +490,43 @@ vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float
         return VS_OK;
     }
     sim_job job = {.st = st, .q = query, .T = T, .R = R, .D = D, .n = n, .tg = targets, .sims = sims};
+    atomic_init(&job.next, 0);
+    vs__simpar_run(nw, sim_worker, &job);
+    return VS_OK;
+}
+
+vs_status vs_simmodel_similarity_to(vs_simmodel_state *st, float *sims, const vs_simvideo *queries,
+                                    int n, const float *target, int U, int R, int D) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (U < 1 || !target) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty target");
+    if (n < 0) return vs__err(VS_ERR_INVALID_ARG, "simmodel: negative query count");
+    for (int k = 0; k < n; k++)
+        if (queries[k].T < 1 || !queries[k].x)
+            return vs__err(VS_ERR_INVALID_ARG, "simmodel: query %d is empty", k);
+    if (n == 0) return VS_OK;
+    if (n == 1) return vs_simmodel_similarity(st, sims, queries[0].x, queries[0].T,
+                                              &(vs_simvideo){target, U}, 1, R, D);
+    /* the target's pieces (chunks, or the whole): longest raw, shortest, longest doubled */
+    int c = st->p.target_chunk, Umax = c > 0 && U > c ? c : U, Umin = Umax, Uemax = eff_len(Umax);
+    if (c > 0 && U > c && U % c >= VS_SIMMODEL_MIN_FRAMES) { /* the tail chunk */
+        Umin = U % c;
+        if (eff_len(Umin) > Uemax) Uemax = eff_len(Umin);
+    }
+    /* whole pairs, one per worker at a time, each computed as a lone worker would: the
+     * floats of vs_simmodel_similarity with any thread count. Scratch for every query
+     * length before any thread starts (simgrow only grows). */
+    int nw = st->n_work < n ? st->n_work : n;
+    for (int i = 0; i < nw; i++)
+        for (int k = 0; k < n; k++) {
+            int T = queries[k].T;
+            s = work_reserve(&st->work[i], st, T, Uemax, R, 0);
+            if (s == VS_OK && (T < VS_SIMMODEL_MIN_FRAMES || Umin < VS_SIMMODEL_MIN_FRAMES))
+                s = vs__simgrow(&st->work[i].f2f0, &st->work[i].f2f0_cap, (size_t)T * Umax);
+            if (s != VS_OK) return s;
+        }
+    vs_simvideo tv = {target, U};
+    sim_job job = {.st = st, .R = R, .D = D, .n = n, .tg = &tv, .qs = queries, .sims = sims};
     atomic_init(&job.next, 0);
     vs__simpar_run(nw, sim_worker, &job);
     return VS_OK;

@@ -94,6 +94,13 @@ void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_c
                           int T, const float *t, int U, int R, int D);
 void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D);
+/* The block grid of vs__f2f_forward for gemm_cap (which must be the same for every
+ * block of one map): the number of blocks, and block b alone (GEMM into gemm, then
+ * its reduction into S). Computing the blocks in any order or on any threads gives
+ * the floats of vs__f2f_forward with that gemm_cap. */
+int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap);
+void vs__f2f_forward_block(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                           const float *t, int U, int R, int D, int b);
 /* The same, also recording the argmax target region of every (i, o, j) in
  * amax [T,R,U] (NULL = not wanted): the training forward keeps it for backward. */
 void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,

@@ -140,6 +140,12 @@ req POST /v1/search -H 'Transfer-Encoding: chunked' -F file=@"$TMP/q/big.bin"; e
 req POST /v1/search -H 'Content-Type: application/json' -d '{"name": '; expect 400 "malformed JSON"; json_err "malformed JSON"
 req POST /v1/search -H 'Content-Type: text/plain' -d 'hello'; expect 415 "unknown body type"
 req GET /v1/search; expect 405 "GET search"
+# a multipart part without name= (the post processor hands the handler a NULL key: this
+# killed the server with SIGSEGV before; found by tests/fuzz/fuzz_http.c)
+req POST /v1/search -H 'Content-Type: multipart/form-data; boundary=XyZ' \
+  --data-binary $'--XyZ\r\nContent-Disposition: form-data; filename="a.mp4"\r\n\r\nxx\r\n--XyZ--\r\n'
+expect 400 "multipart part without a name"; json_err "nameless part"
+req GET /healthz; expect 200 "alive after a nameless multipart part"
 # a truncated upload: Content-Length promises more than is sent, then the client goes
 python3 - "$U" <<'PY' && ok || bad "truncated upload client"
 import socket, sys, urllib.parse

@@ -122,33 +122,37 @@ static void test_params_members(void) {
 #define NV 8
 #define DIM 8
 
-static vs_features *synth(int T, uint64_t seed) {
+/* Synthetic features of T frames: region vectors of L2 norm `norm` (below 1, the
+ * similarity maps saturate less and scores spread wider). */
+static vs_features *synth_dim(int T, uint64_t seed, int dim, float norm) {
     vs_features *f = calloc(1, sizeof *f);
     f->T = T;
     f->R = VS_REGIONS;
-    f->D = DIM;
+    f->D = dim;
     f->data = malloc(sizeof(float) * T * f->R * f->D);
     f->times = malloc(sizeof(float) * T);
     uint64_t x = seed * 2654435761u + 7;
     for (long i = 0; i < (long)T * f->R * f->D; i++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         /* a shared component (seed-dependent weight) makes the scores differ per video */
-        f->data[i] = (float)((double)(x >> 33) / 4294967296.0 - 0.5) + 0.1f * (float)(seed % 3) * (float)(i % DIM == 0);
+        f->data[i] = (float)((double)(x >> 33) / 4294967296.0 - 0.5) + 0.1f * (float)(seed % 3) * (float)(i % dim == 0);
     }
     for (long r = 0; r < (long)T * f->R; r++) { /* L2-normalise each region vector */
         double ss = 0;
-        for (int d = 0; d < DIM; d++) ss += f->data[r * DIM + d] * f->data[r * DIM + d];
-        for (int d = 0; d < DIM; d++) f->data[r * DIM + d] /= (float)sqrt(ss);
+        for (int d = 0; d < dim; d++) ss += f->data[r * dim + d] * f->data[r * dim + d];
+        for (int d = 0; d < dim; d++) f->data[r * dim + d] *= norm / (float)sqrt(ss);
     }
     for (int t = 0; t < T; t++) f->times[t] = (float)t;
     f->fps = 1.0;
     f->duration = T;
-    snprintf(f->model_id, sizeof f->model_id, "synthetic/8");
+    snprintf(f->model_id, sizeof f->model_id, "synthetic/%d", dim);
     f->source_size = 1000 + seed;
     f->source_mtime = 1700000000000000000LL + (int64_t)seed;
     f->source_hash = seed;
     return f;
 }
+
+static vs_features *synth(int T, uint64_t seed) { return synth_dim(T, seed, DIM, 1.0f); }
 
 static void synth_free(vs_features *f) {
     free(f->data);
@@ -354,10 +358,63 @@ static void test_store(void) {
     CHECK_EQ(system(cmd), 0);
 }
 
+/* The stored levels do not depend on the thread count: the same sixteen videos (5 to 14
+ * frames, D = 256) in three indexes, levels built with 1, 2 and 3 threads, must be the
+ * same floats bit for bit. With more workers than targets the reverse direction (one
+ * member as the query, the video as the only target) was split into strips of query
+ * rows; for these short videos OpenBLAS picks its GEMM kernel by shape and a strip's
+ * products rounded unlike the whole pair's (1 ulp in most levels). */
+static void test_build_threads(void) {
+    enum { NB = 16, BD = 256 };
+    float vals[3][NB];
+    for (int run = 0; run < 3; run++) {
+        char dir[1100], cmd[1200];
+        snprintf(dir, sizeof dir, "%s/norm_threads_%d", vs_test_tmpdir(), run);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK_EQ(system(cmd), 0);
+        vs_index *idx = NULL;
+        CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_CREATE), VS_OK);
+        for (int i = 0; i < NB; i++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/v%02d.mp4", dir, i);
+            vs_features *f = synth_dim(5 + (i * 7) % 10, (uint64_t)i + 1, BD, 0.5f);
+            vs_index_add_result r = {0};
+            CHECK_EQ(vs_index_add_features(idx, path, f, 0, &r), VS_OK);
+            synth_free(f);
+        }
+        vs_norm_params p = vs_norm_default_params();
+        vs_norm_build_report r;
+        CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, run + 1, 0, NULL, NULL, &r), VS_OK);
+        CHECK_EQ(r.n_computed, NB);
+        int64_t ids[NB];
+        long n;
+        ok_ids(idx, ids, &n);
+        CHECK_EQ(n, NB);
+        vs_norm_table t;
+        CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+        CHECK_EQ(t.n_missing, 0);
+        memcpy(vals[run], t.values, sizeof vals[run]);
+        vs_norm_table_free(&t);
+        vs_index_close(idx);
+        CHECK_EQ(system(cmd), 0);
+    }
+    int same = 1;
+    for (int run = 1; run < 3; run++)
+        for (int i = 0; i < NB; i++)
+            if (memcmp(&vals[run][i], &vals[0][i], sizeof(float))) {
+                same = 0;
+                CHECK_MSG(0, "video %d: level %.9g with %d threads, %.9g with 1", i, vals[run][i], run + 1,
+                          vals[0][i]);
+            }
+    CHECK(same);
+    CHECK(isfinite(vals[0][0]) && vals[0][0] != 0.0f);
+}
+
 int main(void) {
     test_stat();
     test_params_members();
     test_value();
     test_store();
+    test_build_threads();
     return vs_test_done();
 }

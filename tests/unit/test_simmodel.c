@@ -482,6 +482,79 @@ static void test_short_targets_only(void) {
     }
 }
 
+/* A score does not depend on the thread count or on how the work is split: one target
+ * with more workers than targets (the pair split over all workers: f2f GEMM blocks,
+ * then comparator bands) gives the floats of a single worker, bit for bit. Short
+ * videos with D = 256 (OpenBLAS picks its GEMM kernel by shape, and strips of query
+ * rows rounded unlike the whole product), and long ones with a small gemm_chunk and
+ * band_floats (several GEMM blocks and bands to share), for both models. */
+static void test_split_exact(void) {
+    vs_simmodel *models[2];
+    CHECK_EQ(vs_simmodel_builtin(&models[0], "visil_f"), VS_OK);
+    CHECK_EQ(vs_simmodel_create_random(&models[1], 256, 7), VS_OK);
+    for (int mi = 0; mi < 2; mi++) {
+        vs_simmodel *m = models[mi];
+        for (int big = 0; big < 2; big++) {
+            enum { NV = 6 };
+            const int R = 9, D = 256;
+            int Ts[NV];
+            float *v[NV];
+            for (int i = 0; i < NV; i++) {
+                Ts[i] = big ? 40 + 9 * i : 5 + (i * 7) % 10;
+                v[i] = rand_video(Ts[i], R, D);
+                for (long k = 0; k < (long)Ts[i] * R * D; k++) v[i][k] *= 0.5f;
+            }
+            vs_simmodel_params p = vs_simmodel_default_params();
+            if (big) {
+                p.gemm_chunk = 20000; /* a few query frames per GEMM block */
+                p.band_floats = 200000;
+            }
+            float want[NV][NV];
+            vs_simmodel_state *s1;
+            CHECK_EQ(vs_simmodel_state_create(&s1, m, &p), VS_OK);
+            for (int i = 0; i < NV; i++)
+                for (int k = 0; k < NV; k++) {
+                    vs_simvideo t = {v[k], Ts[k]};
+                    CHECK_EQ(vs_simmodel_similarity(s1, &want[i][k], v[i], Ts[i], &t, 1, R, D), VS_OK);
+                }
+            vs_simmodel_state_free(s1);
+            for (int nt = 2; nt <= 4; nt++) {
+                p.n_threads = nt;
+                vs_simmodel_state *s2;
+                CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
+                int ndiff = 0;
+                for (int i = 0; i < NV; i++) {
+                    for (int k = 0; k < NV; k++) {
+                        vs_simvideo t = {v[k], Ts[k]};
+                        float got;
+                        CHECK_EQ(vs_simmodel_similarity(s2, &got, v[i], Ts[i], &t, 1, R, D), VS_OK);
+                        ndiff += memcmp(&got, &want[i][k], sizeof got) != 0;
+                    }
+                    /* every target at once (workers take whole pairs): the same floats */
+                    vs_simvideo all[NV];
+                    float got[NV];
+                    for (int k = 0; k < NV; k++) all[k] = (vs_simvideo){v[k], Ts[k]};
+                    CHECK_EQ(vs_simmodel_similarity(s2, got, v[i], Ts[i], all, NV, R, D), VS_OK);
+                    for (int k = 0; k < NV; k++) ndiff += memcmp(&got[k], &want[i][k], sizeof got[k]) != 0;
+                    /* every video as the query of video i (the reverse direction) */
+                    CHECK_EQ(vs_simmodel_similarity_to(s2, got, all, NV, v[i], Ts[i], R, D), VS_OK);
+                    for (int k = 0; k < NV; k++) ndiff += memcmp(&got[k], &want[k][i], sizeof got[k]) != 0;
+                }
+                CHECK_MSG(ndiff == 0, "%s, %s videos, %d threads: %d scores differ from one thread's",
+                          vs_simmodel_kind(m), big ? "long" : "short", nt, ndiff);
+                if (big && mi == 1) { /* really banded (the comparator of the random ViSiL) */
+                    int banded = 0;
+                    for (int w = 0; w < nt; w++) banded |= s2->work[w].score_map == s2->work[w].rawf;
+                    CHECK(banded);
+                }
+                vs_simmodel_state_free(s2);
+            }
+            for (int i = 0; i < NV; i++) free(v[i]);
+        }
+        vs_simmodel_free(m);
+    }
+}
+
 int main(void) {
     test_visil_f();
     test_f2f_fast_vs_ref();
@@ -491,5 +564,6 @@ int main(void) {
     test_short_targets_only();
     test_heatmap();
     test_alloc_failures();
+    test_split_exact();
     return vs_test_done();
 }

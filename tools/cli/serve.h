@@ -9,6 +9,7 @@
 #define VS_CLI_SERVE_H
 
 #include "search_print.h"
+#include "serve_parse.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -118,8 +119,7 @@ typedef struct serve_req {
     char up_path[8704];       /* up_dir/NAME */
     unsigned long long up_bytes;
     int up_seen;
-    /* fields (form or JSON): name, path, verdict, top, threshold, segments, norm */
-    char *f_name, *f_path, *f_verdict, *f_top, *f_threshold, *f_segments, *f_norm;
+    serve_fields fields;      /* form or JSON fields (serve_parse.h) */
 } serve_req;
 
 /* Responses (serve_http.c): every one gets the security headers. */

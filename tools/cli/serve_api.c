@@ -23,33 +23,6 @@
     if (!f) return serve_error(r, 500, "out of memory")
 #define JSON_END(status) (fclose(f), serve_send_json(r, status, buf, len))
 
-/* A catalogue id: 1 to 18 decimal digits, > 0. */
-static int parse_id(const char *s, int64_t *out) {
-    size_t n = strlen(s);
-    if (n < 1 || n > 18) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return -1;
-    *out = strtoll(s, NULL, 10);
-    return *out > 0 ? 0 : -1;
-}
-
-static int parse_num(const char *s, double lo, double hi, double *out) {
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_bool(const char *s, int dflt) {
-    if (!s) return dflt;
-    if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "yes")) return 1;
-    if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "no")) return 0;
-    return -1;
-}
-
 /* The row with catalogue id id (new list in *es). NULL when there is none. */
 static const vs_index_entry *find_id(int64_t id, vs_index_entries **es) {
     *es = NULL;
@@ -100,8 +73,8 @@ static enum MHD_Result ep_health(serve_req *r) {
 static enum MHD_Result ep_videos(serve_req *r) {
     double page = 1, per = 0; /* per_page 0: all */
     const char *ps = serve_param(r, "page"), *pp = serve_param(r, "per_page");
-    if (ps && (parse_num(ps, 1, 1e9, &page) || page != floor(page))) return serve_error(r, 400, "page must be an integer >= 1");
-    if (pp && (parse_num(pp, 1, 10000, &per) || per != floor(per)))
+    if (ps && (serve_parse_num(ps, 1, 1e9, &page) || page != floor(page))) return serve_error(r, 400, "page must be an integer >= 1");
+    if (pp && (serve_parse_num(pp, 1, 10000, &per) || per != floor(per)))
         return serve_error(r, 400, "per_page must be an integer from 1 to 10000");
     vs_index_entries *es = NULL;
     if (vs_index_list(g_srv.idx, NULL, &es) != VS_OK) return serve_error(r, 500, "%s", vs_last_error());
@@ -135,8 +108,8 @@ static enum MHD_Result ep_video(serve_req *r, int64_t id) {
 static enum MHD_Result ep_thumb(serve_req *r, int64_t id) {
     double t = 0, size = 160;
     const char *ts = serve_param(r, "t"), *ss = serve_param(r, "size");
-    if (ts && parse_num(ts, 0, 1e7, &t)) return serve_error(r, 400, "t must be seconds >= 0");
-    if (ss && (parse_num(ss, 16, 1024, &size) || size != floor(size)))
+    if (ts && serve_parse_num(ts, 0, 1e7, &t)) return serve_error(r, 400, "t must be seconds >= 0");
+    if (ss && (serve_parse_num(ss, 16, 1024, &size) || size != floor(size)))
         return serve_error(r, 400, "size must be an integer from 16 to 1024");
     vs_index_entries *es;
     const vs_index_entry *e = find_id(id, &es);
@@ -161,23 +134,16 @@ static enum MHD_Result ep_thumb(serve_req *r, int64_t id) {
 
 /* ---- POST /v1/search */
 
-/* An indexed name a client may name: no '/', not empty, not too long. */
-static int name_ok(const char *s) {
-    size_t n = s ? strlen(s) : 0;
-    return n > 0 && n <= 1024 && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") &&
-           !(n > 4 && !strcmp(s + n - 4, ".vsf")); /* the library would read NAME.vsf as a feature file */
-}
-
 static enum MHD_Result ep_search(serve_req *r) {
     const char *name = serve_param(r, "name");
     const char *tops = serve_param(r, "top"), *thrs = serve_param(r, "threshold");
     double top = 10, thr = -1e30;
-    if (tops && (parse_num(tops, 0, 100000, &top) || top != floor(top)))
+    if (tops && (serve_parse_num(tops, 0, 100000, &top) || top != floor(top)))
         return serve_error(r, 400, "top must be an integer from 0 (all) to 100000");
-    if (thrs && parse_num(thrs, -1e30, 1e30, &thr)) return serve_error(r, 400, "threshold must be a number");
-    int segments = parse_bool(serve_param(r, "segments"), 0);
-    int norm = parse_bool(serve_param(r, "norm"), 1);
-    int show_rejected = parse_bool(serve_param(r, "show_rejected"), 0);
+    if (thrs && serve_parse_num(thrs, -1e30, 1e30, &thr)) return serve_error(r, 400, "threshold must be a number");
+    int segments = serve_parse_bool(serve_param(r, "segments"), 0);
+    int norm = serve_parse_bool(serve_param(r, "norm"), 1);
+    int show_rejected = serve_parse_bool(serve_param(r, "show_rejected"), 0);
     if (segments < 0 || norm < 0 || show_rejected < 0)
         return serve_error(r, 400, "segments, norm and show_rejected take 1/0, true/false or on/off");
     const char *query;
@@ -186,7 +152,7 @@ static enum MHD_Result ep_search(serve_req *r) {
         if (r->up_bytes == 0) return serve_error(r, 400, "the uploaded file is empty");
         query = r->up_path;
     } else if (name) {
-        if (!name_ok(name)) return serve_error(r, 400, "name must be the name of an indexed video");
+        if (!serve_name_ok(name)) return serve_error(r, 400, "name must be the name of an indexed video");
         /* exactly one ok row, else the library would try NAME as a file of the server's */
         vs_index_entries *es = NULL;
         long n_rows = -1;
@@ -267,12 +233,6 @@ static enum MHD_Result ep_search(serve_req *r) {
 
 /* ---- POST /v1/videos, DELETE /v1/videos/{id}, GET /v1/jobs/{id} */
 
-static int has_dotdot(const char *p) {
-    for (const char *s = p; (s = strstr(s, "..")); s += 2)
-        if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/')) return 1;
-    return 0;
-}
-
 static enum MHD_Result job_accepted(serve_req *r, long id) {
     if (id < 0) return serve_error(r, 503, "cannot queue the job (out of memory or too many pending)");
     JSON_BEGIN();
@@ -291,7 +251,7 @@ static enum MHD_Result ep_add(serve_req *r) {
     }
     if (!path) return serve_error(r, 400, "send a video as multipart field 'file', or the field 'path'");
     if (!g_srv.n_allow) return serve_error(r, 403, "server-side paths are disabled (start the server with --allow-dir)");
-    if (!*path || path[0] != '/' || has_dotdot(path) || strlen(path) >= PATH_MAX)
+    if (!*path || path[0] != '/' || serve_has_dotdot(path) || strlen(path) >= PATH_MAX)
         return serve_error(r, 403, "path must be absolute, without '..' components");
     char rp[PATH_MAX];
     if (!realpath(path, rp)) return serve_error(r, 404, "%s: %s", path, strerror(errno));
@@ -316,7 +276,7 @@ static enum MHD_Result ep_delete(serve_req *r, int64_t id) {
 
 static enum MHD_Result ep_job(serve_req *r, const char *ids) {
     int64_t id;
-    if (parse_id(ids, &id)) return serve_error(r, 400, "a job id is a positive integer");
+    if (serve_parse_id(ids, &id)) return serve_error(r, 400, "a job id is a positive integer");
     JSON_BEGIN();
     if (serve_job_json(&g_srv, (long)id, f)) {
         fclose(f);
@@ -332,7 +292,7 @@ static enum MHD_Result ep_job(serve_req *r, const char *ids) {
 static enum MHD_Result pair_names(serve_req *r, const char *qs, const char *rs, char **a, char **b) {
     int64_t qa, qb;
     *a = *b = NULL;
-    if (parse_id(qs, &qa) || parse_id(rs, &qb)) return serve_error(r, 400, "video ids are positive integers");
+    if (serve_parse_id(qs, &qa) || serve_parse_id(rs, &qb)) return serve_error(r, 400, "video ids are positive integers");
     if (qa == qb) return serve_error(r, 400, "a pair needs two different videos");
     vs_index_entries *es;
     const vs_index_entry *ea = find_id(qa, &es), *eb = NULL;
@@ -491,7 +451,7 @@ static long id_of(const vs_index_entries *es, const char *name) {
 static enum MHD_Result ep_dedup(serve_req *r) {
     double thr, page = 1, per = 20;
     const char *ts = serve_param(r, "threshold"), *ps = serve_param(r, "page"), *pp = serve_param(r, "per_page");
-    int norm = parse_bool(serve_param(r, "norm"), 1);
+    int norm = serve_parse_bool(serve_param(r, "norm"), 1);
     if (norm < 0) return serve_error(r, 400, "norm takes on/off, 1/0 or true/false");
     /* named operating points of the normalised ViSiL_f score (docs/search.md "Operating
      * points", as `vidsim dedup --threshold p95`); default p90 as `vidsim dedup`, or 0.5 raw */
@@ -499,11 +459,11 @@ static enum MHD_Result ep_dedup(serve_req *r) {
     if (norm) vs_norm_operating_point(VS_NORM_DEDUP_POINT, &thr);
     const int named = vs_norm_operating_point(ts, &thr);
     if (named && !norm) return serve_error(r, 400, "threshold %s is a point of the normalised score: not with norm=off", ts);
-    if (ts && !named && parse_num(ts, -1e9, 1e9, &thr)) return serve_error(r, 400, "threshold must be a number or p90, p95, p99");
-    if (ps && (parse_num(ps, 1, 1e9, &page) || page != floor(page))) return serve_error(r, 400, "page must be an integer >= 1");
-    if (pp && (parse_num(pp, 1, 500, &per) || per != floor(per)))
+    if (ts && !named && serve_parse_num(ts, -1e9, 1e9, &thr)) return serve_error(r, 400, "threshold must be a number or p90, p95, p99");
+    if (ps && (serve_parse_num(ps, 1, 1e9, &page) || page != floor(page))) return serve_error(r, 400, "page must be an integer >= 1");
+    if (pp && (serve_parse_num(pp, 1, 500, &per) || per != floor(per)))
         return serve_error(r, 400, "per_page must be an integer from 1 to 500");
-    int show_rejected = parse_bool(serve_param(r, "show_rejected"), 0);
+    int show_rejected = serve_parse_bool(serve_param(r, "show_rejected"), 0);
     if (show_rejected < 0) return serve_error(r, 400, "show_rejected takes 1/0 or true/false");
     vs_search_params p = vs_search_default_params();
     p.threshold = thr;
@@ -589,11 +549,11 @@ enum MHD_Result serve_api(serve_req *r, char **parts, int n) {
         if (get) return ep_videos(r);
         return !strcmp(m, "POST") ? ep_add(r) : need(r, "GET, POST");
     case 7:
-        if (parse_id(parts[2], &id)) return serve_error(r, 400, "a video id is a positive integer");
+        if (serve_parse_id(parts[2], &id)) return serve_error(r, 400, "a video id is a positive integer");
         if (get) return ep_video(r, id);
         return !strcmp(m, "DELETE") ? ep_delete(r, id) : need(r, "GET, DELETE");
     case 8:
-        if (parse_id(parts[2], &id)) return serve_error(r, 400, "a video id is a positive integer");
+        if (serve_parse_id(parts[2], &id)) return serve_error(r, 400, "a video id is a positive integer");
         return get ? ep_thumb(r, id) : need(r, "GET");
     case 9: return get ? ep_job(r, parts[2]) : need(r, "GET");
     case 10: return get ? ep_pair(r, parts[2], parts[3]) : need(r, "GET");

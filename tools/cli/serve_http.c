@@ -5,14 +5,15 @@
  * a temporary file and capped by --max-upload, or a small JSON object), routing
  * to the endpoints (serve_api.c), responses with the security headers, JSON errors,
  * and the Prometheus metrics (request counts by endpoint and status, latency
- * histograms). docs/server.md.
+ * histograms). docs/server.md. What is read from the client (path, route, the checks
+ * on the head, fields, the JSON body, upload names) is parsed in serve_parse.c, which
+ * tests/fuzz/fuzz_http.c also drives.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "serve.h"
 
 #ifdef VS_HAVE_MHD
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_FIELD = 4096, MAX_JSON = 65536, MAX_PARTS = 8 };
+enum { MAX_JSON = SERVE_MAX_JSON };
 
 /* ---- metrics */
 
@@ -141,128 +142,19 @@ enum MHD_Result serve_error(serve_req *r, int status, const char *fmt, ...) {
 
 /* ---- parameters */
 
-static char **field_slot(serve_req *r, const char *key) {
-    if (!strcmp(key, "name")) return &r->f_name;
-    if (!strcmp(key, "path")) return &r->f_path;
-    if (!strcmp(key, "verdict")) return &r->f_verdict;
-    if (!strcmp(key, "top")) return &r->f_top;
-    if (!strcmp(key, "threshold")) return &r->f_threshold;
-    if (!strcmp(key, "segments")) return &r->f_segments;
-    if (!strcmp(key, "norm")) return &r->f_norm;
-    return NULL;
-}
-
-/* Append to a field (form values may come in pieces). */
+/* Append to a field (form values may come in pieces); a refused piece marks the body bad. */
 static void field_append(serve_req *r, const char *key, const char *data, size_t n) {
-    char **slot = field_slot(r, key);
-    if (!slot) return;
-    size_t have = *slot ? strlen(*slot) : 0;
-    if (have + n > MAX_FIELD || memchr(data, 0, n)) {
-        r->bad_body = 1;
-        return;
-    }
-    char *p = realloc(*slot, have + n + 1);
-    if (!p) {
-        r->bad_body = 1;
-        return;
-    }
-    memcpy(p + have, data, n);
-    p[have + n] = 0;
-    *slot = p;
+    if (serve_fields_append(&r->fields, key, data, n)) r->bad_body = 1;
 }
 
 const char *serve_param(serve_req *r, const char *key) {
     const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
     if (v) return v;
-    char **slot = field_slot(r, key);
+    char **slot = serve_fields_slot(&r->fields, key);
     return slot ? *slot : NULL;
 }
 
-/* A flat JSON object of string, number and boolean values into the fields. -1 when
- * it is not one. */
-static int parse_json_fields(serve_req *r, const char *s, size_t n) {
-    size_t i = 0;
-#define WS() while (i < n && isspace((unsigned char)s[i])) i++
-    WS();
-    if (i >= n || s[i++] != '{') return -1;
-    WS();
-    if (i < n && s[i] == '}') return 0;
-    for (;;) {
-        char key[64], val[MAX_FIELD + 1];
-        size_t kn = 0, vn = 0;
-        WS();
-        if (i >= n || s[i++] != '"') return -1;
-        while (i < n && s[i] != '"') {
-            if (s[i] == '\\' || kn + 1 >= sizeof key) return -1;
-            key[kn++] = s[i++];
-        }
-        if (i++ >= n) return -1;
-        key[kn] = 0;
-        WS();
-        if (i >= n || s[i++] != ':') return -1;
-        WS();
-        if (i < n && s[i] == '"') {
-            i++;
-            while (i < n && s[i] != '"') {
-                char c = s[i++];
-                if (c == '\\') {
-                    if (i >= n) return -1;
-                    char e = s[i++];
-                    c = e == 'n' ? '\n' : e == 't' ? '\t' : e == '"' ? '"' : e == '\\' ? '\\' : e == '/' ? '/' : 0;
-                    if (!c) return -1; /* \u and the rest: not needed for names and numbers */
-                } else if ((unsigned char)c < 0x20)
-                    return -1;
-                if (vn >= MAX_FIELD) return -1;
-                val[vn++] = c;
-            }
-            if (i++ >= n) return -1;
-        } else {
-            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '+')) {
-                if (vn >= MAX_FIELD) return -1;
-                val[vn++] = s[i++];
-            }
-            if (!vn) return -1;
-        }
-        val[vn] = 0;
-        if (field_slot(r, key)) {
-            char **slot = field_slot(r, key);
-            free(*slot);
-            *slot = NULL;
-            field_append(r, key, val, vn);
-        }
-        WS();
-        if (i < n && s[i] == ',') {
-            i++;
-            continue;
-        }
-        if (i < n && s[i] == '}') {
-            i++;
-            WS();
-            return i == n ? 0 : -1;
-        }
-        return -1;
-    }
-#undef WS
-}
-
 /* ---- uploads */
-
-/* A safe file name from a client's: its last component, [A-Za-z0-9._-] kept and the
- * rest '_', no leading dot, at most 100 bytes; "upload.mp4" when nothing is left. */
-static void safe_name(const char *in, char *out, size_t n) {
-    const char *b = in ? strrchr(in, '/') : NULL;
-    b = b ? b + 1 : in ? in : "";
-    const char *bs = strrchr(b, '\\');
-    if (bs) b = bs + 1;
-    size_t k = 0;
-    for (; *b && k + 1 < n && k < 100; b++) {
-        unsigned char c = (unsigned char)*b;
-        out[k++] = (isalnum(c) || c == '.' || c == '-' || c == '_') ? (char)c : '_';
-    }
-    out[k] = 0;
-    while (out[0] == '.') out[0] = '_';
-    if (!out[0] || !strcmp(out, "_")) snprintf(out, n, "upload.mp4");
-}
 
 void serve_req_drop_upload(serve_req *r) {
     if (r->up_fd >= 0) close(r->up_fd);
@@ -274,14 +166,14 @@ void serve_req_drop_upload(serve_req *r) {
 
 static int upload_open(serve_req *r, const char *filename) {
     serve *sv = &g_srv;
-    const char *base = r->route == 6 ? sv->upload_dir : sv->tmp_dir; /* /v1/videos keeps the file */
+    const char *base = r->route == SERVE_R_VIDEOS ? sv->upload_dir : sv->tmp_dir; /* /v1/videos keeps the file */
     if (snprintf(r->up_dir, sizeof r->up_dir, "%s/vidsim-up-XXXXXX", base) >= (int)sizeof r->up_dir ||
         !mkdtemp(r->up_dir)) {
         r->up_dir[0] = 0;
         return -1;
     }
     char nm[128];
-    safe_name(filename, nm, sizeof nm);
+    serve_safe_name(filename, nm, sizeof nm);
     snprintf(r->up_path, sizeof r->up_path, "%s/%s", r->up_dir, nm);
     r->up_fd = open(r->up_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     return r->up_fd < 0 ? -1 : 0;
@@ -296,6 +188,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)off;
     serve_req *r = cls;
     if (r->too_large || r->bad_body) return MHD_YES; /* keep reading, answer at the end */
+    if (!key) { /* a multipart part whose Content-Disposition has no name= (fuzz_http found it) */
+        r->bad_body = 1;
+        return MHD_YES;
+    }
     if (!strcmp(key, "file") && filename) {
         if (!r->up_seen) {
             r->up_seen = 1;
@@ -330,53 +226,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-/* ---- routing */
-
-static int route_of(const char *method, char **parts, int n) {
-    (void)method;
-    if (n == 0) return 1;
-    if (n == 1 && (!strcmp(parts[0], "app.js") || !strcmp(parts[0], "app.css"))) return 2;
-    if (n == 1 && !strcmp(parts[0], "healthz")) return 3;
-    if (n == 1 && !strcmp(parts[0], "metrics")) return 4;
-    if (strcmp(parts[0], "v1") != 0) return 0;
-    if (n == 2 && !strcmp(parts[1], "search")) return 5;
-    if (n == 2 && !strcmp(parts[1], "videos")) return 6;
-    if (n == 3 && !strcmp(parts[1], "videos")) return 7;
-    if (n == 4 && !strcmp(parts[1], "videos") && !strcmp(parts[3], "thumbnail")) return 8;
-    if (n == 3 && !strcmp(parts[1], "jobs")) return 9;
-    if (n == 4 && !strcmp(parts[1], "pairs")) return 10;
-    if (n == 5 && !strcmp(parts[1], "pairs") && !strcmp(parts[4], "verdict")) return 11;
-    if (n == 2 && !strcmp(parts[1], "dedup")) return 12;
-    if (n == 2 && !strcmp(parts[1], "verdicts")) return 13;
-    return 0;
-}
-
-/* Split a path into at most MAX_PARTS segments (in place in buf); -1 when too many. */
-static int split_path(char *buf, char **parts) {
-    int n = 0;
-    for (char *p = strtok(buf, "/"); p; p = strtok(NULL, "/")) {
-        if (n == MAX_PARTS) return -1;
-        parts[n++] = p;
-    }
-    return n;
-}
-
-static int is_write(const char *method, int route) {
-    if (!strcmp(method, "PUT") || !strcmp(method, "DELETE")) return 1;
-    return !strcmp(method, "POST") && route == 6;
-}
-
-/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
-static int token_ok(serve_req *r) {
-    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
-    h += 7;
-    const char *t = g_srv.token;
-    size_t hn = strlen(h), tn = strlen(t);
-    unsigned char d = hn != tn;
-    for (size_t i = 0; i < tn; i++) d |= (unsigned char)(t[i] ^ (i < hn ? h[i] : 0));
-    return d == 0;
-}
+/* ---- the request head */
 
 static int peer_is_loopback(serve_req *r) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -386,32 +236,12 @@ static int peer_is_loopback(serve_req *r) {
     return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
 }
 
-/* Without a token a loopback write is refused unless it comes from this server's own
- * page or a non-browser client: a browser visiting another site could otherwise POST
- * a form to 127.0.0.1 (CSRF), or reach it through a rebound DNS name. So the Host
- * header must be a loopback address or localhost, and an Origin header, when sent,
- * must be http://HOST. */
-static int same_origin(serve_req *r) {
-    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
-    if (!host) return 0;
-    if (strncmp(host, "127.", 4) && strncmp(host, "localhost", 9) && strncmp(host, "[::1]", 5)) return 0;
-    if (!origin) return 1;
-    return !strncmp(origin, "http://", 7) && !strcmp(origin + 7, host);
-}
-
 static void req_free(serve_req *r) {
     if (!r) return;
     if (r->pp) MHD_destroy_post_processor(r->pp);
     serve_req_drop_upload(r);
     free(r->body);
-    free(r->f_name);
-    free(r->f_path);
-    free(r->f_verdict);
-    free(r->f_top);
-    free(r->f_threshold);
-    free(r->f_segments);
-    free(r->f_norm);
+    serve_fields_free(&r->fields);
     free(r);
 }
 
@@ -432,7 +262,7 @@ enum MHD_Result serve_handler(void *cls, struct MHD_Connection *conn, const char
     (void)cls;
     (void)version;
     serve_req *r = *con_cls;
-    char pbuf[2048], *parts[MAX_PARTS];
+    char pbuf[SERVE_MAX_PATH], *parts[SERVE_MAX_PARTS];
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
@@ -442,29 +272,23 @@ enum MHD_Result serve_handler(void *cls, struct MHD_Connection *conn, const char
         r->method = method;
         r->url = url;
         *con_cls = r;
-        snprintf(pbuf, sizeof pbuf, "%s", url);
-        int n = strlen(url) < sizeof pbuf ? split_path(pbuf, parts) : -1;
-        r->route = n < 0 ? 0 : route_of(method, parts, n);
-        /* refusals before any body is read */
-        if (is_write(method, r->route)) {
-            if (g_srv.token ? !token_ok(r) : !peer_is_loopback(r))
-                return g_srv.token ? serve_error(r, 401, "this endpoint needs 'Authorization: Bearer TOKEN'")
-                                   : serve_error(r, 403, "write endpoints are open to loopback clients only");
-            if (!g_srv.token && !same_origin(r))
-                return serve_error(r, 403, "cross-site write refused (Origin or Host is not this server)");
-        }
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(cl, &end, 10);
-            if (errno || *end || end == cl) return serve_error(r, 400, "bad Content-Length");
-            if (v > g_srv.max_upload + 65536) return serve_error(r, 413, "the body is larger than --max-upload (%llu bytes)", g_srv.max_upload);
-        }
-        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (ct && !strncasecmp(ct, "application/json", 16)) r->is_json = 1;
-        else if (ct && (!strncasecmp(ct, "multipart/form-data", 19) ||
-                        !strncasecmp(ct, "application/x-www-form-urlencoded", 33))) {
+        /* refusals before any body is read (serve_check_head) */
+        serve_head h = {
+            .method = method,
+            .url = url,
+            .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+            .origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+            .content_length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+            .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+            .peer_loopback = g_srv.token ? 0 : peer_is_loopback(r),
+        };
+        serve_verdict v;
+        serve_check_head(&h, g_srv.token, g_srv.max_upload, &v);
+        r->route = v.route;
+        if (v.status) return serve_error(r, v.status, "%s", v.msg);
+        if (v.body == SERVE_BODY_JSON) r->is_json = 1;
+        else if (v.body == SERVE_BODY_FORM) {
             r->pp = MHD_create_post_processor(conn, 64 * 1024, post_iter, r);
             if (!r->pp) return serve_error(r, 400, "bad form body (multipart without a boundary?)");
         }
@@ -516,12 +340,11 @@ enum MHD_Result serve_handler(void *cls, struct MHD_Connection *conn, const char
         }
         r->up_fd = -1;
     }
-    if (r->is_json && r->body_n && parse_json_fields(r, r->body, r->body_n))
+    if (r->is_json && r->body_n && serve_parse_json_fields(&r->fields, r->body, r->body_n))
         return serve_error(r, 400, "the body must be a flat JSON object of strings, numbers and booleans");
-    snprintf(pbuf, sizeof pbuf, "%s", url);
-    int n = strlen(url) < sizeof pbuf ? split_path(pbuf, parts) : -1;
+    int n = serve_split_path(url, pbuf, parts);
     if (n < 0) return serve_error(r, 404, "no such endpoint");
-    if (r->route == 4) {
+    if (r->route == SERVE_R_METRICS) {
         if (strcmp(method, "GET")) return serve_error(r, 405, "use GET");
         return serve_metrics(r);
     }
