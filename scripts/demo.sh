@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out=${1:-out/demo}
 V=${VS_BIN:-build/vidsim}
 bash scripts/make_demo_videos.sh "$out"
-echo "== indexing $out/refs into $out/index (InceptionV3 region features, 1 fps)" >&2
+echo "== indexing $out/refs into $out/index (InceptionV3 region features, 1 fps; int8 backbone on a VNNI/AMX CPU)" >&2
 $V index add --index "$out/index" "$out/refs"
 echo "== searching the collection for each query (top 3; CSV: query_id,ref_id,score)" >&2
 $V search --index "$out/index" --top 3 "$out"/queries/*.mp4 | tee "$out/search.csv"

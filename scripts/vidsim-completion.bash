@@ -67,7 +67,7 @@ _vidsim() {
 
     local opts=""
     case $cmd in
-        compare) opts="--model --backbone --pca --png --thumbs --format" ;;
+        compare) opts="--model --backbone --precision --pca --png --thumbs --format" ;;
         thumbs) opts="--at -o --size" ;;
         dedup) opts="--index --threshold --format --model -j --allow-partial --groups --hide-rejected" ;;
         serve) opts="--index --listen --token-file -j --max-upload --allow-dir --upload-dir" ;;

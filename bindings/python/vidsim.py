@@ -169,15 +169,23 @@ class Index:
     def videos(self):
         return self.info()["videos"]
 
-    def add(self, paths, jobs=1, backbone="inception", background=True):
+    def add(self, paths, jobs=1, backbone=None, background=True, precision=None):
         """Add videos (list of paths). Returns {"added", "replaced", "unchanged", "failed",
-        "videos": [{"path", "outcome", "error"}]}; a failed video is reported, not raised."""
+        "videos": [{"path", "outcome", "error"}]}; a failed video is reported, not raised.
+        backbone ("inception" or "mobilenet") and precision ("fp32", "int8", "bf16"), as
+        `vidsim index add`: by default those of the index's model id; for a new index
+        inception, int8 on a CPU with VNNI/AMX (else fp32; mobilenet fp32). Naming one that
+        differs from the index's raises VidsimError."""
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
         arr = (ctypes.c_char_p * max(len(paths), 1))(*[_b(os.fspath(p)) for p in paths])
         out = ctypes.c_void_p()
         models = _b(self.models) if self.models else None
-        st = _L().vs_index_add_json(self._h, arr, len(paths), int(jobs), _b(backbone), models,
+        if precision is not None:
+            if backbone is None:  # the index's backbone ("inception_v3-int8/224/..."), else inception
+                backbone = (self.info().get("model_id") or "").split("/")[0].split("-")[0] or "inception"
+            backbone = f"{backbone}-{precision}"  # as in model ids: "inception-fp32"
+        st = _L().vs_index_add_json(self._h, arr, len(paths), int(jobs), _b(backbone) if backbone else None, models,
                                     0 if background else 1, ctypes.byref(out))
         return _json(st, out, self.path)
 

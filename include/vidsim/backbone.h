@@ -91,11 +91,23 @@ VS_API const char *const *vs_backbone_tap_names(const vs_backbone *bb);
  * "avx512_core_vnni", "avx512_core", "avx2" ("none" without oneDNN), and whether it
  * has the int8 dot-product instructions (VNNI/AMX). Capped by the environment
  * variable DNNL_MAX_CPU_ISA (read once, before the first oneDNN primitive). Without
- * VNNI, INT8 states quantise weights to 7 bits (|q| <= 63) so that oneDNN's
- * u8*s8 pair sums (vpmaddubsw, 16-bit) cannot saturate: slower and a little less
- * exact, never wrong. */
+ * VNNI on an AVX-512 CPU, INT8 states are emulated in f32 (activations and weights
+ * quantised to the same 8-bit grid, then dequantised: oneDNN's non-VNNI u8*s8 pair
+ * sums could saturate): the same features, at fp32 speed. Below AVX-512 (avx2,
+ * avx2_vnni) INT8 and BF16 states are refused (VS_ERR_UNSUPPORTED). */
 VS_API const char *vs_backbone_isa(void);
 VS_API int vs_backbone_isa_has_vnni(void);
+
+/* The precision vidsim's tools (CLI, bindings) use for a backbone when the caller
+ * names none and no index fixes one: VS_PRECISION_INT8 for InceptionV3 ("inception_v3"
+ * or "inception") when this process runs int8 natively (oneDNN on AVX-512 with
+ * VNNI or AMX: same five-draw accuracy as fp32, ~3x the backbone speed,
+ * docs/backbone.md), else VS_PRECISION_FP32: MobileNetV2 (int8 costs it too much
+ * accuracy), builds without oneDNN, and CPUs without VNNI (emulated int8 would give
+ * the same features at fp32 speed or below) or below AVX-512 (no int8 at all). The
+ * library's own defaults (vs_backbone_default_params, vs_extract_default_params) stay
+ * FP32. Example: p.precision = vs_backbone_default_precision("inception"). */
+VS_API int vs_backbone_default_precision(const char *backbone);
 
 /* ---- INT8 calibration: the range of every activation a convolution reads, recorded
  * on float forward passes over real frames.

@@ -50,7 +50,12 @@ VS_API vs_status vs_index_json(vs_index *idx, char **out);
 /* Add the videos paths [n] to a writable index with n_jobs workers (vs_index_add_files)
  * and store their background levels (norm.h) unless no_background: the extractor is the
  * one of the index's model, or for an empty index the bundled one of backbone
- * ("inception" or "mobilenet"), found in models_dir (NULL: ./models). *out: {"added":
+ * ("inception" or "mobilenet", optionally with a precision as in model ids:
+ * "inception-fp32"; NULL: "inception"), found in models_dir (NULL: ./models), at that
+ * precision or else vs_backbone_default_precision's (int8 for inception on a CPU with
+ * VNNI/AMX), as `vidsim index add`. A backbone or precision named for an index whose
+ * model differs is refused (VS_ERR_INVALID_ARG, naming the index, its model id and the
+ * backbone asked for). *out: {"added":
  * N, "replaced": N, "unchanged": N, "failed": N, "videos": [{"path", "outcome", "error"}]}
  * in input order. A video that fails is reported there, not as the call's status. */
 VS_API vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int n_jobs,
@@ -59,8 +64,9 @@ VS_API vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int 
 
 /* Compare two videos or feature files (.vsf) with p's model and direction (p may be
  * NULL: ViSiL_f, symmetric): {"a", "b", "score", "a_to_b", "b_to_a", "segments": [...]}
- * (segments with p->segments or p NULL). Videos are extracted with the bundled inception
- * extractor from models_dir (NULL: ./models). The raw similarity: normalisation needs an
+ * (segments with p->segments or p NULL). A video is extracted with the model of the
+ * other input when that is a .vsf, else with the bundled inception extractor from
+ * models_dir (NULL: ./models) at vs_backbone_default_precision (as `vidsim compare`). The raw similarity: normalisation needs an
  * index. */
 VS_API vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *p, const char *models_dir,
                                  char **out);

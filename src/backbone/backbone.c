@@ -22,6 +22,8 @@
  * Precision: INT8/BF16 states convert the activations convolutions read and run the
  * convolutions in that format on oneDNN (dnnl.c); everything else stays float. A
  * calibration pass (calib.c) observes every node's output during an FP32 forward.
+ * vs_backbone_default_precision is the tools' default (INT8 for InceptionV3 where it
+ * runs natively); INT8/BF16 states are refused below AVX-512 with a message saying so.
  * Not here: NCHW, fp16, GPU.
  */
 #include "bb_dnnl.h"
@@ -29,6 +31,7 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TILE_FLOATS (1L << 20) /* im2col tile budget per thread: 4 MB */
@@ -104,6 +107,14 @@ int vs_backbone_isa_has_vnni(void) {
 #else
     return 0;
 #endif
+}
+
+int vs_backbone_default_precision(const char *backbone) {
+    if (!backbone || (strcmp(backbone, "inception_v3") && strcmp(backbone, "inception"))) return VS_PRECISION_FP32;
+    /* native int8 needs VNNI/AMX (vs_backbone_isa_has_vnni) and AVX-512 (the INT8
+     * state's stem runs in BF16, which oneDNN 2.6 has no avx2 kernels for) */
+    const char *isa = vs_backbone_isa();
+    return vs_backbone_isa_has_vnni() && !strncmp(isa, "avx512_core", 11) ? VS_PRECISION_INT8 : VS_PRECISION_FP32;
 }
 
 static long rows_of(const bb_geom *g, int n) { return (long)n * g->h * g->w; }
@@ -361,6 +372,16 @@ vs_status vs_backbone_state_create(vs_backbone_state **out, const vs_backbone *b
                            " (this build has no oneDNN)"
 #endif
             );
+#ifdef VS_HAVE_DNNL
+        /* oneDNN 2.6 has no bf16 convolutions below AVX-512 (and an INT8 state's stem
+         * is bf16): say so here rather than "primitive desc failed" for some layer */
+        const char *isa = vs_backbone_isa();
+        if (!strncmp(isa, "avx2", 4) || !strcmp(isa, "avx") || !strcmp(isa, "sse41"))
+            return vs__err(VS_ERR_UNSUPPORTED,
+                           "%s: %s needs a CPU with AVX-512 (oneDNN's instruction set here: %s%s); use fp32",
+                           bb->path, vs_precision_name(prm.precision), isa,
+                           getenv("DNNL_MAX_CPU_ISA") ? ", capped by DNNL_MAX_CPU_ISA" : "");
+#endif
     }
     if (prm.precision == VS_PRECISION_INT8) {
         if (!prm.calib)

@@ -266,17 +266,37 @@ vs_status vs_index_json(vs_index *idx, char **out) {
 
 /* ------------------------------------------------------------------ add */
 
-/* The bundled weights and whitening of backbone ("inception", "mobilenet"), found in
- * models_dir (NULL: ./models). */
+/* Split a backbone name that may carry a precision as in model ids ("inception",
+ * "inception-fp32"): name without it into base [n], *prec the precision (-1: none
+ * given). VS_ERR_UNSUPPORTED for an unknown name. */
+static vs_status split_backbone(const char *backbone, char *base, size_t n, int *prec) {
+    snprintf(base, n, "%s", backbone);
+    char *dash = strrchr(base, '-');
+    *prec = -1;
+    if (dash && vs_precision_parse(dash + 1) >= 0) {
+        *prec = vs_precision_parse(dash + 1);
+        *dash = 0;
+    }
+    return vs_model_files(base, NULL, 0, NULL, 0);
+}
+
+/* The bundled weights and whitening of backbone ("inception", "mobilenet", optionally
+ * with a precision "inception-fp32"; NULL: "inception"), found in models_dir (NULL:
+ * ./models), at the named precision, else at the backbone's default
+ * (vs_backbone_default_precision, as the CLI); ep's precision is ignored. */
 static vs_status bundled_extractor(vs_extractor **ex, const char *backbone, const char *models_dir,
                                    const vs_extract_params *ep) {
     vs_model_locator loc = {models_dir, NULL, NULL};
-    char w[128], pc[128], wp[4096], pp[4096];
-    vs_status s = vs_model_files(backbone, w, sizeof w, pc, sizeof pc);
+    char base[64], w[128], pc[128], wp[4096], pp[4096];
+    int prec;
+    vs_status s = split_backbone(backbone ? backbone : "inception", base, sizeof base, &prec);
     if (s) return s;
+    vs_model_files(base, w, sizeof w, pc, sizeof pc);
     vs_model_locate(&loc, w, wp, sizeof wp);
     vs_model_locate(&loc, pc, pp, sizeof pp);
-    return vs_extractor_load(ex, wp, pp, ep);
+    vs_extract_params p = *ep;
+    p.precision = prec >= 0 ? prec : vs_backbone_default_precision(base);
+    return vs_extractor_load(ex, wp, pp, &p); /* int8: calib_BASE.vstf next to the weights */
 }
 
 typedef struct add_log {
@@ -304,9 +324,25 @@ vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int 
     if (info.fps > 0) ep.decode.fps = info.fps;
     vs_extractor *ex = NULL;
     if (info.model_id[0]) {
+        /* the index's model; a backbone or precision named that differs is refused */
+        vs_model_id id;
+        char base[64], ibase[64], w[128];
+        int prec;
+        if (backbone && vs_model_id_parse(&id, info.model_id) == VS_OK) {
+            if ((s = split_backbone(backbone, base, sizeof base, &prec))) return s;
+            vs_model_files(base, w, sizeof w, NULL, 0);
+            snprintf(base, sizeof base, "%.*s", (int)strlen(w) - 5, w); /* "inception" -> "inception_v3" */
+            snprintf(ibase, sizeof ibase, "%s", id.backbone);
+            if (strcmp(base, ibase) || (prec >= 0 && prec != id.precision))
+                return vs__err(VS_ERR_INVALID_ARG,
+                               "%s was built with model %s; backbone %s asks for %s%s%s (leave it out to follow the "
+                               "index's model, or use another index)",
+                               vs_index_dir(idx), info.model_id, backbone, base, prec >= 0 ? "-" : "",
+                               prec >= 0 ? vs_precision_name(prec) : "");
+        }
         s = vs_extractor_load_for_model(&ex, &loc, info.model_id, NULL, &ep);
     } else {
-        s = bundled_extractor(&ex, backbone ? backbone : "inception", models_dir, &ep);
+        s = bundled_extractor(&ex, backbone, models_dir, &ep);
     }
     if (s) return s;
     add_log l;
@@ -364,13 +400,17 @@ static int is_vsf(const char *p) {
     return n > 4 && !strcmp(p + n - 4, ".vsf");
 }
 
-/* features of a .vsf file, or of a video extracted with the bundled inception extractor */
-static vs_status features_of(const char *path, const char *models_dir, vs_extractor **ex, vs_extract_state **st,
-                             vs_features **out) {
+/* features of a .vsf file, or of a video extracted with the extractor of model id
+ * follow (the other input's, NULL: none), else the bundled inception one at its default
+ * precision (as `vidsim compare`) */
+static vs_status features_of(const char *path, const char *follow, const char *models_dir, vs_extractor **ex,
+                             vs_extract_state **st, vs_features **out) {
     if (is_vsf(path)) return vs_features_load(out, path);
     if (!*ex) {
         vs_extract_params ep = vs_extract_default_params();
-        vs_status s = bundled_extractor(ex, "inception", models_dir, &ep);
+        vs_model_locator loc = {models_dir, NULL, NULL};
+        vs_status s = follow ? vs_extractor_load_for_model(ex, &loc, follow, NULL, &ep)
+                             : bundled_extractor(ex, "inception", models_dir, &ep);
         if (!s) s = vs_extract_state_create(st, *ex);
         if (s) return s;
     }
@@ -395,8 +435,15 @@ vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *
     float *xa = NULL, *xb = NULL;
     vs_segment *segs = NULL;
     int nseg = 0;
-    vs_status s = features_of(a, models_dir, &ex, &est, &fa);
-    if (!s) s = features_of(b, models_dir, &ex, &est, &fb);
+    /* a .vsf input first: a video input is then extracted with its model */
+    vs_status s;
+    if (is_vsf(b) && !is_vsf(a)) {
+        s = features_of(b, NULL, models_dir, &ex, &est, &fb);
+        if (!s) s = features_of(a, fb->model_id, models_dir, &ex, &est, &fa);
+    } else {
+        s = features_of(a, NULL, models_dir, &ex, &est, &fa);
+        if (!s) s = features_of(b, is_vsf(a) ? fa->model_id : NULL, models_dir, &ex, &est, &fb);
+    }
     if (s) goto done;
     if (strcmp(fa->model_id, fb->model_id) || fa->R != fb->R || fa->D != fb->D) {
         s = vs__err(VS_ERR_INVALID_ARG, "%s has features of model %s, %s of %s", a, fa->model_id, b, fb->model_id);

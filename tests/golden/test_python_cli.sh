@@ -4,7 +4,9 @@
 # non-video fails by name), the catalogue, a search whose hits and scores equal
 # `vidsim search` to 1e-6 (normalised, and --norm off), segments, compare() equal to
 # the pair's raw score, a feature file read as an array, and errors raised as
-# VidsimError naming the file.
+# VidsimError naming the file; add() follows the index's model (a precision other than
+# the index's is refused naming the index), and a new index gets the CLI's default
+# model (int8 inception on a VNNI/AMX CPU).
 set -u
 BIN=${VS_BIN:-build/vidsim}
 LIB=${VS_LIB:-}
@@ -51,6 +53,16 @@ with vidsim.Index(f"{T}/idx", create=True) as idx:
         print("ERR none")
     except vidsim.VidsimError as e:
         print("ERR", "nonexistent" in str(e))
+    try:
+        idx.add([f"{T}/in/a.mp4"], precision="int8")
+        print("CONFLICT none")
+    except vidsim.VidsimError as e:
+        print("CONFLICT", f"{T}/idx was built with model mobilenet_v2/224/pca256/" in str(e) and "mobilenet_v2-int8" in str(e))
+    r2 = idx.add([f"{T}/in/a.mp4"])  # no backbone named: the index's (mobilenet fp32)
+    print("FOLLOW", r2["unchanged"], r2["failed"], idx.info()["model_id"].split("/")[0])
+with vidsim.Index(f"{T}/idx_inc", create=True) as i2:
+    i2.add([f"{T}/in/a.mp4"], background=False)
+    print("DEFMODEL", i2.info()["model_id"])
 c = vidsim.compare(f"{T}/in/a.mp4", f"{T}/q/a_copy.mkv")
 print("CMP", json.dumps([c["score"], c["a_to_b"], c["b_to_a"], len(c["segments"])]))
 print("VER", vidsim.version())
@@ -62,6 +74,12 @@ grep -q "^NOISE True$" "$TMP/py.txt" && ok || bad "the failed video is not named
 grep -q "^INFO 4 1 \['a', 'b', 'c', 'd'\]$" "$TMP/py.txt" && ok || bad "info: $(grep INFO "$TMP/py.txt")"
 grep -q "^SEGS True$" "$TMP/py.txt" && ok || bad "no segments"
 grep -q "^ERR True$" "$TMP/py.txt" && ok || bad "error: $(grep ERR "$TMP/py.txt")"
+grep -q "^CONFLICT True$" "$TMP/py.txt" && ok || bad "conflicting precision: $(grep CONFLICT "$TMP/py.txt")"
+grep -q "^FOLLOW 1 0 mobilenet_v2$" "$TMP/py.txt" && ok || bad "add without backbone: $(grep FOLLOW "$TMP/py.txt")"
+"$BIN" index add --index "$TMP/idx_cli" --no-background "$TMP/in/a.mp4" > /dev/null 2>&1
+cli_model=$("$BIN" index info --index "$TMP/idx_cli" | sed -n 's/^model_id: //p')
+case "$cli_model" in inception_v3*) ok ;; *) bad "cli default model: '$cli_model'" ;; esac
+grep -q "^DEFMODEL $cli_model$" "$TMP/py.txt" && ok || bad "python's default model is not the CLI's $cli_model: $(grep DEFMODEL "$TMP/py.txt")"
 grep -q "^VER $("$BIN" version | awk '{print $2}')$" "$TMP/py.txt" && ok || bad "version: $(grep VER "$TMP/py.txt")"
 
 # the same numbers as the CLI

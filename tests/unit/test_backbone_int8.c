@@ -12,7 +12,9 @@
  *     FP32: cosine per region, INT8 with the bundled calibration models/calib_inception_v3.vstf
  *     (made from the dev videos; the in-sample one when absent); model ids carry the precision;
  *  4. the same checks in a child process with DNNL_MAX_CPU_ISA=AVX512_CORE (no VNNI:
- *     oneDNN's non-VNNI int8 kernels, 7-bit weights) - same tolerances.
+ *     int8 emulated in f32 on the same 8-bit grid) - same tolerances;
+ *  5. vs_backbone_default_precision: int8 for InceptionV3 with VNNI/AMX (main), fp32
+ *     in the capped child and for MobileNetV2.
  * Tolerances (measured 2026-12-05 in the comments below): region cosine >= 0.99 (the
  * issue's bar) for INT8 and >= 0.999 for BF16; whole-tap relative L2 error <= 0.15 INT8,
  * <= 0.02 BF16. Needs models/inception_v3.vstf (+ pca) and ../shared; skips (77) without.
@@ -153,6 +155,20 @@ int main(int argc, char **argv) {
     printf("%s oneDNN ISA: %s (VNNI %s)\n", child ? "child" : "main", vs_backbone_isa(),
            vs_backbone_isa_has_vnni() ? "yes" : "no");
     if (child) CHECK_MSG(!vs_backbone_isa_has_vnni(), "DNNL_MAX_CPU_ISA not applied: %s", vs_backbone_isa());
+    /* the tools' default precision: int8 for InceptionV3 exactly when int8 runs natively
+     * (AVX-512 with VNNI/AMX), fp32 for MobileNetV2 and unknown names */
+    {
+        const int native = vs_backbone_isa_has_vnni() && !strncmp(vs_backbone_isa(), "avx512_core", 11);
+        CHECK_EQ(vs_backbone_default_precision("inception"), native ? VS_PRECISION_INT8 : VS_PRECISION_FP32);
+        CHECK_EQ(vs_backbone_default_precision("inception_v3"), native ? VS_PRECISION_INT8 : VS_PRECISION_FP32);
+        CHECK_EQ(vs_backbone_default_precision("mobilenet"), VS_PRECISION_FP32);
+        CHECK_EQ(vs_backbone_default_precision("mobilenet_v2"), VS_PRECISION_FP32);
+        CHECK_EQ(vs_backbone_default_precision("resnet"), VS_PRECISION_FP32);
+        CHECK_EQ(vs_backbone_default_precision(NULL), VS_PRECISION_FP32);
+        if (child) CHECK_EQ(vs_backbone_default_precision("inception"), VS_PRECISION_FP32); /* capped: no VNNI */
+        else if (!strcmp(vs_backbone_isa(), "avx512_core_amx") || !strcmp(vs_backbone_isa(), "avx512_core_vnni"))
+            CHECK_EQ(vs_backbone_default_precision("inception"), VS_PRECISION_INT8);
+    }
     vs_backbone *bb = NULL, *mb = NULL;
     CHECK_MSG(vs_backbone_load(&bb, wpath) == VS_OK, "%s", vs_last_error());
     CHECK_MSG(vs_backbone_load(&mb, mpath) == VS_OK, "%s", vs_last_error());

@@ -5,10 +5,14 @@
  * videos match (a bright diagonal band = a copied segment). It also prints the
  * copied segments (localize.h), outlined in red on the f2f heatmap, and with --thumbs
  * the matched frames of each segment as PNG keyframes (A and B side by side in a
- * folder, listed in DIR/thumbs.csv).
+ * folder, listed in DIR/thumbs.csv). A video input is extracted with the model of
+ * the other input when that is a .vsf (its model id: backbone, precision, whitening),
+ * else with --backbone/--precision (default: inception at vs_backbone_default_precision,
+ * as `vidsim extract`).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "search_print.h"
 #include "vidsim/features.h"
 #include "vidsim/localize.h"
 #include "vidsim/simmodel.h"
@@ -23,6 +27,9 @@ static void usage(FILE *f) {
                "  A, B             videos, or feature files (.vsf) made by extract/index\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
                "  --backbone NAME  inception (default) or mobilenet, for video inputs\n"
+               "  --precision P    fp32, int8 or bf16 backbone for video inputs (default as `vidsim extract`:\n"
+               "                   int8 for inception on a CPU with VNNI/AMX, else fp32); when the other\n"
+               "                   input is a .vsf, a video is extracted with its model unless these are given\n"
                "  --pca FILE       whitening file for video inputs (default: the bundled one)\n"
                "  --png PREFIX     write PREFIX_f2f.png (frame-to-frame similarity, A rows, B columns,\n"
                "                   copied segments outlined in red) and PREFIX_map.png (the\n"
@@ -43,8 +50,11 @@ static int is_vsf(const char *p) {
     return n > 4 && !strcmp(p + n - 4, ".vsf");
 }
 
-static vs_features *load_any(const char *path, const char *backbone, const char *pca_arg,
-                             vs_extractor **ex, vs_extract_state **st) {
+/* Features of path: a .vsf loaded, or a video extracted with the extractor made on
+ * first use: that of model id `follow` (the other input's, NULL: none), else of
+ * backbone (NULL: inception) at precision (< 0: the backbone's default). */
+static vs_features *load_any(const char *path, const char *follow, const char *backbone, int precision,
+                             const char *pca_arg, vs_extractor **ex, vs_extract_state **st) {
     vs_features *f = NULL;
     if (is_vsf(path)) {
         if (vs_features_load(&f, path) != VS_OK) {
@@ -54,14 +64,23 @@ static vs_features *load_any(const char *path, const char *backbone, const char 
         return f;
     }
     if (!*ex) {
-        char bb[PATH_MAX], pca[PATH_MAX];
-        if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
-            fprintf(stderr, "vidsim compare: unknown backbone '%s'\n", backbone);
-            return NULL;
-        }
-        if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
         vs_extract_params p = vs_extract_default_params();
-        if (vs_extractor_load(ex, bb, pca, &p) != VS_OK || vs_extract_state_create(st, *ex) != VS_OK) {
+        vs_status s;
+        if (follow) {
+            vs_model_locator loc = cli_models();
+            s = vs_extractor_load_for_model(ex, &loc, follow, pca_arg, &p);
+        } else {
+            char bb[PATH_MAX], pca[PATH_MAX];
+            const char *name = backbone ? backbone : "inception";
+            if (cli_backbone_files(name, bb, sizeof bb, pca, sizeof pca)) {
+                fprintf(stderr, "vidsim compare: unknown backbone '%s'\n", name);
+                return NULL;
+            }
+            if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+            p.precision = precision >= 0 ? precision : vs_backbone_default_precision(name);
+            s = vs_extractor_load(ex, bb, pca, &p);
+        }
+        if (s != VS_OK || vs_extract_state_create(st, *ex) != VS_OK) {
             fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
             return NULL;
         }
@@ -151,11 +170,12 @@ static int write_thumbs(const char *dir, const char *in_a, const char *in_b, con
 }
 
 int cmd_compare(int argc, char **argv) {
-    const char *model = "visil_f", *backbone = "inception", *pca = NULL, *png = NULL, *format = "text";
+    const char *model = "visil_f", *backbone = NULL, *pca = NULL, *png = NULL, *format = "text";
     const char *thumbs = NULL;
     const char *pos[2];
-    int npos = 0;
-    static const char *const valopts[] = {"--model", "--backbone", "--pca", "--png", "--thumbs", "--format", NULL};
+    int npos = 0, precision = -1;
+    static const char *const valopts[] = {"--model", "--backbone", "--precision", "--pca", "--png", "--thumbs",
+                                          "--format", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         return 0;
@@ -170,6 +190,9 @@ int cmd_compare(int argc, char **argv) {
             if (cli_backbone_files(v, bb, sizeof bb, pc, sizeof pc) && cli_parse_choice("compare", a, v, bbs, 2) < 0)
                 return 2;
             backbone = v;
+        } else if (!strcmp(a, "--precision")) {
+            static const char *const precs[] = {"fp32", "int8", "bf16"};
+            if ((precision = cli_parse_choice("compare", "--precision", v, precs, 3)) < 0) return 2;
         } else if (!strcmp(a, "--pca")) pca = v;
         else if (!strcmp(a, "--png")) png = v;
         else if (!strcmp(a, "--thumbs")) thumbs = v;
@@ -190,8 +213,12 @@ int cmd_compare(int argc, char **argv) {
     float *xa = NULL, *xb = NULL, *f2f = NULL, *map = NULL;
     vs_segment *segs = NULL;
     int nseg = 0;
-    if (!(fa = load_any(pos[0], backbone, pca, &ex, &est))) goto out;
-    if (!(fb = load_any(pos[1], backbone, pca, &ex, &est))) goto out;
+    /* a .vsf first: a video input then follows its model (unless one is named) */
+    const int b_first = is_vsf(pos[1]) && !is_vsf(pos[0]);
+    vs_features **f1 = b_first ? &fb : &fa, **f2 = b_first ? &fa : &fb;
+    if (!(*f1 = load_any(pos[b_first], NULL, backbone, precision, pca, &ex, &est))) goto out;
+    const char *follow = is_vsf(pos[b_first]) && !backbone && precision < 0 ? (*f1)->model_id : NULL;
+    if (!(*f2 = load_any(pos[!b_first], follow, backbone, precision, pca, &ex, &est))) goto out;
     if (strcmp(fa->model_id, fb->model_id) || fa->D != fb->D || fa->R != fb->R) {
         fprintf(stderr, "vidsim compare: %s and %s have features of different models (%s, %s)\n",
                 pos[0], pos[1], fa->model_id, fb->model_id);

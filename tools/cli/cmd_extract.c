@@ -3,7 +3,10 @@
  * video into OUTDIR/<name>.vsf, in parallel (vs_extract_files: -j workers, each
  * with its own extraction state over one shared model), skipping inputs whose
  * feature file is up to date, with a progress line on a terminal. Exits 1 listing
- * every failure. --precision int8|bf16 runs the backbone in that number format.
+ * every failure. --precision fp32|int8|bf16 runs the backbone in that number format;
+ * without it, vs_backbone_default_precision: int8 for inception on a CPU with VNNI/AMX,
+ * else fp32 (the same rule as a new index; `index add` to an existing index and
+ * `search` follow the index's model id instead).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -45,8 +48,10 @@ static void usage(FILE *f) {
             "  --min-frame-std S  leave out sampled frames whose luma standard deviation is below S\n"
             "                     (0..255; default 2: black, white and one-colour frames; 0 keeps all)\n"
             "  --backbone NAME    inception (default) or mobilenet\n"
-            "  --precision P      fp32 (default), int8 or bf16: number format of the backbone's convolutions\n"
-            "                     (part of the model id: features of different precisions never compare)\n"
+            "  --precision P      fp32, int8 or bf16: number format of the backbone's convolutions (part of\n"
+            "                     the model id: features of different precisions never compare); default\n"
+            "                     int8 for inception on a CPU with VNNI/AMX (`vidsim --help` says which),\n"
+            "                     else fp32; fp32 for mobilenet. Match the index the features are for\n"
             "  --calib FILE       int8 calibration (default: the bundled models/calib_BACKBONE.vstf;\n"
             "                     `vidsim calibrate` makes one)\n"
             "  --pca FILE         whitening file (default: the bundled one for the backbone)\n"
@@ -130,13 +135,23 @@ int cmd_extract(int argc, char **argv) {
     p.decode.fps = fps;
     p.n_threads = threads;
     p.layers = layers;
-    const char *dash = strrchr(backbone, '-');
-    p.precision = precision >= 0 ? precision : dash && vs_precision_parse(dash + 1) >= 0 ? vs_precision_parse(dash + 1) : 0;
+    char base[64];
+    snprintf(base, sizeof base, "%s", backbone);
+    char *dash = strrchr(base, '-');
+    if (dash && vs_precision_parse(dash + 1) >= 0) {
+        if (precision < 0) precision = vs_precision_parse(dash + 1); /* "inception-int8", as in model ids */
+        *dash = 0;
+    }
+    const int defaulted = precision < 0;
+    p.precision = precision >= 0 ? precision : vs_backbone_default_precision(base);
     p.calib_path = calib;
     if (min_std >= 0) p.min_frame_std = (float)min_std;
     vs_extractor *ex;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
-        fprintf(stderr, "vidsim extract: %s\n", vs_last_error());
+        fprintf(stderr, "vidsim extract: %s%s\n", vs_last_error(),
+                defaulted && p.precision == VS_PRECISION_INT8 && strstr(vs_last_error(), "calibration")
+                    ? " (int8 is the default for inception on this CPU; --precision fp32 needs no calibration)"
+                    : "");
         free(pos);
         return 1;
     }

@@ -23,8 +23,10 @@ static const struct { const char *name, *text; } subs[] = {
     {"add", "  add PATH...        add videos (files or folders, walked recursively); unchanged files are skipped\n"
             "                     (unless their feature file in the index is damaged: then re-extracted)\n"
             "      -j N           videos in parallel (default: number of cores)\n"
-            "      --backbone B   inception (default) or mobilenet; must match the index\n"
-            "      --precision P  fp32 (default), int8 or bf16 backbone; must match the index (its model id)\n"
+            "      --backbone B   inception or mobilenet (default: the index's, else inception)\n"
+            "      --precision P  fp32, int8 or bf16 backbone (default: the index's, from its model id; for a\n"
+            "                     new index int8 for inception on a CPU with VNNI/AMX, else fp32); one that\n"
+            "                     differs from the index's is refused\n"
             "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
             "      --raw          un-whitened region vectors (no whitening file needed)\n"
             "      --fps F        frames sampled per second (default: the index's, else 1)\n"
@@ -115,7 +117,7 @@ int cmd_index(int argc, char **argv) {
         usage(stdout, -1);
         return 0;
     }
-    const char *sub = argv[1], *dir = NULL, *backbone = "inception", *pca = NULL, *format = "csv", *hash_model = NULL;
+    const char *sub = argv[1], *dir = NULL, *backbone = NULL, *pca = NULL, *format = "csv", *hash_model = NULL;
     const int si = sub_of(sub);
     if (si < 0) {
         if (sub[0] == '-') return cli_usage_error("index", "no COMMAND given before option '%s' (add, rm, ls, "
@@ -135,7 +137,6 @@ int cmd_index(int argc, char **argv) {
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
     int sym = 1, no_bg = 0, train_max = 0;
     const char *codec = NULL, *precision = NULL;
-    char bb_prec[64];
     const char *model = "visil_f";
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0, rc = 2;
@@ -157,7 +158,7 @@ int cmd_index(int argc, char **argv) {
             if (cli_backbone_files(v, bb, sizeof bb, pc, sizeof pc))
                 bad = cli_usage_error(cmd, "--backbone must be inception or mobilenet, got '%s'", v);
             backbone = v;
-        } else if (!strcmp(a, "--precision")) { /* carried as a suffix of the backbone name */
+        } else if (!strcmp(a, "--precision")) {
             static const char *const precs[] = {"fp32", "int8", "bf16"};
             if (cli_parse_choice(cmd, "--precision", v, precs, 3) < 0) bad = 2;
             precision = v;
@@ -198,11 +199,8 @@ int cmd_index(int argc, char **argv) {
             cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
-        if (precision && strcmp(precision, "fp32")) { /* "inception-int8", as in model ids */
-            snprintf(bb_prec, sizeof bb_prec, "%s-%s", backbone, precision);
-            backbone = bb_prec;
-        }
-        rc = cli_index_add(dir, pos, npos, jobs, backbone, pca, raw, fps, min_std, threads, force, verbose, hash_model, no_bg);
+        rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca, raw, fps, min_std, threads, force, verbose,
+                           hash_model, no_bg);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
             cli_usage_error(cmd, "no PATH or NAME given (videos to remove)");

@@ -39,6 +39,7 @@ static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_star
 static void search_usage(FILE *f) {
     fprintf(f, "usage: vidsim search --index DIR QUERY... [options]\n"
                "  QUERY            an indexed video (name or path), a feature file (.vsf) or a video file\n"
+               "                   (extracted with the index's model: its backbone and precision, e.g. int8)\n"
                "  --top K          best K matches per query (default 10; 0 = all)\n"
                "  --threshold S    only scores >= S (default: none); p90, p95 or p99: the normalised\n"
                "                   ViSiL_f score that kept 90/95/99 %% pair precision on the dev\n"

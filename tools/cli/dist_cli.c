@@ -83,14 +83,14 @@ static int leading;
 
 int cli_index_add_leading(void) { return leading; }
 
-int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                       int raw, double fps, double min_std, int threads, int force, int verbose,
+int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
+                       const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
                        const char *hash_model, int no_bg) {
     if (vs_dist_rank() == 0) {
         /* rank 0 runs the command as one process would; its add is vs_dist_index_add */
         leading = 1;
-        int rc = cli_index_add(dir, pos, npos, jobs, backbone, pca_arg, raw, fps, min_std, threads, force, verbose,
-                               hash_model, no_bg);
+        int rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca_arg, raw, fps, min_std, threads, force,
+                               verbose, hash_model, no_bg);
         leading = 0;
         vs_dist_index_add_cancel(); /* rank 0 stopped before the add: release the others */
         return rc;
@@ -103,22 +103,28 @@ int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const ch
     (void)npos;
     /* the other ranks: wait for rank 0's writer, then extract their share */
     if (!vs_dist_index_add_wait()) return 1;
-    char bb[PATH_MAX], pca[PATH_MAX];
+    char bb[PATH_MAX], pca[PATH_MAX], bbname[64];
     vs_index *idx = NULL;
     vs_extractor *ex = NULL;
     vs_index_info info;
-    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
-        fprintf(stderr, "vidsim index add: unknown backbone '%s'\n", backbone);
-    } else {
-        if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
-        if (vs_index_open(&idx, dir, VS_INDEX_READONLY) == VS_OK && vs_index_get_info(idx, &info) == VS_OK) {
-            vs_extract_params p = vs_extract_default_params();
+    if (vs_index_open(&idx, dir, VS_INDEX_READONLY) == VS_OK && vs_index_get_info(idx, &info) == VS_OK) {
+        /* the same backbone and precision as rank 0 chose (index_add.c) */
+        vs_extract_params p = vs_extract_default_params();
+        if (cli_index_add_model(info.model_id, backbone, precision, bbname, sizeof bbname, &p.precision) ||
+            cli_backbone_files(bbname, bb, sizeof bb, pca, sizeof pca)) {
+            fprintf(stderr, "vidsim index add (rank %d): unknown backbone\n", vs_dist_rank());
+        } else {
+            if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
             p.decode.fps = fps > 0 ? fps : info.fps > 0 ? info.fps : 1.0;
             p.n_threads = threads;
             if (min_std >= 0) p.min_frame_std = (float)min_std;
-            if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) ex = NULL;
+            if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
+                fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());
+                ex = NULL;
+            }
         }
-        if (!idx || !ex) fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());
+    } else {
+        fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());
     }
     vs_batch_params bp = vs_batch_default_params();
     vs_status st = vs_dist_index_add(idx, ex, NULL, 0, force ? VS_INDEX_FORCE : 0, &bp);

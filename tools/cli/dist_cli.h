@@ -14,8 +14,8 @@ int cli_search_dist(const char *dir, char **pos, int npos, const vs_search_param
 /* cli_index_add over the ranks: 1 when the caller (cli_index_add) should run its own body
  * (rank 0 inside cli_index_add_dist), else 0. */
 int cli_index_add_leading(void);
-int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                       int raw, double fps, double min_std, int threads, int force, int verbose,
+int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
+                       const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
                        const char *hash_model, int no_bg);
 
 #endif

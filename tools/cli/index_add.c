@@ -4,7 +4,10 @@
  * own transaction; unchanged files skipped, failures listed at the end, exit 1;
  * Ctrl-C stops cleanly and finished videos stay indexed), then the hash codes
  * (--hash-model) and the background levels of score normalisation. Also the writer
- * open that refuses a damaged catalogue up front. Dispatch: cmd_index.c.
+ * open that refuses a damaged catalogue up front. The backbone and precision follow
+ * the index's model id unless named (a named one that differs is refused, naming
+ * the index and both ids); a new index gets inception at vs_backbone_default_precision.
+ * Dispatch: cmd_index.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -110,18 +113,45 @@ int cli_index_hash(const char *dir, const char *hash_model, int jobs, int force)
 }
 
 
-int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg,
-                     int raw, double fps, double min_std, int threads, int force, int verbose, const char *hash_model,
-                     int no_bg) {
+/* The bundled weights' base name of backbone name b ("inception" -> "inception_v3"),
+ * or NULL for an unknown name. */
+static const char *backbone_base(const char *b, char *buf, size_t n) {
+    char w[64];
+    if (!b || vs_model_files(b, w, sizeof w, NULL, 0) != VS_OK) return NULL;
+    snprintf(buf, n, "%.*s", (int)(strlen(w) - 5), w); /* minus ".vstf" */
+    return buf;
+}
+
+int cli_index_add_model(const char *index_model, const char *backbone, const char *precision, char *name, size_t n,
+                        int *prec) {
+    vs_model_id id;
+    const int have = index_model && index_model[0] && vs_model_id_parse(&id, index_model) == VS_OK;
+    char base[64], ibase[64], b[64];
+    snprintf(b, sizeof b, "%s", backbone ? backbone : have ? id.backbone : "inception");
+    char *dash = strrchr(b, '-'); /* "inception-int8", as in model ids */
+    if (dash && vs_precision_parse(dash + 1) >= 0) {
+        if (!precision && backbone) precision = dash + 1;
+        *dash = 0;
+    }
+    if (!backbone_base(b, base, sizeof base)) return -1;
+    snprintf(name, n, "%s", base);
+    if (precision) *prec = vs_precision_parse(precision);
+    else if (have && backbone_base(id.backbone, ibase, sizeof ibase) && !strcmp(base, ibase)) *prec = id.precision;
+    else *prec = vs_backbone_default_precision(base);
+    return *prec < 0 ? -1 : 0;
+}
+
+int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
+                  const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
+                  const char *hash_model, int no_bg) {
     if (vs_dist_size() > 1 && !cli_index_add_leading()) /* mpirun -np N (docs/mpi.md) */
-        return cli_index_add_dist(dir, pos, npos, jobs, backbone, pca_arg, raw, fps, min_std, threads, force, verbose,
-                                  hash_model, no_bg);
+        return cli_index_add_dist(dir, pos, npos, jobs, backbone, precision, pca_arg, raw, fps, min_std, threads,
+                                  force, verbose, hash_model, no_bg);
     char bb[PATH_MAX], pca[PATH_MAX];
-    if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
+    if (backbone && cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
         return 2;
     }
-    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
     vs_index *idx;
     if (cli_index_open_writer(&idx, dir, VS_INDEX_CREATE, "index add")) return 1;
     int rc = 1;
@@ -142,17 +172,38 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = fps;
     p.n_threads = threads;
-    const char *dash = strrchr(backbone, '-'); /* --precision: "inception-int8" (cmd_index.c) */
-    if (dash && vs_precision_parse(dash + 1) > 0) p.precision = vs_precision_parse(dash + 1);
+    /* backbone and precision: as named, else the index's (its model id), else inception
+     * at its default precision (int8 where the CPU runs it natively) */
+    char bbname[64];
+    if (cli_index_add_model(info.model_id, backbone, precision, bbname, sizeof bbname, &p.precision) ||
+        cli_backbone_files(bbname, bb, sizeof bb, pca, sizeof pca)) {
+        fprintf(stderr, "vidsim index add: %s: model %s names an unknown backbone\n", dir, info.model_id);
+        goto out;
+    }
+    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
     if (min_std >= 0) p.min_frame_std = (float)min_std;
     p.abort_fn = abort_requested;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
-        fprintf(stderr, "vidsim index add: %s\n", vs_last_error());
+        fprintf(stderr, "vidsim index add: %s%s\n", vs_last_error(),
+                !precision && !info.model_id[0] && p.precision == VS_PRECISION_INT8 && strstr(vs_last_error(), "calibration")
+                    ? " (int8 is the default for inception on this CPU; --precision fp32 needs no calibration)"
+                    : "");
         goto out;
     }
     if (info.model_id[0] && strcmp(info.model_id, vs_extractor_model_id(ex)) != 0) {
-        fprintf(stderr, "vidsim index add: %s was built with model %s; --backbone %s gives %s (use the same backbone and whitening, or another index)\n",
-                dir, info.model_id, backbone, vs_extractor_model_id(ex));
+        /* an explicit backbone, precision or whitening other than the index's */
+        char named[PATH_MAX + 96] = "";
+        size_t k = 0;
+        if (backbone) k += (size_t)snprintf(named + k, sizeof named - k, " --backbone %s", backbone);
+        if (precision && k < sizeof named) k += (size_t)snprintf(named + k, sizeof named - k, " --precision %s", precision);
+        if (pca_arg && !raw && k < sizeof named) k += (size_t)snprintf(named + k, sizeof named - k, " --pca %s", pca_arg);
+        if (raw && k < sizeof named) snprintf(named + k, sizeof named - k, " --raw");
+        char named_gives[PATH_MAX + 128];
+        snprintf(named_gives, sizeof named_gives, "%s gives", named + 1);
+        fprintf(stderr, "vidsim index add: %s was built with model %s; %s %s (%s, or use another index)\n", dir,
+                info.model_id, named[0] ? named_gives : "the bundled model files give", vs_extractor_model_id(ex),
+                named[0] ? "drop the option to follow the index's model"
+                         : "it was made with another whitening, given with --pca, or int8 calibration");
         goto out;
     }
     long swept = 0;

@@ -8,11 +8,24 @@
 
 #include "vidsim/index.h"
 
+#include <stddef.h>
+
 /* Open dir for writing and refuse a damaged catalogue before any work (the library
  * checks again before its first write): 0, or 1 with the message printed. */
 int cli_index_open_writer(vs_index **idx, const char *dir, int flags, const char *cmd);
-int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *pca_arg, int raw,
-                  double fps, double min_std, int threads, int force, int verbose, const char *hash_model, int no_bg);
+/* backbone, precision: as named on the command line, NULL when not named (then the
+ * index's model id decides, or for a new index inception at its default precision). */
+int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
+                  const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
+                  const char *hash_model, int no_bg);
+/* The backbone (its bundled base name, "inception_v3", into name [n]) and precision
+ * (*prec, VS_PRECISION_*) that `index add` extracts with: backbone / precision as named
+ * (NULL: not named), else those of index_model (the index's model id; "" for a new
+ * index), else inception at vs_backbone_default_precision. A precision not named with
+ * a backbone other than the index's is that backbone's default. -1 for an unknown
+ * backbone or precision name. */
+int cli_index_add_model(const char *index_model, const char *backbone, const char *precision, char *name, size_t n,
+                        int *prec);
 int cli_index_hash(const char *dir, const char *hash_model, int jobs, int force);
 int cli_index_rm(const char *dir, char **pos, int npos);
 int cli_index_ls(const char *dir, const char *format);

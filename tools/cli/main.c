@@ -32,6 +32,11 @@ static void usage(FILE *f) {
         fprintf(f, "MPI: yes (mpirun -np N vidsim index add|search|dedup; docs/mpi.md)\n");
     else
         fprintf(f, "MPI: no (this vidsim was built without MPI support: it runs in one process; docs/mpi.md)\n");
+    const char *isa = vs_backbone_isa();
+    fprintf(f, "Backbone: %s%s; default precision %s for inception, %s for mobilenet\n"
+               "  (new indexes and extract; an index keeps the precision of its model id; docs/backbone.md)\n",
+            strcmp(isa, "none") ? "oneDNN " : "built without oneDNN", strcmp(isa, "none") ? isa : "", vs_precision_name(vs_backbone_default_precision("inception")),
+            vs_precision_name(vs_backbone_default_precision("mobilenet")));
 }
 
 static int dispatch(int argc, char **argv) {
