@@ -48,7 +48,7 @@ PID=
 start() {   # start [extra options]: a server on a free port; sets U and PID
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  TMPDIR="$TMP/tmp" "$BIN" serve --index "$TMP/idx" --listen 127.0.0.1:$port -j 2 --allow-dir "$TMP/allow" \
+  TMPDIR="$TMP/tmp" "$BIN" serve --index "${IDX:-$TMP/idx}" --listen 127.0.0.1:$port -j 2 --allow-dir "$TMP/allow" \
     --max-upload 200000 "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
   PID=$!
   U=http://127.0.0.1:$port
@@ -247,6 +247,17 @@ req POST /v1/videos -F file=@"$TMP/q/a_copy.mp4" -H "Authorization: Bearer $TOKE
 stop && ok || bad "SIGTERM with a job"
 grep -q "SIGTERM: stopping" "$TMP/serve.err" && ok || bad "stop message: $(cat "$TMP/serve.err")"
 "$BIN" index verify --index "$TMP/idx" > "$TMP/verify.txt" 2>&1 && ok || bad "verify after stop: $(cat "$TMP/verify.txt")"
+
+# ---- an index sampled at 2 frames/s: a server add samples at the index's rate, not the default 1
+"$BIN" index add --index "$TMP/idx2" "$TMP/in/b.mp4" --backbone mobilenet --raw --fps 2 2>"$TMP/add2.err" \
+  || { echo "FAIL: index add --fps 2: $(cat "$TMP/add2.err")"; exit 1; }
+IDX=$TMP/idx2 start
+req POST /v1/videos -d "path=$TMP/allow/d.mp4"; expect 202 "add to a 2-fps index"
+J4=$(jget 'd["job"]')
+[ "$(wait_job $J4)" = done ] && ok || bad "add to a 2-fps index: $(cat "$TMP/body")"
+req GET /v1/videos
+[ "$(jget '[v["frames"] for v in d["videos"] if v["name"]=="d"][0]')" = 10 ] && ok || bad "5 s at 2 frames/s: $(cat "$TMP/body")"
+stop && ok || bad "SIGTERM (2-fps index)"
 
 echo "test_serve_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
