@@ -8,7 +8,11 @@
  * bench_simmodel_parts ...); never asserts.
  *
  *   bench_simmodel [--threads N] [--targets N] [--T 60] [--U 60] [--D 512] [--reps 7]
- *                  [--parts 0|1]
+ *                  [--parts 0|1] [--bf16 0|1] [--visil-f 0|1]
+ *
+ * --bf16 1 runs the f2f products in bfloat16 (vs_simmodel_params.precision);
+ * --visil-f 1 times the training-free ViSiL_f (f2f + Chamfer, no comparator: the
+ * default search model) instead of the random-weight ViSiL.
  *
  * With --threads > 1 OpenBLAS is set to 1 thread (the library's workers split the
  * targets); with --threads 1 OpenBLAS also runs single-threaded. bench/torch_simmodel.py
@@ -53,7 +57,7 @@ static float *rand_video(int T, int R, int D) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 1, n_targets = 32, T = 60, U = 60, D = 512, R = 9, reps = 7, parts = 1;
+    int threads = 1, n_targets = 32, T = 60, U = 60, D = 512, R = 9, reps = 7, parts = 1, bf16 = 0, visil_f = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--threads")) threads = v;
@@ -63,17 +67,24 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--D")) D = v;
         else if (!strcmp(argv[i], "--reps")) reps = v;
         else if (!strcmp(argv[i], "--parts")) parts = v; /* 0: skip the per-part timings */
+        else if (!strcmp(argv[i], "--bf16")) bf16 = v;
+        else if (!strcmp(argv[i], "--visil-f")) visil_f = v;
     }
+    if (visil_f) parts = 0; /* the parts below time the comparator */
     vs_blas_set_threads(1);
     vs_simmodel *m;
-    if (vs_simmodel_create_random(&m, D, 1) != VS_OK) {
+    if ((visil_f ? vs_simmodel_builtin(&m, "visil_f") : vs_simmodel_create_random(&m, D, 1)) != VS_OK) {
         fprintf(stderr, "%s\n", vs_last_error());
         return 1;
     }
     vs_simmodel_params p = vs_simmodel_default_params();
     p.n_threads = threads;
+    p.precision = bf16 ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
     vs_simmodel_state *st;
-    vs_simmodel_state_create(&st, m, &p);
+    if (vs_simmodel_state_create(&st, m, &p) != VS_OK) {
+        fprintf(stderr, "%s\n", vs_last_error());
+        return 1;
+    }
     float *q = rand_video(T, R, D);
     vs_simmodel_index(st, q, NULL, q, T, R, D);
     float **tv = malloc(sizeof(float *) * n_targets);
@@ -95,9 +106,9 @@ int main(int argc, char **argv) {
     }
     double pairs_s = n_targets / best;
 
-    printf("bench_simmodel T=%d U=%d R=%d D=%d threads=%d targets=%d best_s=%.6f pairs_per_s=%.2f "
-           "pairs_per_cpu_s=%.2f sim0=%.6f\n", T, U, R, D, threads, n_targets, best, pairs_s,
-           n_targets / best_cpu, sims[0]);
+    printf("bench_simmodel model=%s precision=%s T=%d U=%d R=%d D=%d threads=%d targets=%d best_s=%.6f "
+           "pairs_per_s=%.2f pairs_per_cpu_s=%.2f sim0=%.6f\n", visil_f ? "visil_f" : "random_visil",
+           bf16 ? "bf16" : "fp32", T, U, R, D, threads, n_targets, best, pairs_s, n_targets / best_cpu, sims[0]);
     if (!parts) goto done;
     /* parts of one pair, single thread */
     vs_simmodel_state *s1;
@@ -110,7 +121,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < reps; r++) {
         double t0 = bench_now();
         for (int k = 0; k < 4; k++)
-            vs__f2f_forward(a->f2f, U, w->gemm, (long)w->gemm_cap, q, T, tv[k % n_targets], U, R, D);
+            vs__f2f_forward(0, a->f2f, U, w->gemm, (long)w->gemm_cap, q, T, tv[k % n_targets], U, R, D);
         double t1 = bench_now();
         for (int k = 0; k < 4; k++) vs__comparator_forward(a, w->col, &m->w);
         double t2 = bench_now();

@@ -38,6 +38,7 @@ _vidsim() {
             return ;;
         --direction) COMPREPLY=($(compgen -W "sym q2r" -- "$cur")); return ;;
         --precision) COMPREPLY=($(compgen -W "fp32 int8 bf16" -- "$cur")); return ;;
+        --sim-precision) COMPREPLY=($(compgen -W "bf16 fp32" -- "$cur")); return ;;
         --hash-model) COMPREPLY=($(compgen -W "lsh64 lsh128 lsh256" -- "$cur") $(compgen -f -- "$cur")); return ;;
         --model)
             if [[ $cmd == search || $cmd == compare || $cmd == dedup ]]; then
@@ -73,11 +74,11 @@ _vidsim() {
         serve) opts="--index --listen --token-file -j --max-upload --allow-dir --upload-dir" ;;
         eval) opts="--gt --pred --queries --format --segments --dataset --all-db --fivr-version --fivr-audio
                     --distractors --ties" ;;
-        extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force" ;;
+        extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force --timing" ;;
         calibrate) opts="-o --out --backbone --frames --percentile --fps --threads" ;;
         pca) opts="--videos --features -o --dim --eps --backbone --layers -j" ;;
         search) opts="--index --top --threshold --format --model --pca --direction -j --allow-partial
-                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --timing --segments --norm" ;;
+                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --sim-precision --timing --segments --norm" ;;
         train) opts="--videos --index -o --iters --batch --lr --warmup --lambda --calib --freeze --mode --views
                      --max-frames --clip --init --seed -j --checkpoint-every --resume --bank --log --stop-after
                      --no-overlays --copy-edits --backbone --pca" ;;
@@ -89,7 +90,7 @@ _vidsim() {
                           --dec-heads --seed --every --resume --log" ;;
         index)
             case $sub in
-                add) opts="--index -j --backbone --precision --pca --raw --fps --threads --force -v --hash-model --no-background --no-compress" ;;
+                add) opts="--index -j --backbone --precision --pca --raw --fps --threads --force -v --hash-model --no-background --no-compress --timing" ;;
                 ls) opts="--index --format" ;;
                 verify) opts="--index --repair" ;;
                 hash) opts="--index --hash-model -j --force" ;;

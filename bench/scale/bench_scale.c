@@ -19,6 +19,12 @@
  * demand for re-ranking (never stored); its global vector and ConMH code are computed
  * once at build time and kept for all N (written to the work folder: the disk figure).
  *
+ * With --segs S every video has S segment vectors (vs_ann_segment_vectors, what
+ * `vidsim search --first-stage gvec --gvec-segments S` indexes): all go into the index,
+ * each query vector asks for S x (K + extra) rows, and a video scores its best pair of
+ * parts, as src/search/two_stage.c does (flat: all query vectors in one pass; FAISS: one
+ * at a time).
+ *
  * The search space of draw s is the N distractors plus draw s's references: the
  * references of every draw are added to the indexes (ids N..), and the others' are
  * dropped from the results (the first stage asks for K + their count).
@@ -94,7 +100,7 @@ typedef struct draw {
 
 static int R_, D_;
 static int S_ = 1; /* vectors per video: 1 = the global (mean) vector; S > 1: the means of S equal
-                      temporal parts (a video's score = its best pair of parts) */
+                      temporal parts (a video's score = its best pair of parts; --segs) */
 
 static int pool_kind = 0; /* experiment: 0 mean (vs_ann_mean_vector), 1 signed sqrt of the mean, 2 max */
 
@@ -113,8 +119,16 @@ static void pool_vec(float *out, const float *x, long n) {
     for (int j = 0; j < D_; j++) out[j] = (float)(out[j] / sqrt(ss > 0 ? ss : 1));
 }
 
-/* The S first-stage vectors out [S, D] of x [T, R, D]. */
+/* The S first-stage vectors out [S, D] of x [T, R, D]: the product's segment vectors
+ * (vs_ann_segment_vectors, what `search --first-stage gvec` indexes); a video of
+ * T < S frames has T parts, its last one repeated here to fill S rows (the same
+ * best-pair scores; the bench keeps a fixed stride). --pool experiments: S parts. */
 static void seg_vectors(float *out, const float *x, int T) {
+    if (pool_kind == 0) {
+        int P = vs_ann_segment_vectors(out, x, T, R_, D_, S_);
+        for (int j = P; j < S_; j++) memcpy(out + (size_t)j * D_, out + (size_t)(P - 1) * D_, sizeof(float) * D_);
+        return;
+    }
     for (int j = 0; j < S_; j++) {
         int a = (int)((long)j * T / S_), b = (int)((long)(j + 1) * T / S_);
         if (b <= a) b = a + 1;
@@ -666,7 +680,16 @@ int main(int argc, char **argv) {
                         if (vs_hamming_search(hs, hh, &nh, qv->code, KX)) die("hamming search");
                         for (long k = 0; k < nh; k++) ids[k] = hh[k].id;
                     } else {
-                        if (vs_ann_search(ann, qv->gv, S_, KX * S_, vsc, vids)) die("ann search");
+                        /* as the search does: the flat index all query vectors in one pass,
+                         * FAISS one at a time (a batch would run its OpenMP threads, and the
+                         * figure is one core's) */
+                        if (!strcmp(spec, "flat")) {
+                            if (vs_ann_search(ann, qv->gv, S_, KX * S_, vsc, vids)) die("ann search");
+                        } else
+                            for (int j = 0; j < S_; j++)
+                                if (vs_ann_search(ann, qv->gv + (size_t)j * D_, 1, KX * S_, vsc + (size_t)j * KX * S_,
+                                                  vids + (size_t)j * KX * S_))
+                                    die("ann search");
                         nh = merge_videos(vsc, vids, KX * S_, sc, ids, KX);
                     }
                     /* keep distractors and this draw's references, the first K */

@@ -5,7 +5,8 @@
  * exact flat index in plain C, always built and the reference the other is tested
  * against, and FAISS indexes named by FAISS's factory string (flat, HNSW, IVF-Flat,
  * IVF-PQ, ...) when vidsim was built with FAISS (vs_ann_have_faiss()). Also the global
- * vector of a video: the L2-normalised mean of its region vectors.
+ * vector of a video, the L2-normalised mean of its region vectors, and its segment
+ * vectors, the global vectors of S equal temporal parts.
  *
  * Thread safety: build (train, add, set) from one thread; vs_ann_search is then safe
  * from several threads at once. FAISS parallelises build and batch search with its own
@@ -53,7 +54,9 @@ VS_API vs_status vs_ann_add(vs_ann *a, const float *x, long n);
  * comma-separated. The flat index takes none ("" ok). */
 VS_API vs_status vs_ann_set(vs_ann *a, const char *params);
 /* The k best of each query q [nq, d]: scores [nq, k] (inner products, best first) and
- * ids [nq, k] (-1 and -inf past the last vector). */
+ * ids [nq, k] (-1 and -inf past the last vector). The flat index reads its vectors once
+ * for all nq queries, on the calling thread; FAISS runs a batch (nq > 1) on its OpenMP
+ * threads. */
 VS_API vs_status vs_ann_search(const vs_ann *a, const float *q, long nq, long k, float *scores, int64_t *ids);
 
 /* Write the index to path (atomically; FAISS's own format for faiss specs, a small
@@ -65,6 +68,15 @@ VS_API vs_status vs_ann_load(vs_ann **out, const char *path, const char *spec, i
 /* The global vector of a video: out [D] = the L2-normalised mean of x [n, D] (its
  * T x R region vectors); zero when the mean is zero or n is 0. */
 VS_API void vs_ann_mean_vector(float *out, const float *x, long n, int D);
+
+/* The segment vectors of a video (the gvec first stage, docs/search.md): out [P, D] =
+ * the global vectors (vs_ann_mean_vector) of P equal temporal parts of x [T, R, D],
+ * part j the frames [j T / P, (j + 1) T / P). P = S when T >= S; a video of fewer
+ * frames than S gives P = T parts, one per frame (no part repeated, so the ANN index
+ * holds no duplicate rows), and T <= 0 gives one zero vector (P = 1). S = 1 is exactly
+ * vs_ann_mean_vector over all T x R rows. Returns P (1 <= P <= S); out must hold S x D
+ * floats. S < 1 is taken as 1. */
+VS_API int vs_ann_segment_vectors(float *out, const float *x, int T, int R, int D, int S);
 
 #ifdef __cplusplus
 }

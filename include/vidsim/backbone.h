@@ -40,7 +40,7 @@ typedef struct vs_backbone_calib vs_backbone_calib;
  * where int8 costs the features too much (docs/backbone.md). BF16: bfloat16
  * activations and weights, float accumulation and output. Pools, concats, adds and
  * the taps stay float in every format. INT8 and BF16 need the oneDNN engine. */
-enum { VS_PRECISION_FP32 = 0, VS_PRECISION_INT8 = 1, VS_PRECISION_BF16 = 2 };
+/* VS_PRECISION_FP32, _INT8, _BF16: base.h */
 /* "fp32", "int8", "bf16" (NULL for another value); parse returns -1 for another name. */
 VS_API const char *vs_precision_name(int precision);
 VS_API int vs_precision_parse(const char *name);

@@ -104,6 +104,11 @@ typedef bool (*vs_abort_fn)(void *user);
 /* Progress callback for long calls: done and total in the call's unit. */
 typedef void (*vs_progress_fn)(double done, double total, void *user);
 
+/* Number formats: of the backbone's convolutions (vs_extract_params.precision,
+ * backbone.h) and of the similarity model's frame-to-frame products
+ * (vs_simmodel_params.precision, simmodel.h). */
+enum { VS_PRECISION_FP32 = 0, VS_PRECISION_INT8 = 1, VS_PRECISION_BF16 = 2 };
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,7 +68,17 @@ typedef struct vs_search_params {
                                    "gvec:SPEC" with a vs_ann spec (ann.h: "flat", "faiss:HNSW32",
                                    "faiss:IVF1024,Flat"), optionally "|PARAMS" ("|nprobe=32");
                                    docs/search.md "Global-vector first stage" */
+    int gvec_segments;          /* gvec first stage: vectors per video, the global vectors of S equal
+                                   temporal parts (vs_ann_segment_vectors); a pair's stage-1 score is
+                                   its best (query part, reference part) inner product. Default
+                                   VS_GVEC_SEGMENTS (4); 0 = the default; 1 = the one mean vector;
+                                   at most VS_GVEC_MAX_SEGMENTS */
     int n_threads;              /* threads (default 1) */
+    int sim_precision;          /* VS_PRECISION_BF16 or VS_PRECISION_FP32: the similarity model's
+                                   frame-to-frame products in bfloat16 (simmodel.h): about 1.6x the
+                                   pairs/s of ViSiL_f, scores within ~1e-4, the same benchmark figures
+                                   (docs/simmodel.md). Default vs_simmodel_default_precision(): bf16
+                                   where the CPU has AMX or AVX-512 BF16, else fp32 */
     int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
     vs_localize_params localize;
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
@@ -234,8 +244,13 @@ VS_API void vs_pair_result_free(vs_pair_result *r); /* NULL ok */
 /* ---- Hash codes of videos (two-stage search, `vidsim index hash`). */
 #define VS_HASH_KIND "hash"              /* extras kind of stored codes */
 #define VS_HASH_DEFAULT "conmh_64.vstf"  /* default hash model, found through the locator */
-#define VS_GVEC_KIND "gvec"              /* extras kind of stored global vectors ([1, D] F32) */
-#define VS_GVEC_ID "mean1"               /* their model id: L2-normalised mean region vector */
+#define VS_GVEC_KIND "gvec"              /* extras kind of stored global vectors ([P, D] F32) */
+#define VS_GVEC_ID "mean1"               /* model id of the one vector per video (gvec_segments 1,
+                                            [1, D]): the L2-normalised mean region vector; with
+                                            S > 1 segments the model id is "segS" ("seg4"), [P, D],
+                                            P = min(S, T) (vs_ann_segment_vectors) */
+#define VS_GVEC_SEGMENTS 4               /* default gvec_segments (docs/scale.md measures it) */
+#define VS_GVEC_MAX_SEGMENTS 64
 
 typedef struct vs_hasher vs_hasher;
 /* The code maker named by spec: NULL = VS_HASH_DEFAULT; "lsh64|lsh128|lsh256" (and

@@ -58,9 +58,19 @@ typedef struct vs_simmodel_params {
                            vs_simmodel_similarity (default 16M = 64 MB); larger pairs run
                            the comparator in bands of rows with a halo (same result).
                            vs_simmodel_pair always keeps every map (~80*T*U floats). */
+    int precision;      /* VS_PRECISION_FP32 (default) or VS_PRECISION_BF16 (base.h): the
+                           frame-to-frame region dot products (the f2f GEMM) with the features
+                           rounded to bfloat16 and float32 sums, through oneDNN (AMX or AVX-512
+                           BF16): about 2x faster, similarities within ~1e-3 (docs/simmodel.md).
+                           State creation fails with VS_ERR_UNSUPPORTED where the CPU or the
+                           build lacks it. Training always runs in float32. */
 } vs_simmodel_params;
 
 VS_API vs_simmodel_params vs_simmodel_default_params(void);
+/* VS_PRECISION_BF16 where this build and CPU run the bf16 f2f (oneDNN, AMX or AVX-512
+ * BF16), else VS_PRECISION_FP32: what search, dedup and compare use unless told
+ * (vs_search_default_params; the library's simmodel default above stays float32). */
+VS_API int vs_simmodel_default_precision(void);
 
 /* ------------------------------------------------------------------ model */
 

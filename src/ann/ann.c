@@ -2,7 +2,7 @@
  * ann.c - vs_ann (ann.h): the exact flat inner-product index in plain C (the
  * reference, always built), and the dispatch to the FAISS shim (faiss_shim.cc) for
  * "faiss:FACTORY" specs when built with VS_HAVE_FAISS; the global (mean) vector of a
- * video's regions.
+ * video's regions and the segment vectors of its temporal parts.
  */
 #include "vidsim/ann.h"
 #include "ann/ann_internal.h"
@@ -165,29 +165,29 @@ static void sift_down(float *s, int64_t *id, long n, long i) {
     }
 }
 
-static void flat_search1(const vs_ann *a, const float *q, long k, float *sc, int64_t *ids) {
-    long h = 0;
-    for (long i = 0; i < a->n; i++) {
-        float v = dot(q, a->x + (size_t)i * a->d, a->d);
-        if (h < k) {
-            long j = h++;
-            sc[j] = v, ids[j] = i;
-            while (j > 0) { /* sift up */
-                long p = (j - 1) / 2;
-                if (!worse(sc[j], ids[j], sc[p], ids[p])) break;
-                float ts = sc[j];
-                int64_t ti = ids[j];
-                sc[j] = sc[p], ids[j] = ids[p];
-                sc[p] = ts, ids[p] = ti;
-                j = p;
-            }
-        } else if (worse(sc[0], ids[0], v, i)) {
-            sc[0] = v, ids[0] = i;
-            sift_down(sc, ids, h, 0);
+/* Offer (v, i) to the min-heap sc/ids of *h of the k best so far. */
+static void heap_offer(float *sc, int64_t *ids, long *h, long k, float v, int64_t i) {
+    if (*h < k) {
+        long j = (*h)++;
+        sc[j] = v, ids[j] = i;
+        while (j > 0) { /* sift up */
+            long p = (j - 1) / 2;
+            if (!worse(sc[j], ids[j], sc[p], ids[p])) break;
+            float ts = sc[j];
+            int64_t ti = ids[j];
+            sc[j] = sc[p], ids[j] = ids[p];
+            sc[p] = ts, ids[p] = ti;
+            j = p;
         }
+    } else if (worse(sc[0], ids[0], v, i)) {
+        sc[0] = v, ids[0] = i;
+        sift_down(sc, ids, *h, 0);
     }
-    /* heap sort: pop the worst to the end */
-    for (long e = h - 1; e > 0; e--) {
+}
+
+/* The heap of h into best-first order, -inf / -1 past h up to k. */
+static void heap_finish(float *sc, int64_t *ids, long h, long k) {
+    for (long e = h - 1; e > 0; e--) { /* pop the worst to the end */
         float ts = sc[0];
         int64_t ti = ids[0];
         sc[0] = sc[e], ids[0] = ids[e];
@@ -195,6 +195,28 @@ static void flat_search1(const vs_ann *a, const float *q, long k, float *sc, int
         sift_down(sc, ids, e, 0);
     }
     for (long j = h; j < k; j++) sc[j] = -INFINITY, ids[j] = -1;
+}
+
+/* Exact search of nq queries in one pass over the vectors: a block of rows (in cache)
+ * against every query, so that several queries (a video's segment vectors) read the
+ * index once. Rows are offered in ascending order to each query's heap, so the result
+ * is the same as one query at a time. */
+static vs_status flat_search(const vs_ann *a, const float *q, long nq, long k, float *sc, int64_t *ids) {
+    enum { BLOCK = 64 }; /* rows: 64 KB at d = 256 */
+    long *h = vs__calloc((size_t)nq + 1, sizeof *h);
+    if (!h) return vs__err(VS_ERR_NOMEM, "out of memory");
+    for (long i0 = 0; i0 < a->n; i0 += BLOCK) {
+        long i1 = i0 + BLOCK < a->n ? i0 + BLOCK : a->n;
+        for (long qi = 0; qi < nq; qi++) {
+            const float *qv = q + (size_t)qi * a->d;
+            float *s = sc + qi * k;
+            int64_t *id = ids + qi * k;
+            for (long i = i0; i < i1; i++) heap_offer(s, id, &h[qi], k, dot(qv, a->x + (size_t)i * a->d, a->d), i);
+        }
+    }
+    for (long qi = 0; qi < nq; qi++) heap_finish(sc + qi * k, ids + qi * k, h[qi], k);
+    vs__free(h);
+    return VS_OK;
 }
 
 vs_status vs_ann_search(const vs_ann *a, const float *q, long nq, long k, float *scores, int64_t *ids) {
@@ -209,8 +231,7 @@ vs_status vs_ann_search(const vs_ann *a, const float *q, long nq, long k, float 
         return VS_OK;
     }
 #endif
-    for (long i = 0; i < nq; i++) flat_search1(a, q + (size_t)i * a->d, k, scores + i * k, ids + i * k);
-    return VS_OK;
+    return flat_search(a, q, nq, k, scores, ids);
 }
 
 static const char FLAT_MAGIC[8] = {'V', 'S', 'A', 'N', 'N', 'F', 'L', '1'};
@@ -313,4 +334,22 @@ void vs_ann_mean_vector(float *out, const float *x, long n, int D) {
     s = sqrt(s);
     for (int j = 0; j < D; j++) out[j] = s > 0 ? (float)((acc ? acc[j] : out[j]) / s) : 0.0f;
     vs__free(acc);
+}
+
+int vs_ann_segment_vectors(float *out, const float *x, int T, int R, int D, int S) {
+    if (S < 1) S = 1;
+    if (T <= 0 || R <= 0) {
+        vs_ann_mean_vector(out, x, 0, D);
+        return 1;
+    }
+    if (S == 1) {
+        vs_ann_mean_vector(out, x, (long)T * R, D);
+        return 1;
+    }
+    int P = T < S ? T : S;
+    for (int j = 0; j < P; j++) {
+        long a = (long)j * T / P, b = (long)(j + 1) * T / P; /* b > a since T >= P */
+        vs_ann_mean_vector(out + (size_t)j * D, x + (size_t)a * R * D, (b - a) * R, D);
+    }
+    return P;
 }

@@ -452,6 +452,7 @@ vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *
     s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.n_threads = p->n_threads > 0 ? p->n_threads : 1;
+    sp.precision = vs_simmodel_default_precision(); /* as search */
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (s) goto done;
     const int R = fa->R, D = fa->D;

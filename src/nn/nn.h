@@ -26,6 +26,14 @@
 #define VS__CLONES
 #endif
 
+/* C [M,N] (pitch ldc) = A [M,K] (pitch lda) . B [N,K]^T (pitch ldb), A and B rounded to
+ * bfloat16, products summed in float32, through oneDNN's matmul (gemm_bf16.c). Returns
+ * 0, or nonzero (C untouched) where unavailable: no oneDNN in the build, a CPU without
+ * bf16 dot products (vs__gemm_bf16_available() == 0), or out of memory. Thread-safe. */
+int vs__gemm_bf16_available(void);
+int vs__gemm_nt_bf16(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                     int ldc);
+
 /* y = x W^T + b.  out [N,n_out], inp [N,n_in], w [n_out,n_in], b [n_out] or NULL. One
  * cblas_sgemm. */
 void vs__linear_forward(float *out, const float *inp, const float *w, const float *b, int N,

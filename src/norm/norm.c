@@ -355,6 +355,7 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
     s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.n_threads = threads > 0 ? threads : 1;
+    sp.precision = vs_simmodel_default_precision(); /* as search: stored levels equal computed ones */
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (!s) s = vs_index_list(idx, NULL, &es);
     if (s) goto done;

@@ -270,7 +270,8 @@ vs_status vs_pair_compare(vs_index *idx, const char *a, const char *b, const vs_
         s = vs__err(VS_ERR_FORMAT, "%s: %s and %s have features of different shapes", vs_index_dir(idx), a, b);
         goto fail;
     }
-    if ((s = vs__open_simmodel(&m, &st, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1)))
+    if ((s = vs__open_simmodel(&m, &st, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
+                               p->sim_precision)))
         goto fail;
     if (!(xa = vs__index_features(st, fa)) || !(xb = vs__index_features(st, fb))) {
         s = vs__err(VS_ERR_NOMEM, "out of memory indexing the pair's features");

@@ -92,7 +92,13 @@ struct vs_searcher {
     vs_hamming_index *hidx;
     vs_hamming_state *hst;
     vs_ann *ann;           /* gvec first stage (first_stage "gvec..."): the index over gv */
-    float *gv;             /* [n, D] global vectors of the rows with one */
+    float *gv;             /* [n_gv, D] segment vectors of the rows with them (freed once the ANN
+                              index holds its copy) */
+    long n_gv;             /* vectors in the ANN index (S per video, fewer for short videos) */
+    long *gv_vid;          /* [n_gv] the video of each vector: its position in row[] (0..n-1) */
+    float *gv_best;        /* [n] per-query scratch: a video's best part-pair score (-inf) */
+    long *gv_touch;        /* [n] per-query scratch: the videos whose gv_best is set */
+    int gv_S;              /* segments per video (params.gvec_segments, resolved) */
     int gvec;              /* 1: first stage by global vectors, not codes */
     char ann_spec[600];    /* the vs_ann spec in use */
     vs_simmodel *m;
@@ -131,7 +137,8 @@ void vs__search_note(const vs_searcher *s, const char *fmt, ...)
 void vs__skips_add(vs__skips *l, const vs_index_entry *e, const char *why, const vs_searcher *note_to);
 void vs__skips_free(vs__skips *l);
 int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry *e);
-vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads);
+vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,
+                            int precision);
 float *vs__index_features(vs_simmodel_state *st, const vs_features *f);
 /* Features of query q (see vs_searcher_query); s->qname gets its id, *self its row id
  * when indexed (else -1). Failures are noted. */

@@ -22,7 +22,9 @@ vs_search_params vs_search_default_params(void) {
     p.symmetric = 1;
     p.model = "visil_f";
     p.two_stage_k = 100;
+    p.gvec_segments = VS_GVEC_SEGMENTS;
     p.n_threads = 1;
+    p.sim_precision = vs_simmodel_default_precision();
     p.localize = vs_localize_default_params();
     p.normalize = 1;
     p.norm = vs_norm_default_params();

@@ -5,13 +5,17 @@
  * with the similarity network exactly as the exhaustive search scores them, and
  * localises the listed ones with segments on. HASH_ONLY returns stage 1's ranking
  * (score 1 - d/bits). With first_stage "gvec" stage 1 is instead the inner product of
- * global vectors (vs_ann_mean_vector: stored as extras kind "gvec", computed on the fly
- * for videos lacking one) through a vs_ann index built here (ann.h); HASH_ONLY then
- * scores by that inner product.
+ * segment vectors, S global vectors per video, one per equal temporal part
+ * (vs_ann_segment_vectors; S = gvec_segments, 1 = the mean vector; stored as extras
+ * kind "gvec", computed on the fly for videos lacking them) through a vs_ann index over
+ * all of them built here (ann.h): a video scores its best (query part, reference part)
+ * pair; HASH_ONLY then ranks by that score.
  */
 #include "search/search_internal.h"
 #include "core/internal.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +32,15 @@ void vs__two_stage_free(vs_searcher *s) {
     vs__free(s->T);
     vs__free(s->codes);
     vs__free(s->gv);
+    vs__free(s->gv_vid);
+    vs__free(s->gv_best);
+    vs__free(s->gv_touch);
     vs_ann_free(s->ann);
     s->ann = NULL;
     s->gv = NULL;
+    s->gv_vid = NULL;
+    s->gv_best = NULL;
+    s->gv_touch = NULL;
     vs__free(s->row);
     vs__free(s->hh);
     vs__free(s->targets);
@@ -119,29 +129,40 @@ static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
     snprintf(params, np, "nprobe=%ld", nlist / 8 < 128 ? (nlist / 8 < 32 ? 32 : nlist / 8) : 128);
 }
 
-/* Global vectors of every ok row: stored ones, the rest computed from the features
- * (and stored with store_clip); then the ANN index over them. */
+/* Segment vectors of every ok row (S = gv_S per video, vs_ann_segment_vectors): stored
+ * ones (extras kind "gvec", model id "mean1" for S = 1, else "segS"), the rest computed
+ * from the features (and stored with store_clip); then the ANN index over all of them,
+ * each vector's video in gv_vid. */
 static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
-    int D = s->info.D;
+    int D = s->info.D, S = s->gv_S;
     if (D <= 0) return vs__err(VS_ERR_FORMAT, "%s: no readable features to take D from", vs_index_dir(s->idx));
+    char mid[32];
+    if (S == 1) snprintf(mid, sizeof mid, "%s", VS_GVEC_ID);
+    else snprintf(mid, sizeof mid, "seg%d", S);
     vs_index_extras *x = NULL;
-    vs_status st = vs_index_load_extras(s->idx, VS_GVEC_KIND, VS_GVEC_ID, &x);
+    vs_status st = vs_index_load_extras(s->idx, VS_GVEC_KIND, mid, &x);
     if (st) return st;
     long n = s->es->n, k = 0, computed = 0, stored = 0;
-    s->gv = vs__malloc(sizeof(float) * ((size_t)n + 1) * D);
+    s->gv = vs__malloc(sizeof(float) * ((size_t)n * S + 1) * D);
+    s->gv_vid = vs__malloc(sizeof(long) * ((size_t)n * S + 1));
+    s->gv_best = vs__malloc(sizeof(float) * ((size_t)n + 1));
+    s->gv_touch = vs__malloc(sizeof(long) * ((size_t)n + 1));
     s->row = vs__calloc((size_t)n + 1, sizeof *s->row);
-    if (!s->gv || !s->row) {
+    if (!s->gv || !s->gv_vid || !s->gv_best || !s->gv_touch || !s->row) {
         vs_index_extras_free(x);
-        return vs__err(VS_ERR_NOMEM, "out of memory");
+        return vs__err(VS_ERR_NOMEM, "out of memory for %ld x %d global vectors", n, S);
     }
+    s->n_gv = 0;
     for (long i = 0; i < n; i++) {
         const vs_index_entry *e = &s->es->v[i];
         if (!e->ok) continue;
-        float *dst = s->gv + (size_t)s->n * D;
+        float *dst = s->gv + (size_t)s->n_gv * D;
+        int P = 0;
         while (k < x->n && x->video_ids[k] < e->id) k++;
-        if (k < x->n && x->video_ids[k] == e->id && x->v[k].dtype == VS_INDEX_F32 &&
-            x->v[k].n_rows * x->v[k].n_cols == D) {
-            memcpy(dst, x->v[k].data, sizeof(float) * D);
+        if (k < x->n && x->video_ids[k] == e->id && x->v[k].dtype == VS_INDEX_F32 && x->v[k].n_cols == D &&
+            x->v[k].n_rows >= 1 && x->v[k].n_rows <= S) {
+            P = (int)x->v[k].n_rows;
+            memcpy(dst, x->v[k].data, sizeof(float) * (size_t)P * D);
         } else {
             vs_features *f = NULL;
             if (vs_index_load_features(s->idx, e, &f) != VS_OK) {
@@ -157,31 +178,36 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
                 vs_features_free(f);
                 continue;
             }
-            vs_ann_mean_vector(dst, f->data, (long)f->T * f->R, D);
+            P = vs_ann_segment_vectors(dst, f->data, f->T, f->R, D, S);
             vs_features_free(f);
             computed++;
             if (s->p.store_clip) {
-                vs_index_extra ex = {VS_INDEX_F32, 1, D, dst};
-                if ((st = vs_index_put_extra(s->idx, e->id, VS_GVEC_KIND, VS_GVEC_ID, &ex)) != VS_OK) {
+                vs_index_extra ex = {VS_INDEX_F32, P, D, dst};
+                if ((st = vs_index_put_extra(s->idx, e->id, VS_GVEC_KIND, mid, &ex)) != VS_OK) {
                     vs_index_extras_free(x);
                     return vs__err_prefix(st, "storing global vectors");
                 }
                 stored++;
             }
         }
+        for (int j = 0; j < P; j++) s->gv_vid[s->n_gv++] = s->n;
+        s->gv_best[s->n] = -INFINITY;
         s->row[s->n++] = i;
     }
-    if (computed && !stored)
-        vs__search_note(s, "%ld of %ld videos have no stored global vector; computed them now "
-                           "(store them with `vidsim search --index %s --first-stage gvec --store-gvec ...`)",
-                        computed, s->n, vs_index_dir(s->idx));
+    if (computed && !stored) {
+        char opt[48] = "";
+        if (S != VS_GVEC_SEGMENTS) snprintf(opt, sizeof opt, " --gvec-segments %d", S);
+        vs__search_note(s, "%ld of %ld videos have no stored global vectors (%s %s); computed them now "
+                           "(store them with `vidsim search --index %s --first-stage gvec%s --store-gvec ...`)",
+                        computed, s->n, VS_GVEC_KIND, mid, vs_index_dir(s->idx), opt);
+    }
     if (x->n_bad)
         vs__search_note(s, "%ld stored global vectors are malformed (run `vidsim index verify --repair`)", x->n_bad);
     vs_index_extras_free(x);
-    /* the index: "gvec" (auto), or "gvec:SPEC[|PARAMS]" */
+    /* the index over all n_gv vectors: "gvec" (auto, by their count), or "gvec:SPEC[|PARAMS]" */
     char spec[256], params[256] = "";
     if (!spec_in || !*spec_in) {
-        auto_spec(s->n, spec, sizeof spec, params, sizeof params);
+        auto_spec(s->n_gv, spec, sizeof spec, params, sizeof params);
     } else {
         snprintf(spec, sizeof spec, "%s", spec_in);
         char *bar = strchr(spec, '|');
@@ -190,11 +216,13 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
             *bar = 0;
         }
     }
-    snprintf(s->ann_spec, sizeof s->ann_spec, "gvec %s%s%s", spec, *params ? " " : "", params);
+    snprintf(s->ann_spec, sizeof s->ann_spec, "gvec S=%d %s%s%s", S, spec, *params ? " " : "", params);
     if ((st = vs_ann_create(&s->ann, D, spec))) return vs__err_prefix(st, "--first-stage");
-    if (!vs_ann_is_trained(s->ann) && (st = vs_ann_train(s->ann, s->gv, s->n))) return st;
-    if ((st = vs_ann_add(s->ann, s->gv, s->n))) return st;
+    if (!vs_ann_is_trained(s->ann) && (st = vs_ann_train(s->ann, s->gv, s->n_gv))) return st;
+    if ((st = vs_ann_add(s->ann, s->gv, s->n_gv))) return st;
     if ((st = vs_ann_set(s->ann, params))) return vs__err_prefix(st, "--first-stage");
+    vs__free(s->gv); /* the index holds its own copy */
+    s->gv = NULL;
     return VS_OK;
 }
 
@@ -215,6 +243,10 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     if (fs && strcmp(fs, "hash") && strcmp(fs, "gvec") && strncmp(fs, "gvec:", 5))
         return vs__err(VS_ERR_INVALID_ARG, "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", fs);
     s->gvec = fs && !strncmp(fs, "gvec", 4);
+    s->gv_S = s->p.gvec_segments ? s->p.gvec_segments : VS_GVEC_SEGMENTS;
+    if (s->gvec && (s->gv_S < 1 || s->gv_S > VS_GVEC_MAX_SEGMENTS))
+        return vs__err(VS_ERR_INVALID_ARG, "--gvec-segments must be 1 to %d, got %d", VS_GVEC_MAX_SEGMENTS,
+                       s->p.gvec_segments);
     if (!s->gvec) {
         if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;
         s->W = vs_hasher_bits(s->h) / 64;
@@ -223,7 +255,8 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     if (!hash_only) {
         vs_simmodel_params p1 = vs_simmodel_default_params();
         p1.n_threads = 1;
-        st = vs__open_simmodel(&s->m, &s->st, s->model, s->p.n_threads);
+        p1.precision = s->p.sim_precision;
+        st = vs__open_simmodel(&s->m, &s->st, s->model, s->p.n_threads, s->p.sim_precision);
         if (!st) st = vs_simmodel_state_create(&s->st1, s->m, &p1);
         if (st) return st;
     }
@@ -402,32 +435,75 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     return st;
 }
 
-/* Stage 1 by global vectors: the K nearest rows (leaving out self) into s->cand and
- * their inner products into s->sims, *nc of them. */
+typedef struct gv_hit {
+    float s;
+    long v;            /* position in row[] */
+} gv_hit;
+/* best score first, ties by row position (catalogue order) */
+static int cmp_gv_hit(const void *pa, const void *pb) {
+    const gv_hit *a = pa, *b = pb;
+    if (a->s != b->s) return a->s > b->s ? -1 : 1;
+    return (a->v > b->v) - (a->v < b->v);
+}
+
+/* Stage 1 by segment vectors: each of the query's P parts (vs_ann_segment_vectors) asks
+ * the index for its k' = want x S nearest vectors, and a video's score is the best
+ * (query part, reference part) inner product among them. With an exact index this is
+ * the exact top of that score: a video among the `want` best by one query part has
+ * fewer than want better videos, so at most (want - 1) S vectors rank before its best
+ * one. The K best videos (leaving out self) go into s->cand, their scores into s->sims,
+ * *nc of them, best first, ties in catalogue order. */
 static vs_status gvec_stage(vs_searcher *s, const vs_features *qf, int64_t self, long *nc) {
-    int D = s->info.D;
+    int D = s->info.D, S = s->gv_S;
     *nc = 0;
     if (qf->D != D)
         return vs__err(VS_ERR_INVALID_ARG, "features of D=%d, the index has D=%d", qf->D, D);
-    if (s->n == 0) return VS_OK;
+    if (s->n == 0 || s->n_gv == 0) return VS_OK;
     long want = s->K + (self >= 0 && s->K < s->n);
-    float *qv = vs__malloc(sizeof(float) * D);
-    float *sc = vs__malloc(sizeof(float) * (size_t)want);
-    int64_t *ids = vs__malloc(sizeof(int64_t) * (size_t)want);
+    long kk = want * S < s->n_gv ? want * S : s->n_gv;
+    float *qv = vs__malloc(sizeof(float) * (size_t)S * D);
+    float *sc = vs__malloc(sizeof(float) * (size_t)kk * S);
+    int64_t *ids = vs__malloc(sizeof(int64_t) * (size_t)kk * S);
+    gv_hit *hits = NULL;
     vs_status st = VS_OK;
+    long nt = 0;
     if (!qv || !sc || !ids) {
         st = vs__err(VS_ERR_NOMEM, "out of memory");
-    } else {
-        vs_ann_mean_vector(qv, qf->data, (long)qf->T * qf->R, D);
-        st = vs_ann_search(s->ann, qv, 1, want, sc, ids);
+        goto out;
     }
-    for (long k = 0; !st && k < want && *nc < s->K; k++) {
-        if (ids[k] < 0 || ids[k] >= s->n) continue;
-        long row = (long)s->row[ids[k]];
+    int P = vs_ann_segment_vectors(qv, qf->data, qf->T, qf->R, D, S);
+    /* the flat index: all parts in one pass over the vectors; FAISS: one part at a time,
+     * since a batch would run its OpenMP threads (the library starts no hidden threads) */
+    if (!strcmp(vs_ann_spec(s->ann), "flat")) {
+        if ((st = vs_ann_search(s->ann, qv, P, kk, sc, ids)) != VS_OK) goto out;
+    } else
+        for (int j = 0; j < P; j++)
+            if ((st = vs_ann_search(s->ann, qv + (size_t)j * D, 1, kk, sc + (size_t)j * kk, ids + (size_t)j * kk)))
+                goto out;
+    for (long k = 0; k < (long)P * kk; k++) {
+        if (ids[k] < 0 || ids[k] >= s->n_gv) continue;
+        long v = s->gv_vid[ids[k]];
+        if (s->gv_best[v] == -INFINITY) { /* first seen: never -inf again, so listed once */
+            s->gv_touch[nt++] = v;
+            s->gv_best[v] = -FLT_MAX;
+        }
+        if (sc[k] > s->gv_best[v]) s->gv_best[v] = sc[k]; /* a NaN score stays -FLT_MAX: last */
+    }
+    if (nt > 0 && !(hits = vs__malloc(sizeof *hits * (size_t)nt))) {
+        st = vs__err(VS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (long k = 0; k < nt; k++) hits[k] = (gv_hit){s->gv_best[s->gv_touch[k]], s->gv_touch[k]};
+    if (nt > 1) qsort(hits, (size_t)nt, sizeof *hits, cmp_gv_hit);
+    for (long k = 0; k < nt && *nc < s->K; k++) {
+        long row = (long)s->row[hits[k].v];
         if (s->es->v[row].id == self) continue;
         s->cand[*nc] = row;
-        s->sims[(*nc)++] = sc[k];
+        s->sims[(*nc)++] = hits[k].s;
     }
+out:
+    for (long k = 0; k < nt; k++) s->gv_best[s->gv_touch[k]] = -INFINITY;
+    vs__free(hits);
     vs__free(qv);
     vs__free(sc);
     vs__free(ids);

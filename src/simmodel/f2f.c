@@ -18,6 +18,15 @@
 #include <cblas.h>
 #include <math.h>
 
+/* G [M,N] (pitch ldc) = A [M,K] . B [N,K]^T: cblas_sgemm, or with bf16 the bfloat16
+ * matmul (nn.h), falling back to sgemm if that fails at run time (never wrong numbers;
+ * its availability is checked when the state is created). */
+static void gemm_nt(int bf16, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                    int ldc) {
+    if (bf16 && vs__gemm_nt_bf16(M, N, K, A, lda, B, ldb, C, ldc) == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+}
+
 /* GEMM block sizes for a T x U pair within gemm_cap floats: up to 128 target frames
  * per block and as many query frames as fit; when the whole query fits, the target
  * block is widened. */
@@ -85,9 +94,15 @@ static void reduce_block_arg(float *S, int ldS, unsigned char *A, int ldA, const
     }
 }
 
-void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+static void f2f_block(int bf16, float *S, int ldS, unsigned char *amax, float *gemm, const float *q, int T,
+                      const float *t, int U, int R, int D, int bt, int bu, int b);
+
+void vs__f2f_forward(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D) {
-    vs__f2f_forward_arg(S, ldS, NULL, gemm, gemm_cap, q, T, t, U, R, D);
+    int bt, bu;
+    block_sizes(T, U, R, gemm_cap, &bt, &bu);
+    int nb = ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
+    for (int b = 0; b < nb; b++) f2f_block(bf16, S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
 }
 
 int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap) {
@@ -100,25 +115,24 @@ int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap) {
  * sgemm and reduction that every caller issues for it, whoever computes it, so the
  * map's floats do not depend on how the blocks are shared among threads (a GEMM of
  * other shapes may round differently: OpenBLAS picks its kernels by size). */
-static void f2f_block(float *S, int ldS, unsigned char *amax, float *gemm, const float *q, int T,
+static void f2f_block(int bf16, float *S, int ldS, unsigned char *amax, float *gemm, const float *q, int T,
                       const float *t, int U, int R, int D, int bt, int bu, int b) {
     int nbu = (U + bu - 1) / bu;
     int i0 = b / nbu * bt, j0 = b % nbu * bu;
     int ni = T - i0 < bt ? T - i0 : bt, nj = U - j0 < bu ? U - j0 : bu;
     /* G [ni*R, nj*R] = Q[i0..] [ni*R, D] . T[j0..]^T [D, nj*R] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f, q + (long)i0 * R * D, D,
-                t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
+    gemm_nt(bf16, ni * R, nj * R, D, q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, gemm, nj * R);
     if (amax)
         reduce_block_arg(S + (long)i0 * ldS + j0, ldS, amax + (long)i0 * R * U + j0, U, gemm, nj * R, ni, nj, R);
     else
         reduce_block(S + (long)i0 * ldS + j0, ldS, gemm, nj * R, ni, nj, R);
 }
 
-void vs__f2f_forward_block(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+void vs__f2f_forward_block(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                            const float *t, int U, int R, int D, int b) {
     int bt, bu;
     block_sizes(T, U, R, gemm_cap, &bt, &bu);
-    f2f_block(S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
+    f2f_block(bf16, S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
 }
 
 void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
@@ -126,7 +140,7 @@ void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, lo
     int bt, bu;
     block_sizes(T, U, R, gemm_cap, &bt, &bu);
     int nb = ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
-    for (int b = 0; b < nb; b++) f2f_block(S, ldS, amax, gemm, q, T, t, U, R, D, bt, bu, b);
+    for (int b = 0; b < nb; b++) f2f_block(0, S, ldS, amax, gemm, q, T, t, U, R, D, bt, bu, b);
 }
 
 /* Both directions from one GEMM block, G = the region dot products of query frame i
@@ -160,7 +174,7 @@ static void reduce_block_both(float *A, float *Bt, int ldS, const float *G, int 
     }
 }
 
-void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
+void vs__f2f_forward_both(int bf16, float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
                           int T, const float *t, int U, int R, int D) {
     float colmax[256];
     int bt, bu;
@@ -169,17 +183,16 @@ void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_c
         int ni = T - i0 < bt ? T - i0 : bt;
         for (int j0 = 0; j0 < U; j0 += bu) {
             int nj = U - j0 < bu ? U - j0 : bu;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni * R, nj * R, D, 1.0f,
-                        q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, 0.0f, gemm, nj * R);
+            gemm_nt(bf16, ni * R, nj * R, D, q + (long)i0 * R * D, D, t + (long)j0 * R * D, D, gemm, nj * R);
             reduce_block_both(A + (long)i0 * ldS + j0, Bt ? Bt + (long)i0 * ldS + j0 : NULL, ldS, gemm,
                               nj * R, ni, nj, R, colmax);
         }
     }
 }
 
-void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+void vs__f2f_forward_sym(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                          const float *t, int U, int R, int D) {
-    vs__f2f_forward_both(S, NULL, ldS, gemm, gemm_cap, q, T, t, U, R, D);
+    vs__f2f_forward_both(bf16, S, NULL, ldS, gemm, gemm_cap, q, T, t, U, R, D);
 }
 
 void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *t, int U, int R,

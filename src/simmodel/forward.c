@@ -41,6 +41,9 @@ static int eff_len(int T) {
 
 /* ------------------------------------------------------------------ state */
 
+/* 1 when the state runs the f2f GEMM in bfloat16 */
+#define BF16(st) ((st)->p.precision == VS_PRECISION_BF16)
+
 vs_status vs_simmodel_state_create(vs_simmodel_state **out, const vs_simmodel *m,
                                    const vs_simmodel_params *p) {
     *out = NULL;
@@ -55,6 +58,15 @@ vs_status vs_simmodel_state_create(vs_simmodel_state **out, const vs_simmodel *m
     if (st->p.target_chunk < 0) st->p.target_chunk = 0;
     if (st->p.target_chunk > 0 && st->p.target_chunk < VS_SIMMODEL_MIN_FRAMES)
         st->p.target_chunk = VS_SIMMODEL_MIN_FRAMES;
+    if (st->p.precision != VS_PRECISION_FP32 && st->p.precision != VS_PRECISION_BF16) {
+        vs__free(st);
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: precision must be fp32 or bf16, got %d", p->precision);
+    }
+    if (st->p.precision == VS_PRECISION_BF16 && !vs__gemm_bf16_available()) {
+        vs__free(st);
+        return vs__err(VS_ERR_UNSUPPORTED, "simmodel: bf16 similarity needs a build with oneDNN and a CPU with "
+                                           "AVX-512 BF16 or AMX, which this one lacks; use fp32");
+    }
     st->n_work = st->p.n_threads;
     st->work = vs__calloc((size_t)st->n_work, sizeof *st->work);
     if (!st->work) {
@@ -195,9 +207,9 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
     long cap = pair_gemm_cap(st, T, U, R); /* <= w->gemm_cap: work_reserve */
     /* f2f [Te,Ue]; short videos: row i of the repeated query is row i mod T */
     if (Te == T && Ue == U) {
-        vs__f2f_forward(w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
+        vs__f2f_forward(BF16(st), w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
     } else {
-        vs__f2f_forward(w->f2f0, U, w->gemm, cap, q, T, t, U, R, D);
+        vs__f2f_forward(BF16(st), w->f2f0, U, w->gemm, cap, q, T, t, U, R, D);
         for (int i = 0; i < Te; i++)
             for (int j = 0; j < Ue; j++) w->f2f[(long)i * Ue + j] = w->f2f0[(long)(i % T) * U + j % U];
     }
@@ -290,9 +302,9 @@ static vs_status f2f_either(vs_simmodel_state *st, float *f2f, float *bt, const 
     if (s != VS_OK) return s;
     if (sym && R > 256) return vs__err(VS_ERR_INVALID_ARG, "simmodel: %d regions per frame (at most 256)", R);
     if (sym)
-        vs__f2f_forward_both(f2f, bt, U, w->gemm, cap, query, T, target, U, R, D);
+        vs__f2f_forward_both(BF16(st), f2f, bt, U, w->gemm, cap, query, T, target, U, R, D);
     else
-        vs__f2f_forward(f2f, U, w->gemm, cap, query, T, target, U, R, D);
+        vs__f2f_forward(BF16(st), f2f, U, w->gemm, cap, query, T, target, U, R, D);
     return VS_OK;
 }
 
@@ -355,7 +367,7 @@ static void split_f2f(void *ctx, int wi) {
     for (;;) {
         int b = atomic_fetch_add(&j->next, 1);
         if (b >= j->nb) break;
-        vs__f2f_forward_block(j->f2f, j->U, w->gemm, j->cap, j->q, j->T, j->t, j->U, j->R, j->D, b);
+        vs__f2f_forward_block(BF16(j->st), j->f2f, j->U, w->gemm, j->cap, j->q, j->T, j->t, j->U, j->R, j->D, b);
     }
 }
 
@@ -388,7 +400,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
     if (j.nb > 1)
         vs__simpar_run(st->n_work < j.nb ? st->n_work : j.nb, split_f2f, &j);
     else
-        vs__f2f_forward_block(w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
+        vs__f2f_forward_block(BF16(st), w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
     if (!visil) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
     if (n_bands <= 1) { /* fits one band: worker 0 alone */
         vs__simacts *a = &w0->acts;

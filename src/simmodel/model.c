@@ -6,6 +6,7 @@
  * Not here: the forward pass (forward.c), training.
  */
 #include "simmodel/simmodel_internal.h"
+#include "nn/nn.h"
 
 #include "core/tensorfile.h"
 
@@ -239,6 +240,10 @@ const char *vs_simmodel_kind(const vs_simmodel *m) {
 }
 int vs_simmodel_dim(const vs_simmodel *m) { return m->D; }
 long vs_simmodel_n_params(const vs_simmodel *m) { return m->n_params; }
+
+int vs_simmodel_default_precision(void) {
+    return vs__gemm_bf16_available() ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
+}
 
 vs_simmodel_params vs_simmodel_default_params(void) {
     vs_simmodel_params p;

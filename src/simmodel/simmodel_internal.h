@@ -84,22 +84,24 @@ void vs__comparator_forward(vs__simacts *a, float *col, const vs__simw *w);
 size_t vs__simcomp_col_size(int T, int U);
 
 /* f2f of indexed videos: S [T,U] (row pitch ldS) = mean_o max_p <q[i,o], t[j,p]>.
- * Fast path: blocked cblas_sgemm into gemm [gemm_cap floats] + reductions. */
+ * Fast path: blocked cblas_sgemm into gemm [gemm_cap floats] + reductions. bf16 (first
+ * argument of the forward functions): the GEMM in bfloat16 (nn.h vs__gemm_nt_bf16; the
+ * training path, vs__f2f_forward_arg, is always float32). */
 /* The mean of the query->target map and the transposed target->query map in one
  * pass of GEMM blocks (R <= 256). */
-void vs__f2f_forward_sym(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+void vs__f2f_forward_sym(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                          const float *t, int U, int R, int D);
 /* Both maps from one pass: A = f2f(q, t) [T,U], Bt = f2f(t, q) transposed [T,U]. */
-void vs__f2f_forward_both(float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
+void vs__f2f_forward_both(int bf16, float *A, float *Bt, int ldS, float *gemm, long gemm_cap, const float *q,
                           int T, const float *t, int U, int R, int D);
-void vs__f2f_forward(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+void vs__f2f_forward(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                      const float *t, int U, int R, int D);
 /* The block grid of vs__f2f_forward for gemm_cap (which must be the same for every
  * block of one map): the number of blocks, and block b alone (GEMM into gemm, then
  * its reduction into S). Computing the blocks in any order or on any threads gives
  * the floats of vs__f2f_forward with that gemm_cap. */
 int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap);
-void vs__f2f_forward_block(float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+void vs__f2f_forward_block(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
                            const float *t, int U, int R, int D, int b);
 /* The same, also recording the argmax target region of every (i, o, j) in
  * amax [T,R,U] (NULL = not wanted): the training forward keeps it for backward. */

@@ -4,8 +4,11 @@
 # (mobilenet, raw features, builtin ViSiL_f): with K >= the collection it prints exactly
 # what the exhaustive search prints; --hash-only ranks by the inner product of global
 # vectors (best first, in [-1, 1], never the query itself), the same with gvec and
-# gvec:flat; --store-gvec stores the vectors (index info lists them) and later searches
-# use them without recomputing; with FAISS, gvec:faiss:Flat and gvec:faiss:HNSW32 rank
+# gvec:flat; --store-gvec stores the vectors (index info lists them: "gvec seg4" for the
+# default 4 segment vectors per video, "gvec mean1" with --gvec-segments 1) and later
+# searches use them without recomputing; an index holding only the one-vector "mean1"
+# extra (as before segments) still searches with 4 (computed on the fly, a note, the
+# same output); with FAISS, gvec:faiss:Flat and gvec:faiss:HNSW32 rank
 # as the exact flat index does; without FAISS a faiss spec is a clear error; bad
 # options are usage errors (exit 2).
 set -u
@@ -38,7 +41,7 @@ N=6
 "$BIN" search --index "$TMP/idx" --top 0 -j 2 --first-stage gvec --top-k 50 "${Q[@]}" > "$TMP/g.csv" 2>"$TMP/g.err" \
   && ok || bad "gvec two-stage: $(cat "$TMP/g.err")"
 cmp -s "$TMP/ex.csv" "$TMP/g.csv" && ok || bad "gvec two-stage K=50 differs from exhaustive: $(diff "$TMP/ex.csv" "$TMP/g.csv")"
-grep -q "have no stored global vector; computed them now" "$TMP/g.err" && ok || bad "no note about computed vectors: $(cat "$TMP/g.err")"
+grep -q "have no stored global vectors (gvec seg4); computed them now" "$TMP/g.err" && ok || bad "no note about computed vectors: $(cat "$TMP/g.err")"
 # K = 1: one row per query, the gvec-nearest candidate
 "$BIN" search --index "$TMP/idx" --top 0 --first-stage gvec --top-k 1 "${Q[@]}" > "$TMP/g1.csv" 2>/dev/null || bad "K=1 failed"
 [ "$(wc -l < "$TMP/g1.csv")" = 5 ] && ok || bad "K=1 rows: $(cat "$TMP/g1.csv")"
@@ -55,11 +58,26 @@ grep -q "^a_copy,a," <(sed -n 2p "$TMP/h.csv") && ok || bad "a_copy's nearest gl
 "$BIN" search --index "$TMP/idx" --top 0 --first-stage gvec:flat --hash-only "${Q[@]}" > "$TMP/hf.csv" 2>/dev/null
 cmp -s "$TMP/h.csv" "$TMP/hf.csv" && ok || bad "gvec and gvec:flat differ: $(diff "$TMP/h.csv" "$TMP/hf.csv")"
 
+# an index with only the one-vector extra (mean1), as stored before segments: S = 1 uses
+# it, the default S = 4 computes its vectors (a note) and prints what the fresh index did
+cp -r "$TMP/idx" "$TMP/idx1"
+"$BIN" search --index "$TMP/idx1" --top 0 --first-stage gvec --gvec-segments 1 --hash-only --store-gvec "${Q[@]}" \
+  > "$TMP/m1.csv" 2>"$TMP/m1.err" && ok || bad "--gvec-segments 1 --store-gvec: $(cat "$TMP/m1.err")"
+"$BIN" index info --index "$TMP/idx1" > "$TMP/info1.txt"
+grep -q "^extras: gvec mean1 $N$" "$TMP/info1.txt" && ! grep -q seg4 "$TMP/info1.txt" && ok || bad "info after --gvec-segments 1: $(cat "$TMP/info1.txt")"
+cmp -s "$TMP/h.csv" "$TMP/m1.csv" && bad "S=1 and S=4 print the same scores" || ok
+"$BIN" search --index "$TMP/idx1" --top 0 --first-stage gvec --gvec-segments 1 --hash-only "${Q[@]}" > "$TMP/m1b.csv" 2>"$TMP/m1b.err"
+cmp -s "$TMP/m1.csv" "$TMP/m1b.csv" && ! grep -q "computed them now" "$TMP/m1b.err" && ok || bad "stored mean1 not used: $(cat "$TMP/m1b.err")"
+"$BIN" search --index "$TMP/idx1" --top 0 --first-stage gvec --hash-only "${Q[@]}" > "$TMP/o4.csv" 2>"$TMP/o4.err" \
+  && ok || bad "S=4 on a mean1-only index: $(cat "$TMP/o4.err")"
+grep -q "6 of 6 videos have no stored global vectors (gvec seg4); computed them now" "$TMP/o4.err" && ok || bad "no note on a mean1-only index: $(cat "$TMP/o4.err")"
+cmp -s "$TMP/h.csv" "$TMP/o4.csv" && ok || bad "S=4 on a mean1-only index differs: $(diff "$TMP/h.csv" "$TMP/o4.csv")"
+
 # stored vectors: listed, used (no note), same results
 "$BIN" search --index "$TMP/idx" --top 0 --first-stage gvec --hash-only --store-gvec b > /dev/null 2>"$TMP/st.err" \
   && ok || bad "--store-gvec: $(cat "$TMP/st.err")"
 "$BIN" index info --index "$TMP/idx" > "$TMP/info.txt"
-grep -q "^extras: gvec mean1 $N$" "$TMP/info.txt" && ok || bad "info: $(cat "$TMP/info.txt")"
+grep -q "^extras: gvec seg4 $N$" "$TMP/info.txt" && ok || bad "info: $(cat "$TMP/info.txt")"
 "$BIN" search --index "$TMP/idx" --top 0 --first-stage gvec --hash-only "${Q[@]}" > "$TMP/h2.csv" 2>"$TMP/h2.err"
 cmp -s "$TMP/h.csv" "$TMP/h2.csv" && ok || bad "stored vectors rank differently: $(diff "$TMP/h.csv" "$TMP/h2.csv")"
 grep -q "computed them now" "$TMP/h2.err" && bad "stored vectors recomputed: $(cat "$TMP/h2.err")" || ok
@@ -78,6 +96,10 @@ else
 fi
 
 # usage errors
+"$BIN" search --index "$TMP/idx" --first-stage gvec --gvec-segments 0 b > /dev/null 2>"$TMP/u.err"; rc=$?
+[ $rc = 2 ] && grep -q "gvec-segments" "$TMP/u.err" && ok || bad "--gvec-segments 0: rc=$rc $(cat "$TMP/u.err")"
+"$BIN" search --index "$TMP/idx" --two-stage --gvec-segments 4 b > /dev/null 2>"$TMP/u.err"; rc=$?
+[ $rc = 2 ] && grep -q "gvec-segments" "$TMP/u.err" && ok || bad "--gvec-segments without gvec: rc=$rc $(cat "$TMP/u.err")"
 "$BIN" search --index "$TMP/idx" --first-stage vectors b > /dev/null 2>"$TMP/u.err"; rc=$?
 [ $rc = 2 ] && grep -q "first-stage must be" "$TMP/u.err" && ok || bad "bad --first-stage: rc=$rc $(cat "$TMP/u.err")"
 "$BIN" search --index "$TMP/idx" --two-stage --store-gvec b > /dev/null 2>"$TMP/u.err"; rc=$?

@@ -5,7 +5,8 @@
  * built with FAISS (faiss:Flat the same ids and scores, IVF probing every list exact,
  * HNSW recall@10 >= 0.95 on clustered data; a bad factory string a clear error) or a
  * clear VS_ERR_UNSUPPORTED without, save/load round trips, the mean vector, and on a
- * small synthetic index: global vectors computed, stored as extras (kind "gvec") and
+ * small synthetic index with one vector per video (gvec_segments 1; segments:
+ * test_gvec_segments.c): global vectors computed, stored as extras (kind "gvec") and
  * read back equal, the first stage ranking equal between flat and faiss:Flat, the query
  * itself left out, and a bad --first-stage refused.
  */
@@ -252,6 +253,7 @@ static vs_search_result *query(vs_index *idx, const char *fs, int store, const c
     vs_search_params p = vs_search_default_params();
     p.mode = VS_SEARCH_HASH_ONLY;
     p.first_stage = fs;
+    p.gvec_segments = 1; /* the one mean vector per video (segments: test_gvec_segments.c) */
     p.top = 0;
     p.store_clip = store;
     p.note = note;

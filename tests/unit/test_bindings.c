@@ -122,7 +122,8 @@ int main(void) {
     vs_search_result_free(r);
     vs_searcher_free(s);
 
-    /* compare: the pair's two directions, as vs_simmodel_similarity gives them */
+    /* compare: the pair's two directions, as vs_simmodel_similarity gives them at the
+     * search's precision (vs_simmodel_default_precision) */
     CHECK_EQ(vs_compare_json(va, vb, NULL, NULL, &js), VS_OK);
     j = parse(js);
     {
@@ -132,7 +133,9 @@ int main(void) {
         vs_simmodel *m = NULL;
         vs_simmodel_state *st = NULL;
         CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
-        CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
+        vs_simmodel_params smp = vs_simmodel_default_params();
+        smp.precision = vs_simmodel_default_precision();
+        CHECK_EQ(vs_simmodel_state_create(&st, m, &smp), VS_OK);
         vs_simvideo tb = {fb->data, fb->T}, ta = {fa->data, fa->T};
         float ab = 0, ba = 0;
         CHECK_EQ(vs_simmodel_similarity(st, &ab, fa->data, fa->T, &tb, 1, VS_REGIONS, D), VS_OK);

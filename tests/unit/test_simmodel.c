@@ -5,7 +5,11 @@
  * (direct / im2col+GEMM) against the six-loop reference, the fused mask+ReLU+pool,
  * short-video doubling, target chunking, many targets over threads, model files
  * (round trip, wrong shapes / missing tensors named in the error), the batched
- * forward against single pairs, the heatmap PNG, and allocation-failure paths.
+ * forward against single pairs, the heatmap PNG, and allocation-failure paths; the
+ * bf16 f2f (vs_simmodel_params.precision): its GEMM against a double-precision product
+ * of the same bf16-rounded inputs, its maps and scores against float32, the split path
+ * bit-identical to one thread in bf16 too, and, in a child process with oneDNN capped
+ * below bf16 (DNNL_MAX_CPU_ISA=AVX512_CORE), a clear refusal and an fp32 default.
  */
 #include "test.h"
 
@@ -103,7 +107,7 @@ static void test_f2f_fast_vs_ref(void) {
     float *gemm = malloc(sizeof(float) * (1L << 22));
     for (int c = 0; c < 5; c++) {
         for (long k = 0; k < (long)T * U; k++) got[k] = NAN;
-        vs__f2f_forward(got, U, gemm, caps[c], q, T, t, U, R, D);
+        vs__f2f_forward(0, got, U, gemm, caps[c], q, T, t, U, R, D);
         char name[64];
         snprintf(name, sizeof name, "f2f fast vs ref, gemm block %ld", caps[c]);
         vs_check_tensor(name, got, ref, (long)T * U, 1e-6, 1e-6);
@@ -494,7 +498,9 @@ static void test_split_exact(void) {
     CHECK_EQ(vs_simmodel_create_random(&models[1], 256, 7), VS_OK);
     for (int mi = 0; mi < 2; mi++) {
         vs_simmodel *m = models[mi];
-        for (int big = 0; big < 2; big++) {
+        for (int pb = 0; pb < 2 + 2 * vs__gemm_bf16_available(); pb++) {
+        const int big = pb & 1, prec = pb >= 2 ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
+        {
             enum { NV = 6 };
             const int R = 9, D = 256;
             int Ts[NV];
@@ -505,6 +511,7 @@ static void test_split_exact(void) {
                 for (long k = 0; k < (long)Ts[i] * R * D; k++) v[i][k] *= 0.5f;
             }
             vs_simmodel_params p = vs_simmodel_default_params();
+            p.precision = prec;
             if (big) {
                 p.gemm_chunk = 20000; /* a few query frames per GEMM block */
                 p.band_floats = 200000;
@@ -540,8 +547,8 @@ static void test_split_exact(void) {
                     CHECK_EQ(vs_simmodel_similarity_to(s2, got, all, NV, v[i], Ts[i], R, D), VS_OK);
                     for (int k = 0; k < NV; k++) ndiff += memcmp(&got[k], &want[k][i], sizeof got[k]) != 0;
                 }
-                CHECK_MSG(ndiff == 0, "%s, %s videos, %d threads: %d scores differ from one thread's",
-                          vs_simmodel_kind(m), big ? "long" : "short", nt, ndiff);
+                CHECK_MSG(ndiff == 0, "%s, %s videos, %s, %d threads: %d scores differ from one thread's",
+                          vs_simmodel_kind(m), big ? "long" : "short", prec ? "bf16" : "fp32", nt, ndiff);
                 if (big && mi == 1) { /* really banded (the comparator of the random ViSiL) */
                     int banded = 0;
                     for (int w = 0; w < nt; w++) banded |= s2->work[w].score_map == s2->work[w].rawf;
@@ -551,11 +558,107 @@ static void test_split_exact(void) {
             }
             for (int i = 0; i < NV; i++) free(v[i]);
         }
+        }
         vs_simmodel_free(m);
     }
 }
 
-int main(void) {
+static float bf16_round(float f) { /* round to nearest even, as the library does */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    u &= 0xffff0000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* bf16 f2f where the CPU has it; the refusal where it does not (the child run). */
+static void test_bf16(int child) {
+    vs_simmodel *m;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    vs_simmodel_params p = vs_simmodel_default_params();
+    vs_simmodel_state *st = NULL;
+    CHECK_EQ(p.precision, VS_PRECISION_FP32); /* the library's own default */
+    p.precision = VS_PRECISION_INT8;
+    CHECK_EQ(vs_simmodel_state_create(&st, m, &p), VS_ERR_INVALID_ARG);
+    CHECK(st == NULL && strstr(vs_last_error(), "fp32 or bf16"));
+    if (child) CHECK_MSG(!vs__gemm_bf16_available(), "DNNL_MAX_CPU_ISA=AVX512_CORE not applied");
+    if (!vs__gemm_bf16_available()) {
+        p.precision = VS_PRECISION_BF16;
+        CHECK_EQ(vs_simmodel_state_create(&st, m, &p), VS_ERR_UNSUPPORTED);
+        CHECK(st == NULL && strstr(vs_last_error(), "use fp32"));
+        CHECK_EQ(vs_simmodel_default_precision(), VS_PRECISION_FP32);
+        float c = 0;
+        CHECK(vs__gemm_nt_bf16(1, 1, 1, &c, 1, &c, 1, &c, 1) != 0);
+        if (!child) printf("test_bf16: this CPU or build has no bf16 f2f: only the refusal checked\n");
+        vs_simmodel_free(m);
+        return;
+    }
+    CHECK_EQ(vs_simmodel_default_precision(), VS_PRECISION_BF16);
+    /* the GEMM: padded pitches, odd sizes; against the double product of the same
+     * bf16-rounded inputs (float32 sums of 300 products: within 1e-5) */
+    {
+        const int M = 37, N = 29, K = 300, lda = K + 3, ldb = K + 5, ldc = N + 7;
+        float *A = malloc(sizeof(float) * M * lda), *B = malloc(sizeof(float) * N * ldb);
+        float *C = malloc(sizeof(float) * M * ldc);
+        for (int i = 0; i < M * lda; i++) A[i] = frand();
+        for (int i = 0; i < N * ldb; i++) B[i] = frand();
+        for (int i = 0; i < M * ldc; i++) C[i] = 1234.5f; /* the padding must stay */
+        CHECK_EQ(vs__gemm_nt_bf16(M, N, K, A, lda, B, ldb, C, ldc), 0);
+        double worst = 0, worst_f32 = 0;
+        int pad_ok = 1;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double r = 0, r32 = 0;
+                for (int k = 0; k < K; k++) {
+                    r += (double)bf16_round(A[i * lda + k]) * bf16_round(B[j * ldb + k]);
+                    r32 += (double)A[i * lda + k] * B[j * ldb + k];
+                }
+                double e = fabs(C[i * ldc + j] - r), e32 = fabs(C[i * ldc + j] - r32);
+                worst = e > worst ? e : worst;
+                worst_f32 = e32 > worst_f32 ? e32 : worst_f32;
+            }
+            for (int j = N; j < ldc; j++) pad_ok &= C[i * ldc + j] == 1234.5f;
+        }
+        CHECK_MSG(worst < 1e-4, "bf16 GEMM vs bf16-rounded double product: %.3g", worst);
+        CHECK_MSG(worst_f32 > 1e-4 && worst_f32 < 0.2, "bf16 GEMM vs float product: %.3g (rounding shows)", worst_f32);
+        CHECK(pad_ok);
+        free(A), free(B), free(C);
+    }
+    /* maps and scores against float32: unit region vectors, |f2f error| <= 3e-3 */
+    {
+        const int T = 23, U = 31, R = 9, D = 256;
+        float *q = rand_video(T, R, D), *t = rand_video(U, R, D);
+        for (long k = 0; k < (long)U * R * D; k += 7) t[k] += q[k % ((long)T * R * D)];
+        float *S = malloc(sizeof(float) * T * U), *Sr = malloc(sizeof(float) * T * U);
+        float *g = malloc(sizeof(float) * 4096);
+        vs__f2f_forward(1, S, U, g, 4096, q, T, t, U, R, D); /* several GEMM blocks */
+        vs__f2f_forward_ref(Sr, U, q, T, t, U, R, D);
+        double worst = 0;
+        for (int i = 0; i < T * U; i++) worst = fmax(worst, fabs(S[i] - Sr[i]));
+        CHECK_MSG(worst > 0 && worst < 3e-3, "bf16 f2f vs reference: %.3g", worst);
+        vs_simmodel_state *s32, *s16;
+        vs_simmodel_params p32 = vs_simmodel_default_params(), p16 = p32;
+        p16.precision = VS_PRECISION_BF16;
+        CHECK_EQ(vs_simmodel_state_create(&s32, m, &p32), VS_OK);
+        CHECK_EQ(vs_simmodel_state_create(&s16, m, &p16), VS_OK);
+        vs_simvideo tv = {t, U};
+        float a = 0, b = 0;
+        CHECK_EQ(vs_simmodel_similarity(s32, &a, q, T, &tv, 1, R, D), VS_OK);
+        CHECK_EQ(vs_simmodel_similarity(s16, &b, q, T, &tv, 1, R, D), VS_OK);
+        CHECK_MSG(fabsf(a - b) < 2e-3 && a != b, "ViSiL_f fp32 %.6f bf16 %.6f", a, b);
+        vs_simmodel_state_free(s32);
+        vs_simmodel_state_free(s16);
+        free(q), free(t), free(S), free(Sr), free(g);
+    }
+    vs_simmodel_free(m);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--child")) { /* oneDNN capped below bf16 */
+        test_bf16(1);
+        return vs_test_done();
+    }
     test_visil_f();
     test_f2f_fast_vs_ref();
     test_conv_pool();
@@ -565,5 +668,11 @@ int main(void) {
     test_heatmap();
     test_alloc_failures();
     test_split_exact();
+    test_bf16(0);
+    { /* the same binary with oneDNN capped below bf16: refused by name, fp32 by default */
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "DNNL_MAX_CPU_ISA=AVX512_CORE '%s' --child", argv[0]);
+        CHECK_MSG(system(cmd) == 0, "child run with DNNL_MAX_CPU_ISA=AVX512_CORE failed");
+    }
     return vs_test_done();
 }

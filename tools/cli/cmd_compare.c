@@ -226,6 +226,7 @@ int cmd_compare(int argc, char **argv) {
     }
     vs_status s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
     vs_simmodel_params sp = vs_simmodel_default_params();
+    sp.precision = vs_simmodel_default_precision(); /* as search: the same scores */
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (s) {
         fprintf(stderr, "vidsim compare: %s\n", vs_last_error());

@@ -32,6 +32,7 @@ typedef struct cli_ts_opts {
     int explain;            /* --explain */
     const char *first_stage; /* --first-stage (NULL: hash) */
     int store_gvec;         /* --store-gvec */
+    int gvec_segments;      /* --gvec-segments (0: the library default) */
 } cli_ts_opts;
 
 static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_start,ref_end,score";
@@ -57,6 +58,10 @@ static void search_usage(FILE *f) {
                "                   scale for all queries: s - bg(query) - bg(ref) (docs/search.md\n"
                "                   \"Score normalisation\"; unrelated pairs mostly < 0); off: raw similarity\n"
                "  -j N             threads (default: number of cores)\n"
+               "  --sim-precision P  bf16 or fp32: the similarity model's frame-to-frame products in\n"
+               "                   bfloat16 (AMX / AVX-512 BF16 through oneDNN): about 1.6x the pairs/s\n"
+               "                   of ViSiL_f, scores within 1e-4, the same five-draw figures; default\n"
+               "                   bf16 where the CPU has it, else fp32 (`vidsim --help` says which)\n"
                "  --allow-partial  exit 0 even if damaged index entries had to be left out (they are\n"
                "                   still listed on stderr, and as {\"ref_id\",\"skipped\",\"error\"} rows\n"
                "                   in jsonl; without it such a search exits 1 after printing its results)\n"
@@ -68,11 +73,15 @@ static void search_usage(FILE *f) {
                "  --hash-model M   conmh_64.vstf in the models folder (default), a model file, or\n"
                "                   lsh64|lsh128|lsh256 (training-free baseline); codes stored by\n"
                "                   `vidsim index hash` are used, missing ones computed on the fly\n"
-               "  --first-stage S  hash (default: the binary codes above) or gvec: global vectors (the\n"
-               "                   mean region vector) by inner product, exact below 50k videos, else\n"
-               "                   FAISS IVF when built with it; gvec:SPEC names the index (gvec:flat,\n"
-               "                   gvec:faiss:HNSW32, gvec:faiss:IVF1024,Flat|nprobe=32). Implies\n"
-               "                   --two-stage (docs/search.md \"Global-vector first stage\")\n"
+               "  --first-stage S  hash (default: the binary codes above) or gvec: global vectors (mean\n"
+               "                   region vectors of equal temporal parts, see --gvec-segments) by inner\n"
+               "                   product, exact below 50k vectors, else FAISS IVF when built with it;\n"
+               "                   gvec:SPEC names the index (gvec:flat, gvec:faiss:HNSW32,\n"
+               "                   gvec:faiss:IVF1024,Flat|nprobe=32). Implies --two-stage\n"
+               "                   (docs/search.md \"Global-vector first stage\")\n"
+               "  --gvec-segments S  vectors per video for gvec: the means of S equal temporal parts, a\n"
+               "                   pair scoring its best part pair (default 4; 1 = one mean vector;\n"
+               "                   at most 64). S times the vectors, about S^2 times the flat search\n"
                "  --store-gvec     store the global vectors computed on the fly in the index\n"
                "  --timing         per-stage time per query on stderr\n"
                "localisation (docs/localize.md):\n"
@@ -167,7 +176,7 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
     vs_search_timing t;
     vs_searcher_timing(s, &t);
     if (ts->timing && t.n_queries && ts->first_stage && !strncmp(ts->first_stage, "gvec", 4))
-        fprintf(stderr, "two-stage: %ld queries, %ld global vectors (%s): first stage %.3f ms/query, re-rank of %ld "
+        fprintf(stderr, "two-stage: %ld queries, %ld videos' global vectors (%s): first stage %.3f ms/query, re-rank of %ld "
                         "candidates %.1f ms/query, localisation %.1f ms/query\n",
                 t.n_queries, t.n_codes, t.hash_id, 1e3 * t.hash_s / t.n_queries, ts->hash_only ? 0 : t.k,
                 1e3 * t.rerank_s / t.n_queries, 1e3 * t.localize_s / t.n_queries);
@@ -200,19 +209,21 @@ int cmd_search(int argc, char **argv) {
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1, norm = 1;
-    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0, NULL, 0};
+    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0, NULL, 0, 0};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
             return 0;
         }
     const int allow_partial = cli_take_flag(&argc, argv, "--allow-partial");
+    int sim_prec = -1; /* --sim-precision (-1: the default, vs_simmodel_default_precision) */
     for (int i = 1; i < argc; i++) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
         int k = 0;
         const char *a = argv[i];
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
-            !strcmp(a, "--norm") || !strcmp(a, "--first-stage")) {
+            !strcmp(a, "--norm") || !strcmp(a, "--first-stage") || !strcmp(a, "--gvec-segments") ||
+            !strcmp(a, "--sim-precision")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -224,6 +235,10 @@ int cmd_search(int argc, char **argv) {
                 static const char *const onoff[] = {"on", "off"};
                 if ((norm = cli_parse_choice("search", "--norm", v, onoff, 2)) < 0) return 2;
                 norm = norm == 0;
+            } else if (!strcmp(a, "--sim-precision")) {
+                static const char *const precs[] = {"fp32", "bf16"};
+                if ((sim_prec = cli_parse_choice("search", "--sim-precision", v, precs, 2)) < 0) return 2;
+                sim_prec = sim_prec ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
             } else if (!strcmp(a, "--top-k")) {
                 if (cli_parse_long("search", "--top-k", v, 1, LONG_MAX, &ts.K)) return 2;
             } else if (!strcmp(a, "--first-stage")) {
@@ -231,6 +246,9 @@ int cmd_search(int argc, char **argv) {
                     return cli_usage_error("search", "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", v);
                 ts.first_stage = v;
                 ts.on = 1;
+            } else if (!strcmp(a, "--gvec-segments")) {
+                if (cli_parse_int("search", "--gvec-segments", v, 1, VS_GVEC_MAX_SEGMENTS, &ts.gvec_segments))
+                    return 2;
             } else ts.hash_model = v;
             k = 2;
         } else if (!strcmp(a, "--two-stage")) {
@@ -278,6 +296,10 @@ int cmd_search(int argc, char **argv) {
         free(pos);
         return cli_usage_error("search", "--store-gvec stores the vectors of --first-stage gvec");
     }
+    if (ts.gvec_segments && (!ts.first_stage || strncmp(ts.first_stage, "gvec", 4))) {
+        free(pos);
+        return cli_usage_error("search", "--gvec-segments sets the vectors of --first-stage gvec");
+    }
     if (ts.segments && ts.hash_only) {
         free(pos);
         return cli_usage_error("search", "--segments needs the similarity model's re-ranking, not --hash-only");
@@ -299,7 +321,9 @@ int cmd_search(int argc, char **argv) {
     sp.hash_model = ts.hash_model;
     sp.first_stage = ts.first_stage;
     sp.store_clip = ts.store_gvec;
+    if (ts.gvec_segments) sp.gvec_segments = ts.gvec_segments;
     sp.n_threads = threads;
+    if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.segments = ts.segments;
     sp.pca = pca;
     sp.cmd = "search";

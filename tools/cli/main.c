@@ -37,6 +37,8 @@ static void usage(FILE *f) {
                "  (new indexes and extract; an index keeps the precision of its model id; docs/backbone.md)\n",
             strcmp(isa, "none") ? "oneDNN " : "built without oneDNN", strcmp(isa, "none") ? isa : "", vs_precision_name(vs_backbone_default_precision("inception")),
             vs_precision_name(vs_backbone_default_precision("mobilenet")));
+    fprintf(f, "Similarity: frame-to-frame products in %s (search, dedup, compare; search --sim-precision;\n"
+               "  docs/simmodel.md)\n", vs_precision_name(vs_simmodel_default_precision()));
 }
 
 static int dispatch(int argc, char **argv) {
