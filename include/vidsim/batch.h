@@ -46,6 +46,10 @@ typedef struct vs_batch_item {
     long n_frames;          /* frames of the video or of the feature file (0 if none) */
     int dim;                /* vs_pca_acc_add_files: D of the vectors read (0: none read) */
     const struct vs_index_add_result *add; /* vs_index_add_files: the outcome; else NULL */
+    const vs_extract_stats *stats; /* vs_extract_files, vs_index_add_files: where this file's time
+                               went (features.h; write_s: its save or commit, wall_s includes it)
+                               when it was extracted without error; NULL otherwise (up to date,
+                               unchanged, failed) */
 } vs_batch_item;
 
 typedef void (*vs_batch_item_fn)(const vs_batch_item *it, void *user);

@@ -145,6 +145,37 @@ VS_API void vs_extract_state_free(vs_extract_state *st);
 /* Decode a video and compute its features (new object, caller frees). */
 VS_API vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out);
 
+/* Where the time of one vs_extract_video call went, by stage: wall-clock seconds
+ * (CLOCK_MONOTONIC) of the calling thread, the stages one after the other
+ * (docs/features.md "Stage timing"). Always
+ *   decode_s + preprocess_s + backbone_s + pool_s + write_s + other_s = wall_s,
+ * every term >= 0. Real-time factor: video_s / wall_s. */
+typedef struct vs_extract_stats {
+    long frames;         /* frames whose features were computed: T of the features */
+    long n_sampled;      /* frames the sampler handed out (frames + near-constant ones left out) */
+    long n_decoded;      /* frames the codec decoded (skipped non-reference frames not counted) */
+    double video_s;      /* seconds of video (the features' duration) */
+    double decode_s;     /* fingerprint read, demux, decode, sampling, rotate/scale/crop to RGB */
+    double preprocess_s; /* near-constant check, copy into the batch, uint8 -> float input */
+    double backbone_s;   /* the CNN forward passes */
+    double pool_s;       /* 3x3 region max-pool, L2 per layer, concatenation, PCA whitening */
+    double write_s;      /* 0 from vs_extract_video; the batch calls (batch.h) put here the
+                            feature file's save (vs_extract_files) or the rest of
+                            vs_index_add_video: checks, save, catalogue commit */
+    double other_s;      /* the rest of wall_s (allocation, bookkeeping) */
+    double wall_s;       /* the whole call (with write_s when a batch call filled it) */
+} vs_extract_stats;
+
+/* Stages of the last vs_extract_video on this state (zeros before the first; after a
+ * failed call, the stages up to the failure and its wall_s, other_s 0). Thread
+ * safety: as the state's (read it on the thread that uses the state). */
+VS_API void vs_extract_state_stats(const vs_extract_state *st, vs_extract_stats *out);
+/* Number of vs_extract_video calls made on this state (to tell whether a call that
+ * may skip extraction, such as vs_index_add_video, ran one). */
+VS_API long vs_extract_state_videos(const vs_extract_state *st);
+/* acc += x, field by field (all counts and seconds). */
+VS_API void vs_extract_stats_add(vs_extract_stats *acc, const vs_extract_stats *x);
+
 /* Features of n frames already decoded (uint8 RGB, n*S*S*3 with S = crop size):
  * writes n*R*D floats to out. */
 VS_API vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, float *out);

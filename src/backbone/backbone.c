@@ -27,6 +27,7 @@
  * Not here: NCHW, fp16, GPU.
  */
 #include "bb_dnnl.h"
+#include "backbone/bb_split.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -549,6 +550,23 @@ vs_status vs_backbone_forward(vs_backbone_state *st, const uint8_t *rgb, int n) 
     st->n = n;
     vs_status ret = run_graph(st);
     if (ret) st->n = 0;
+    return ret;
+}
+
+vs_status vs__backbone_forward_split(vs_backbone_state *st, const uint8_t *rgb, int n, double *pre_s,
+                                     double *net_s) {
+    if (!st || !rgb) return vs__err(VS_ERR_INVALID_ARG, "vs_backbone_forward: NULL argument");
+    if (n < 1 || n > st->p.max_batch)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_backbone_forward: n = %d, max_batch %d", n,
+                       st->p.max_batch);
+    double t0 = vs__now();
+    vs__bb_preprocess(st->arena + st->off[0], rgb, rows_of(&st->g[0], n) * 3);
+    double t1 = vs__now();
+    st->n = n;
+    vs_status ret = run_graph(st);
+    if (ret) st->n = 0;
+    *pre_s += t1 - t0;
+    *net_s += vs__now() - t1;
     return ret;
 }
 

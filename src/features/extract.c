@@ -2,8 +2,10 @@
  * extract.c - the extraction pipeline: decode sampled frames, run the backbone in
  * batches, pool each chosen tap into a 3x3 grid of regions, L2 per layer,
  * concatenate, L2, whiten with the learned PCA, L2. The extractor (weights,
- * whitening) is shared read-only; each thread owns a vs_extract_state.
+ * whitening) is shared read-only; each thread owns a vs_extract_state, which also
+ * keeps the stage timing of its last video (vs_extract_stats).
  */
+#include "backbone/bb_split.h"
 #include "core/tensorfile.h"
 #include "region.h"
 #include "vidsim/features.h"
@@ -35,6 +37,8 @@ struct vs_extract_state {
     vs_backbone_state *bs;
     float *cat;        /* [batch*9, d_in] */
     float *white;      /* [batch*9, d_out] */
+    vs_extract_stats stats; /* of the last vs_extract_video (extract_batch adds to it) */
+    long n_videos;     /* vs_extract_video calls */
 };
 
 vs_extract_params vs_extract_default_params(void) {
@@ -243,8 +247,9 @@ void vs_extract_state_free(vs_extract_state *st) {
 /* Features of up to batch frames: out [n, 9, D]. */
 static vs_status extract_batch(vs_extract_state *st, const uint8_t *rgb, int n, float *out) {
     const vs_extractor *ex = st->ex;
-    vs_status s = vs_backbone_forward(st->bs, rgb, n);
+    vs_status s = vs__backbone_forward_split(st->bs, rgb, n, &st->stats.preprocess_s, &st->stats.backbone_s);
     if (s) return s;
+    double t0 = vs__now();
     int off = 0;
     for (int l = 0; l < ex->n_layers; l++) {
         int h, w, c;
@@ -258,13 +263,37 @@ static vs_status extract_batch(vs_extract_state *st, const uint8_t *rgb, int n, 
     vs__l2norm_rows(st->cat, rows, ex->d_in, ex->d_in);
     if (!ex->proj) {
         memcpy(out, st->cat, (size_t)rows * ex->d_in * sizeof(float));
-        return VS_OK;
+    } else {
+        for (long r = 0; r < rows; r++) memcpy(out + r * ex->d_out, ex->bias, ex->d_out * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, ex->d_out, ex->d_in, 1.0f,
+                    st->cat, ex->d_in, ex->proj, ex->d_out, 1.0f, out, ex->d_out);
+        vs__l2norm_rows(out, rows, ex->d_out, ex->d_out);
     }
-    for (long r = 0; r < rows; r++) memcpy(out + r * ex->d_out, ex->bias, ex->d_out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, ex->d_out, ex->d_in, 1.0f,
-                st->cat, ex->d_in, ex->proj, ex->d_out, 1.0f, out, ex->d_out);
-    vs__l2norm_rows(out, rows, ex->d_out, ex->d_out);
+    st->stats.pool_s += vs__now() - t0;
     return VS_OK;
+}
+
+void vs_extract_state_stats(const vs_extract_state *st, vs_extract_stats *out) {
+    if (!out) return;
+    if (st) *out = st->stats;
+    else memset(out, 0, sizeof *out);
+}
+
+long vs_extract_state_videos(const vs_extract_state *st) { return st ? st->n_videos : 0; }
+
+void vs_extract_stats_add(vs_extract_stats *acc, const vs_extract_stats *x) {
+    if (!acc || !x) return;
+    acc->frames += x->frames;
+    acc->n_sampled += x->n_sampled;
+    acc->n_decoded += x->n_decoded;
+    acc->video_s += x->video_s;
+    acc->decode_s += x->decode_s;
+    acc->preprocess_s += x->preprocess_s;
+    acc->backbone_s += x->backbone_s;
+    acc->pool_s += x->pool_s;
+    acc->write_s += x->write_s;
+    acc->other_s += x->other_s;
+    acc->wall_s += x->wall_s;
 }
 
 vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, float *out) {
@@ -278,10 +307,57 @@ vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, flo
     return VS_OK;
 }
 
+/* Decoded frames of one video, a batch at a time (vs_extract_video). */
+typedef struct fill_ctx {
+    const vs_extractor *ex;
+    vs_decoder *dec;
+    const char *path;
+    int eof;
+    long n_flat;       /* near-constant frames left out */
+    double decode_s, pre_s;
+} fill_ctx;
+
+/* Up to batch sampled frames, near-constant ones left out, into buf / tb: *n of
+ * them; c->eof set at the end of the video. Polls abort_fn per frame. */
+static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
+    const vs_extractor *ex = c->ex;
+    const int crop = ex->p.decode.crop;
+    const size_t fsz = (size_t)crop * crop * 3;
+    *n = 0;
+    while (*n < ex->p.batch && !c->eof) {
+        const uint8_t *rgb = NULL;
+        double t = 0;
+        if (ex->p.abort_fn && ex->p.abort_fn(ex->p.abort_user))
+            return vs__err(VS_ERR_ABORTED, "%s: aborted", c->path);
+        double t0 = vs__now();
+        vs_status s = vs_decode_next(c->dec, &rgb, &t);
+        double t1 = vs__now();
+        c->decode_s += t1 - t0;
+        if (s) return s;
+        if (!rgb) {
+            c->eof = 1;
+            break;
+        }
+        if (ex->p.min_frame_std > 0 && vs__frame_luma_std(rgb, crop, crop) < ex->p.min_frame_std) {
+            c->n_flat++; /* near-constant: left out */
+        } else {
+            memcpy(buf + (size_t)*n * fsz, rgb, fsz);
+            tb[(*n)++] = (float)t;
+        }
+        c->pre_s += vs__now() - t1;
+    }
+    return VS_OK;
+}
+
 vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out) {
     *out = NULL;
     const vs_extractor *ex = st->ex;
     vs_status s;
+    vs_extract_stats *ts = &st->stats;
+    memset(ts, 0, sizeof *ts);
+    st->n_videos++;
+    const double t_start = vs__now();
+    double t0 = t_start;
     vs_features *f = vs__calloc(1, sizeof *f);
     if (!f) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     f->R = VS_REGIONS;
@@ -289,52 +365,46 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     f->fps = ex->p.decode.fps;
     snprintf(f->model_id, sizeof f->model_id, "%s", ex->model_id);
     if ((s = vs_file_fingerprint(path, &f->source_hash, &f->source_size, &f->source_mtime))) goto fail;
+    ts->decode_s += vs__now() - t0; /* the fingerprint reads the file: counted as input */
+    t0 = vs__now();
     if (!(f->source = vs__strdup(path))) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail; }
     vs_decoder *dec;
     if ((s = vs_decode_open(&dec, path, &ex->p.decode))) goto fail;
+    ts->decode_s += vs__now() - t0;
     const vs_decode_info *info = vs_decode_get_info(dec);
-    size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
-    uint8_t *batch = vs__malloc(fsz * ex->p.batch);
-    int cap = 0, nb = 0;
-    long n_flat = 0;
-    float tb[256];
     double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
-    if (!batch) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail_dec; }
-    for (;;) {
-        const uint8_t *rgb = NULL;
-        double t = 0;
-        if (ex->p.abort_fn && ex->p.abort_fn(ex->p.abort_user)) { s = vs__err(VS_ERR_ABORTED, "%s: aborted", path); break; }
-        if ((s = vs_decode_next(dec, &rgb, &t))) break;
-        if (rgb && ex->p.min_frame_std > 0 &&
-            vs__frame_luma_std(rgb, ex->p.decode.crop, ex->p.decode.crop) < ex->p.min_frame_std) {
-            n_flat++; /* near-constant: left out */
-        } else if (rgb) {
-            memcpy(batch + nb * fsz, rgb, fsz);
-            tb[nb++] = (float)t;
+    int cap = 0;
+    fill_ctx fc = {.ex = ex, .dec = dec, .path = path};
+    const size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
+    uint8_t *batch = vs__malloc(fsz * ex->p.batch);
+    float *tb = vs__malloc(sizeof(float) * ex->p.batch);
+    if (!batch || !tb) s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
+    while (!s && !fc.eof) {
+        int nb = 0;
+        if ((s = fill_batch(&fc, batch, tb, &nb)) || !nb) break;
+        if (f->T + nb > cap) {
+            int ncap = cap ? cap * 2 : 64;
+            while (ncap < f->T + nb) ncap *= 2;
+            float *d = vs__realloc(f->data, (size_t)ncap * VS_REGIONS * f->D * sizeof(float));
+            if (d) f->data = d;
+            float *tt = d ? vs__realloc(f->times, (size_t)ncap * sizeof(float)) : NULL;
+            if (tt) f->times = tt;
+            if (!d || !tt) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory (%d frames)", path, ncap); break; }
+            cap = ncap;
         }
-        if (nb == ex->p.batch || (!rgb && nb > 0)) {
-            if (f->T + nb > cap) {
-                int ncap = cap ? cap * 2 : 64;
-                while (ncap < f->T + nb) ncap *= 2;
-                float *d = vs__realloc(f->data, (size_t)ncap * VS_REGIONS * f->D * sizeof(float));
-                if (d) f->data = d;
-                float *tt = d ? vs__realloc(f->times, (size_t)ncap * sizeof(float)) : NULL;
-                if (tt) f->times = tt;
-                if (!d || !tt) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory (%d frames)", path, ncap); break; }
-                cap = ncap;
-            }
-            if ((s = extract_batch(st, batch, nb, f->data + (size_t)f->T * VS_REGIONS * f->D))) {
-                vs__err_prefix(s, "%s", path);
-                break;
-            }
-            memcpy(f->times + f->T, tb, nb * sizeof(float));
-            f->T += nb;
-            nb = 0;
-            if (ex->p.progress_fn) ex->p.progress_fn(f->T, expect > f->T ? expect : f->T, ex->p.progress_user);
+        if ((s = extract_batch(st, batch, nb, f->data + (size_t)f->T * VS_REGIONS * f->D))) {
+            vs__err_prefix(s, "%s", path);
+            break;
         }
-        if (!rgb) break;
+        memcpy(f->times + f->T, tb, nb * sizeof(float));
+        f->T += nb;
+        if (ex->p.progress_fn) ex->p.progress_fn(f->T, expect > f->T ? expect : f->T, ex->p.progress_user);
     }
     vs__free(batch);
+    vs__free(tb);
+    ts->decode_s += fc.decode_s;
+    ts->preprocess_s += fc.pre_s;
+    const long n_flat = fc.n_flat;
     if (!s && f->T == 0 && n_flat > 0) {
         s = vs__err(VS_ERR_DECODE,
                     "%s: every sampled frame (%ld) is near-constant (black, white or one colour: luma standard "
@@ -355,12 +425,21 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     }
     f->duration = info->duration;
     f->n_damaged = info->n_damaged;
-fail_dec:
+    ts->frames = f->T;
+    ts->n_sampled = info->n_sampled;
+    ts->n_decoded = info->n_decoded;
+    ts->video_s = f->duration;
+    t0 = vs__now();
     vs_decode_close(dec);
+    ts->decode_s += vs__now() - t0;
     if (s) goto fail;
+    ts->wall_s = vs__now() - t_start;
+    ts->other_s = ts->wall_s - (ts->decode_s + ts->preprocess_s + ts->backbone_s + ts->pool_s);
+    if (ts->other_s < 0) ts->other_s = 0;
     *out = f;
     return VS_OK;
 fail:
     vs_features_free(f);
+    ts->wall_s = vs__now() - t_start;
     return s;
 }

@@ -57,6 +57,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
     vs_status s = j->xs.status[w];
     int skipped = 0;
     long frames = 0;
+    vs_extract_stats stats, *sp = NULL;
     if (s) {
         snprintf(err, sizeof err, "%s", j->xs.err[w]);
     } else {
@@ -73,8 +74,13 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
             vs_features *f = NULL;
             s = vs_extract_video(j->xs.st[w], in, &f);
             if (!s) {
+                double t0 = vs__now();
                 s = vs_features_save(f, j->out[i]);
                 frames = f->T;
+                vs_extract_state_stats(j->xs.st[w], &stats);
+                stats.write_s = vs__now() - t0;
+                stats.wall_s += stats.write_s;
+                if (!s) sp = &stats;
             }
             if (s) snprintf(err, sizeof err, "%s", vs_last_error());
             vs_features_free(f);
@@ -85,7 +91,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
     j->done++;
     if (j->bp->on_item) {
         vs_batch_item it = {.i = i, .done = j->done, .total = j->n, .status = s, .error = err,
-                            .skipped = skipped, .n_frames = frames};
+                            .skipped = skipped, .n_frames = frames, .stats = sp};
         j->bp->on_item(&it, j->bp->user);
     }
     pthread_mutex_unlock(&j->mu);

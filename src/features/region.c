@@ -2,12 +2,23 @@
  * region.c - regional max pooling (a 3x3 grid of windows about half the map side,
  * the S2VS "L3-iMAC" idea adapted to InceptionV3 map sizes: 25x25 maps at 224
  * input use windows 13 at stride 6, 12x12 maps windows 6 at stride 3) and row L2
- * normalisation. Input maps are NHWC floats straight from the backbone. Also the
+ * normalisation. Input maps are NHWC floats straight from the backbone; the pooling
+ * is separable (column windows per row, then row windows) and vectorised. Also the
  * luma spread of a frame (blank-frame test of extraction and calibration).
  */
 #include "region.h"
 
 #include <math.h>
+#include <string.h>
+
+/* Compiled for AVX-512, AVX2 and baseline x86-64, picked at load time, as the
+ * backbone's kernels (src/backbone/ops.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define REGION_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define REGION_CLONES
+#endif
 
 void vs__region_grid(int len, int *k, int *s) {
     int st = (len + 2) / 4; /* round(len/4) */
@@ -21,27 +32,55 @@ void vs__region_grid(int len, int *k, int *s) {
     *s = st;
 }
 
+/* One row of a channel vector: o = max(o, p), elementwise (vectorised). */
+static inline void max_into(float *restrict o, const float *restrict p, int c) {
+    for (int ch = 0; ch < c; ch++) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+}
+
+/* Separable: for each map row, the max over each of the 3 column windows (rowmax,
+ * [h][3][c] in scratch), then over each of the 3 row windows of those. The same
+ * maxima as the direct 3x3 x kh x kw scan (max is exact in any order), with about
+ * 1.4x fewer comparisons at 25x25 and each one vectorised (the clones below). */
+REGION_CLONES
 void vs__region_maxpool(float *out, int out_stride, const float *map, int n, int h, int w, int c) {
     int kh, sh, kw, sw;
     vs__region_grid(h, &kh, &sh);
     vs__region_grid(w, &kw, &sw);
+    int x0[3], y0[3];
+    for (int g = 0; g < 3; g++) {
+        x0[g] = g * sw + kw > w ? w - kw : g * sw;
+        y0[g] = g * sh + kh > h ? h - kh : g * sh;
+    }
+    /* scratch: [h][3][c] floats (one allocation per call, i.e. per layer and batch) */
+    float *rowmax = vs__malloc((size_t)h * 3 * c * sizeof(float));
+    if (!rowmax) { /* out of memory: the direct scan, no scratch */
+        for (int b = 0; b < n; b++)
+            for (int r = 0; r < 9; r++) {
+                float *o = out + ((size_t)b * 9 + r) * out_stride;
+                const float *m = map + (size_t)b * h * w * c;
+                for (int ch = 0; ch < c; ch++) o[ch] = -INFINITY;
+                for (int y = y0[r / 3]; y < y0[r / 3] + kh; y++)
+                    for (int x = x0[r % 3]; x < x0[r % 3] + kw; x++) max_into(o, m + ((size_t)y * w + x) * c, c);
+            }
+        return;
+    }
     for (int b = 0; b < n; b++) {
         const float *m = map + (size_t)b * h * w * c;
+        for (int y = 0; y < h; y++)
+            for (int gx = 0; gx < 3; gx++) {
+                float *rm = rowmax + ((size_t)y * 3 + gx) * c;
+                const float *p = m + ((size_t)y * w + x0[gx]) * c;
+                memcpy(rm, p, sizeof(float) * c);
+                for (int x = 1; x < kw; x++) max_into(rm, p + (size_t)x * c, c);
+            }
         for (int gy = 0; gy < 3; gy++)
             for (int gx = 0; gx < 3; gx++) {
                 float *o = out + ((size_t)b * 9 + gy * 3 + gx) * out_stride;
-                int y0 = gy * sh, x0 = gx * sw;
-                if (y0 + kh > h) y0 = h - kh;
-                if (x0 + kw > w) x0 = w - kw;
-                for (int ch = 0; ch < c; ch++) o[ch] = -INFINITY;
-                for (int y = y0; y < y0 + kh; y++)
-                    for (int x = x0; x < x0 + kw; x++) {
-                        const float *p = m + ((size_t)y * w + x) * c;
-                        for (int ch = 0; ch < c; ch++)
-                            if (p[ch] > o[ch]) o[ch] = p[ch];
-                    }
+                memcpy(o, rowmax + ((size_t)y0[gy] * 3 + gx) * c, sizeof(float) * c);
+                for (int y = y0[gy] + 1; y < y0[gy] + kh; y++) max_into(o, rowmax + ((size_t)y * 3 + gx) * c, c);
             }
     }
+    vs__free(rowmax);
 }
 
 void vs__l2norm_rows(float *x, long n, int d, int stride) {

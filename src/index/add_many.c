@@ -41,15 +41,29 @@ static vs_status a_one(void *ctx, void *state, long li, int w) {
     memset(&res, 0, sizeof res);
     char err[2100] = "";
     vs_status s = j->xs.status[w];
+    vs_extract_stats stats, *sp = NULL;
     if (s) snprintf(err, sizeof err, "%s: %s", in, j->xs.err[w]);
-    else if ((s = vs_index_add_video(j->idx, j->ex, j->xs.st[w], in, j->flags, &res)))
-        snprintf(err, sizeof err, "%s", vs_last_error());
+    else {
+        long nv = vs_extract_state_videos(j->xs.st[w]);
+        double t0 = vs__now();
+        if ((s = vs_index_add_video(j->idx, j->ex, j->xs.st[w], in, j->flags, &res)))
+            snprintf(err, sizeof err, "%s", vs_last_error());
+        double wall = vs__now() - t0;
+        if (!s && vs_extract_state_videos(j->xs.st[w]) != nv &&
+            (res.outcome == VS_INDEX_ADDED || res.outcome == VS_INDEX_REPLACED)) {
+            /* it extracted: the rest of the call is checks, save and commit */
+            vs_extract_state_stats(j->xs.st[w], &stats);
+            stats.write_s = wall > stats.wall_s ? wall - stats.wall_s : 0;
+            stats.wall_s += stats.write_s;
+            sp = &stats;
+        }
+    }
     if (s == VS_ERR_ABORTED) err[0] = 0; /* interrupted, not a failure of the video */
     pthread_mutex_lock(&j->mu);
     j->done++;
     if (j->bp->on_item) {
         vs_batch_item it = {.i = i, .done = j->done, .total = j->n, .status = s, .error = err,
-                            .n_frames = res.n_frames, .add = &res};
+                            .n_frames = res.n_frames, .add = &res, .stats = sp};
         j->bp->on_item(&it, j->bp->user);
     }
     pthread_mutex_unlock(&j->mu);

@@ -2,7 +2,8 @@
 # test_extract_cli.sh - `vidsim extract` end to end on synthetic clips: feature
 # files with the expected shape, a second run skips unchanged inputs, `compare`
 # scores an edited copy far above an unrelated clip and draws its heatmaps, bad inputs are
-# listed with their reason and a non-zero exit, and existing feature files survive.
+# listed with their reason and a non-zero exit, and existing feature files survive;
+# --timing reports the stages and the real-time factor consistently.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/extract_cli
@@ -84,6 +85,28 @@ PY
 "$BIN" extract "$TMP/flat/black.mp4" -o "$TMP/flat0" --min-frame-std 0 2>/dev/null && ok || bad "black kept with --min-frame-std 0"
 "$BIN" extract "$TMP/flat/black.mp4" -o "$TMP/flat0" --min-frame-std 300 > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok || bad "--min-frame-std 300: exit $rc"
+
+# --timing: the stage table on stderr, the frames it counts are those extracted, the
+# stages add up to the total, and the real-time factor is video seconds / wall seconds
+"$BIN" extract "$TMP/in/a.mp4" "$TMP/in/b.mp4" -o "$TMP/timed" --force --timing -j 2 2> "$TMP/timing.txt"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "extract --timing exit $rc: $(cat "$TMP/timing.txt")"
+python3 - "$TMP/timing.txt" <<'PY' && ok || bad "--timing report: $(cat "$TMP/timing.txt")"
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"timing \(extract, -j 2\): 2 videos extracted, ([0-9.]+) s of video, (\d+) frames \((\d+) decoded\), "
+              r"([0-9.]+) s wall: ([0-9.]+)x real time", t)
+assert m, "no timing line"
+video, frames, decoded, wall, rt = float(m[1]), int(m[2]), int(m[3]), float(m[4]), float(m[5])
+assert abs(video - 12.0) < 0.2 and frames == 12 and decoded >= frames, (video, frames, decoded)
+assert wall > 0 and abs(rt - video / wall) <= 0.05 * rt + 0.1, (rt, video, wall)
+st = dict((k, float(v)) for k, v in re.findall(r"^  (decode\+convert|preprocess|backbone|pool\+pca|write|other|total) +([0-9.]+)", t, re.M))
+assert set(st) == {"decode+convert", "preprocess", "backbone", "pool+pca", "write", "other", "total"}, st
+assert all(v >= 0 for v in st.values()) and st["backbone"] > 0 and st["decode+convert"] > 0
+assert abs(sum(v for k, v in st.items() if k != "total") - st["total"]) <= 0.011 * 6, st
+PY
+"$BIN" extract "$TMP/in/a.mp4" -o "$TMP/timed" --timing 2> "$TMP/timing2.txt"   # up to date: nothing timed
+grep -q "0 videos extracted, 0.0 s of video, 0 frames" "$TMP/timing2.txt" && ok || bad "--timing, up to date: $(cat "$TMP/timing2.txt")"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

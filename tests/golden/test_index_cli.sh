@@ -6,7 +6,7 @@
 # CSV/JSONL with the expected header and rows, rm by name and by path (ambiguous
 # names refused), a different model or fps is refused, verify finds and --repair
 # fixes a corrupt feature file and an orphan, a second writer is refused, and a
-# malformed catalogue is reported by name.
+# malformed catalogue is reported by name; --timing reports the extracted frames.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/index_cli
@@ -104,6 +104,18 @@ head -c 8192 /dev/urandom > "$TMP/junk/catalogue.sqlite"
 add "$TMP/in/a.mp4" --index "$TMP/junk" 2> "$TMP/log11.txt"
 [ $? -ne 0 ] && grep -q "catalogue.sqlite" "$TMP/log11.txt" && ok || bad "add to malformed catalogue: $(cat "$TMP/log11.txt")"
 "$BIN" index ls --index "$TMP/nonexistent" 2>/dev/null && bad "ls of a missing index succeeded" || ok
+
+# --timing: the stages of the videos extracted by this add, counting the frames the
+# add reports; a second add extracts nothing and says so
+"$BIN" index add --index "$TMP/timed" --backbone mobilenet --raw --no-background --timing \
+  "$TMP/in/a.mp4" "$TMP/in/b.mp4" 2> "$TMP/log12.txt"
+nfr=$(sed -n 's/.* of 2 videos; \([0-9]*\) frames in .*/\1/p' "$TMP/log12.txt")
+[ -n "$nfr" ] && [ "$nfr" -gt 0 ] &&
+  grep -Eq "^timing \(index add, -j [12]\): 2 videos extracted, [0-9.]+ s of video, $nfr frames \(" "$TMP/log12.txt" &&
+  grep -Eq "^  backbone +[0-9.]+ +[0-9.]+%" "$TMP/log12.txt" && grep -Eq "^  write +[0-9.]+" "$TMP/log12.txt" && ok ||
+  bad "index add --timing: $(cat "$TMP/log12.txt")"
+"$BIN" index add --index "$TMP/timed" --raw --no-background --timing "$TMP/in/a.mp4" 2> "$TMP/log13.txt"
+grep -q "0 videos extracted, 0.0 s of video, 0 frames" "$TMP/log13.txt" && ok || bad "unchanged --timing: $(cat "$TMP/log13.txt")"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -126,5 +126,11 @@ int cli_parse_choice(const char *cmd, const char *opt, const char *s, const char
 int cli_opt_arg(const char *cmd, int argc, char **argv, int *i, const char *const *opts, const char **v);
 /* 1 when -h or --help is among argv[1..] (not as the value of one of opts). */
 int cli_wants_help(int argc, char **argv, const char *const *opts);
+/* `--timing` of extract and index add (util.c): the stage breakdown summed over the
+ * extracted videos (vs_extract_stats, seconds of the workers' threads and their share),
+ * and the real-time factor = seconds of video / wall seconds of the whole run, on f. */
+struct vs_extract_stats;
+void cli_print_extract_timing(FILE *f, const char *cmd, const struct vs_extract_stats *sum, long n_videos,
+                              double wall_s, int jobs);
 
 #endif

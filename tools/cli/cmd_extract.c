@@ -6,7 +6,8 @@
  * every failure. --precision fp32|int8|bf16 runs the backbone in that number format;
  * without it, vs_backbone_default_precision: int8 for inception on a CPU with VNNI/AMX,
  * else fp32 (the same rule as a new index; `index add` to an existing index and
- * `search` follow the index's model id instead).
+ * `search` follow the index's model id instead). --timing prints the per-stage
+ * breakdown (vs_extract_stats of every extracted video, summed).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -26,6 +27,8 @@ typedef struct {
     int *skipped;
     long *frames;
     long frames_total;
+    vs_extract_stats timing; /* summed over the extracted videos (--timing) */
+    long n_timed;
     cli_progress prog;
 } job_set;
 
@@ -36,6 +39,10 @@ static void on_item(const vs_batch_item *it, void *user) {
     js->frames[it->i] = it->n_frames;
     if (it->error[0]) js->errors[it->i] = strdup(it->error);
     js->frames_total += it->n_frames;
+    if (it->stats) {
+        vs_extract_stats_add(&js->timing, it->stats);
+        js->n_timed++;
+    }
     cli_progress_update(&js->prog, it->done, it->total, cli_basename(js->files.v[it->i]));
 }
 
@@ -59,7 +66,9 @@ static void usage(FILE *f) {
             "  --raw              write un-whitened region vectors (input of `vidsim pca --features`)\n"
             "  -j N               videos in parallel (default: number of cores)\n"
             "  --threads N        backbone threads per video (default 1)\n"
-            "  --force            re-extract even if the feature file is up to date\n");
+            "  --force            re-extract even if the feature file is up to date\n"
+            "  --timing           where the time went on stderr: decode+convert, preprocess, backbone,\n"
+            "                     pool+pca, write (seconds, share) and seconds of video per wall second\n");
 }
 
 /* NAME may carry a precision suffix as in model ids ("inception-int8"): ignored here. */
@@ -84,7 +93,7 @@ int cmd_extract(int argc, char **argv) {
     const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL, *calib = NULL;
     int precision = -1;
     double fps = 1.0, min_std = -1;
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0, timing = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
     if (!pos) return 1;
@@ -111,6 +120,7 @@ int cmd_extract(int argc, char **argv) {
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "--timing")) timing = 1;
         else if (!strcmp(a, "-j")) bad = cli_parse_int("extract", "-j", v, 1, INT_MAX, &jobs);
         else if (!strcmp(a, "--threads")) bad = cli_parse_int("extract", "--threads", v, 1, INT_MAX, &threads);
         else if (a[0] == '-' && a[1]) bad = cli_unknown_option("extract", a);
@@ -191,6 +201,7 @@ int cmd_extract(int argc, char **argv) {
     }
     fprintf(stderr, "extracted %d of %d videos (%d up to date, %d failed), %ld frames in %.1f s\n",
             n - nfail - nskip, n, nskip, nfail, js.frames_total, dt);
+    if (timing) cli_print_extract_timing(stderr, "extract", &js.timing, js.n_timed, dt, n < jobs ? n : jobs);
     if (nfail) {
         fprintf(stderr, "failed:\n");
         for (int i = 0; i < n; i++)

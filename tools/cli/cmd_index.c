@@ -37,7 +37,9 @@ static const struct { const char *name, *text; } subs[] = {
             "      --hash-model M then store every video's hash code, as `index hash`\n"
             "      --no-background  do not store the added videos' background levels (as `index\n"
             "                     background` does by default after an add; search computes missing ones)\n"
-            "      --no-compress  do not compress the features once the index is big enough (docs/compression.md)\n"},
+            "      --no-compress  do not compress the features once the index is big enough (docs/compression.md)\n"
+            "      --timing       where the extraction time went on stderr: decode+convert, preprocess,\n"
+            "                     backbone, pool+pca, write (check, save, commit); seconds of video per wall second\n"},
     {"rm", "  rm PATH|NAME...    remove videos by path or by name (file name without extension)\n"},
     {"ls", "  ls [--format csv|jsonl]   list the catalogue (csv with a header row by default)\n"},
     {"verify", "  verify [--repair]  check the catalogue (SQLite integrity check) and every row's feature file,\n"
@@ -70,6 +72,7 @@ static const struct { const char *name, *text; } subs[] = {
 #define N_SUBS ((int)(sizeof subs / sizeof subs[0]))
 
 int cli_index_no_compress;
+int cli_index_timing;
 
 static int sub_of(const char *name) {
     for (int k = 0; k < N_SUBS; k++)
@@ -93,7 +96,7 @@ static void usage(FILE *f, int sub) {
 
 static int sub_takes(const char *sub, const char *opt) {
     static const struct { const char *sub, *opts; } t[] = {
-        {"add", " -j --backbone --precision --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std --no-compress "},
+        {"add", " -j --backbone --precision --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std --no-compress --timing "},
         {"rm", " "},
         {"ls", " --format "},
         {"verify", " --repair "},
@@ -181,6 +184,7 @@ int cmd_index(int argc, char **argv) {
             sym = d == 0;
         } else if (!strcmp(a, "--no-background")) no_bg = 1;
         else if (!strcmp(a, "--no-compress")) cli_index_no_compress = 1;
+        else if (!strcmp(a, "--timing")) cli_index_timing = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--repair")) repair = 1;
         else if (!strcmp(a, "--raw")) raw = 1;

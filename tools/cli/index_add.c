@@ -38,6 +38,8 @@ typedef struct {
     char **repairs;        /* [n] why an unchanged video's damaged feature file was replaced, or NULL */
     vs_index_outcome *outcome; /* [n] 0 if not done */
     long *frames;          /* [n] */
+    vs_extract_stats timing; /* summed over the extracted videos (--timing) */
+    long n_timed;
     cli_progress prog;
 } add_jobs;
 
@@ -50,6 +52,10 @@ static void add_item(const vs_batch_item *it, void *user) {
     if (it->add->repair_reason[0]) js->repairs[i] = strdup(it->add->repair_reason);
     js->outcome[i] = it->status == VS_ERR_ABORTED ? 0 : it->add->outcome ? it->add->outcome : VS_INDEX_FAILED;
     js->frames[i] = it->add->n_frames;
+    if (it->stats) {
+        vs_extract_stats_add(&js->timing, it->stats);
+        js->n_timed++;
+    }
     if (js->verbose && js->outcome[i]) {
         /* printed after the commit: a line here means the row is durable */
         static const char *names[] = {"", "added", "replaced", "unchanged", "failed"};
@@ -253,6 +259,7 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     if (nrep) snprintf(healed, sizeof healed, " (%d repaired)", nrep);
     fprintf(stderr, "%s: %d added, %d replaced%s, %d unchanged, %d failed of %d videos; %ld frames in %.1f s\n", dir,
             cnt[VS_INDEX_ADDED], cnt[VS_INDEX_REPLACED], healed, cnt[VS_INDEX_UNCHANGED], nfail, n, frames, dt);
+    if (cli_index_timing) cli_print_extract_timing(stderr, "index add", &js.timing, js.n_timed, dt, jobs);
     if (nrep) {
         /* unchanged videos whose feature file was missing or damaged: re-extracted */
         fprintf(stderr, "repaired (unchanged, but the feature file in the index was missing or damaged, so the video "

@@ -35,5 +35,7 @@ int cli_index_info(const char *dir);
 int cli_index_compress(const char *dir, const char *codec, long max_train);
 /* `index add --no-compress`: skip vs_index_compress_auto after the adds (set by cmd_index.c). */
 extern int cli_index_no_compress;
+/* `index add --timing`: print the per-stage breakdown of the extraction (index_add.c). */
+extern int cli_index_timing;
 
 #endif

@@ -2,10 +2,11 @@
  * util.c - CLI helpers: the progress line (rate and ETA, only on a terminal), the
  * trivial `version` command, JSON string and CSV field writers (valid output for
  * any file name), the name of the running command for shared messages, and the
- * SIGINT/SIGTERM stop flag.
+ * SIGINT/SIGTERM stop flag, and the per-stage `--timing` report of extract and index add.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "vidsim/features.h"
 
 #include <signal.h>
 #include <math.h>
@@ -169,4 +170,25 @@ void cli_json_num(FILE *f, const char *fmt, double v) {
         fprintf(f, fmt, v);
     else
         fputs("null", f);
+}
+
+void cli_print_extract_timing(FILE *f, const char *cmd, const vs_extract_stats *t, long n_videos, double wall_s,
+                              int jobs) {
+    fprintf(f, "timing (%s, -j %d): %ld videos extracted, %.1f s of video, %ld frames (%ld decoded), %.2f s wall: "
+               "%.1fx real time\n",
+            cmd, jobs, n_videos, t->video_s, t->frames, t->n_decoded, wall_s,
+            wall_s > 0 ? t->video_s / wall_s : 0.0);
+    const struct { const char *name; double s; } st[] = {
+        {"decode+convert", t->decode_s}, {"preprocess", t->preprocess_s}, {"backbone", t->backbone_s},
+        {"pool+pca", t->pool_s},          {"write", t->write_s},           {"other", t->other_s},
+    };
+    double tot = t->wall_s > 0 ? t->wall_s : 1;
+    fprintf(f, "  %-15s %9s %7s %9s\n", "stage", "seconds", "share", "frames/s");
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        fprintf(f, "  %-15s %9.2f %6.1f%%", st[i].name, st[i].s, 100.0 * st[i].s / tot);
+        if (i < 4) fprintf(f, " %9.1f", st[i].s > 0 ? t->frames / st[i].s : 0.0); /* the per-frame stages */
+        fputc('\n', f);
+    }
+    fprintf(f, "  %-15s %9.2f %6.1f%%   (seconds of the %d workers' threads; wall x workers = %.2f)\n", "total",
+            t->wall_s, 100.0, jobs, wall_s * jobs);
 }
