@@ -7,6 +7,9 @@
 # MODEL (visil_f or a similarity model file; symmetric search unless SEARCH_OPTS says
 # otherwise) and scores it with vidsim eval.
 #
+# VS_BENCH_QUERIES=video searches the query videos themselves (the search extracts them,
+# with the mirror view that video queries get by default: docs/hard_copies.md) instead of
+# their feature files (one view; the default, faster, and the figures of earlier sessions).
 # Output: CSV on stdout, header model,seed,uap,map,r1 (percent), one row per model and
 # seed, then one row per model with seed=mean. Progress goes to stderr.
 # A single draw moves by several points between seeds (ViSiL_f: 86.5, 82.8, 83.9 μAP
@@ -42,7 +45,11 @@ for m in "$@"; do
     d=$W/seed$s
     echo "searching draw $s with $m" >&2
     # shellcheck disable=SC2086
-    $V search --index "$d/index" --top 0 --model "$m" ${SEARCH_OPTS:-} "$d"/qf/*.vsf > "$d/pred_$tag.csv"
+    if [ "${VS_BENCH_QUERIES:-features}" = video ]; then
+      $V search --index "$d/index" --top 0 --model "$m" ${SEARCH_OPTS:-} "$d"/dev/queries/* > "$d/pred_$tag.csv"
+    else
+      $V search --index "$d/index" --top 0 --model "$m" ${SEARCH_OPTS:-} "$d"/qf/*.vsf > "$d/pred_$tag.csv"
+    fi
     row=$($V eval --gt "$d/dev/gt.csv" --pred "$d/pred_$tag.csv" --format csv |
           awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i} NR>1&&$c["subset"]=="all"{printf "%.4f,%.4f,%.4f",$c["uAP"],$c["mAP"],$c["R@1"]}')
     [ -n "$row" ] || { echo "$0: no 'all' row from vidsim eval for $m on draw $s" >&2; exit 1; }

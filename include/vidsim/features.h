@@ -142,6 +142,12 @@ VS_API vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_
 VS_API vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex);
 VS_API void vs_extract_state_free(vs_extract_state *st);
 
+/* Mirror every frame left-right before the backbone in the following vs_extract_video
+ * calls on st (on = 1), or not (0, the default): the features of the video's mirror
+ * image, the query's second view in search (vs_search_params.mirror_view). The model
+ * id is unchanged: a mirrored video is another video of the same model. */
+VS_API void vs_extract_state_set_mirror(vs_extract_state *st, int on);
+
 /* Decode a video and compute its features (new object, caller frees). */
 VS_API vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out);
 

@@ -79,6 +79,12 @@ typedef struct vs_search_params {
                                    pairs/s of ViSiL_f, scores within ~1e-4, the same benchmark figures
                                    (docs/simmodel.md). Default vs_simmodel_default_precision(): bf16
                                    where the CPU has AMX or AVX-512 BF16, else fp32 */
+    int mirror_view;            /* 1 (default): also score a video query's mirror image (left-right, extracted
+                                   mirrored) and keep, per reference, the better of the two views,
+                                   each normalised on its own list (docs/hard_copies.md "A mirrored
+                                   query view"). Feature-file and indexed queries have one view.
+                                   Exhaustive and two-stage modes, and over MPI ranks
+                                   (vs_dist_search). 0: the query as it is */
     int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
     vs_localize_params localize;
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */

@@ -186,6 +186,7 @@ struct vs_dist_search {
     int normalize;
     vs_norm_params norm;
     int top;
+    int mirror_view;       /* vs_search_params.mirror_view */
     float *cand;           /* [skip + n] */
     vs__skips skipped;     /* rank 0: every shard's */
     char **missing;        /* rank 0: [n_missing] */
@@ -284,6 +285,7 @@ vs_status vs_dist_search_create(vs_dist_search **out, vs_index *idx, const char 
     vs_search_params q = *p;
     q.shard = g_rank;
     q.n_shards = g_size;
+    d->mirror_view = p->mirror_view;
     d->normalize = p->normalize;
     d->norm = p->norm;
     d->top = p->top;
@@ -467,7 +469,7 @@ static vs_status merge(vs_dist_search *d, buf *all, vs_search_result **out) {
     return VS_OK;
 }
 
-vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_result **out) {
+static vs_status query_view(vs_dist_search *d, const char *query, vs_search_result **out) {
     *out = NULL;
     vs_status st = VS_OK;
     long nc = 0;
@@ -537,6 +539,29 @@ vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_r
     vs__free(all);
     if (st) return vs__err(st, "%s", msg);
     return gs;
+}
+
+/* Both views of the query when asked (vs_search_params.mirror_view, as one process
+ * does in vs_searcher_query): rank 0 decides whether the query has a mirror view and
+ * tells every rank, each view is one exchanged query, and rank 0 merges the results. */
+vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_result **out) {
+    vs_status st = query_view(d, query, out);
+    int two = d->mirror_view && g_rank == 0 && vs__mirror_source(query);
+    MPI_Bcast(&two, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int ok = st == VS_OK, all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!two || !all_ok) return st;
+    vs_search_result *r2 = NULL;
+    if (d->s) d->s->view = 1;
+    vs_status st2 = query_view(d, query, &r2);
+    if (d->s) d->s->view = 0;
+    if (!st2 && *out && r2) st2 = vs__merge_views(*out, r2, d->top);
+    vs_search_result_free(r2);
+    if (st2) {
+        vs_search_result_free(*out);
+        *out = NULL;
+    }
+    return st2;
 }
 
 /* ---- dedup */

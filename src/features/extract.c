@@ -39,7 +39,12 @@ struct vs_extract_state {
     float *white;      /* [batch*9, d_out] */
     vs_extract_stats stats; /* of the last vs_extract_video (extract_batch adds to it) */
     long n_videos;     /* vs_extract_video calls */
+    int mirror;        /* vs_extract_state_set_mirror: frames mirrored left-right */
 };
+
+void vs_extract_state_set_mirror(vs_extract_state *st, int on) {
+    if (st) st->mirror = on != 0;
+}
 
 vs_extract_params vs_extract_default_params(void) {
     vs_extract_params p;
@@ -312,6 +317,7 @@ typedef struct fill_ctx {
     const vs_extractor *ex;
     vs_decoder *dec;
     const char *path;
+    int mirror;        /* mirror each frame left-right */
     int eof;
     long n_flat;       /* near-constant frames left out */
     double decode_s, pre_s;
@@ -341,7 +347,16 @@ static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
         if (ex->p.min_frame_std > 0 && vs__frame_luma_std(rgb, crop, crop) < ex->p.min_frame_std) {
             c->n_flat++; /* near-constant: left out */
         } else {
-            memcpy(buf + (size_t)*n * fsz, rgb, fsz);
+            uint8_t *dst = buf + (size_t)*n * fsz;
+            if (c->mirror) { /* pixel x of a row from pixel crop-1-x */
+                for (int y = 0; y < crop; y++) {
+                    const uint8_t *sr = rgb + (size_t)y * crop * 3;
+                    uint8_t *dr = dst + (size_t)y * crop * 3;
+                    for (int x = 0; x < crop; x++) memcpy(dr + 3 * x, sr + 3 * (crop - 1 - x), 3);
+                }
+            } else {
+                memcpy(dst, rgb, fsz);
+            }
             tb[(*n)++] = (float)t;
         }
         c->pre_s += vs__now() - t1;
@@ -374,7 +389,7 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     const vs_decode_info *info = vs_decode_get_info(dec);
     double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
     int cap = 0;
-    fill_ctx fc = {.ex = ex, .dec = dec, .path = path};
+    fill_ctx fc = {.ex = ex, .dec = dec, .path = path, .mirror = st->mirror};
     const size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
     uint8_t *batch = vs__malloc(fsz * ex->p.batch);
     float *tb = vs__malloc(sizeof(float) * ex->p.batch);

@@ -126,7 +126,9 @@ static vs_status extract_query(vs_searcher *s, const char *path, vs_features **o
             return VS_ERR_INVALID_ARG;
         }
     }
+    vs_extract_state_set_mirror(s->est, s->view);
     vs_status st = vs_extract_video(s->est, path, out);
+    vs_extract_state_set_mirror(s->est, 0);
     if (st) vs__search_note(s, "%s", vs_last_error());
     return st;
 }

@@ -79,6 +79,7 @@ struct vs_searcher {
     vs_extractor *ex;      /* video queries: loaded on first use */
     vs_extract_state *est;
     char qname[PATH_MAX];  /* id of the last query */
+    int view;              /* 1 while the query's mirror view is searched (vs_searcher_query) */
     /* exhaustive */
     vs__corpus c;
     int fused;             /* segments with visil_f, symmetric: one pass (vs_localize_search) */
@@ -137,6 +138,14 @@ void vs__search_note(const vs_searcher *s, const char *fmt, ...)
 void vs__skips_add(vs__skips *l, const vs_index_entry *e, const char *why, const vs_searcher *note_to);
 void vs__skips_free(vs__skips *l);
 int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry *e);
+/* The query's mirror view (vs_search_params.mirror_view): whether q has one (a video
+ * file, extracted mirrored; a .vsf or an indexed name has none), and the merge of the
+ * two views' results: a := per reference the better hit of a and b (b's hits moved or
+ * freed), best first, the top `top` kept (0: all). The top K of the maximum is in the
+ * union of each view's top K, so merging two top-K lists is exact. */
+int vs__mirror_source(const char *q);
+vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top);
+
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,
                             int precision);
 float *vs__index_features(vs_simmodel_state *st, const vs_features *f);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 vs_search_params vs_search_default_params(void) {
     vs_search_params p;
@@ -27,6 +28,7 @@ vs_search_params vs_search_default_params(void) {
     p.sim_precision = vs_simmodel_default_precision();
     p.localize = vs_localize_default_params();
     p.normalize = 1;
+    p.mirror_view = 1;
     p.norm = vs_norm_default_params();
     p.cmd = "search";
     return p;
@@ -98,14 +100,83 @@ void vs_searcher_free(vs_searcher *s) {
     vs__free(s);
 }
 
-vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result **out) {
-    *out = NULL;
-    if (!s || !query) return vs__err(VS_ERR_INVALID_ARG, "vs_searcher_query: NULL argument");
+static vs_status query_one(vs_searcher *s, const char *query, vs_search_result **out) {
     switch (s->p.mode) {
     case VS_SEARCH_EXHAUSTIVE: return vs__exhaustive_query(s, query, out);
     case VS_SEARCH_CLIP: return vs__clip_query(s, query, out);
     default: return vs__two_stage_query(s, query, out);
     }
+}
+
+int vs__mirror_source(const char *q) {
+    size_t ql = strlen(q);
+    struct stat sb;
+    if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) return 0;
+    return stat(q, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static int cmp_hit_score(const void *a, const void *b) {
+    const vs_search_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->video_id < y->video_id ? -1 : x->video_id > y->video_id;
+}
+
+static void hit_clear(vs_search_hit *h) {
+    vs__free(h->segments);
+    vs__free((char *)h->name);
+    memset(h, 0, sizeof *h);
+}
+
+vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top) {
+    vs_search_hit *h = vs__realloc(a->hits, sizeof *h * (size_t)(a->n + b->n + 1));
+    if (!h) return vs__err(VS_ERR_NOMEM, "out of memory merging the query's views");
+    a->hits = h;
+    for (long j = 0; j < b->n; j++) {
+        vs_search_hit *bj = &b->hits[j];
+        long i = 0;
+        while (i < a->n && a->hits[i].video_id != bj->video_id) i++;
+        if (i == a->n) {
+            a->hits[a->n++] = *bj;
+        } else if (bj->score > a->hits[i].score) {
+            hit_clear(&a->hits[i]);
+            a->hits[i] = *bj;
+        } else {
+            hit_clear(bj);
+            continue;
+        }
+        memset(bj, 0, sizeof *bj); /* moved */
+    }
+    b->n = 0;
+    qsort(a->hits, (size_t)a->n, sizeof *a->hits, cmp_hit_score);
+    if (top > 0)
+        while (a->n > top) hit_clear(&a->hits[--a->n]);
+    a->n_failed += b->n_failed;
+    if (b->n_skipped > a->n_skipped) a->n_skipped = b->n_skipped;
+    return VS_OK;
+}
+
+vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result **out) {
+    *out = NULL;
+    if (!s || !query) return vs__err(VS_ERR_INVALID_ARG, "vs_searcher_query: NULL argument");
+    s->view = 0;
+    vs_status st = query_one(s, query, out);
+    if (st || !s->p.mirror_view || s->p.mode == VS_SEARCH_CLIP || s->p.mode == VS_SEARCH_HASH_ONLY ||
+        !vs__mirror_source(query))
+        return st;
+    char qname[sizeof s->qname];
+    snprintf(qname, sizeof qname, "%s", s->qname);
+    vs_search_result *r2 = NULL;
+    s->view = 1;
+    st = query_one(s, query, &r2);
+    s->view = 0;
+    snprintf(s->qname, sizeof s->qname, "%s", qname);
+    if (!st) st = vs__merge_views(*out, r2, s->p.top);
+    vs_search_result_free(r2);
+    if (st) {
+        vs_search_result_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 const vs_search_skips *vs_searcher_skipped(const vs_searcher *s) { return &s->skipped.l; }

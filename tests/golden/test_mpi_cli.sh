@@ -80,7 +80,7 @@ grep -q "0 added, 0 replaced, 8 unchanged, 1 failed" "$TMP/add3.txt" && ok || ba
 # ---- search and dedup: byte-identical under 1 and 2 ranks (3 for one set of options each)
 Q="v0 v1_small v4 $TMP/q/v2_copy.mkv"
 n=0
-for opts in "" "--norm off" "--segments" "--top 0 --explain" "--format jsonl --segments" "--direction q2r --segments"; do
+for opts in "" "--norm off" "--segments" "--top 0 --explain" "--format jsonl --segments" "--direction q2r --segments" "--mirror-view off --top 3 --segments"; do
     "$BIN" search --index "$TMP/i1" $Q -j 1 $opts >"$TMP/a.out" 2>"$TMP/a.err"
     r1=$?
     nps=2
