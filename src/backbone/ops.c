@@ -17,17 +17,8 @@
 #include <cblas.h>
 #include <string.h>
 
-/* Function multiversioning: the hot loops get an AVX-512 / AVX2 clone picked at load
- * time (the default build targets baseline x86-64; -march=native not needed). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define BB_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BB_CLONES
-#endif
-
 /* out rows [0, m), pitch ldo: y = act(y + b). */
-BB_CLONES
+VS__CLONES
 static void epilogue(float *restrict out, int ldo, const float *restrict b, int n, long m,
                      int act) {
     for (long r = 0; r < m; r++) {
@@ -100,7 +91,7 @@ void vs__bb_conv_tile(float *out, int ldo, float *scratch, const float *x, const
     epilogue(out + r0 * ldo, ldo, nd->b, N, M, nd->act);
 }
 
-BB_CLONES
+VS__CLONES
 void vs__bb_dwconv_rows(float *out, int ldo, const float *x, const bb_node *nd,
                         const bb_geom *gi, const bb_geom *go, long r0, long r1) {
     const int C = nd->cout, kh = nd->kh, kw = nd->kw;
@@ -135,7 +126,7 @@ void vs__bb_dwconv_rows(float *out, int ldo, const float *x, const bb_node *nd,
     }
 }
 
-BB_CLONES
+VS__CLONES
 void vs__bb_maxpool_rows(float *out, int ldo, const float *x, const bb_node *nd,
                          const bb_geom *gi, const bb_geom *go, long r0, long r1) {
     const int C = gi->c;
@@ -165,7 +156,7 @@ void vs__bb_maxpool_rows(float *out, int ldo, const float *x, const bb_node *nd,
     }
 }
 
-BB_CLONES
+VS__CLONES
 void vs__bb_avgpool_rows(float *out, int ldo, const float *x, const bb_node *nd,
                          const bb_geom *gi, const bb_geom *go, long r0, long r1) {
     const int C = gi->c;
@@ -195,7 +186,7 @@ void vs__bb_avgpool_rows(float *out, int ldo, const float *x, const bb_node *nd,
     }
 }
 
-BB_CLONES
+VS__CLONES
 void vs__bb_add_rows(float *out, int ldo, const float *a, const float *b, int c, long r0,
                      long r1) {
     for (long r = r0; r < r1; r++) {
@@ -209,7 +200,7 @@ void vs__bb_copy_rows(float *out, int ldo, const float *x, int c, long r0, long 
     for (long r = r0; r < r1; r++) memcpy(out + r * ldo, x + r * c, sizeof(float) * c);
 }
 
-BB_CLONES
+VS__CLONES
 void vs__bb_preprocess(float *out, const uint8_t *rgb, long n) {
     for (long i = 0; i < n; i++) out[i] = (float)rgb[i] / 127.5f - 1.0f;
 }

@@ -24,6 +24,16 @@
 #endif
 void vs__assert_fail(const char *expr, const char *file, int line);
 
+/* Function multiversioning: hot loops get AVX-512 / AVX2 clones picked at load time
+ * (the default build targets baseline x86-64). Off under sanitizers: the ifunc
+ * resolvers run before the sanitizer runtime is up (TSan crashes there). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define VS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VS__CLONES
+#endif
+
 /* Set the thread-local message and return code: `return vs__err(VS_ERR_IO, "%s: ...", p);` */
 vs_status vs__err(vs_status code, const char *fmt, ...) VS__PRINTF(2, 3);
 /* Prefix the current message with "prefix: " (keeps the code). */

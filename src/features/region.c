@@ -11,15 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Compiled for AVX-512, AVX2 and baseline x86-64, picked at load time, as the
- * backbone's kernels (src/backbone/ops.c). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define REGION_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define REGION_CLONES
-#endif
-
 void vs__region_grid(int len, int *k, int *s) {
     int st = (len + 2) / 4; /* round(len/4) */
     if (st < 1) st = 1;
@@ -41,7 +32,7 @@ static inline void max_into(float *restrict o, const float *restrict p, int c) {
  * [h][3][c] in scratch), then over each of the 3 row windows of those. The same
  * maxima as the direct 3x3 x kh x kw scan (max is exact in any order), with about
  * 1.4x fewer comparisons at 25x25 and each one vectorised (the clones below). */
-REGION_CLONES
+VS__CLONES
 void vs__region_maxpool(float *out, int out_stride, const float *map, int n, int h, int w, int c) {
     int kh, sh, kw, sw;
     vs__region_grid(h, &kh, &sh);

@@ -19,13 +19,6 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define MIH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MIH_CLONES
-#endif
-
 enum { MAX_SUBLEN = 24, MIN_SUBLEN = 8 };
 
 void vs__hamming_mih_free(vs_hamming_index *h) {
@@ -85,7 +78,7 @@ static long cum_upto(const long *hist, int d) {
     return c;
 }
 
-MIH_CLONES
+VS__CLONES
 static int mih_run(vs_hamming_state *st, const uint64_t *q, long K, long max_cand, long max_lookup, long *n_found) {
     const vs_hamming_index *h = st->h;
     const int W = h->W, m = h->m, bits = h->bits;

@@ -14,17 +14,9 @@
 #ifndef VS_NN_NN_H
 #define VS_NN_NN_H
 
-#include <stddef.h>
+#include "core/internal.h" /* VS__CLONES */
 
-/* Function multiversioning: hot loops get AVX-512 / AVX2 clones picked at load time
- * (the default build targets baseline x86-64). Off under sanitizers: the ifunc
- * resolvers run before the sanitizer runtime is up (TSan crashes there). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define VS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VS__CLONES
-#endif
+#include <stddef.h>
 
 /* C [M,N] (pitch ldc) = A [M,K] (pitch lda) . B [N,K]^T (pitch ldb), A and B rounded to
  * bfloat16, products summed in float32, through oneDNN's matmul (gemm_bf16.c). Returns
