@@ -387,17 +387,6 @@ static void put_result(buf *b, const vs_search_result *r) {
     }
 }
 
-static int cmp_merged(const void *a, const void *b) {
-    const vs_search_hit *x = a, *y = b; /* best first, ties in catalogue order (ids ascending) */
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->video_id < y->video_id ? -1 : x->video_id > y->video_id;
-}
-
-static void hit_free(vs_search_hit *h) {
-    vs__free(h->segments);
-    vs__free((char *)h->name);
-}
-
 /* rank 0: the ranks' results [size] into one, or VS_ERR_INTERNAL if a rank failed */
 static vs_status merge(vs_dist_search *d, buf *all, vs_search_result **out) {
     long total = 0, nh = 0;
@@ -453,15 +442,15 @@ static vs_status merge(vs_dist_search *d, buf *all, vs_search_result **out) {
     int bad = 0;
     for (int k = 0; k < g_size; k++) bad |= all[k].bad;
     if (failed || bad || !r->query_id) {
-        for (long i = 0; i < nh; i++) hit_free(&hits[i]);
+        for (long i = 0; i < nh; i++) vs__search_hit_free(&hits[i]);
         vs__free(hits);
         vs_search_result_free(r);
         return failed ? vs__err(VS_ERR_INTERNAL, "the query failed on another rank (its message is above)")
                       : vs__err(VS_ERR_NOMEM, "out of memory (or a damaged message) merging the shards' results");
     }
-    qsort(hits, (size_t)nh, sizeof *hits, cmp_merged);
+    qsort(hits, (size_t)nh, sizeof *hits, vs__cmp_search_hit);
     long keep = d->top > 0 && nh > d->top ? d->top : nh;
-    for (long i = keep; i < nh; i++) hit_free(&hits[i]);
+    for (long i = keep; i < nh; i++) vs__search_hit_free(&hits[i]);
     /* localisation failures count only for the hits listed */
     r->hits = hits;
     r->n = keep;

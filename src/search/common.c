@@ -191,12 +191,21 @@ double vs__whole_duration(const vs_loc_video *v) {
     return v->duration > 0 ? v->duration : v->T / (v->fps > 0 ? v->fps : 1.0);
 }
 
+void vs__search_hit_free(vs_search_hit *h) {
+    vs__free(h->segments);
+    vs__free((char *)h->name);
+    memset(h, 0, sizeof *h);
+}
+
+int vs__cmp_search_hit(const void *a, const void *b) {
+    const vs_search_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->video_id < y->video_id ? -1 : x->video_id > y->video_id;
+}
+
 void vs_search_result_free(vs_search_result *r) {
     if (!r) return;
-    for (long k = 0; k < r->n; k++) {
-        vs__free(r->hits[k].segments);
-        vs__free((char *)r->hits[k].name);
-    }
+    for (long k = 0; k < r->n; k++) vs__search_hit_free(&r->hits[k]);
     vs__free(r->hits);
     vs__free(r->query_id);
     vs__free(r);

@@ -144,6 +144,10 @@ int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry
  * freed), best first, the top `top` kept (0: all). The top K of the maximum is in the
  * union of each view's top K, so merging two top-K lists is exact. */
 int vs__mirror_source(const char *q);
+/* A result's hit: free its segments and name (and zero it); the order of a result's
+ * hits, best score first, ties by catalogue id ascending (a merge of views or shards). */
+void vs__search_hit_free(vs_search_hit *h);
+int vs__cmp_search_hit(const void *a, const void *b);
 vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top);
 
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,

@@ -115,18 +115,6 @@ int vs__mirror_source(const char *q) {
     return stat(q, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static int cmp_hit_score(const void *a, const void *b) {
-    const vs_search_hit *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->video_id < y->video_id ? -1 : x->video_id > y->video_id;
-}
-
-static void hit_clear(vs_search_hit *h) {
-    vs__free(h->segments);
-    vs__free((char *)h->name);
-    memset(h, 0, sizeof *h);
-}
-
 vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top) {
     vs_search_hit *h = vs__realloc(a->hits, sizeof *h * (size_t)(a->n + b->n + 1));
     if (!h) return vs__err(VS_ERR_NOMEM, "out of memory merging the query's views");
@@ -138,18 +126,18 @@ vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top) {
         if (i == a->n) {
             a->hits[a->n++] = *bj;
         } else if (bj->score > a->hits[i].score) {
-            hit_clear(&a->hits[i]);
+            vs__search_hit_free(&a->hits[i]);
             a->hits[i] = *bj;
         } else {
-            hit_clear(bj);
+            vs__search_hit_free(bj);
             continue;
         }
         memset(bj, 0, sizeof *bj); /* moved */
     }
     b->n = 0;
-    qsort(a->hits, (size_t)a->n, sizeof *a->hits, cmp_hit_score);
+    qsort(a->hits, (size_t)a->n, sizeof *a->hits, vs__cmp_search_hit);
     if (top > 0)
-        while (a->n > top) hit_clear(&a->hits[--a->n]);
+        while (a->n > top) vs__search_hit_free(&a->hits[--a->n]);
     a->n_failed += b->n_failed;
     if (b->n_skipped > a->n_skipped) a->n_skipped = b->n_skipped;
     return VS_OK;
@@ -163,13 +151,10 @@ vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result 
     if (st || !s->p.mirror_view || s->p.mode == VS_SEARCH_CLIP || s->p.mode == VS_SEARCH_HASH_ONLY ||
         !vs__mirror_source(query))
         return st;
-    char qname[sizeof s->qname];
-    snprintf(qname, sizeof qname, "%s", s->qname);
-    vs_search_result *r2 = NULL;
+    vs_search_result *r2 = NULL; /* the same query id: vs__load_query derives it from query */
     s->view = 1;
     st = query_one(s, query, &r2);
     s->view = 0;
-    snprintf(s->qname, sizeof s->qname, "%s", qname);
     if (!st) st = vs__merge_views(*out, r2, s->p.top);
     vs_search_result_free(r2);
     if (st) {
