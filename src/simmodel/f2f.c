@@ -94,17 +94,6 @@ static void reduce_block_arg(float *S, int ldS, unsigned char *A, int ldA, const
     }
 }
 
-static void f2f_block(int bf16, float *S, int ldS, unsigned char *amax, float *gemm, const float *q, int T,
-                      const float *t, int U, int R, int D, int bt, int bu, int b);
-
-void vs__f2f_forward(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
-                     const float *t, int U, int R, int D) {
-    int bt, bu;
-    block_sizes(T, U, R, gemm_cap, &bt, &bu);
-    int nb = ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
-    for (int b = 0; b < nb; b++) f2f_block(bf16, S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
-}
-
 int vs__f2f_n_blocks(int T, int U, int R, long gemm_cap) {
     int bt, bu;
     block_sizes(T, U, R, gemm_cap, &bt, &bu);
@@ -135,12 +124,23 @@ void vs__f2f_forward_block(int bf16, float *S, int ldS, float *gemm, long gemm_c
     f2f_block(bf16, S, ldS, NULL, gemm, q, T, t, U, R, D, bt, bu, b);
 }
 
-void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
-                         const float *q, int T, const float *t, int U, int R, int D) {
+/* Every block in order: the whole map (and amax when wanted). */
+static void f2f_all(int bf16, float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
+                    const float *q, int T, const float *t, int U, int R, int D) {
     int bt, bu;
     block_sizes(T, U, R, gemm_cap, &bt, &bu);
     int nb = ((T + bt - 1) / bt) * ((U + bu - 1) / bu);
-    for (int b = 0; b < nb; b++) f2f_block(0, S, ldS, amax, gemm, q, T, t, U, R, D, bt, bu, b);
+    for (int b = 0; b < nb; b++) f2f_block(bf16, S, ldS, amax, gemm, q, T, t, U, R, D, bt, bu, b);
+}
+
+void vs__f2f_forward(int bf16, float *S, int ldS, float *gemm, long gemm_cap, const float *q, int T,
+                     const float *t, int U, int R, int D) {
+    f2f_all(bf16, S, ldS, NULL, gemm, gemm_cap, q, T, t, U, R, D);
+}
+
+void vs__f2f_forward_arg(float *S, int ldS, unsigned char *amax, float *gemm, long gemm_cap,
+                         const float *q, int T, const float *t, int U, int R, int D) {
+    f2f_all(0, S, ldS, amax, gemm, gemm_cap, q, T, t, U, R, D); /* training: float32 */
 }
 
 /* Both directions from one GEMM block, G = the region dot products of query frame i
