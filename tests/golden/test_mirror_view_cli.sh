@@ -6,7 +6,9 @@
 # scores higher with it than without (its mirror view is the reference itself); an
 # unmirrored copy scores at least what it scored without; --top 1 gives the first row of
 # --top 0 (merging two views' top-K lists is exact); a .vsf query has one view (same
-# output with and without). Another value than on/off exits 2.
+# output with and without). Another value than on/off exits 2. --sim-precision fp32 and
+# bf16 give the same ranking within 1e-3; int8 there exits 2 naming the option; the
+# index still verifies.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/mirror_view_cli
@@ -54,6 +56,17 @@ done
 "$BIN" search --index "$TMP/idx" --top 0 --mirror-view on "$TMP/qf/a_mirrored.mp4.vsf" > "$TMP/v2.csv" 2>/dev/null
 [ "$(wc -l < "$TMP/v1.csv")" = 4 ] && cmp -s "$TMP/v1.csv" "$TMP/v2.csv" && ok || bad ".vsf query: $(diff "$TMP/v1.csv" "$TMP/v2.csv" | head -3)"
 "$BIN" search --index "$TMP/idx" --mirror-view yes "$TMP/qf/a_mirrored.mp4.vsf" >/dev/null 2>&1; [ $? = 2 ] && ok || bad "--mirror-view yes accepted"
+# --sim-precision: bf16 and fp32 scores within 1e-3; another value exits 2 naming the option
+"$BIN" search --index "$TMP/idx" --top 0 --sim-precision fp32 "$TMP/qf/a_mirrored.mp4.vsf" > "$TMP/p32.csv" 2>/dev/null
+"$BIN" search --index "$TMP/idx" --top 0 --sim-precision bf16 "$TMP/qf/a_mirrored.mp4.vsf" > "$TMP/p16.csv" 2>"$TMP/p16.err"
+if grep -q "lacks it" "$TMP/p16.err"; then ok  # a CPU without bf16: refused by name
+else
+  paste -d, "$TMP/p32.csv" "$TMP/p16.csv" | awk -F, 'NR>1 {d=$3-$6; if (d<0) d=-d; if ($2!=$5 || d>1e-3) bad=1} END {exit bad || NR!=4}' \
+    && ok || bad "--sim-precision fp32 vs bf16: $(paste -d, "$TMP/p32.csv" "$TMP/p16.csv")"
+fi
+"$BIN" search --index "$TMP/idx" --sim-precision int8 "$TMP/qf/a_mirrored.mp4.vsf" >/dev/null 2>"$TMP/pe.err"; rc=$?
+[ $rc = 2 ] && grep -q -- "--sim-precision" "$TMP/pe.err" && ok || bad "--sim-precision int8: exit $rc, $(cat "$TMP/pe.err")"
+"$BIN" index verify --index "$TMP/idx" >/dev/null 2>&1 && ok || bad "index does not verify after the refused searches"
 
 echo "test_mirror_view_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
