@@ -10,7 +10,9 @@
  *   - core/tensorfile.h: vs__tf_open/find/close - bench_ablate_layers reads the
  *     whitening file's tensors (mean, P) to whiten per-layer slices itself.
  *   - backbone/bb_internal.h: vs__bb_infer - bench_backbone counts each conv's FLOPs
- *     from the inferred layer shapes.
+ *     from the inferred layer shapes; vs__bb_dnnl_set_fusion / vs__bb_dnnl_set_partial -
+ *     bench_backbone's A/B switches for the fused int8/bf16 conversions and the
+ *     partial-batch primitives (VS_BENCH_FUSE, VS_BENCH_MAX_BATCH; docs/backbone.md).
  *   - decode/decode_internal.h: vs__decode_set_convert_all - bench_decode times
  *     colour conversion of every frame, not only the sampled ones.
  *   - hamming/hamming_internal.h: vs__hamming_kernels/use_kernel - bench_hamming

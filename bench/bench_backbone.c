@@ -9,7 +9,15 @@
  *   build-backbone/bench/bench_backbone [models_dir] [reps] [batch]
  *   (VS_BENCH_ENGINE=openblas|onednn runs one conv engine only; default both;
  *    VS_BENCH_PRECISION=fp32,int8,bf16 the oneDNN number formats, default all three;
- *    VS_BENCH_MODELS=inception_v3,mobilenet_v2 / VS_BENCH_THREADS=1,2 to narrow)
+ *    VS_BENCH_MODELS=inception_v3,mobilenet_v2 / VS_BENCH_THREADS=1,2 to narrow;
+ *    VS_BENCH_MAX_BATCH=M: a state for M frames running `batch` < M of them, the
+ *    partial batches of extraction (the median clip has ~16 sampled frames);
+ *    VS_BENCH_FUSE=0: no fused conversions in int8/bf16 (dnnl.c), for A/B runs;
+ *    VS_BENCH_NO_SGEMM=1: skip the sgemm baseline, share=0;
+ *    VS_BENCH_INPROC=1: in-process A/B of the fused conversions and the partial-batch
+ *    primitives, see inproc() - lines bench_backbone_inproc ... variant=old|fused|partial|both)
+ * cpu_ms_per_frame: process CPU time (all threads) of the timed forwards per frame, the
+ * steadier measure on a loaded machine; create_s: the state's creation.
  *
  * Prints one line per configuration:
  *   bench_backbone model=inception_v3 size=299 threads=1 batch=8 engine=onednn
@@ -20,7 +28,7 @@
  * calibration models/calib_NAME.vstf when present, else one recorded on the benchmark's
  * own synthetic frames (calib=synthetic; same speed, the values do not matter here).
  */
-#include "bench.h"
+#include "bench.h" /* bb_internal.h: also vs__bb_dnnl_set_fusion / _set_partial (A/B switches) */
 
 #include <cblas.h>
 #include <stdio.h>
@@ -28,6 +36,13 @@
 #include <string.h>
 
 typedef struct { long M; int N, K; } gshape;
+
+/* CPU seconds of the whole process (every thread, OpenMP's included). */
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 /* GEMM shapes of every conv of bb at input S, batch n. Returns the count. */
 static int shapes_of(gshape *sh, double *flops, const vs_backbone *bb, int S, int n) {
@@ -79,6 +94,64 @@ static double time_sgemm(const gshape *sh, int ns, int threads, int reps) {
     return best;
 }
 
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* VS_BENCH_INPROC=1: one process, four states of the same configuration - neither
+ * fused conversions nor partial-batch primitives (the old path), each alone, both
+ * (partial-batch primitives forced, also with one thread where the library leaves them
+ * out) - run round-robin forward by forward (the order rotating each round), so
+ * every variant sees the same minute of a shared machine. Median CPU ms and wall ms per
+ * frame over `reps` rounds, and each variant's CPU ratio old/variant. */
+static void inproc(const vs_backbone *bb, vs_backbone_params p, const uint8_t *rgb, int batch, int reps,
+                   const char *calsrc) {
+    static const char *NAME[4] = {"old", "fused", "partial", "both"};
+    vs_backbone_state *st[4] = {NULL, NULL, NULL, NULL};
+    for (int v = 0; v < 4; v++) {
+        vs__bb_dnnl_set_fusion(v & 1);
+        vs__bb_dnnl_set_partial(v >> 1 ? 2 : 0); /* 2: also with one thread */
+        if (vs_backbone_state_create(&st[v], bb, &p) != VS_OK)
+            printf("bench_backbone inproc variant=%s error=\"%s\"\n", NAME[v], vs_last_error());
+    }
+    vs__bb_dnnl_set_fusion(1);
+    vs__bb_dnnl_set_partial(1);
+    double *cpu = calloc(4 * (size_t)reps, sizeof(double)), *wall = calloc(4 * (size_t)reps, sizeof(double));
+    for (int v = 0; v < 4; v++)
+        if (st[v]) vs_backbone_forward(st[v], rgb, batch); /* warm up */
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < 4; k++) {
+            int v = (k + r) % 4;
+            if (!st[v]) continue;
+            double t0 = bench_now(), c0 = cpu_now();
+            vs_backbone_forward(st[v], rgb, batch);
+            cpu[v * reps + r] = 1e3 * (cpu_now() - c0) / batch;
+            wall[v * reps + r] = 1e3 * (bench_now() - t0) / batch;
+        }
+    double mc[4], mw[4];
+    for (int v = 0; v < 4; v++) {
+        mc[v] = median(cpu + v * reps, reps);
+        mw[v] = median(wall + v * reps, reps);
+    }
+    for (int v = 0; v < 4; v++)
+        if (st[v])
+            printf("bench_backbone_inproc model=%s size=%d threads=%d batch=%d max_batch=%d precision=%s calib=%s "
+                   "variant=%s rounds=%d cpu_ms_per_frame=%.2f wall_ms_per_frame=%.2f cpu_old_over_variant=%.3f "
+                   "wall_old_over_variant=%.3f\n",
+                   vs_backbone_name(bb), p.input_size, p.n_threads, batch, p.max_batch, vs_precision_name(p.precision),
+                   calsrc, NAME[v], reps, mc[v], mw[v], mc[0] / mc[v], mw[0] / mw[v]);
+    fflush(stdout);
+    for (int v = 0; v < 4; v++) vs_backbone_state_free(st[v]);
+    free(cpu);
+    free(wall);
+}
+
 static void bench(const char *dir, const char *file, int S, int threads, int reps, int batch,
                   int engine, int prec) {
     char path[1024], cpath[1100];
@@ -101,6 +174,8 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
     p.input_size = S;
     p.max_batch = batch;
     p.n_threads = threads;
+    const int maxb = getenv("VS_BENCH_MAX_BATCH") ? atoi(getenv("VS_BENCH_MAX_BATCH")) : batch;
+    const int fuse = !getenv("VS_BENCH_FUSE") || atoi(getenv("VS_BENCH_FUSE")) != 0;
     if (prec == VS_PRECISION_INT8) {
         snprintf(cpath, sizeof cpath, "%s/calib_%s", dir, file);
         calsrc = "bundled";
@@ -116,8 +191,21 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
     p.engine = engine;
     p.precision = prec;
     p.calib = cal;
+    p.max_batch = maxb > batch ? maxb : batch;
+    if (getenv("VS_BENCH_INPROC") && engine == VS_BACKBONE_ENGINE_DNNL) {
+        inproc(bb, p, rgb, batch, reps, calsrc);
+        free(rgb);
+        vs_backbone_calib_free(cal);
+        vs_backbone_free(bb);
+        return;
+    }
+    vs__bb_dnnl_set_fusion(fuse);
     vs_backbone_state *st = NULL;
-    if (vs_backbone_state_create(&st, bb, &p) != VS_OK) {
+    double tc = bench_now();
+    vs_status cs = vs_backbone_state_create(&st, bb, &p);
+    tc = bench_now() - tc;
+    vs__bb_dnnl_set_fusion(1);
+    if (cs != VS_OK) {
         printf("bench_backbone file=%s engine=%s precision=%s error=\"%s\"\n", path,
                engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_precision_name(prec),
                vs_last_error());
@@ -126,26 +214,27 @@ static void bench(const char *dir, const char *file, int S, int threads, int rep
         free(rgb);
         return;
     }
-    double best = 1e30;
+    double best = 1e30, cpu = 0;
     for (int r = 0; r < reps + 1; r++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = cpu_now();
         vs_backbone_forward(st, rgb, batch);
         double t = bench_now() - t0;
+        if (r > 0) cpu += cpu_now() - c0;
         if (r > 0 && t < best) best = t;
     }
     gshape sh[256];
     double flops;
     int ns = shapes_of(sh, &flops, bb, S, batch);
-    double tg = time_sgemm(sh, ns, threads, reps);
-    double gf = flops / best / 1e9, gs = flops / tg / 1e9;
-    printf("bench_backbone model=%s size=%d threads=%d batch=%d engine=%s precision=%s isa=%s "
+    double tg = getenv("VS_BENCH_NO_SGEMM") ? 0 : time_sgemm(sh, ns, threads, reps);
+    double gf = flops / best / 1e9, gs = tg > 0 ? flops / tg / 1e9 : 0;
+    printf("bench_backbone model=%s size=%d threads=%d batch=%d max_batch=%d fuse=%d engine=%s precision=%s isa=%s "
            "calib=%s fps=%.2f ms_per_frame=%.2f conv_gflop_per_frame=%.3f gflops=%.1f "
-           "sgemm_gflops=%.1f share=%.2f\n",
-           vs_backbone_name(bb), S, threads, batch,
+           "sgemm_gflops=%.1f share=%.2f create_s=%.2f cpu_ms_per_frame=%.2f\n",
+           vs_backbone_name(bb), S, threads, batch, p.max_batch, fuse,
            engine == VS_BACKBONE_ENGINE_DNNL ? "onednn" : "openblas", vs_precision_name(prec),
            engine == VS_BACKBONE_ENGINE_DNNL ? vs_backbone_isa() : "-", calsrc, batch / best,
            1e3 * best / batch,
-           flops / batch / 1e9, gf, gs, gf / gs);
+           flops / batch / 1e9, gf, gs, gs > 0 ? gf / gs : 0, tc, 1e3 * cpu / reps / batch);
     fflush(stdout);
     free(rgb);
     vs_backbone_state_free(st);

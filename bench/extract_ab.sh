@@ -5,7 +5,9 @@
 # wall second) of every run, then the median of each build and the ratio B/A of the
 # medians. The per-stage breakdown of each run is B's and A's `--timing` (kept in
 # $OUT/*.log). Videos are read in place (never copied); outputs go to $OUT (a temporary
-# folder by default), features extracted again each run (--force).
+# folder by default), features extracted again each run (--force). Every run is under
+# /usr/bin/time: the CPU seconds (user+sys) of each run and the ratio A/B of the medians
+# are printed too (steadier than wall time on a loaded machine).
 #
 #   bench/extract_ab.sh A_VIDSIM B_VIDSIM [DIR] [REPS]
 #   e.g. bench/extract_ab.sh /tmp/vidsim-before build/vidsim ../shared/data/videos 3
@@ -23,9 +25,11 @@ mkdir -p "$OUT"
 # one run: prints the real-time factor; its --timing goes to a log
 run() { # bin tag bb j rep
     local log="$OUT/$2-$3-j$4-r$5.log"
-    "$1" extract "$DIR" -o "$OUT/feat-$2" --force --backbone "$3" -j "$4" --timing > "$log" 2>&1
+    /usr/bin/time -f "cpu_s %U %S" -o "$log.time" \
+        "$1" extract "$DIR" -o "$OUT/feat-$2" --force --backbone "$3" -j "$4" --timing > "$log" 2>&1
     sed -n 's/^timing.*: \([0-9.]*\)x real time$/\1/p' "$log"
 }
+cpu() { awk '/^cpu_s/ {printf "%.2f\n", $2 + $3}' "$OUT/$1-$2-j$3-r$4.log.time"; } # tag bb j rep
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "A=$A B=$B dir=$DIR reps=$REPS load=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -38,8 +42,13 @@ for bb in $BACKBONES; do
         done
         ma=$(printf '%s\n' "${ra[@]}" | median)
         mb=$(printf '%s\n' "${rb[@]}" | median)
+        ca=() cb=()
+        for rep in $(seq 1 "$REPS"); do ca+=("$(cpu A "$bb" "$j" "$rep")"); cb+=("$(cpu B "$bb" "$j" "$rep")"); done
+        mca=$(printf '%s\n' "${ca[@]}" | median)
+        mcb=$(printf '%s\n' "${cb[@]}" | median)
         echo "bench=extract_ab backbone=$bb j=$j A_x_realtime=[${ra[*]}] B_x_realtime=[${rb[*]}]" \
              "A_median=$ma B_median=$mb B_vs_A=$(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.2f", b / a}')" \
+             "A_cpu_s=[${ca[*]}] B_cpu_s=[${cb[*]}] cpu_A_vs_B=$(awk -v a="$mca" -v b="$mcb" 'BEGIN {printf "%.2f", a / b}')" \
              "load=$(cut -d' ' -f1 /proc/loadavg)"
     done
 done

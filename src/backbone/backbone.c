@@ -570,6 +570,16 @@ vs_status vs__backbone_forward_split(vs_backbone_state *st, const uint8_t *rgb, 
     return ret;
 }
 
+void vs__backbone_dnnl_stats(const vs_backbone_state *st, int *n_fused, long *n_exec) {
+    if (n_fused) *n_fused = 0;
+    if (n_exec) *n_exec = 0;
+#ifdef VS_HAVE_DNNL
+    if (st && st->dnnl) vs__bb_dnnl_stats(st->dnnl, n_fused, n_exec);
+#else
+    (void)st;
+#endif
+}
+
 const float *vs_backbone_tap(const vs_backbone_state *st, const char *name, int *h, int *w,
                              int *c) {
     if (!st || !name || st->n == 0) return NULL;

@@ -107,4 +107,16 @@ void vs__bb_copy_rows(float *out, int ldo, const float *x, int c, long r0, long 
 /* Rows = pixels. Keras preprocessing x = p/127.5 - 1 of interleaved RGB. */
 void vs__bb_preprocess(float *out, const uint8_t *rgb, long n);
 
+/* oneDNN engine switches and counters (dnnl.c, backbone.c), for tests and A/B benches
+ * (bench_backbone): process-wide, read when a state is created; no-ops (zeros) without
+ * oneDNN. Fusion (default on): a low-precision conv whose readers are all convs of its
+ * precision writes their u8/s8/bf16 input directly (no f32 output, no reorder); off: the
+ * unfused path. Partial batches: 1 (default) power-of-two batch primitives in states with
+ * more than one thread, 2 in every state, 0 in none (max_batch and batch 1 only: n <
+ * max_batch frames run n batch-1 calls per conv). Stats: convs that write their readers'
+ * input (fused) and conv primitive executions of the last forward pass. */
+void vs__bb_dnnl_set_fusion(int on);
+void vs__bb_dnnl_set_partial(int mode);
+void vs__backbone_dnnl_stats(const vs_backbone_state *st, int *n_fused, long *n_exec);
+
 #endif

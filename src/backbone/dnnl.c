@@ -7,10 +7,14 @@
  * im2col + OpenBLAS on this machine, because oneDNN JITs AVX-512 kernels while
  * OpenBLAS 0.3.21 runs its AVX2 kernels here (docs/backbone.md).
  *
- * Each node gets a primitive for the state's max_batch and one for batch 1; a forward
- * with fewer frames runs the batch-1 primitive per frame (shapes are fixed at
- * creation; nothing is created or allocated in the forward pass, the scratchpad is
- * user-provided). Threads: oneDNN here uses OpenMP; the state's n_threads is applied
+ * Each node gets a primitive for the state's max_batch and, in a state with more than
+ * one thread, one for every power of two below it ("slots": 16, 8, 4, 2, 1 for max_batch
+ * 16); a forward with n < max_batch frames runs the binary digits of n (13 = 8 + 4 + 1:
+ * three calls, not 13 batch-1 calls, so 3 OpenMP parallel regions instead of 13). With
+ * one thread the slots are max_batch and 1 (n batch-1 calls: measured the same per-frame
+ * cost, and creating the other slots doubles the state's creation time). Shapes are
+ * fixed at creation; nothing is created or allocated in the forward
+ * pass, the scratchpad is user-provided and shared. Threads: oneDNN here uses OpenMP; the state's n_threads is applied
  * with omp_set_num_threads() on the calling thread (a per-thread setting).
  * Compiled only with VS_HAVE_DNNL (CMake finds oneDNN); otherwise backbone.c never
  * calls these. Not here: pools/concat/add (ops.c).
@@ -27,6 +31,12 @@
  * MobileNetV2's linear bottlenecks). In an INT8 state the convs before the first
  * concat/add run in BF16 (vs__bb_int8_in_bf16, calib.c): each conv node has its own
  * precision (np[]), and an activation gets one converted copy per format its readers use.
+ * Fused conversion: a conv whose every reader is a conv of its own precision (and that
+ * is no tap) writes the converted copy itself - u8/s8 destination with output scale
+ * s_y/(s_x*s_w[oc]) (ReLU commutes with the positive scale; ReLU6 becomes clip(0, 6*s_y)),
+ * or a bf16 destination - so no f32 output and no reorder pass (InceptionV3: the 1x1
+ * reductions and the first 3x3/7x1 of each chain, and the stem convs feeding a conv). The
+ * f32 output of such a node is never written. Not in the emulated path below.
  *
  * Without VNNI/AMX (effective ISA below avx512_core_vnni / avx2_vnni, e.g. capped by
  * DNNL_MAX_CPU_ISA) oneDNN's int8 kernels multiply with vpmaddubsw, whose 16-bit pair
@@ -46,42 +56,52 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct {
-    dnnl_primitive_t p[2];     /* [0]: batch max_batch, [1]: batch 1 */
-    dnnl_memory_t src[2], dst[2], sp[2], w[2], b;
-    int w_shared;              /* w[1] is w[0] */
-    float *bq;                 /* INT8: bias in accumulator units [cout] */
-    float *wfq;                /* emulated INT8: dequantised s8 weights, our layout */
-} dconv;
+#define NSLOT 14 /* max_batch (<= 4096) and the powers of two below it */
 
 /* Low precision: the converted copy of one activation (a node some conv reads). */
 typedef struct {
-    dnnl_primitive_t r[2];     /* reorder f32 -> u8/s8/bf16, batch max_batch / 1 */
-    dnnl_memory_t from[2], to[2];
+    dnnl_primitive_t r[NSLOT]; /* reorder f32 -> u8/s8/bf16, per slot */
+    dnnl_memory_t from[NSLOT], to[NSLOT];
     void *buf;                 /* [max_batch * frame] elements */
-    dnnl_primitive_t e[2];     /* emulated INT8: reorder u8/s8 -> f32 (1/scale) */
-    dnnl_memory_t efrom[2], eto[2];
+    dnnl_primitive_t e[NSLOT]; /* emulated INT8: reorder u8/s8 -> f32 (1/scale) */
+    dnnl_memory_t efrom[NSLOT], eto[NSLOT];
     float *ebuf;               /* emulated INT8: dequantised activations */
     size_t frame_bytes;
     unsigned gen;              /* forward it was converted for */
     float scale;               /* INT8: q = x * scale */
     int sgn;                   /* INT8: s8 (1) or u8 (0) */
     int kind;                  /* VS_PRECISION_INT8 or _BF16 */
+    int fused;                 /* written by its producing conv (no reorder) */
 } dquant;
+
+typedef struct {
+    dnnl_primitive_t p[NSLOT]; /* per slot (batch d->bs[slot]) */
+    dnnl_memory_t src[NSLOT], dst[NSLOT], sp[NSLOT], w[NSLOT], b;
+    int w_own[NSLOT];          /* w[slot] is not an earlier slot's */
+    float *bq;                 /* INT8: bias in accumulator units [cout] */
+    float *wfq;                /* emulated INT8: dequantised s8 weights, our layout */
+    dquant *oq;                /* fused: the converted copy this conv writes, else NULL */
+} dconv;
 #define QI(i, prec) (2 * (i) + ((prec) == VS_PRECISION_BF16))
 
 struct bb_dnnl {
     dnnl_engine_t eng;
     dnnl_stream_t str;
     int n_nodes, max_batch, n_threads, prec;
+    int n_slots, bs[NSLOT];    /* batch of each slot: max_batch, then powers of two below */
     int emul;                  /* INT8 without VNNI: emulated in f32 (see top) */
     dconv *c;                  /* [n_nodes] */
     dquant *q;                 /* [2 * n_nodes]: QI(node, precision); low precision only */
     int *np;                   /* [n_nodes] precision of each conv node */
     unsigned gen;
+    long n_exec;               /* conv primitive executions since vs__bb_dnnl_begin */
     void *scratch;             /* shared user scratchpad */
     size_t scratch_bytes;
 };
+
+static _Atomic int g_fuse = 1, g_pow2 = 1;
+void vs__bb_dnnl_set_fusion(int on) { g_fuse = on != 0; }
+void vs__bb_dnnl_set_partial(int mode) { g_pow2 = mode < 0 ? 0 : mode > 2 ? 2 : mode; }
 
 static int isa_vnni(dnnl_cpu_isa_t isa) {
     return isa == dnnl_cpu_isa_avx512_core_vnni || isa == dnnl_cpu_isa_avx512_core_bf16 ||
@@ -127,6 +147,9 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
     dquant *q = lowp ? &d->q[QI(nd->in[0], np)] : NULL;
     dnnl_data_type_t st_t = lowp && !emul ? lowp_type(q) : dnnl_f32;
     dnnl_data_type_t wt_t = emul ? dnnl_f32 : i8 ? dnnl_s8 : lowp ? dnnl_bf16 : dnnl_f32;
+    const dquant *oq = c->oq; /* fused: write the readers' converted copy */
+    dnnl_data_type_t dt_t = oq ? lowp_type(oq) : dnnl_f32;
+    const float oscale = oq && i8 ? oq->scale : 1.f;
     float *wsc = NULL, *osc = NULL;
     dnnl_primitive_attr_t rattr = NULL;
     dnnl_memory_desc_t sd, dd, wd, wu, bd;
@@ -137,7 +160,7 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
     dnnl_memory_t wuser = NULL;
     dnnl_dims_t sdims = {B, nd->cin, gi->h, gi->w}, ddims = {B, nd->cout, go->h, go->w};
     DCK(dnnl_memory_desc_init_by_tag(&sd, 4, sdims, st_t, dnnl_nhwc), "src md");
-    DCK(dnnl_memory_desc_init_by_tag(&dd, 4, ddims, dnnl_f32, dnnl_nhwc), "dst md");
+    DCK(dnnl_memory_desc_init_by_tag(&dd, 4, ddims, dt_t, dnnl_nhwc), "dst md");
     if (dw) { /* ours: [kh, kw, C] -> dims (G=C, 1, 1, KH, KW) */
         dnnl_dims_t wdims = {nd->cout, 1, 1, nd->kh, nd->kw};
         dnnl_dims_t ws = {1, 1, 1, (dnnl_dim_t)nd->kw * nd->cout, nd->cout};
@@ -175,7 +198,7 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
                 m = a > m ? a : m;
             }
             wsc[o] = m > 0 ? wmax / m : 1.f;
-            osc[o] = 1.f / (q->scale * wsc[o]);
+            osc[o] = oscale / (q->scale * wsc[o]);
             c->bq[o] = nd->b[o] * q->scale * wsc[o];
             if (emul) /* the s8 weight, dequantised (round half to even, as reorders) */
                 for (long k = 0; k < K; k++)
@@ -191,19 +214,20 @@ static vs_status make(bb_dnnl *d, dconv *c, int slot, const vs_backbone *bb, con
     if (nd->act == BB_ACT_RELU)
         DCK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f), "relu");
     else if (nd->act == BB_ACT_RELU6)
-        DCK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip, 0.f, 6.f), "relu6");
+        DCK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip, 0.f, 6.f * oscale), "relu6");
     DCK(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
     DCK(dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL), "primitive desc");
     const dnnl_memory_desc_t *wq = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t *spq = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t sp = spq ? dnnl_memory_desc_get_size(spq) : 0;
     if (sp > *sp_need) *sp_need = sp;
-    const dnnl_memory_desc_t *w0 = NULL;
-    if (slot == 1 && c->w[0]) DCK(dnnl_memory_get_memory_desc(c->w[0], &w0), "w query");
-    if (w0 && dnnl_memory_desc_equal(wq, w0)) {
-        c->w[1] = c->w[0];
-        c->w_shared = 1;
-    } else { /* reorder our weights into oneDNN's layout, once */
+    for (int t = 0; t < slot && !c->w[slot]; t++) { /* same layout as an earlier slot: share */
+        const dnnl_memory_desc_t *wt = NULL;
+        DCK(dnnl_memory_get_memory_desc(c->w[t], &wt), "w query");
+        if (dnnl_memory_desc_equal(wq, wt)) c->w[slot] = c->w[t];
+    }
+    if (!c->w[slot]) { /* reorder our weights into oneDNN's layout, once */
+        c->w_own[slot] = 1;
         DCK(dnnl_memory_create(&c->w[slot], wq, d->eng, DNNL_MEMORY_ALLOCATE), "w memory");
         DCK(dnnl_memory_create(&wuser, &wu, d->eng, c->wfq ? c->wfq : nd->w), "w user memory");
         DCK(dnnl_reorder_primitive_desc_create(&rpd, &wu, d->eng, wq, d->eng, rattr), "reorder");
@@ -243,11 +267,12 @@ static vs_status make_quant(bb_dnnl *d, const vs_backbone *bb, int i, dquant *q,
         (emul && !(q->ebuf = vs__malloc_aligned(q->frame_bytes * 4 * d->max_batch))))
         return vs__err(VS_ERR_NOMEM, "%s: out of memory (converted activations)", bb->path);
     float inv = 1.f / q->scale;
+    if (q->fused) return VS_OK; /* its producer writes buf: no reorder */
     DCK(dnnl_primitive_attr_create(&attr), "attr");
     if (t != dnnl_bf16) DCK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &q->scale), "scale");
-    for (int s = 0; s < (d->max_batch > 1 ? 2 : 1); s++) {
+    for (int s = 0; s < d->n_slots; s++) {
         dnnl_memory_desc_t fd, td;
-        dnnl_dims_t dims = {s ? 1 : d->max_batch, g->c, g->h, g->w};
+        dnnl_dims_t dims = {d->bs[s], g->c, g->h, g->w};
         DCK(dnnl_memory_desc_init_by_tag(&fd, 4, dims, dnnl_f32, dnnl_nhwc), "f32 md");
         DCK(dnnl_memory_desc_init_by_tag(&td, 4, dims, t, dnnl_nhwc), "low-precision md");
         DCK(dnnl_reorder_primitive_desc_create(&pd, &fd, d->eng, &td, d->eng, attr), "reorder");
@@ -276,12 +301,12 @@ void vs__bb_dnnl_free(bb_dnnl *d) {
     if (!d) return;
     for (int i = 0; d->c && i < d->n_nodes; i++) {
         dconv *c = &d->c[i];
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < NSLOT; s++) {
             if (c->p[s]) dnnl_primitive_destroy(c->p[s]);
             if (c->src[s]) dnnl_memory_destroy(c->src[s]);
             if (c->dst[s]) dnnl_memory_destroy(c->dst[s]);
             if (c->sp[s]) dnnl_memory_destroy(c->sp[s]);
-            if (c->w[s] && !(s == 1 && c->w_shared)) dnnl_memory_destroy(c->w[s]);
+            if (c->w[s] && c->w_own[s]) dnnl_memory_destroy(c->w[s]);
         }
         if (c->b) dnnl_memory_destroy(c->b);
         vs__free(c->bq);
@@ -289,7 +314,7 @@ void vs__bb_dnnl_free(bb_dnnl *d) {
     }
     for (int i = 0; d->q && i < 2 * d->n_nodes; i++) {
         dquant *q = &d->q[i];
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < NSLOT; s++) {
             if (q->r[s]) dnnl_primitive_destroy(q->r[s]);
             if (q->from[s]) dnnl_memory_destroy(q->from[s]);
             if (q->to[s]) dnnl_memory_destroy(q->to[s]);
@@ -334,30 +359,53 @@ vs_status vs__bb_dnnl_create(bb_dnnl **out, const vs_backbone *bb, const bb_geom
         st = vs__err(VS_ERR_NOMEM, "%s: out of memory (oneDNN state)", bb->path);
         goto out;
     }
+    /* partial-batch slots: with one thread a batch-1 call per frame costs the same per
+     * frame as a batched call (measured: docs/backbone.md, "Fused conversions and
+     * partial batches") and the extra primitives only cost creation time; with more,
+     * every call is an OpenMP parallel region with its barriers, and fewer calls pay */
+    const int pow2 = g_pow2 == 2 || (g_pow2 == 1 && n_threads > 1);
+    d->bs[d->n_slots++] = max_batch;
+    for (int b = 1 << 12; b >= 1; b >>= 1)
+        if (b < max_batch && d->n_slots < NSLOT && (pow2 || b == 1)) d->bs[d->n_slots++] = b;
     for (int i = 0; i < bb->n_nodes; i++) {
         nd = &bb->nodes[i];
         if (nd->op != BB_CONV && nd->op != BB_DWCONV) continue;
         d->np[i] = prec;
         if (prec == VS_PRECISION_INT8 && vs__bb_int8_in_bf16(bb, i)) d->np[i] = VS_PRECISION_BF16;
-        if (prec == VS_PRECISION_FP32) continue;
-        dquant *q = &d->q[QI(nd->in[0], d->np[i])];
-        if (q->buf) continue; /* another conv reads the same activation */
+    }
+    for (int i = 0; i < bb->n_nodes && prec != VS_PRECISION_FP32; i++) {
+        nd = &bb->nodes[i];
+        if (nd->op != BB_CONV && nd->op != BB_DWCONV) continue;
         int p = nd->in[0];
+        dquant *q = &d->q[QI(p, d->np[i])];
+        if (q->kind) continue; /* another conv reads the same activation */
         q->kind = d->np[i];
         if (q->kind == VS_PRECISION_INT8) {
             q->sgn = cal->vmin[p] < 0;
             q->scale = (q->sgn ? 127.f : 255.f) / cal->clip[p];
         }
-        if ((st = make_quant(d, bb, p, q, &g[p]))) goto out;
+        /* fuse: p is a conv of this precision, every reader a conv of it, not a tap */
+        int fuse = g_fuse && !d->emul && (bb->nodes[p].op == BB_CONV || bb->nodes[p].op == BB_DWCONV) &&
+                   d->np[p] == q->kind;
+        for (int t = 0; fuse && t < bb->n_taps; t++) fuse = bb->tap_node[t] != p;
+        for (int j = p + 1; fuse && j < bb->n_nodes; j++) {
+            const bb_node *r = &bb->nodes[j];
+            for (int k = 0; k < r->n_in; k++)
+                if (r->in[k] == p && !((r->op == BB_CONV || r->op == BB_DWCONV) && d->np[j] == q->kind)) fuse = 0;
+        }
+        if (fuse) {
+            q->fused = 1;
+            d->c[p].oq = q;
+        }
     }
+    for (int i = 0; i < 2 * bb->n_nodes && d->q; i++)
+        if (d->q[i].kind && (st = make_quant(d, bb, i / 2, &d->q[i], &g[i / 2]))) goto out;
     size_t sp = 0;
     for (int i = 0; i < bb->n_nodes; i++) {
         nd = &bb->nodes[i];
         if (nd->op != BB_CONV && nd->op != BB_DWCONV) continue;
-        if ((st = make(d, &d->c[i], 0, bb, nd, d->np[i], &g[nd->in[0]], &g[i], max_batch, &sp))) goto out;
-        if (max_batch > 1 &&
-            (st = make(d, &d->c[i], 1, bb, nd, d->np[i], &g[nd->in[0]], &g[i], 1, &sp)))
-            goto out;
+        for (int s = 0; s < d->n_slots; s++)
+            if ((st = make(d, &d->c[i], s, bb, nd, d->np[i], &g[nd->in[0]], &g[i], d->bs[s], &sp))) goto out;
     }
     d->scratch_bytes = sp;
     if (sp) {
@@ -366,7 +414,7 @@ vs_status vs__bb_dnnl_create(bb_dnnl **out, const vs_backbone *bb, const bb_geom
             goto out;
         }
         for (int i = 0; i < bb->n_nodes; i++)
-            for (int s = 0; s < 2; s++)
+            for (int s = 0; s < d->n_slots; s++)
                 if (d->c[i].sp[s]) dnnl_memory_set_data_handle(d->c[i].sp[s], d->scratch);
     }
 out:
@@ -377,7 +425,27 @@ out:
 
 int vs__bb_dnnl_has(const bb_dnnl *d, int i) { return d && i < d->n_nodes && d->c[i].p[0]; }
 
-void vs__bb_dnnl_begin(bb_dnnl *d) { d->gen++; }
+void vs__bb_dnnl_begin(bb_dnnl *d) {
+    d->gen++;
+    d->n_exec = 0;
+}
+
+void vs__bb_dnnl_stats(const bb_dnnl *d, int *n_fused, long *n_exec) {
+    int nf = 0;
+    for (int i = 0; i < d->n_nodes; i++) nf += d->c[i].oq != NULL;
+    if (n_fused) *n_fused = nf;
+    if (n_exec) *n_exec = d->n_exec;
+}
+
+/* The slot that runs frames f.. of an n-frame forward: the max_batch slot, or the
+ * binary digits of n (the powers of two, largest first; with vs__bb_dnnl_set_partial(0)
+ * n batch-1 calls). The chunk is d->bs[slot] frames. */
+static int chunk_slot(const bb_dnnl *d, int n, int f) {
+    if (n == d->max_batch) return 0;
+    int s = 1;
+    while (s < d->n_slots - 1 && n - f < d->bs[s]) s++;
+    return s; /* the last slot is batch 1 */
+}
 
 /* Convert activation p (n frames at x) unless this forward already did. */
 static vs_status convert(bb_dnnl *d, const vs_backbone *bb, int p, dquant *q, const float *x, int n,
@@ -386,17 +454,17 @@ static vs_status convert(bb_dnnl *d, const vs_backbone *bb, int p, dquant *q, co
     const bb_node *nd = &bb->nodes[p];
     const int emul = d->emul && q->kind == VS_PRECISION_INT8;
     if (q->gen == d->gen) return VS_OK;
-    int slot = n == d->max_batch ? 0 : 1, reps = slot ? n : 1;
-    for (int f = 0; f < reps; f++) {
-        DCK(dnnl_memory_set_data_handle(q->from[slot], (void *)(x + f * in_frame)), "src handle");
-        DCK(dnnl_memory_set_data_handle(q->to[slot], (char *)q->buf + f * q->frame_bytes), "dst handle");
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, q->from[slot]}, {DNNL_ARG_TO, q->to[slot]}};
-        DCK(dnnl_primitive_execute(q->r[slot], d->str, 2, a), "convert");
+    for (int f = 0, s = 0; f < n; f += d->bs[s]) {
+        s = chunk_slot(d, n, f);
+        DCK(dnnl_memory_set_data_handle(q->from[s], (void *)(x + f * in_frame)), "src handle");
+        DCK(dnnl_memory_set_data_handle(q->to[s], (char *)q->buf + f * q->frame_bytes), "dst handle");
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, q->from[s]}, {DNNL_ARG_TO, q->to[s]}};
+        DCK(dnnl_primitive_execute(q->r[s], d->str, 2, a), "convert");
         if (!emul) continue;
-        DCK(dnnl_memory_set_data_handle(q->efrom[slot], (char *)q->buf + f * q->frame_bytes), "src handle");
-        DCK(dnnl_memory_set_data_handle(q->eto[slot], (char *)q->ebuf + f * q->frame_bytes * 4), "dst handle");
-        dnnl_exec_arg_t e[2] = {{DNNL_ARG_FROM, q->efrom[slot]}, {DNNL_ARG_TO, q->eto[slot]}};
-        DCK(dnnl_primitive_execute(q->e[slot], d->str, 2, e), "dequantise");
+        DCK(dnnl_memory_set_data_handle(q->efrom[s], (char *)q->buf + f * q->frame_bytes), "src handle");
+        DCK(dnnl_memory_set_data_handle(q->eto[s], (char *)q->ebuf + f * q->frame_bytes * 4), "dst handle");
+        dnnl_exec_arg_t e[2] = {{DNNL_ARG_FROM, q->efrom[s]}, {DNNL_ARG_TO, q->eto[s]}};
+        DCK(dnnl_primitive_execute(q->e[s], d->str, 2, e), "dequantise");
     }
     q->gen = d->gen;
 out:
@@ -408,25 +476,30 @@ vs_status vs__bb_dnnl_run(bb_dnnl *d, const vs_backbone *bb, int i, float *out, 
     vs_status st = VS_OK;
     const bb_node *nd = &bb->nodes[i];
     dconv *c = &d->c[i];
-    int slot = n == d->max_batch ? 0 : 1, reps = slot ? n : 1;
     if (omp_get_max_threads() != d->n_threads) omp_set_num_threads(d->n_threads);
     dquant *q = d->np[i] != VS_PRECISION_FP32 ? &d->q[QI(nd->in[0], d->np[i])] : NULL;
-    if (q && (st = convert(d, bb, nd->in[0], q, x, n, in_frame))) goto out;
-    for (int f = 0; f < reps; f++) {
+    if (q && !q->fused && (st = convert(d, bb, nd->in[0], q, x, n, in_frame))) goto out;
+    for (int f = 0, s = 0; f < n; f += d->bs[s]) {
+        s = chunk_slot(d, n, f);
         const void *src = !q      ? (const void *)(x + f * in_frame)
                           : q->ebuf ? (const void *)((const char *)q->ebuf + f * q->frame_bytes * 4)
                                     : (const void *)((const char *)q->buf + f * q->frame_bytes);
-        DCK(dnnl_memory_set_data_handle(c->src[slot], (void *)src), "src handle");
-        DCK(dnnl_memory_set_data_handle(c->dst[slot], out + f * out_frame), "dst handle");
-        dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->src[slot]}, {DNNL_ARG_WEIGHTS, c->w[slot]},
-                                {DNNL_ARG_BIAS, c->b}, {DNNL_ARG_DST, c->dst[slot]},
-                                {DNNL_ARG_SCRATCHPAD, c->sp[slot]}};
-        DCK(dnnl_primitive_execute(c->p[slot], d->str, c->sp[slot] ? 5 : 4, a), "execute");
+        void *dst = c->oq ? (void *)((char *)c->oq->buf + f * c->oq->frame_bytes) : (void *)(out + f * out_frame);
+        DCK(dnnl_memory_set_data_handle(c->src[s], (void *)src), "src handle");
+        DCK(dnnl_memory_set_data_handle(c->dst[s], dst), "dst handle");
+        dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->src[s]}, {DNNL_ARG_WEIGHTS, c->w[s]},
+                                {DNNL_ARG_BIAS, c->b}, {DNNL_ARG_DST, c->dst[s]},
+                                {DNNL_ARG_SCRATCHPAD, c->sp[s]}};
+        DCK(dnnl_primitive_execute(c->p[s], d->str, c->sp[s] ? 5 : 4, a), "execute");
+        d->n_exec++;
     }
+    if (c->oq) c->oq->gen = d->gen;
     DCK(dnnl_stream_wait(d->str), "wait");
 out:
     return st;
 }
 #else
-typedef int vs__bb_dnnl_unused; /* ISO C: no empty translation unit */
+#include "bb_dnnl.h"
+void vs__bb_dnnl_set_fusion(int on) { (void)on; }
+void vs__bb_dnnl_set_partial(int mode) { (void)mode; }
 #endif
