@@ -34,6 +34,14 @@ typedef struct vs_decode_params {
     int max_frames;      /* stop after this many sampled frames (0 = no limit) */
     int max_pixels;      /* refuse streams larger than this many pixels (default 8192*8192) */
     bool skip_nonref;    /* let the codec skip non-reference frames between samples (default true) */
+    float view[4];       /* x0, y0, x1, y1: the part of the upright picture to sample, as fractions
+                            of its width and height (default 0, 0, 1, 1: all of it). A smaller
+                            rectangle is cut from the full-resolution picture and scaled so that its
+                            short side is `resize`, then centre-cropped: a picture-in-picture view
+                            (docs/hard_copies.md). Each side at least 0.1 of the picture's. */
+    int probe_width;     /* > 0: also keep small grey probe pictures of the decoded frames, this
+                            many pixels wide (16..256; default 0, none), for vs_decode_probes */
+    double probe_fps;    /* most probe pictures per second of video (default 5) */
 } vs_decode_params;
 
 typedef struct vs_decode_info {
@@ -59,6 +67,12 @@ VS_API vs_status vs_decode_open(vs_decoder **out, const char *path, const vs_dec
 VS_API vs_status vs_decode_next(vs_decoder *d, const uint8_t **rgb, double *t);
 
 VS_API const vs_decode_info *vs_decode_get_info(const vs_decoder *d);
+/* The probe pictures kept so far (vs_decode_params.probe_width > 0): *n grey pictures of
+ * *w x *h bytes, one after the other, upright, in presentation order, at most probe_fps a
+ * second from the frames the decoder decodes anyway (no frame is decoded for them). At
+ * most 1024 are kept: past that every other one is dropped and the rate halved. NULL with
+ * *n = 0 when none. Owned by the decoder, valid until the next vs_decode_next or close. */
+VS_API const uint8_t *vs_decode_probes(const vs_decoder *d, int *n, int *w, int *h);
 
 VS_API void vs_decode_close(vs_decoder *d);
 

@@ -35,6 +35,7 @@
 #include "vidsim/hamming.h"
 #include "vidsim/hashmodel.h"
 #include "vidsim/index.h"
+#include "vidsim/inset.h"
 #include "vidsim/localize.h"
 #include "vidsim/norm.h"
 #include "vidsim/quant.h"

@@ -14,6 +14,7 @@
 #include <libswscale/swscale.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 void vs__conv_scaled_size(int w, int h, int resize, int *ow, int *oh) {
@@ -188,6 +189,56 @@ vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize
             w = h;
             h = t;
         }
+    }
+
+    if (c->has_view) {
+        /* Cut the view from the full-resolution picture by moving the plane pointers
+         * (chroma planes by the subsampled offset, the corner rounded down to the
+         * chroma grid); formats whose planes cannot be addressed that way go through
+         * native-size RGB24 first. The cut then scales like a whole picture. */
+        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+        int steps[4];
+        if (!plane_steps(desc, steps)) {
+            c->sws_pre = sws_getCachedContext(c->sws_pre, w, h, fmt, w, h, AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL,
+                                              NULL, NULL);
+            if (!c->sws_pre)
+                return vs__err(VS_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s", path,
+                               av_get_pix_fmt_name(fmt));
+            set_colorspace(c->sws_pre, fmt, f->colorspace, range);
+            int pstride = (w * 3 + 63) & ~63;
+            if (grow(&c->pre, &c->pre_cap, (size_t)pstride * h + 64) != VS_OK)
+                return vs__err(VS_ERR_NOMEM, "%s: out of memory converting a frame", path);
+            uint8_t *pd[4] = {c->pre, NULL, NULL, NULL};
+            int pl[4] = {pstride, 0, 0, 0};
+            if (sws_scale(c->sws_pre, src, sls, 0, h, pd, pl) <= 0)
+                return vs__err(VS_ERR_DECODE, "%s: pixel conversion failed", path);
+            fmt = AV_PIX_FMT_RGB24;
+            range = AVCOL_RANGE_JPEG;
+            src[0] = c->pre;
+            sls[0] = pstride;
+            src[1] = src[2] = src[3] = NULL;
+            sls[1] = sls[2] = sls[3] = 0;
+            desc = av_pix_fmt_desc_get(fmt);
+            plane_steps(desc, steps);
+        }
+        int ax = 1 << desc->log2_chroma_w, ay = 1 << desc->log2_chroma_h;
+        /* (the fractions are floats: 0.6f * 360 is 216.00001, which must give 216) */
+        int vx0 = (int)floor(c->view[0] * (double)w + 1e-3) / ax * ax;
+        int vy0 = (int)floor(c->view[1] * (double)h + 1e-3) / ay * ay;
+        int vx1 = (int)ceil(c->view[2] * (double)w - 1e-3), vy1 = (int)ceil(c->view[3] * (double)h - 1e-3);
+        if (vx1 > w) vx1 = w;
+        if (vy1 > h) vy1 = h;
+        if (vx1 - vx0 < 2 || vy1 - vy0 < 2)
+            return vs__err(VS_ERR_INVALID_ARG, "%s: view %g,%g,%g,%g is under 2 pixels of a %dx%d picture", path,
+                           c->view[0], c->view[1], c->view[2], c->view[3], w, h);
+        for (int i = 0; i < 4; i++) {
+            if (!src[i]) continue;
+            int chroma = i == 1 || i == 2;
+            int dx = chroma ? vx0 >> desc->log2_chroma_w : vx0, dy = chroma ? vy0 >> desc->log2_chroma_h : vy0;
+            src[i] += (ptrdiff_t)dy * sls[i] + (ptrdiff_t)dx * steps[i];
+        }
+        w = vx1 - vx0;
+        h = vy1 - vy0;
     }
 
     int ow, oh;

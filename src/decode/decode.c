@@ -13,6 +13,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/error.h>
+#include <libswscale/swscale.h>
 
 #include <errno.h>
 #include <math.h>
@@ -62,7 +63,15 @@ struct vs_decoder {
     vs__sampler smp;
     vs__conv conv;
     uint8_t *rgb;         /* crop * crop * 3 */
+    struct SwsContext *probe_sws; /* decoded frame -> grey probe picture */
+    uint8_t *probes;      /* n_probes pictures of probe_w x probe_h */
+    uint8_t *probe_tmp;   /* one probe picture before rotation */
+    int n_probes, probe_w, probe_h;
+    int64_t probe_next;   /* earliest shifted timestamp (tb) of the next probe picture */
+    int64_t probe_step;   /* 1 / probe_fps in tb, doubled at each decimation */
 };
+
+#define MAX_PROBES 1024
 
 vs_decode_params vs_decode_default_params(void) {
     vs_decode_params p;
@@ -74,6 +83,8 @@ vs_decode_params vs_decode_default_params(void) {
     p.max_frames = 0;
     p.max_pixels = 8192 * 8192;
     p.skip_nonref = true;
+    p.view[2] = p.view[3] = 1;
+    p.probe_fps = 5;
     return p;
 }
 
@@ -136,6 +147,9 @@ int vs__stream_rotation(const AVStream *st) {
 
 void vs_decode_close(vs_decoder *d) {
     if (!d) return;
+    sws_freeContext(d->probe_sws);
+    vs__free(d->probes);
+    vs__free(d->probe_tmp);
     avcodec_free_context(&d->dec);
     avformat_close_input(&d->fmt);
     av_frame_free(&d->frame);
@@ -163,6 +177,14 @@ static vs_status check_params(const vs_decode_params *p, const char *path) {
                        p->n_threads);
     if (p->max_frames < 0 || p->max_pixels <= 0)
         return vs__err(VS_ERR_INVALID_ARG, "%s: max_frames must be >= 0 and max_pixels > 0", path);
+    const float *v = p->view;
+    if (!(v[0] >= 0 && v[1] >= 0 && v[2] <= 1 && v[3] <= 1 && v[2] - v[0] >= 0.1f && v[3] - v[1] >= 0.1f))
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "%s: view must be a rectangle inside [0, 1] x [0, 1] with sides >= 0.1, got %g,%g,%g,%g",
+                       path, v[0], v[1], v[2], v[3]);
+    if (p->probe_width && (p->probe_width < 16 || p->probe_width > 256 || !(p->probe_fps > 0 && p->probe_fps <= 1000)))
+        return vs__err(VS_ERR_INVALID_ARG, "%s: probe_width must be 0 or in [16, 256] and probe_fps in (0, 1000]",
+                       path);
     return VS_OK;
 }
 
@@ -307,6 +329,24 @@ vs_status vs_decode_open(vs_decoder **out, const char *path, const vs_decode_par
     }
     st = open_stream(d);
     if (st != VS_OK) goto fail;
+    if (p.view[0] != 0 || p.view[1] != 0 || p.view[2] != 1 || p.view[3] != 1) {
+        d->conv.has_view = 1;
+        memcpy(d->conv.view, p.view, sizeof d->conv.view);
+    }
+    if (p.probe_width) {
+        int uw = d->info.width, uh = d->info.height;
+        if (d->info.rotation == 90 || d->info.rotation == 270) {
+            uw = d->info.height;
+            uh = d->info.width;
+        }
+        d->probe_w = p.probe_width;
+        d->probe_h = uw > 0 ? (int)lround((double)p.probe_width * uh / uw) : p.probe_width;
+        if (d->probe_h < 8) d->probe_h = 8;
+        if (d->probe_h > 4 * p.probe_width) d->probe_h = 4 * p.probe_width;
+        double step = 1.0 / (p.probe_fps * av_q2d(d->tb));
+        d->probe_step = step >= 1 ? (int64_t)llround(step) : 1;
+        d->probe_next = INT64_MIN;
+    }
     int64_t gap = (int64_t)ceil(MAX_GAP_SECONDS * p.fps);
     vs__sampler_init(&d->smp, gap);
     d->max_sent = AV_NOPTS_VALUE;
@@ -407,6 +447,52 @@ static vs_status feed(vs_decoder *d) {
     return VS_OK;
 }
 
+/* Keep a grey probe picture of decoded frame f (upright, probe_w x probe_h). At
+ * MAX_PROBES the even-numbered pictures are kept and the interval doubled. A picture
+ * that cannot be converted is not kept (the probes are advisory); only memory fails. */
+static vs_status probe_push(vs_decoder *d, const AVFrame *f) {
+    const size_t sz = (size_t)d->probe_w * d->probe_h;
+    if (d->n_probes == MAX_PROBES) {
+        for (int i = 1; i < MAX_PROBES / 2; i++) memcpy(d->probes + i * sz, d->probes + 2 * i * sz, sz);
+        d->n_probes = MAX_PROBES / 2;
+        d->probe_step *= 2;
+    }
+    if (!d->probes) {
+        d->probes = vs__malloc(sz * MAX_PROBES);
+        d->probe_tmp = vs__malloc(sz);
+        if (!d->probes || !d->probe_tmp) return vs__err(VS_ERR_NOMEM, "%s: out of memory for probe pictures", d->path);
+    }
+    int rot = d->info.rotation, sw = d->probe_w, sh = d->probe_h; /* size before rotation */
+    if (rot == 90 || rot == 270) {
+        sw = d->probe_h;
+        sh = d->probe_w;
+    }
+    d->probe_sws = sws_getCachedContext(d->probe_sws, f->width, f->height, (enum AVPixelFormat)f->format, sw, sh,
+                                        AV_PIX_FMT_GRAY8, SWS_BICUBIC, NULL, NULL, NULL);
+    if (!d->probe_sws) return VS_OK;
+    uint8_t *dd[4] = {rot ? d->probe_tmp : d->probes + d->n_probes * sz, NULL, NULL, NULL};
+    int dl[4] = {sw, 0, 0, 0};
+    if (sws_scale(d->probe_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl) <= 0)
+        return VS_OK;
+    if (rot) { /* clockwise, as the frames: 90 dst(r,c) = src(sh-1-c, r); 270 dst(r,c) = src(c, sw-1-r) */
+        uint8_t *o = d->probes + d->n_probes * sz, *t = d->probe_tmp;
+        for (int r = 0; r < d->probe_h; r++)
+            for (int c = 0; c < d->probe_w; c++)
+                o[r * d->probe_w + c] = rot == 90    ? t[(sh - 1 - c) * sw + r]
+                                        : rot == 270 ? t[c * sw + sw - 1 - r]
+                                                     : t[(sh - 1 - r) * sw + sw - 1 - c];
+    }
+    d->n_probes++;
+    return VS_OK;
+}
+
+const uint8_t *vs_decode_probes(const vs_decoder *d, int *n, int *w, int *h) {
+    if (n) *n = d ? d->n_probes : 0;
+    if (w) *w = d ? d->probe_w : 0;
+    if (h) *h = d ? d->probe_h : 0;
+    return d && d->n_probes ? d->probes : NULL;
+}
+
 /* A decoded frame: timestamp it and let the sampler decide. */
 static vs_status on_frame(vs_decoder *d) {
     AVFrame *f = d->frame;
@@ -429,6 +515,11 @@ static vs_status on_frame(vs_decoder *d) {
     d->last_dur = dur > 0 ? dur : d->def_dur;
     d->have_last = 1;
     if (d->info.n_decoded == 1 && av_frame_ref(d->first, f) < 0) av_frame_unref(d->first);
+    if (d->probe_w && ts >= d->probe_next) {
+        vs_status st = probe_push(d, f);
+        if (st != VS_OK) return st;
+        d->probe_next = ts + d->probe_step;
+    }
     if (d->convert_all) {
         if (!d->scratch) d->scratch = vs__malloc((size_t)d->p.crop * d->p.crop * 3);
         if (!d->scratch) return vs__err(VS_ERR_NOMEM, "%s: out of memory", d->path);

@@ -37,8 +37,9 @@ int64_t vs__sampler_eof(vs__sampler *s, int64_t eof_p, int64_t *first_n);
 
 /* ---- convert.c ---------------------------------------------------------------
  * Converts one decoded frame to crop x crop RGB24: rotate (90/180/270, clockwise,
- * as FFmpeg's autorotate does), swscale SWS_BICUBIC to w' x h' (short side
- * `resize`, both even-rounded up), centre crop. Buffers are reused between calls. */
+ * as FFmpeg's autorotate does), cut the view rectangle when has_view (full resolution,
+ * chroma-aligned), swscale SWS_BICUBIC to w' x h' (short side `resize`, both
+ * even-rounded up), centre crop. Buffers are reused between calls. */
 typedef struct vs__conv {
     struct SwsContext *sws;     /* source (possibly rotated) -> RGB24 w' x h' */
     struct SwsContext *sws_pre; /* fallback rotation path: source -> RGB24 native size */
@@ -48,6 +49,8 @@ typedef struct vs__conv {
     size_t pre_cap;
     uint8_t *scaled;            /* w' x h' x 3 */
     size_t scaled_cap;
+    int has_view;               /* cut view[] (fractions x0, y0, x1, y1 of the upright picture) */
+    float view[4];              /* before scaling: vs_decode_params.view */
 } vs__conv;
 
 /* Output size of the resize step for a (rotated) w x h frame. */

@@ -1,0 +1,50 @@
+/*
+ * inset.h - find a picture-in-picture inset: a rectangle of persistent straight edges
+ * whose inside changes independently of the outside (a video shown small inside
+ * another). Works on small grey probe pictures (vs_decode_params.probe_width); the
+ * search scores the inside as an extra view of the query (docs/hard_copies.md
+ * "The inset view").
+ *
+ * Thread safety: pure functions; no state.
+ */
+#ifndef VIDSIM_INSET_H
+#define VIDSIM_INSET_H
+
+#include "vidsim/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vs_inset_params {
+    float edge_min;   /* grey-level step across a side (2-pixel difference) that counts as an edge (10) */
+    float persist;    /* fraction of the pictures the step must be in at a pixel (0.75) */
+    float side_min;   /* fraction of every side's length that must be such edges (0.9) */
+    float size_min;   /* the rectangle's width and height as fractions of the picture's: at least */
+    float size_max;   /*   size_min (0.25) and at most size_max (0.85) */
+    float corr_max;   /* most correlation between the inside's and the outside's frame-to-frame
+                         change for the inside to count as another video (0.6) */
+    int min_pictures; /* fewer pictures than this: nothing is found (5) */
+} vs_inset_params;
+
+typedef struct vs_inset {
+    int found;        /* 1: an inset passed every test */
+    float x0, y0, x1, y1; /* the best rectangle, fractions of the picture (inside its edges) */
+    float side;       /* its weakest side's edge coverage (0..1) */
+    float corr;       /* correlation of inside and outside change (0 when either never changes) */
+} vs_inset;
+
+VS_API vs_inset_params vs_inset_default_params(void);
+
+/* Look for an inset in n grey pictures of w x h bytes each (one after the other,
+ * presentation order, a few a second). The best rectangle (by weakest side; the largest
+ * of equals, then the first in raster order of its corners) is reported in *out even when it fails the
+ * side or correlation test; out->found says whether it passed. p NULL = defaults.
+ * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..1024; VS_ERR_NOMEM. */
+VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, const vs_inset_params *p,
+                                 vs_inset *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,247 @@
+/*
+ * test_inset.c - the picture-in-picture inset view: vs_inset_detect on synthetic grey
+ * pictures with known answers (an inset moving on its own is found to within a pixel;
+ * the same host without it, and a box that changes with the host, are not), its
+ * argument checks; the decoder's view cut (vs_decode_params.view) against the ffmpeg
+ * command line's crop+scale+crop on a clip, plain and rotated, and its bad values; the
+ * probe pictures (rate, size) and the detector end to end on clips made with ffmpeg's
+ * overlay filter. The clip parts skip (naming ffmpeg) without the ffmpeg CLI.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "test.h"
+#include "vidsim/decode.h"
+#include "vidsim/inset.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W 96
+#define H 54
+#define N 30
+
+static uint8_t clamp8(double v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5); }
+
+/* Host: a smooth pattern drifting right with a flicker. kind 1: an inset in
+ * [30, 70) x [12, 40) with its own pattern moving down (another video); kind 2: the
+ * same box showing the host at half brightness (static structure that changes with the
+ * host); kind 0: the host alone. */
+static uint8_t *make(int kind) {
+    uint8_t *p = malloc((size_t)N * W * H);
+    for (int t = 0; t < N; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double host = 128 + 60 * sin(0.15 * (x + 3 * t)) * cos(0.2 * y) + 15 * sin(0.9 * t);
+                int in = x >= 30 && x < 70 && y >= 12 && y < 40;
+                double v = host;
+                if (in && kind == 1) v = 60 + 40 * sin(0.3 * (y + 2 * t)) + 20 * cos(0.25 * x);
+                if (in && kind == 2) v = 0.5 * host;
+                p[(size_t)t * W * H + y * W + x] = clamp8(v);
+            }
+    return p;
+}
+
+static void test_synthetic(void) {
+    vs_inset r;
+    uint8_t *a = make(1);
+    CHECK_EQ(vs_inset_detect(a, N, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  inset: found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f (true %.3f,%.3f,%.3f,%.3f)\n",
+            r.found, r.side, r.corr, r.x0, r.y0, r.x1, r.y1, 30.0 / W, 12.0 / H, 70.0 / W, 40.0 / H);
+    CHECK(r.found == 1);
+    CHECK(r.side >= 0.9f);
+    CHECK(r.corr < 0.6f);
+    CHECK_NEAR(r.x0, 30.0 / W, 1.5 / W);
+    CHECK_NEAR(r.y0, 12.0 / H, 1.5 / H);
+    CHECK_NEAR(r.x1, 70.0 / W, 1.5 / W);
+    CHECK_NEAR(r.y1, 40.0 / H, 1.5 / H);
+    /* Too few pictures: nothing, and no error. */
+    CHECK_EQ(vs_inset_detect(a, 4, W, H, NULL, &r), VS_OK);
+    CHECK(r.found == 0);
+    /* A stricter side test fails it; a looser correlation test does not matter. */
+    vs_inset_params p = vs_inset_default_params();
+    p.size_max = 0.3f; /* the inset is 0.42 x 0.52 of the picture */
+    CHECK_EQ(vs_inset_detect(a, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0 || fabsf(r.x1 - r.x0) <= 0.31f);
+    free(a);
+
+    uint8_t *b = make(0);
+    CHECK_EQ(vs_inset_detect(b, N, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  host only: found %d side %.2f corr %.2f\n", r.found, r.side, r.corr);
+    CHECK(r.found == 0);
+    CHECK(r.side < 0.9f);
+    free(b);
+
+    uint8_t *c = make(2);
+    CHECK_EQ(vs_inset_detect(c, N, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  box changing with the host: found %d side %.2f corr %.2f\n", r.found, r.side, r.corr);
+    CHECK(r.found == 0);
+    CHECK(r.side >= 0.9f);  /* the box has the edges ... */
+    CHECK(r.corr >= 0.6f);  /* ... and fails on independence */
+    p = vs_inset_default_params();
+    p.corr_max = 1.01f;     /* without the independence test it would be taken */
+    CHECK_EQ(vs_inset_detect(c, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 1);
+    free(c);
+
+    /* Arguments. */
+    uint8_t tiny[8 * 8 * 5] = {0};
+    CHECK_EQ(vs_inset_detect(tiny, 5, 8, 8, NULL, &r), VS_OK);
+    CHECK(r.found == 0);
+    CHECK_EQ(vs_inset_detect(tiny, 5, 7, 8, NULL, &r), VS_ERR_INVALID_ARG);
+    CHECK_EQ(vs_inset_detect(tiny, 5, 8, 600, NULL, &r), VS_ERR_INVALID_ARG);
+    CHECK_EQ(vs_inset_detect(NULL, 5, 8, 8, NULL, &r), VS_ERR_INVALID_ARG);
+    CHECK_EQ(vs_inset_detect(tiny, 5, 8, 8, NULL, NULL), VS_ERR_INVALID_ARG);
+    CHECK_EQ(vs_inset_detect(NULL, 0, 8, 8, NULL, &r), VS_OK);
+    CHECK(r.found == 0);
+}
+
+static int run(const char *cmd) { return system(cmd); }
+
+static double mean_abs(const uint8_t *a, const uint8_t *b, size_t n, int *mx) {
+    double s = 0;
+    *mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)a[i] - (int)b[i]);
+        s += d;
+        if (d > *mx) *mx = d;
+    }
+    return n ? s / (double)n : 0;
+}
+
+/* The view cut against ffmpeg: crop=w/2:h/2:w/4:h/4 then the reference scale and crop. */
+static void check_view(const char *clip, const char *cli_crop, const float view[4]) {
+    char out[4200], cmd[12000];
+    snprintf(out, sizeof out, "%s/inset_view_cli.rgb", vs_test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -hide_banner -loglevel error -y -i '%s' -vf \"fps=1,%s,"
+             "scale=w='2*ceil(iw*256/min(iw,ih)/2)':h='2*ceil(ih*256/min(iw,ih)/2)',crop=224:224\" "
+             "-pix_fmt rgb24 -f rawvideo '%s'",
+             clip, cli_crop, out);
+    CHECK_MSG(run(cmd) == 0, "ffmpeg failed: %s", cmd);
+    size_t len = 0;
+    uint8_t *cli = vs_test_read_file(out, &len);
+    vs_decode_params p = vs_decode_default_params();
+    memcpy(p.view, view, sizeof p.view);
+    uint8_t *ours = NULL, *whole = NULL;
+    int n = 0, nw = 0;
+    CHECK_MSG(vs_decode_all(clip, &p, &ours, &n, NULL) == VS_OK, "%s", vs_last_error());
+    vs_decode_params q = vs_decode_default_params();
+    CHECK_EQ(vs_decode_all(clip, &q, &whole, &nw, NULL), VS_OK);
+    const size_t fb = 224 * 224 * 3;
+    CHECK_MSG(cli && (size_t)n * fb == len, "%d frames, ffmpeg gives %zu", n, len / fb);
+    if (cli && ours && (size_t)n * fb == len) {
+        int mx;
+        double m = mean_abs(ours, cli, len, &mx);
+        int mx2;
+        double m2 = whole && nw == n ? mean_abs(whole, cli, len, &mx2) : 999;
+        fprintf(stderr, "  view %s: %d frames, parity vs CLI mean abs %.4f max %d (whole picture: %.1f)\n", cli_crop,
+                n, m, mx, m2);
+        CHECK_MSG(m <= 0.05 && mx <= 8, "view: mean %.4f max %d", m, mx);
+        CHECK(m2 > 5); /* the view is not the whole picture */
+    }
+    free(cli);
+    vs_free(ours);
+    vs_free(whole);
+}
+
+static void test_clips(void) {
+    if (run("ffmpeg -hide_banner -version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "  skipping the clip checks: the ffmpeg CLI is not installed\n");
+        return;
+    }
+    const char *tmp = vs_test_tmpdir();
+    char pip[1200], host[1200], rot[1200], cmd[16000];
+    snprintf(pip, sizeof pip, "%.1100s/inset_pip.mp4", tmp);
+    snprintf(host, sizeof host, "%.1100s/inset_host.mp4", tmp);
+    snprintf(rot, sizeof rot, "%.1100s/inset_rot90.mp4", tmp);
+    /* A zooming fractal with a white frame, inset at (300, 120) 256 x 144 in a 640 x 360 test pattern. */
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi "
+             "-i mandelbrot=size=250x138:rate=25 -filter_complex "
+             "\"[1]pad=256:144:3:3:white[i];[0][i]overlay=x=300:y=120:shortest=1\" -t 8 -pix_fmt yuv420p '%s' && "
+             "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 8 "
+             "-pix_fmt yuv420p '%s' && "
+             "ffmpeg -nostdin -hide_banner -loglevel error -y -i '%s' -c copy -metadata:s:v rotate=90 '%s'",
+             pip, host, pip, rot);
+    if (run(cmd) != 0) {
+        fprintf(stderr, "  skipping the clip checks: ffmpeg could not make the clips (libx264?)\n");
+        return;
+    }
+    const float v[4] = {0.25f, 0.25f, 0.75f, 0.75f};
+    check_view(host, "crop=320:180:160:90", v);
+    const float v2[4] = {0.5f, 0.0f, 1.0f, 0.6f};
+    check_view(pip, "crop=320:216:320:0", v2);
+
+    /* Bad views are refused by name. */
+    vs_decode_params p = vs_decode_default_params();
+    vs_decoder *d = NULL;
+    const float bad[][4] = {{0.5f, 0, 0.55f, 1}, {-0.1f, 0, 1, 1}, {0, 0, 1, 1.2f}, {0.6f, 0, 0.4f, 1}};
+    for (int i = 0; i < 4; i++) {
+        memcpy(p.view, bad[i], sizeof p.view);
+        CHECK_EQ(vs_decode_open(&d, host, &p), VS_ERR_INVALID_ARG);
+        CHECK(d == NULL);
+        CHECK(strstr(vs_last_error(), "inset_host.mp4") != NULL);
+        CHECK(strstr(vs_last_error(), "view") != NULL);
+    }
+    p = vs_decode_default_params();
+    p.probe_width = 300;
+    CHECK_EQ(vs_decode_open(&d, host, &p), VS_ERR_INVALID_ARG);
+
+    /* Probe pictures and the detector end to end. */
+    struct {
+        const char *path;
+        int found;
+        float rect[4];
+        int pw, ph;
+    } cases[] = {{pip, 1, {300 / 640.f, 120 / 360.f, 556 / 640.f, 264 / 360.f}, 96, 54},
+                 {host, 0, {0}, 96, 54},
+                 /* the rotate=90 tag turns the picture a quarter counter-clockwise (rotation
+                    270, as the ffmpeg CLI shows it): 360 x 640, the inset at x = 120 .. 264,
+                    y = 640 - 556 .. 640 - 300 */
+                 {rot, 1, {120 / 360.f, 84 / 640.f, 264 / 360.f, 340 / 640.f}, 96, 171}};
+    for (int c = 0; c < 3; c++) {
+        p = vs_decode_default_params();
+        p.probe_width = 96;
+        CHECK_MSG(vs_decode_open(&d, cases[c].path, &p) == VS_OK, "%s", vs_last_error());
+        if (!d) continue;
+        const uint8_t *rgb;
+        double t;
+        while (vs_decode_next(d, &rgb, &t) == VS_OK && rgb) {}
+        int n, w, h;
+        const uint8_t *pics = vs_decode_probes(d, &n, &w, &h);
+        vs_inset r;
+        CHECK_EQ(vs_inset_detect(pics, n, w, h, NULL, &r), VS_OK);
+        fprintf(stderr, "  %s: %d probes %dx%d, found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f\n",
+                strrchr(cases[c].path, '/') + 1, n, w, h, r.found, r.side, r.corr, r.x0, r.y0, r.x1, r.y1);
+        CHECK(pics != NULL);
+        CHECK(w == cases[c].pw && h == cases[c].ph);
+        CHECK_MSG(n >= 28 && n <= 41, "%d probes for 8 s at 5 a second", n);
+        CHECK(r.found == cases[c].found);
+        if (cases[c].found) {
+            CHECK_NEAR(r.x0, cases[c].rect[0], 0.04);
+            CHECK_NEAR(r.y0, cases[c].rect[1], 0.04);
+            CHECK_NEAR(r.x1, cases[c].rect[2], 0.04);
+            CHECK_NEAR(r.y1, cases[c].rect[3], 0.04);
+        }
+        vs_decode_close(d);
+    }
+    /* Without probe_width there are none. */
+    p = vs_decode_default_params();
+    CHECK_EQ(vs_decode_open(&d, pip, &p), VS_OK);
+    if (d) {
+        int n = -1;
+        const uint8_t *rgb;
+        double t;
+        while (vs_decode_next(d, &rgb, &t) == VS_OK && rgb) {}
+        CHECK(vs_decode_probes(d, &n, NULL, NULL) == NULL && n == 0);
+        vs_decode_close(d);
+    }
+}
+
+int main(void) {
+    test_synthetic();
+    test_clips();
+    return vs_test_done();
+}
