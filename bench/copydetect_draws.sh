@@ -7,9 +7,14 @@
 # MODEL (visil_f or a similarity model file; symmetric search unless SEARCH_OPTS says
 # otherwise) and scores it with vidsim eval.
 #
-# VS_BENCH_QUERIES=video searches the query videos themselves (the search extracts them,
-# with the mirror view that video queries get by default: docs/hard_copies.md) instead of
-# their feature files (one view; the default, faster, and the figures of earlier sessions).
+# The queries' feature files are extracted with their mirror and inset views (`extract
+# --mirror-view on --inset-view on`: docs/search.md "The mirror view", "The inset view"),
+# so that searching them gives what searching the videos gives, byte for byte; a draw
+# built before that (its qf/*.vsf without the blocks: version 1, or 3 with the mirror
+# block only) is searched with fewer views, the figures of earlier sessions: delete
+# WORKDIR/seedN/ready to rebuild it. VS_BENCH_QUERIES=video searches the query videos
+# themselves (the search extracts them, with the mirror and inset views that video queries
+# get by default: docs/hard_copies.md) instead of their feature files.
 # Output: CSV on stdout, header model,seed,uap,map,r1 (percent), one row per model and
 # seed, then one row per model with seed=mean. Progress goes to stderr.
 # A single draw moves by several points between seeds (ViSiL_f: 86.5, 82.8, 83.9 μAP
@@ -33,7 +38,7 @@ for s in $SEEDS; do
     python3 "$SHARED/bench/make_copies.py" --sources "$SHARED/data/videos" --out "$d/dev" \
       --seed "$s" --copies 3 > "$d/make.log" 2>&1
     $V index add --index "$d/index" "$d/dev/refs" > "$d/add.log" 2>&1
-    $V extract "$d/dev/queries" -o "$d/qf" > "$d/extract.log" 2>&1
+    $V extract "$d/dev/queries" -o "$d/qf" --mirror-view on --inset-view on > "$d/extract.log" 2>&1
     touch "$d/ready"
   fi
 done

@@ -38,7 +38,7 @@ _vidsim() {
             return ;;
         --direction) COMPREPLY=($(compgen -W "sym q2r" -- "$cur")); return ;;
         --precision) COMPREPLY=($(compgen -W "fp32 int8 bf16" -- "$cur")); return ;;
-        --mirror-view) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+        --mirror-view|--inset-view) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --sim-precision) COMPREPLY=($(compgen -W "bf16 fp32" -- "$cur")); return ;;
         --hash-model) COMPREPLY=($(compgen -W "lsh64 lsh128 lsh256" -- "$cur") $(compgen -f -- "$cur")); return ;;
         --model)
@@ -75,11 +75,11 @@ _vidsim() {
         serve) opts="--index --listen --token-file -j --max-upload --allow-dir --upload-dir" ;;
         eval) opts="--gt --pred --queries --format --segments --dataset --all-db --fivr-version --fivr-audio
                     --distractors --ties" ;;
-        extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force --timing" ;;
+        extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force --timing --mirror-view --inset-view" ;;
         calibrate) opts="-o --out --backbone --frames --percentile --fps --threads" ;;
         pca) opts="--videos --features -o --dim --eps --backbone --layers -j" ;;
         search) opts="--index --top --threshold --format --model --pca --direction -j --allow-partial
-                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --sim-precision --mirror-view --timing --segments --norm" ;;
+                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --sim-precision --mirror-view --inset-view --timing --segments --norm" ;;
         train) opts="--videos --index -o --iters --batch --lr --warmup --lambda --calib --freeze --mode --views
                      --max-frames --clip --init --seed -j --checkpoint-every --resume --bank --log --stop-after
                      --no-overlays --copy-edits --backbone --pca" ;;

@@ -24,6 +24,7 @@
 
 #include "vidsim/base.h"
 #include "vidsim/decode.h"
+#include "vidsim/inset.h"
 #include "vidsim/backbone.h"
 
 #ifdef __cplusplus
@@ -46,6 +47,25 @@ typedef struct vs_features {
     uint64_t source_hash;  /* content fingerprint, see vs_file_fingerprint */
     long n_damaged;        /* damaged packets skipped while decoding */
     void *priv_;           /* internal */
+    float *mirror;         /* [T, R, D] features of the same frames mirrored left-right (the
+                              query's second view in search, vs_search_params.mirror_view),
+                              or NULL: from vs_extract_video with vs_extract_params.mirror_view,
+                              or a loaded file's mirror block (docs/formats.md "VSF version 3").
+                              Last, so that the fields before it keep their offsets */
+    /* The inset view (vs_search_params.inset_view, docs/formats.md "VSF version 4"): from
+     * vs_extract_video with vs_extract_params.inset_view, or a loaded file's inset block.
+     * After the fields above, so that theirs keep their offsets. */
+    int inset_probed;      /* 1: the video was probed for a picture-in-picture inset (the
+                              fields below say what was found); 0: not looked for (a file
+                              without the inset block), the fields below are zero */
+    vs_inset inset;        /* what the probe found (vs_extract_state_inset); inset.found 0:
+                              no inset, the query has no inset view */
+    int inset_T;           /* T2: kept frames of the inset view (near-constant frames are left
+                              out per view, so T2 and its times may differ from T's); 0 when
+                              none was found or none of its frames could be used */
+    float *inset_data;     /* [inset_T, R, D] features of the inset rectangle sampled at full
+                              resolution (vs_extract_state_set_view), or NULL */
+    float *inset_times;    /* [inset_T] seconds of each kept inset frame, or NULL */
 } vs_features;
 
 typedef struct vs_extract_params {
@@ -66,6 +86,26 @@ typedef struct vs_extract_params {
                                    part of the model id) */
     const char *calib_path;     /* INT8: calibration file (default: calib_BACKBONE.vstf
                                    next to the backbone weights) */
+    int mirror_view;            /* 1: vs_extract_video also computes f->mirror, the features of
+                                   every kept frame mirrored left-right, in the same pass (one
+                                   decode, the backbone run twice on the same batches: the same
+                                   numbers as a separate vs_extract_state_set_mirror pass), and
+                                   vs_extract_files writes it as the file's mirror block (an
+                                   existing file without one is then out of date). For query
+                                   features: search uses the block as the query's mirror view;
+                                   references never need it (an index stores the normal view
+                                   only). Default 0 */
+    int inset_view;             /* 1: vs_extract_video also probes each video for a
+                                   picture-in-picture inset (vs_extract_state_set_probe) and,
+                                   when one is found, extracts it as a second pass over the
+                                   rectangle (vs_extract_state_set_view; never mirrored, no
+                                   progress calls): f->inset_probed, f->inset, f->inset_T,
+                                   f->inset_data, f->inset_times, the same numbers as search's
+                                   inset view of the video. An inset whose frames are all
+                                   near-constant gives inset_T 0 (no error). vs_extract_files
+                                   writes them as the file's inset block (an existing file
+                                   without one is then out of date). For query features:
+                                   search uses the block as the query's inset view. Default 0 */
 } vs_extract_params;
 
 typedef struct vs_extractor vs_extractor;
@@ -145,8 +185,23 @@ VS_API void vs_extract_state_free(vs_extract_state *st);
 /* Mirror every frame left-right before the backbone in the following vs_extract_video
  * calls on st (on = 1), or not (0, the default): the features of the video's mirror
  * image, the query's second view in search (vs_search_params.mirror_view). The model
- * id is unchanged: a mirrored video is another video of the same model. */
+ * id is unchanged: a mirrored video is another video of the same model. (With
+ * vs_extract_params.mirror_view f->mirror then holds the unmirrored frames' features.) */
 VS_API void vs_extract_state_set_mirror(vs_extract_state *st, int on);
+
+/* Look for a picture-in-picture inset while decoding in the following vs_extract_video
+ * calls on st (on = 1; default 0): grey probe pictures VS_PROBE_WIDTH wide, up to 5 a
+ * second, of the frames decoded anyway go through vs_inset_detect after the last frame;
+ * vs_extract_state_inset gives the result of the last call (zeroed, found = 0, when off
+ * or when the call failed). The features are the same either way. */
+#define VS_PROBE_WIDTH 96
+VS_API void vs_extract_state_set_probe(vs_extract_state *st, int on);
+VS_API const vs_inset *vs_extract_state_inset(const vs_extract_state *st);
+
+/* Sample only the rectangle rect = {x0, y0, x1, y1} (fractions of the upright picture,
+ * vs_decode_params.view) of every frame in the following vs_extract_video calls on st,
+ * or all of it (rect NULL, the default): the inset view. The model id is unchanged. */
+VS_API void vs_extract_state_set_view(vs_extract_state *st, const float *rect);
 
 /* Decode a video and compute its features (new object, caller frees). */
 VS_API vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out);
@@ -186,10 +241,24 @@ VS_API void vs_extract_stats_add(vs_extract_stats *acc, const vs_extract_stats *
  * writes n*R*D floats to out. */
 VS_API vs_status vs_extract_frames(vs_extract_state *st, const uint8_t *rgb, int n, float *out);
 
-/* Feature files. Save is atomic. Load validates magic, version, sizes and checksum. */
+/* Feature files. Save is atomic and writes the normal view only (f->data, f->times: a
+ * version-1 file; f->mirror and the inset fields are not read). Load validates magic,
+ * version, sizes and checksum; f->mirror is the file's mirror block, or NULL when it has
+ * none; the inset fields are its inset block's (version 4), or zero. */
 VS_API vs_status vs_features_save(const vs_features *f, const char *path);
+/* As vs_features_save, plus f->mirror as the file's mirror block (version 3,
+ * docs/formats.md); with f->mirror NULL exactly vs_features_save. Binaries that predate
+ * the block refuse such a file by its version, naming it. */
+VS_API vs_status vs_features_save_mirror(const vs_features *f, const char *path);
+/* As vs_features_save_mirror, plus the inset block when f->inset_probed (version 4,
+ * docs/formats.md: the probe's result, and the inset view's features and times when
+ * f->inset_T > 0); with f->inset_probed 0 exactly vs_features_save_mirror (version 1 or
+ * 3, byte for byte). Binaries that predate version 4 refuse such a file by its version. */
+VS_API vs_status vs_features_save_views(const vs_features *f, const char *path);
 VS_API vs_status vs_features_load(vs_features **out, const char *path);
-/* Read only the header (no data, no checksum pass): for "is this up to date?" checks. */
+/* Read only the header (no checksum pass; f->mirror non-NULL, unverified, when the file has
+ * a mirror block; the inset fields set, unverified, when it has an inset block): for "is
+ * this up to date?" checks. */
 VS_API vs_status vs_features_load_header(vs_features **out, const char *path);
 VS_API void vs_features_free(vs_features *f);
 

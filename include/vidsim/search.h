@@ -82,9 +82,21 @@ typedef struct vs_search_params {
     int mirror_view;            /* 1 (default): also score a video query's mirror image (left-right, extracted
                                    mirrored) and keep, per reference, the better of the two views,
                                    each normalised on its own list (docs/hard_copies.md "A mirrored
-                                   query view"). Feature-file and indexed queries have one view.
+                                   query view"). A feature-file query's view is its mirror block
+                                   (vs_extract_params.mirror_view; the same results as its video);
+                                   a .vsf without one and an indexed query have one view.
                                    Exhaustive and two-stage modes, and over MPI ranks
                                    (vs_dist_search). 0: the query as it is */
+    int inset_view;             /* 1 (default): look for a picture-in-picture inset in a video query while it
+                                   is extracted (vs_inset_detect: a rectangle of persistent edges whose
+                                   inside changes independently of the outside) and, when one is found,
+                                   also score the inset, cut at full resolution, as a third view; each
+                                   reference keeps its best view (docs/hard_copies.md "The inset view").
+                                   A feature-file query's inset and view are its inset block
+                                   (vs_extract_params.inset_view; the same results as its video); a
+                                   .vsf without one and an indexed query have none. Exhaustive and
+                                   two-stage modes and over MPI ranks (vs_dist_search); a view that
+                                   cannot be extracted (all of it flat) is dropped. 0: no inset view */
     int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
     vs_localize_params localize;
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
@@ -165,6 +177,10 @@ VS_API vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_
 
 /* The id of the query last passed to vs_searcher_query, also when it failed (owned by s). */
 VS_API const char *vs_searcher_query_name(const vs_searcher *s);
+/* The inset found in the last query (a video, or a .vsf's inset block;
+ * vs_search_params.inset_view): found = 0 when none, or when the query had no way to
+ * tell (an indexed query, a .vsf without the block). Valid until the next query. */
+VS_API const vs_inset *vs_searcher_inset(const vs_searcher *s);
 
 /* The query id of a file path: its name without folder and last extension. out [n]. */
 VS_API void vs_search_query_id(const char *q, char *out, size_t n);

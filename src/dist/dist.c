@@ -187,6 +187,7 @@ struct vs_dist_search {
     vs_norm_params norm;
     int top;
     int mirror_view;       /* vs_search_params.mirror_view */
+    int inset_view;        /* vs_search_params.inset_view */
     float *cand;           /* [skip + n] */
     vs__skips skipped;     /* rank 0: every shard's */
     char **missing;        /* rank 0: [n_missing] */
@@ -286,6 +287,7 @@ vs_status vs_dist_search_create(vs_dist_search **out, vs_index *idx, const char 
     q.shard = g_rank;
     q.n_shards = g_size;
     d->mirror_view = p->mirror_view;
+    d->inset_view = p->inset_view;
     d->normalize = p->normalize;
     d->norm = p->norm;
     d->top = p->top;
@@ -530,22 +532,47 @@ static vs_status query_view(vs_dist_search *d, const char *query, vs_search_resu
     return gs;
 }
 
-/* Both views of the query when asked (vs_search_params.mirror_view, as one process
- * does in vs_searcher_query): rank 0 decides whether the query has a mirror view and
- * tells every rank, each view is one exchanged query, and rank 0 merges the results. */
+/* Every view of the query when asked, as one process does in vs_searcher_query: the
+ * mirror view (vs_search_params.mirror_view; rank 0 decides whether the query has one:
+ * a video, or a .vsf with a mirror block, vs__mirror_source) and the inset view
+ * (vs_search_params.inset_view; the inset rank 0 found extracting a video query, or read
+ * from a .vsf's inset block, sent
+ * to every rank). Each view is one exchanged query (each rank extracts a video, or
+ * loads the .vsf's block, itself), and rank 0 merges the results. */
 vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_result **out) {
+    if (d->s) memset(&d->s->inset, 0, sizeof d->s->inset);
     vs_status st = query_view(d, query, out);
     int two = d->mirror_view && g_rank == 0 && vs__mirror_source(query);
     MPI_Bcast(&two, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    float ins[5] = {0};
+    if (g_rank == 0 && d->inset_view && d->s && d->s->inset.found)
+        ins[0] = 1, ins[1] = d->s->inset.x0, ins[2] = d->s->inset.y0, ins[3] = d->s->inset.x1, ins[4] = d->s->inset.y1;
+    MPI_Bcast(ins, 5, MPI_FLOAT, 0, MPI_COMM_WORLD);
     int ok = st == VS_OK, all_ok = 0;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!two || !all_ok) return st;
-    vs_search_result *r2 = NULL;
-    if (d->s) d->s->view = 1;
-    vs_status st2 = query_view(d, query, &r2);
-    if (d->s) d->s->view = 0;
-    if (!st2 && *out && r2) st2 = vs__merge_views(*out, r2, d->top);
-    vs_search_result_free(r2);
+    if (!all_ok) return st;
+    vs_status st2 = VS_OK;
+    for (int v = 1; v <= 2 && !st2; v++) {
+        if ((v == 1 && !two) || (v == 2 && !ins[0])) continue;
+        vs_search_result *r2 = NULL;
+        if (d->s) {
+            d->s->view = v;
+            if (v == 2) {
+                d->s->inset.found = 1;
+                d->s->inset.x0 = ins[1], d->s->inset.y0 = ins[2], d->s->inset.x1 = ins[3], d->s->inset.y1 = ins[4];
+            }
+        }
+        st2 = query_view(d, query, &r2);
+        if (d->s) d->s->view = 0;
+        if (st2 && v == 2) { /* best effort, as in one process; query_view failed on every rank */
+            vs_search_result_free(r2);
+            r2 = NULL;
+            st2 = VS_OK;
+            continue;
+        }
+        if (!st2 && *out && r2) st2 = vs__merge_views(*out, r2, d->top);
+        vs_search_result_free(r2);
+    }
     if (st2) {
         vs_search_result_free(*out);
         *out = NULL;

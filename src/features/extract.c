@@ -3,10 +3,15 @@
  * batches, pool each chosen tap into a 3x3 grid of regions, L2 per layer,
  * concatenate, L2, whiten with the learned PCA, L2. The extractor (weights,
  * whitening) is shared read-only; each thread owns a vs_extract_state, which also
- * keeps the stage timing of its last video (vs_extract_stats).
+ * keeps the stage timing of its last video (vs_extract_stats). With
+ * vs_extract_params.mirror_view each batch also goes through mirrored (f->mirror): the
+ * same batches as a separate mirrored pass, so the same numbers, for one decode. With
+ * vs_extract_params.inset_view the first pass probes for a picture-in-picture inset and a
+ * second pass extracts the rectangle found (f->inset_*), as search's inset view does.
  */
 #include "backbone/bb_split.h"
 #include "core/tensorfile.h"
+#include "features/featfile.h"
 #include "region.h"
 #include "vidsim/features.h"
 
@@ -40,7 +45,23 @@ struct vs_extract_state {
     vs_extract_stats stats; /* of the last vs_extract_video (extract_batch adds to it) */
     long n_videos;     /* vs_extract_video calls */
     int mirror;        /* vs_extract_state_set_mirror: frames mirrored left-right */
+    int probe;         /* vs_extract_state_set_probe: look for an inset while decoding */
+    int has_view;      /* vs_extract_state_set_view: sample view[] of each picture */
+    float view[4];
+    vs_inset inset;    /* what the last vs_extract_video with probe on found */
 };
+
+void vs_extract_state_set_probe(vs_extract_state *st, int on) {
+    if (st) st->probe = on != 0;
+}
+
+const vs_inset *vs_extract_state_inset(const vs_extract_state *st) { return st ? &st->inset : NULL; }
+
+void vs_extract_state_set_view(vs_extract_state *st, const float *rect) {
+    if (!st) return;
+    st->has_view = rect != NULL;
+    if (rect) memcpy(st->view, rect, sizeof st->view);
+}
 
 void vs_extract_state_set_mirror(vs_extract_state *st, int on) {
     if (st) st->mirror = on != 0;
@@ -213,6 +234,8 @@ int vs_extractor_dim(const vs_extractor *ex) { return ex->d_out; }
 const char *vs_extractor_model_id(const vs_extractor *ex) { return ex->model_id; }
 const char *vs_extractor_layers(const vs_extractor *ex) { return ex->layers; }
 const char *vs_extractor_backbone(const vs_extractor *ex) { return vs_backbone_name(ex->bb); }
+int vs__extractor_mirror_view(const vs_extractor *ex) { return ex && ex->p.mirror_view; }
+int vs__extractor_inset_view(const vs_extractor *ex) { return ex && ex->p.inset_view; }
 
 vs_status vs_extract_state_create(vs_extract_state **out, const vs_extractor *ex) {
     *out = NULL;
@@ -323,6 +346,15 @@ typedef struct fill_ctx {
     double decode_s, pre_s;
 } fill_ctx;
 
+/* dst := the crop x crop RGB frame src mirrored left-right (pixel x from crop-1-x). */
+static void mirror_frame(uint8_t *dst, const uint8_t *src, int crop) {
+    for (int y = 0; y < crop; y++) {
+        const uint8_t *sr = src + (size_t)y * crop * 3;
+        uint8_t *dr = dst + (size_t)y * crop * 3;
+        for (int x = 0; x < crop; x++) memcpy(dr + 3 * x, sr + 3 * (crop - 1 - x), 3);
+    }
+}
+
 /* Up to batch sampled frames, near-constant ones left out, into buf / tb: *n of
  * them; c->eof set at the end of the video. Polls abort_fn per frame. */
 static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
@@ -348,15 +380,8 @@ static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
             c->n_flat++; /* near-constant: left out */
         } else {
             uint8_t *dst = buf + (size_t)*n * fsz;
-            if (c->mirror) { /* pixel x of a row from pixel crop-1-x */
-                for (int y = 0; y < crop; y++) {
-                    const uint8_t *sr = rgb + (size_t)y * crop * 3;
-                    uint8_t *dr = dst + (size_t)y * crop * 3;
-                    for (int x = 0; x < crop; x++) memcpy(dr + 3 * x, sr + 3 * (crop - 1 - x), 3);
-                }
-            } else {
-                memcpy(dst, rgb, fsz);
-            }
+            if (c->mirror) mirror_frame(dst, rgb, crop);
+            else memcpy(dst, rgb, fsz);
             tb[(*n)++] = (float)t;
         }
         c->pre_s += vs__now() - t1;
@@ -364,13 +389,15 @@ static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
     return VS_OK;
 }
 
-vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out) {
+/* One decode of path with st's settings: the features (with f->mirror when mv), the
+ * probe's result in st->inset when st->probe, the stages in st->stats; progress calls
+ * when progress. */
+static vs_status extract_pass(vs_extract_state *st, const char *path, vs_features **out, int mv, int progress) {
     *out = NULL;
     const vs_extractor *ex = st->ex;
     vs_status s;
     vs_extract_stats *ts = &st->stats;
     memset(ts, 0, sizeof *ts);
-    st->n_videos++;
     const double t_start = vs__now();
     double t0 = t_start;
     vs_features *f = vs__calloc(1, sizeof *f);
@@ -384,38 +411,57 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     t0 = vs__now();
     if (!(f->source = vs__strdup(path))) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail; }
     vs_decoder *dec;
-    if ((s = vs_decode_open(&dec, path, &ex->p.decode))) goto fail;
+    vs_decode_params dp = ex->p.decode;
+    if (st->probe) dp.probe_width = VS_PROBE_WIDTH;
+    if (st->has_view) memcpy(dp.view, st->view, sizeof dp.view);
+    memset(&st->inset, 0, sizeof st->inset);
+    if ((s = vs_decode_open(&dec, path, &dp))) goto fail;
     ts->decode_s += vs__now() - t0;
     const vs_decode_info *info = vs_decode_get_info(dec);
     double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
     int cap = 0;
     fill_ctx fc = {.ex = ex, .dec = dec, .path = path, .mirror = st->mirror};
-    const size_t fsz = (size_t)ex->p.decode.crop * ex->p.decode.crop * 3;
+    const int crop = ex->p.decode.crop;
+    const size_t fsz = (size_t)crop * crop * 3;
     uint8_t *batch = vs__malloc(fsz * ex->p.batch);
+    uint8_t *mbatch = mv ? vs__malloc(fsz * ex->p.batch) : NULL; /* the batch mirrored */
     float *tb = vs__malloc(sizeof(float) * ex->p.batch);
-    if (!batch || !tb) s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
+    if (!batch || !tb || (mv && !mbatch)) s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
     while (!s && !fc.eof) {
         int nb = 0;
         if ((s = fill_batch(&fc, batch, tb, &nb)) || !nb) break;
         if (f->T + nb > cap) {
             int ncap = cap ? cap * 2 : 64;
             while (ncap < f->T + nb) ncap *= 2;
-            float *d = vs__realloc(f->data, (size_t)ncap * VS_REGIONS * f->D * sizeof(float));
+            size_t nd = (size_t)ncap * VS_REGIONS * f->D * sizeof(float);
+            float *d = vs__realloc(f->data, nd);
             if (d) f->data = d;
             float *tt = d ? vs__realloc(f->times, (size_t)ncap * sizeof(float)) : NULL;
             if (tt) f->times = tt;
-            if (!d || !tt) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory (%d frames)", path, ncap); break; }
+            float *mm = tt && mv ? vs__realloc(f->mirror, nd) : NULL;
+            if (mm) f->mirror = mm;
+            if (!d || !tt || (mv && !mm)) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory (%d frames)", path, ncap); break; }
             cap = ncap;
         }
         if ((s = extract_batch(st, batch, nb, f->data + (size_t)f->T * VS_REGIONS * f->D))) {
             vs__err_prefix(s, "%s", path);
             break;
         }
+        if (mv) { /* the same batch mirrored: what a separate mirrored pass would run */
+            double tm = vs__now();
+            for (int i = 0; i < nb; i++) mirror_frame(mbatch + (size_t)i * fsz, batch + (size_t)i * fsz, crop);
+            ts->preprocess_s += vs__now() - tm;
+            if ((s = extract_batch(st, mbatch, nb, f->mirror + (size_t)f->T * VS_REGIONS * f->D))) {
+                vs__err_prefix(s, "%s (mirror view)", path);
+                break;
+            }
+        }
         memcpy(f->times + f->T, tb, nb * sizeof(float));
         f->T += nb;
-        if (ex->p.progress_fn) ex->p.progress_fn(f->T, expect > f->T ? expect : f->T, ex->p.progress_user);
+        if (progress && ex->p.progress_fn) ex->p.progress_fn(f->T, expect > f->T ? expect : f->T, ex->p.progress_user);
     }
     vs__free(batch);
+    vs__free(mbatch);
     vs__free(tb);
     ts->decode_s += fc.decode_s;
     ts->preprocess_s += fc.pre_s;
@@ -438,6 +484,11 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     } else if (!s && f->T == 0) {
         s = vs__err(VS_ERR_DECODE, "%s: no frame could be decoded", path);
     }
+    if (!s && st->probe) { /* the inset detector on the probe pictures (docs/hard_copies.md "The inset view") */
+        int pn, pw, ph;
+        const uint8_t *pics = vs_decode_probes(dec, &pn, &pw, &ph);
+        if (pics && (s = vs_inset_detect(pics, pn, pw, ph, NULL, &st->inset))) vs__err_prefix(s, "%s", path);
+    }
     f->duration = info->duration;
     f->n_damaged = info->n_damaged;
     ts->frames = f->T;
@@ -457,4 +508,53 @@ fail:
     vs_features_free(f);
     ts->wall_s = vs__now() - t_start;
     return s;
+}
+
+vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out) {
+    *out = NULL;
+    const vs_extractor *ex = st->ex;
+    st->n_videos++;
+    /* vs_extract_params.inset_view: probe this pass, then the inset rectangle as search's
+     * inset view extracts it (docs/hard_copies.md "The inset view") */
+    const int iv = ex->p.inset_view && !st->has_view, probe = st->probe;
+    if (iv) st->probe = 1;
+    vs_status s = extract_pass(st, path, out, ex->p.mirror_view != 0, 1);
+    st->probe = probe;
+    if (s || !iv) return s;
+    vs_features *f = *out;
+    const vs_inset found = st->inset;
+    f->inset_probed = 1;
+    f->inset = found;
+    if (!found.found) return VS_OK;
+    const vs_extract_stats first = st->stats;
+    st->has_view = 1;
+    st->view[0] = found.x0, st->view[1] = found.y0, st->view[2] = found.x1, st->view[3] = found.y1;
+    st->probe = 0;
+    vs_features *g = NULL;
+    s = extract_pass(st, path, &g, 0, 0);
+    st->has_view = 0;
+    st->probe = probe;
+    st->inset = found;
+    vs_extract_stats second = st->stats; /* the time of both passes; the counts of the first */
+    st->stats = first;
+    st->stats.decode_s += second.decode_s;
+    st->stats.preprocess_s += second.preprocess_s;
+    st->stats.backbone_s += second.backbone_s;
+    st->stats.pool_s += second.pool_s;
+    st->stats.other_s += second.other_s;
+    st->stats.wall_s += second.wall_s;
+    if (s == VS_ERR_NOMEM || s == VS_ERR_ABORTED) {
+        vs__err_prefix(s, "%s (inset view)", path);
+        vs_features_free(f);
+        *out = NULL;
+        return s;
+    }
+    if (s) return VS_OK; /* an inset whose frames cannot be used (all flat): search drops that view too */
+    f->inset_T = g->T;
+    f->inset_data = g->data;
+    f->inset_times = g->times;
+    g->data = NULL;
+    g->times = NULL;
+    vs_features_free(g);
+    return VS_OK;
 }

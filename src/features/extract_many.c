@@ -2,7 +2,10 @@
  * extract_many.c - vs_extract_files (include/vidsim/batch.h): feature files for many videos
  * over the core worker pool (core/pool.c), each worker with its own extraction state
  * made on its own thread, up-to-date outputs left alone, every finished file told to
- * the caller's callback under one lock. Also vs_batch_default_params. The PCA
+ * the caller's callback under one lock (with the mirror block when the extractor's
+ * params ask for the mirror view, the inset block when they ask for the inset view; a
+ * file without the block asked for is then out of date). Also
+ * vs_batch_default_params. The PCA
  * counterpart, vs_pca_acc_add_files, is in pca.c; the index one in index/add_many.c.
  * It prints nothing and keeps no state between calls.
  */
@@ -10,6 +13,7 @@
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "features/featfile.h"
 #include "features/xstates.h"
 
 #include <stdio.h>
@@ -67,7 +71,9 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
         if (!j->force && vs_features_load_header(&old, j->out[i]) == VS_OK &&
             vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
             !strcmp(old->model_id, vs_extractor_model_id(j->ex)) && old->source_hash == h &&
-            old->source_size == sz && features_intact(j->out[i])) {
+            old->source_size == sz && (old->mirror || !vs__extractor_mirror_view(j->ex)) &&
+            (old->inset_probed || !vs__extractor_inset_view(j->ex)) &&
+            features_intact(j->out[i])) {
             skipped = 1;
             frames = old->T;
         } else {
@@ -75,7 +81,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
             s = vs_extract_video(j->xs.st[w], in, &f);
             if (!s) {
                 double t0 = vs__now();
-                s = vs_features_save(f, j->out[i]);
+                s = vs_features_save_views(f, j->out[i]); /* the blocks f has (mirror_view, inset_view) */
                 frames = f->T;
                 vs_extract_state_stats(j->xs.st[w], &stats);
                 stats.write_s = vs__now() - t0;

@@ -3,9 +3,14 @@
  * the model id, sampling rate, shape, source identity and a checksum, then the
  * [T,R,D] float32 region features and the [T] frame times. Loaded by mapping the
  * file (copy-on-write, the file itself is never modified). Byte layout:
- * docs/formats.md. Writes are atomic. Version 2 files hold compressed codes
- * (written and decoded by the index with its codebook, src/index/cfeat.c): here only
- * their header is read; a full load refuses them, naming the file and the codebook.
+ * docs/formats.md. Writes are atomic. Version 3 is version 1 plus the mirror block
+ * (the features of the mirrored frames, a query's second view), after the times at the
+ * next 64-byte boundary; the checksum covers it. Version 4 is version 1 plus a view table
+ * (which blocks follow), the mirror block when there is one and the inset block (the
+ * probe's result and the inset view's features and times, a query's third view).
+ * Version 2 files hold compressed codes (written and decoded by the index with its
+ * codebook, src/index/cfeat.c): here only their header is read; a full load refuses
+ * them, naming the file and the codebook.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "features/featfile.h"
@@ -21,6 +26,17 @@
 #define FF_FIXED 156 /* bytes before the source path */
 #define FF_VERSION_Q 2u /* compressed codes (src/index/cfeat.c) */
 #define FF_FIXED_Q 208  /* version 2: bytes before the source path */
+#define FF_VERSION_M 3u /* version 1 plus the mirror block */
+#define FF_VERSION_V 4u /* version 1 plus the view table, an optional mirror block and the inset block */
+#define FF_TABLE 64     /* bytes of version 4's view table */
+#define FF_VIEWS_MAGIC "VSVIEWS" /* 8 bytes with its NUL */
+#define FF_HAS_MIRROR 1u
+#define FF_HAS_INSET 2u
+#define FF_MAX_T 10000000
+
+/* Offset of the mirror block: the end of the times rounded up to 64 bytes. */
+static size_t mirror_at(size_t hsize, size_t n1, size_t n2) { return (hsize + n1 + n2 + 63) & ~(size_t)63; }
+static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
 
 typedef struct { void *map; size_t size; } ff_priv;
 
@@ -67,7 +83,8 @@ void vs__ff_get_common(vs_features *f, const unsigned char *m) {
     f->model_id[63] = 0;
 }
 
-vs_status vs_features_save(const vs_features *f, const char *path) {
+/* Version 1 (mirror NULL) or 3 (mirror [T, R, D]: the block after the times). */
+static vs_status save(const vs_features *f, const float *mirror, const char *path) {
     if (!f || f->T <= 0 || f->R <= 0 || f->D <= 0)
         return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save empty features", path);
     const char *src = f->source ? f->source : "";
@@ -75,21 +92,100 @@ vs_status vs_features_save(const vs_features *f, const char *path) {
     size_t hdr_size = (FF_FIXED + plen + 63) & ~(size_t)63;
     unsigned char *hdr = vs__calloc(1, hdr_size);
     if (!hdr) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-    vs__ff_put_common(hdr, FF_VERSION, hdr_size, 0, f, plen);
+    vs__ff_put_common(hdr, mirror ? FF_VERSION_M : FF_VERSION, hdr_size, 0, f, plen);
     memcpy(hdr + FF_FIXED, src, plen);
     size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);
-    put64(hdr + VS__FF_HASH_OFF, vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2));
+    static const unsigned char zeros[64];
+    size_t pad = mirror ? mirror_at(hdr_size, n1, n2) - (hdr_size + n1 + n2) : 0;
+    /* version 3: the checksum goes on over the padding and the block (every byte after H) */
+    uint64_t h = vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2);
+    if (mirror) h = vs__fnv1a(vs__fnv1a(h, zeros, pad), mirror, n1);
+    put64(hdr + VS__FF_HASH_OFF, h);
     vs__afile a;
     vs_status st = vs__afile_open(&a, path);
     if (!st) st = vs__afile_write(&a, hdr, hdr_size);
     if (!st) st = vs__afile_write(&a, f->data, n1);
     if (!st) st = vs__afile_write(&a, f->times, n2);
+    if (!st && mirror && pad) st = vs__afile_write(&a, zeros, pad);
+    if (!st && mirror) st = vs__afile_write(&a, mirror, n1);
     vs__free(hdr);
     if (st) {
         if (a.f) vs__afile_abort(&a);
         return st;
     }
     return vs__afile_commit(&a);
+}
+
+static void put_f32(unsigned char *p, float v) { memcpy(p, &v, 4); }
+
+/* Version 4: version 1, zero padding to X (64-byte boundary), the view table [64], the
+ * mirror block [T, R, D] when there is one, zero padding to the next 64-byte boundary I,
+ * the inset view's features [T2, R, D] and its times [T2]. */
+static vs_status save_v4(const vs_features *f, const char *path) {
+    if (!f || f->T <= 0 || f->R <= 0 || f->D <= 0)
+        return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save empty features", path);
+    const vs_inset *in = &f->inset;
+    const int t2 = f->inset_T;
+    if (t2 < 0 || t2 > FF_MAX_T || (t2 > 0 && (!in->found || !f->inset_data || !f->inset_times)))
+        return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save an inset view of %d frames%s", path, t2,
+                       in->found ? "" : " without an inset");
+    const char *src = f->source ? f->source : "";
+    size_t plen = strlen(src);
+    size_t hdr_size = (FF_FIXED + plen + 63) & ~(size_t)63;
+    unsigned char *hdr = vs__calloc(1, hdr_size);
+    if (!hdr) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
+    vs__ff_put_common(hdr, FF_VERSION_V, hdr_size, 0, f, plen);
+    memcpy(hdr + FF_FIXED, src, plen);
+    const float *mirror = f->mirror;
+    size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);
+    size_t n3 = (size_t)t2 * f->R * f->D * sizeof(float), n4 = (size_t)t2 * sizeof(float);
+    size_t x = (size_t)align64(hdr_size + n1 + n2), mend = x + FF_TABLE + (mirror ? n1 : 0);
+    size_t pad1 = x - (hdr_size + n1 + n2), pad2 = (size_t)align64(mend) - mend;
+    unsigned char tab[FF_TABLE];
+    memset(tab, 0, sizeof tab);
+    memcpy(tab, FF_VIEWS_MAGIC, 8);
+    put32(tab + 8, FF_HAS_INSET | (mirror ? FF_HAS_MIRROR : 0));
+    put32(tab + 12, in->found ? 1u : 0u);
+    put32(tab + 16, (uint32_t)t2);
+    put_f32(tab + 20, in->x0);
+    put_f32(tab + 24, in->y0);
+    put_f32(tab + 28, in->x1);
+    put_f32(tab + 32, in->y1);
+    put_f32(tab + 36, in->side);
+    put_f32(tab + 40, in->corr);
+    static const unsigned char zeros[64];
+    /* the checksum goes on over every byte after H, as for version 3 */
+    uint64_t h = vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2);
+    h = vs__fnv1a(vs__fnv1a(h, zeros, pad1), tab, sizeof tab);
+    if (mirror) h = vs__fnv1a(h, mirror, n1);
+    h = vs__fnv1a(h, zeros, pad2);
+    if (t2) h = vs__fnv1a(vs__fnv1a(h, f->inset_data, n3), f->inset_times, n4);
+    put64(hdr + VS__FF_HASH_OFF, h);
+    vs__afile a;
+    vs_status st = vs__afile_open(&a, path);
+    if (!st) st = vs__afile_write(&a, hdr, hdr_size);
+    if (!st) st = vs__afile_write(&a, f->data, n1);
+    if (!st) st = vs__afile_write(&a, f->times, n2);
+    if (!st && pad1) st = vs__afile_write(&a, zeros, pad1);
+    if (!st) st = vs__afile_write(&a, tab, sizeof tab);
+    if (!st && mirror) st = vs__afile_write(&a, mirror, n1);
+    if (!st && pad2) st = vs__afile_write(&a, zeros, pad2);
+    if (!st && t2) st = vs__afile_write(&a, f->inset_data, n3);
+    if (!st && t2) st = vs__afile_write(&a, f->inset_times, n4);
+    vs__free(hdr);
+    if (st) {
+        if (a.f) vs__afile_abort(&a);
+        return st;
+    }
+    return vs__afile_commit(&a);
+}
+
+vs_status vs_features_save(const vs_features *f, const char *path) { return save(f, NULL, path); }
+vs_status vs_features_save_mirror(const vs_features *f, const char *path) {
+    return save(f, f ? f->mirror : NULL, path);
+}
+vs_status vs_features_save_views(const vs_features *f, const char *path) {
+    return f && f->inset_probed ? save_v4(f, path) : vs_features_save_mirror(f, path);
 }
 
 void vs_features_free(vs_features *f) {
@@ -99,10 +195,56 @@ void vs_features_free(vs_features *f) {
     else {
         vs__free(f->data);
         vs__free(f->times);
+        vs__free(f->mirror);
+        vs__free(f->inset_data);
+        vs__free(f->inset_times);
     }
     vs__free(p);
     vs__free(f->source);
     vs__free(f);
+}
+
+static float get_f32(const unsigned char *p) { float v; memcpy(&v, p, 4); return v; }
+static int frac_ok(float a, float b) { return a >= 0.0f && a < b && b <= 1.0f; }
+
+/* Version 4's view table at x (a 64-byte boundary after the times) and the blocks it
+ * names: sets f's inset fields, *m_at (0: no mirror block) and *in_at, or fails naming
+ * the file and what is wrong. The sizes must add up to the file's exactly. */
+static vs_status read_views(vs_features *f, const unsigned char *m, size_t size, size_t x, size_t n1,
+                            const char *path, size_t *m_at, size_t *in_at) {
+    if ((uint64_t)x + FF_TABLE > size)
+        return vs__err(VS_ERR_FORMAT, "%s: truncated feature file: its view table (version 4) ends at byte %llu, the "
+                       "file has %zu", path, (unsigned long long)x + FF_TABLE, size);
+    const unsigned char *t = m + x;
+    uint32_t flags = get32(t + 8), found = get32(t + 12), t2 = get32(t + 16);
+    float r[6];
+    for (int i = 0; i < 6; i++) r[i] = get_f32(t + 20 + 4 * i);
+    int zero = 1;
+    for (int i = 44; i < FF_TABLE; i++) zero &= t[i] == 0;
+    const char *why = memcmp(t, FF_VIEWS_MAGIC, 8) ? "bad view table magic"
+                      : flags & ~(FF_HAS_MIRROR | FF_HAS_INSET) ? "unknown flags in the view table"
+                      : !(flags & FF_HAS_INSET) ? "no inset block in a version-4 file"
+                      : !zero ? "non-zero reserved bytes in the view table"
+                      : found > 1 ? "inset flag neither 0 nor 1"
+                      : t2 > FF_MAX_T ? "inset view frame count out of range"
+                      : t2 && !found ? "inset view frames without an inset"
+                      : found && !(frac_ok(r[0], r[2]) && frac_ok(r[1], r[3])) ? "inset rectangle outside the picture"
+                      : NULL;
+    if (why) return vs__err(VS_ERR_FORMAT, "%s: damaged inset block (%s)", path, why);
+    uint64_t mend = (uint64_t)x + FF_TABLE + (flags & FF_HAS_MIRROR ? n1 : 0), at = align64(mend);
+    uint64_t need = at + (uint64_t)t2 * f->R * f->D * 4 + (uint64_t)t2 * 4;
+    if (need != size)
+        return vs__err(VS_ERR_FORMAT, "%s: truncated or damaged inset block (view table: %s%u inset frames of R=%d "
+                       "D=%d: %llu bytes with the blocks, the file has %zu)", path,
+                       flags & FF_HAS_MIRROR ? "a mirror block, " : "", t2, f->R, f->D, (unsigned long long)need, size);
+    *m_at = flags & FF_HAS_MIRROR ? x + FF_TABLE : 0;
+    *in_at = (size_t)at;
+    f->inset_probed = 1;
+    f->inset.found = (int)found;
+    f->inset.x0 = r[0], f->inset.y0 = r[1], f->inset.x1 = r[2], f->inset.y1 = r[3];
+    f->inset.side = r[4], f->inset.corr = r[5];
+    f->inset_T = (int)t2;
+    return VS_OK;
 }
 
 static vs_status load(vs_features **out, const char *path, int header_only) {
@@ -136,9 +278,9 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
         goto fail;
     }
     uint32_t ver = get32(m + 8), hdr_size = get32(m + 12);
-    if (ver != FF_VERSION && ver != FF_VERSION_Q) {
-        st = vs__err(VS_ERR_FORMAT, "%s: feature file version %u, this build reads %u and %u", path, ver,
-                     FF_VERSION, FF_VERSION_Q);
+    if (ver != FF_VERSION && ver != FF_VERSION_Q && ver != FF_VERSION_M && ver != FF_VERSION_V) {
+        st = vs__err(VS_ERR_FORMAT, "%s: feature file version %u, this build reads %u to %u", path, ver,
+                     FF_VERSION, FF_VERSION_V);
         goto fail;
     }
     int q = ver == FF_VERSION_Q;
@@ -158,14 +300,24 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     uint64_t csize = q ? get32(m + 156) : 0;
     size_t n1 = q ? (size_t)((f->T * (uint64_t)f->R * csize + 3) & ~(uint64_t)3) : (size_t)f->T * f->R * f->D * 4,
            n2 = (size_t)f->T * 4;
+    int mv = ver == FF_VERSION_M; /* a mirror block of n1 bytes at mirror_at(...) */
+    int vv = ver == FF_VERSION_V; /* the view table at mirror_at(...), then the blocks it names */
     if ((q ? (dtype != 1 && dtype != 2) || csize < 1 || csize > 1u << 20 : dtype != 0) || f->T <= 0 ||
-        f->R <= 0 || f->D <= 0 || f->T > 10000000 || f->R > 4096 ||
+        f->R <= 0 || f->D <= 0 || f->T > FF_MAX_T || f->R > 4096 ||
         f->D > 65536 || hdr_size % 64 || hdr_size < fixed + (uint64_t)plen || hdr_size > size ||
-        (uint64_t)hdr_size + n1 + n2 != size) {
+        (uint64_t)hdr_size + n1 + n2 > size || (!mv && !vv && (uint64_t)hdr_size + n1 + n2 != size)) {
         st = vs__err(VS_ERR_FORMAT, "%s: corrupt or truncated feature file (header says T=%d R=%d D=%d, file has %zu bytes)",
                      path, f->T, f->R, f->D, size);
         goto fail;
     }
+    size_t m_at = mv ? mirror_at(hdr_size, n1, n2) : 0;
+    if (mv && (uint64_t)m_at + n1 != size) {
+        st = vs__err(VS_ERR_FORMAT, "%s: truncated or damaged mirror block (header says T=%d R=%d D=%d: %zu bytes with "
+                     "the block, the file has %zu)", path, f->T, f->R, f->D, m_at + n1, size);
+        goto fail;
+    }
+    size_t in_at = 0; /* version 4: where the inset view's features start */
+    if (vv && (st = read_views(f, m, size, mirror_at(hdr_size, n1, n2), n1, path, &m_at, &in_at))) goto fail;
     vs__ff_get_common(f, m);
     f->source = vs__malloc(plen + 1);
     if (!f->source) {
@@ -180,9 +332,17 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     }
     f->data = (float *)(m + hdr_size);
     f->times = (float *)(m + hdr_size + n1);
+    if (mv || (vv && m_at)) f->mirror = (float *)(m + m_at);
+    if (vv && f->inset_T) {
+        f->inset_data = (float *)(m + in_at);
+        f->inset_times = (float *)(m + in_at + (size_t)f->inset_T * f->R * f->D * 4);
+    }
+    /* versions 3 and 4: every byte after the header, the padding and the blocks with them */
     if (!header_only &&
-        get64(m + VS__FF_HASH_OFF) != vs__ff_checksum(m, hdr_size, f->data, n1, f->times, n2)) {
-        st = vs__err(VS_ERR_FORMAT, "%s: checksum mismatch (feature file is corrupt)", path);
+        get64(m + VS__FF_HASH_OFF) != vs__ff_checksum(m, hdr_size, f->data, n1, m + hdr_size + n1, size - hdr_size - n1)) {
+        st = vs__err(VS_ERR_FORMAT, "%s: checksum mismatch (feature file is corrupt%s)", path,
+                     mv ? ": its features, frame times or mirror block"
+                     : vv ? ": its features, frame times, view table, mirror or inset block" : "");
         goto fail;
     }
     *out = f;

@@ -23,5 +23,11 @@ void vs__ff_put_common(unsigned char *hdr, uint32_t version, size_t hsize, uint3
                        size_t plen);
 /* Read the fields after T, R, D (fps .. model id) from header m into f. */
 void vs__ff_get_common(vs_features *f, const unsigned char *m);
+/* vs_extract_params.mirror_view of ex (extract.c): whether its features carry the mirror
+ * view, so that a feature file without the block is out of date (extract_many.c). */
+int vs__extractor_mirror_view(const vs_extractor *ex);
+/* vs_extract_params.inset_view of ex: whether its features carry the probe's result and
+ * the inset view, so that a feature file without the inset block is out of date. */
+int vs__extractor_inset_view(const vs_extractor *ex);
 
 #endif

@@ -3,7 +3,9 @@
  * background.c) share, below the dispatch in searcher.c: notes to the caller, the list
  * of skipped (damaged) entries, entries that vanished under a concurrent writer, the
  * similarity model and its indexing step, query resolution (indexed video, .vsf, or a
- * video extracted with the index's model), ranking and result objects. Prints nothing.
+ * video extracted with the index's model; the mirror view: a video extracted mirrored, a
+ * .vsf's stored mirror block; the inset view: a video's rectangle extracted, a .vsf's
+ * stored inset block), ranking and result objects. Prints nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search/search_internal.h"
@@ -126,10 +128,16 @@ static vs_status extract_query(vs_searcher *s, const char *path, vs_features **o
             return VS_ERR_INVALID_ARG;
         }
     }
-    vs_extract_state_set_mirror(s->est, s->view);
+    const float rect[4] = {s->inset.x0, s->inset.y0, s->inset.x1, s->inset.y1};
+    vs_extract_state_set_mirror(s->est, s->view == 1);
+    vs_extract_state_set_probe(s->est, s->view == 0 && s->p.inset_view);
+    vs_extract_state_set_view(s->est, s->view == 2 ? rect : NULL);
     vs_status st = vs_extract_video(s->est, path, out);
+    if (s->view == 0 && !st) s->inset = *vs_extract_state_inset(s->est);
     vs_extract_state_set_mirror(s->est, 0);
-    if (st) vs__search_note(s, "%s", vs_last_error());
+    vs_extract_state_set_probe(s->est, 0);
+    vs_extract_state_set_view(s->est, NULL);
+    if (st && s->view != 2) vs__search_note(s, "%s", vs_last_error()); /* the inset view is best effort */
     return st;
 }
 
@@ -141,7 +149,25 @@ vs_status vs__load_query(vs_searcher *s, const char *q, vs_features **qf, int64_
     *self = -1;
     vs_search_query_id(q, s->qname, sizeof s->qname);
     if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) {
-        if ((st = vs_features_load(qf, q)) != VS_OK) vs__search_note(s, "%s", vs_last_error());
+        if ((st = vs_features_load(qf, q)) != VS_OK) {
+            if (s->view != 2) vs__search_note(s, "%s", vs_last_error()); /* the inset view is best effort */
+        } else if (s->view == 0 && s->p.inset_view) { /* the stored probe, as a video's extraction gives it */
+            s->inset = (*qf)->inset;
+        } else if (s->view == 2 && !(*qf)->inset_T) { /* none, or no usable frame: dropped, as for a video */
+            st = vs__err(VS_ERR_FORMAT, "%s: no inset view frames in the feature file", q);
+        } else if (s->view == 2) { /* the stored inset view: its own frames and times, in the mapping */
+            (*qf)->T = (*qf)->inset_T;
+            (*qf)->data = (*qf)->inset_data;
+            (*qf)->times = (*qf)->inset_times;
+            (*qf)->mirror = NULL;
+        } else if (s->view == 1 && !(*qf)->mirror) { /* vs__mirror_source saw one: the file changed since */
+            st = vs__err(VS_ERR_FORMAT, "%s: no mirror block (the feature file changed during the search)", q);
+            vs__search_note(s, "%s", vs_last_error());
+        } else if (s->view == 1) { /* the stored mirror view; both stay in the file's mapping */
+            float *d = (*qf)->data;
+            (*qf)->data = (*qf)->mirror;
+            (*qf)->mirror = d;
+        }
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s", s->qname);
         vs_search_query_id(tmp, s->qname, sizeof s->qname); /* a.mp4.vsf -> a */

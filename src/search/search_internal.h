@@ -79,7 +79,13 @@ struct vs_searcher {
     vs_extractor *ex;      /* video queries: loaded on first use */
     vs_extract_state *est;
     char qname[PATH_MAX];  /* id of the last query */
-    int view;              /* 1 while the query's mirror view is searched (vs_searcher_query) */
+    vs_inset inset;        /* what the last query's first view found (vs_searcher_inset): a video's
+                              probe, or a .vsf's stored one (its inset block) */
+    int view;              /* 2 while the query's inset view is searched (s->inset): vs__load_query
+                              extracts a video's rectangle, or takes a .vsf's inset block;
+                              1 while the query's mirror view is searched (vs_searcher_query):
+                              vs__load_query extracts a video mirrored, or takes a .vsf's
+                              mirror block */
     /* exhaustive */
     vs__corpus c;
     int fused;             /* segments with visil_f, symmetric: one pass (vs_localize_search) */
@@ -139,7 +145,8 @@ void vs__skips_add(vs__skips *l, const vs_index_entry *e, const char *why, const
 void vs__skips_free(vs__skips *l);
 int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry *e);
 /* The query's mirror view (vs_search_params.mirror_view): whether q has one (a video
- * file, extracted mirrored; a .vsf or an indexed name has none), and the merge of the
+ * file, extracted mirrored; a .vsf with a mirror block, vs_extract_params.mirror_view;
+ * another .vsf or an indexed name has none), and the merge of the
  * two views' results: a := per reference the better hit of a and b (b's hits moved or
  * freed), best first, the top `top` kept (0: all). The top K of the maximum is in the
  * union of each view's top K, so merging two top-K lists is exact. */

@@ -29,6 +29,7 @@ vs_search_params vs_search_default_params(void) {
     p.localize = vs_localize_default_params();
     p.normalize = 1;
     p.mirror_view = 1;
+    p.inset_view = 1;
     p.norm = vs_norm_default_params();
     p.cmd = "search";
     return p;
@@ -111,7 +112,12 @@ static vs_status query_one(vs_searcher *s, const char *query, vs_search_result *
 int vs__mirror_source(const char *q) {
     size_t ql = strlen(q);
     struct stat sb;
-    if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) return 0;
+    if (ql > 4 && !strcmp(q + ql - 4, ".vsf")) { /* a feature file: when it stores the view */
+        vs_features *h = NULL;
+        int has = vs_features_load_header(&h, q) == VS_OK && h->mirror;
+        vs_features_free(h);
+        return has;
+    }
     return stat(q, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
@@ -147,22 +153,33 @@ vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result 
     *out = NULL;
     if (!s || !query) return vs__err(VS_ERR_INVALID_ARG, "vs_searcher_query: NULL argument");
     s->view = 0;
+    memset(&s->inset, 0, sizeof s->inset); /* set by the first view's load (a video's probe, a .vsf's block) */
     vs_status st = query_one(s, query, out);
-    if (st || !s->p.mirror_view || s->p.mode == VS_SEARCH_CLIP || s->p.mode == VS_SEARCH_HASH_ONLY ||
-        !vs__mirror_source(query))
-        return st;
-    vs_search_result *r2 = NULL; /* the same query id: vs__load_query derives it from query */
-    s->view = 1;
-    st = query_one(s, query, &r2);
-    s->view = 0;
-    if (!st) st = vs__merge_views(*out, r2, s->p.top);
-    vs_search_result_free(r2);
+    if (st || s->p.mode == VS_SEARCH_CLIP || s->p.mode == VS_SEARCH_HASH_ONLY) return st;
+    /* view 1: the mirror image; view 2: the inset the first view's extraction found */
+    const int views[2] = {s->p.mirror_view && vs__mirror_source(query), s->p.inset_view && s->inset.found};
+    for (int v = 1; v <= 2 && !st; v++) {
+        if (!views[v - 1]) continue;
+        vs_search_result *r2 = NULL; /* the same query id: vs__load_query derives it from query */
+        s->view = v;
+        st = query_one(s, query, &r2);
+        s->view = 0;
+        if (st && v == 2) { /* best effort: an inset whose frames cannot be used (all flat) adds nothing */
+            vs_search_result_free(r2);
+            st = VS_OK;
+            continue;
+        }
+        if (!st) st = vs__merge_views(*out, r2, s->p.top);
+        vs_search_result_free(r2);
+    }
     if (st) {
         vs_search_result_free(*out);
         *out = NULL;
     }
     return st;
 }
+
+const vs_inset *vs_searcher_inset(const vs_searcher *s) { return s ? &s->inset : NULL; }
 
 const vs_search_skips *vs_searcher_skipped(const vs_searcher *s) { return &s->skipped.l; }
 

@@ -5,10 +5,18 @@
 # mirror image and each reference keeps the better view. A mirrored copy of a reference
 # scores higher with it than without (its mirror view is the reference itself); an
 # unmirrored copy scores at least what it scored without; --top 1 gives the first row of
-# --top 0 (merging two views' top-K lists is exact); a .vsf query has one view (same
-# output with and without). Another value than on/off exits 2. --sim-precision fp32 and
-# bf16 give the same ranking within 1e-3; int8 there exits 2 naming the option; the
-# index still verifies.
+# --top 0 (merging two views' top-K lists is exact); a .vsf query without a mirror block
+# has one view (same output with and without). Another value than on/off exits 2.
+# --sim-precision fp32 and bf16 give the same ranking within 1e-3; int8 there exits 2
+# naming the option; the index still verifies.
+# The mirror block of a .vsf (`extract --mirror-view on`, docs/formats.md "VSF version
+# 3"): a version-3 file of twice the features; its search gives exactly the video
+# queries' output (with the inset view off where search has it; same scores and order,
+# top 0 and top 1, exhaustive and two-stage,
+# over 2 MPI ranks when built with MPI), --mirror-view off exactly the video queries'
+# without the view; `extract --mirror-view on` re-extracts a file without the block and
+# leaves one with it alone (on or off); compare reads it as the plain file; a cut or
+# damaged block fails the search naming the file and the reason.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/mirror_view_cli
@@ -67,6 +75,66 @@ fi
 "$BIN" search --index "$TMP/idx" --sim-precision int8 "$TMP/qf/a_mirrored.mp4.vsf" >/dev/null 2>"$TMP/pe.err"; rc=$?
 [ $rc = 2 ] && grep -q -- "--sim-precision" "$TMP/pe.err" && ok || bad "--sim-precision int8: exit $rc, $(cat "$TMP/pe.err")"
 "$BIN" index verify --index "$TMP/idx" >/dev/null 2>&1 && ok || bad "index does not verify after the refused searches"
+
+# the stored mirror view of a .vsf query: the same results as its video searched with the
+# normal and mirror views (where search also has the inset view of picture-in-picture
+# queries, turned off here: a .vsf stores no inset)
+NI=(); "$BIN" search --help | grep -q -- "--inset-view" && NI=(--inset-view off)
+"$BIN" search --index "$TMP/idx" --top 0 ${NI[@]+"${NI[@]}"} "$TMP/q/a_mirrored.mp4" "$TMP/q/b_copy.mp4" > "$TMP/vtwo.csv" 2>/dev/null
+"$BIN" search --index "$TMP/idx" --top 0 ${NI[@]+"${NI[@]}"} --mirror-view off "$TMP/q/a_mirrored.mp4" "$TMP/q/b_copy.mp4" > "$TMP/vone.csv" 2>/dev/null
+"$BIN" search --index "$TMP/idx" --top 1 ${NI[@]+"${NI[@]}"} "$TMP/q/a_mirrored.mp4" > "$TMP/vtop1.csv" 2>/dev/null
+"$BIN" extract "$TMP/q/a_mirrored.mp4" "$TMP/q/b_copy.mp4" -o "$TMP/qm" --backbone mobilenet --mirror-view on \
+  >/dev/null 2>"$TMP/xm.err" && ok || bad "extract --mirror-view on: $(cat "$TMP/xm.err")"
+ver() { od -An -tu4 -j8 -N4 "$1" | tr -d ' '; }
+[ "$(ver "$TMP/qm/a_mirrored.mp4.vsf")" = 3 ] && [ "$(ver "$TMP/qf/a_mirrored.mp4.vsf")" = 1 ] && ok \
+  || bad "versions: $(ver "$TMP/qm/a_mirrored.mp4.vsf") with the block, $(ver "$TMP/qf/a_mirrored.mp4.vsf") without"
+s1=$(stat -c %s "$TMP/qf/a_mirrored.mp4.vsf"); s3=$(stat -c %s "$TMP/qm/a_mirrored.mp4.vsf")
+[ "$s3" -gt $((2 * s1 - 1024)) ] && [ "$s3" -lt $((2 * s1)) ] && ok || bad "sizes: $s1 without the block, $s3 with"
+"$BIN" search --index "$TMP/idx" --top 0 "$TMP/qm/a_mirrored.mp4.vsf" "$TMP/qm/b_copy.mp4.vsf" > "$TMP/m2.csv" 2>"$TMP/m2.err"
+[ "$(wc -l < "$TMP/vtwo.csv")" = 7 ] && cmp -s "$TMP/m2.csv" "$TMP/vtwo.csv" && ok || bad ".vsf with the block vs its video: $(diff "$TMP/vtwo.csv" "$TMP/m2.csv" | head -4) $(cat "$TMP/m2.err")"
+"$BIN" search --index "$TMP/idx" --top 0 --mirror-view off "$TMP/qm/a_mirrored.mp4.vsf" "$TMP/qm/b_copy.mp4.vsf" > "$TMP/m1.csv" 2>/dev/null
+[ "$(wc -l < "$TMP/vone.csv")" = 7 ] && cmp -s "$TMP/m1.csv" "$TMP/vone.csv" && ok || bad ".vsf with the block, --mirror-view off: $(diff "$TMP/vone.csv" "$TMP/m1.csv" | head -4)"
+"$BIN" search --index "$TMP/idx" --top 1 "$TMP/qm/a_mirrored.mp4.vsf" > "$TMP/m_top1.csv" 2>/dev/null
+[ "$(wc -l < "$TMP/vtop1.csv")" = 2 ] && cmp -s "$TMP/m_top1.csv" "$TMP/vtop1.csv" && ok || bad ".vsf --top 1: $(cat "$TMP/m_top1.csv")"
+"$BIN" search --index "$TMP/idx" --top 0 --two-stage --top-k 2 ${NI[@]+"${NI[@]}"} "$TMP/q/a_mirrored.mp4" "$TMP/q/b_copy.mp4" > "$TMP/ts_v.csv" 2>/dev/null
+"$BIN" search --index "$TMP/idx" --top 0 --two-stage --top-k 2 "$TMP/qm/a_mirrored.mp4.vsf" "$TMP/qm/b_copy.mp4.vsf" > "$TMP/ts_m.csv" 2>/dev/null
+"$BIN" search --index "$TMP/idx" --top 0 --two-stage --top-k 2 "$TMP/qf/a_mirrored.mp4.vsf" > "$TMP/ts_1.csv" 2>/dev/null
+[ "$(wc -l < "$TMP/ts_v.csv")" -ge 3 ] && cmp -s "$TMP/ts_v.csv" "$TMP/ts_m.csv" && ! cmp -s "$TMP/ts_1.csv" <(grep -v b_copy "$TMP/ts_m.csv") \
+  && ok || bad "two-stage: video $(cat "$TMP/ts_v.csv") / .vsf with the block $(cat "$TMP/ts_m.csv") / without $(cat "$TMP/ts_1.csv")"
+if command -v mpirun >/dev/null && "$BIN" --help | grep -q "^MPI: yes"; then
+  export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+  env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 120 mpirun --allow-run-as-root --oversubscribe \
+    -x VIDSIM_MODELS -x ASAN_OPTIONS -np 2 "$BIN" search --index "$TMP/idx" --top 0 "$TMP/qm/a_mirrored.mp4.vsf" \
+    "$TMP/qm/b_copy.mp4.vsf" > "$TMP/mpi.csv" 2>"$TMP/mpi.err"
+  cmp -s "$TMP/mpi.csv" "$TMP/vtwo.csv" && ok || bad "2 MPI ranks: $(diff "$TMP/vtwo.csv" "$TMP/mpi.csv" | head -4) $(tail -3 "$TMP/mpi.err")"
+fi
+# up to date: a file without the block is re-extracted with on; one with it is kept by on and off
+cp "$TMP/qf/a_mirrored.mp4.vsf" "$TMP/qm/a_mirrored.mp4.vsf"
+"$BIN" extract "$TMP/q/a_mirrored.mp4" -o "$TMP/qm" --backbone mobilenet --mirror-view on 2>"$TMP/x2.err" >/dev/null
+grep -q "extracted 1 of 1 videos (0 up to date" "$TMP/x2.err" && [ "$(ver "$TMP/qm/a_mirrored.mp4.vsf")" = 3 ] && ok \
+  || bad "a file without the block kept by --mirror-view on: $(cat "$TMP/x2.err")"
+for mv in on off; do
+  "$BIN" extract "$TMP/q/a_mirrored.mp4" -o "$TMP/qm" --backbone mobilenet --mirror-view $mv 2>"$TMP/x3.err" >/dev/null
+  grep -q "(1 up to date" "$TMP/x3.err" && [ "$(ver "$TMP/qm/a_mirrored.mp4.vsf")" = 3 ] && ok || bad "--mirror-view $mv re-extracted: $(cat "$TMP/x3.err")"
+done
+"$BIN" extract "$TMP/q/a_mirrored.mp4" -o "$TMP/qm" --mirror-view yes >/dev/null 2>"$TMP/x4.err"; rc=$?
+[ $rc = 2 ] && grep -q -- "--mirror-view" "$TMP/x4.err" && ok || bad "extract --mirror-view yes: exit $rc, $(cat "$TMP/x4.err")"
+"$BIN" extract --help | grep -q -- "--mirror-view on|off" && ok || bad "extract --help does not list --mirror-view"
+# compare reads the normal view
+"$BIN" compare "$TMP/qm/a_mirrored.mp4.vsf" "$TMP/in/a.mp4" --backbone mobilenet > "$TMP/c3.txt" 2>&1
+"$BIN" compare "$TMP/qf/a_mirrored.mp4.vsf" "$TMP/in/a.mp4" --backbone mobilenet > "$TMP/c1.txt" 2>&1
+[ -s "$TMP/c1.txt" ] && cmp -s "$TMP/c1.txt" "$TMP/c3.txt" && ok || bad "compare: $(cat "$TMP/c1.txt") / $(cat "$TMP/c3.txt")"
+# a cut or damaged mirror block: an error naming the file and the reason
+f=$TMP/qm/a_mirrored.mp4.vsf; n=$(stat -c %s "$f")
+head -c $((n - 100)) "$f" > "$TMP/cut.vsf"
+"$BIN" search --index "$TMP/idx" "$TMP/cut.vsf" > /dev/null 2>"$TMP/cut.err"; rc=$?
+[ $rc != 0 ] && grep -q "cut.vsf.*mirror block" "$TMP/cut.err" && ok || bad "cut block: exit $rc, $(cat "$TMP/cut.err")"
+cp "$f" "$TMP/flip.vsf"; printf '\x55' | dd of="$TMP/flip.vsf" bs=1 seek=$((n - 50)) conv=notrunc status=none
+"$BIN" search --index "$TMP/idx" "$TMP/flip.vsf" > /dev/null 2>"$TMP/flip.err"; rc=$?
+[ $rc != 0 ] && grep -q "flip.vsf.*checksum mismatch" "$TMP/flip.err" && ok || bad "damaged block: exit $rc, $(cat "$TMP/flip.err")"
+"$BIN" search --index "$TMP/idx" --mirror-view off "$TMP/flip.vsf" > /dev/null 2>"$TMP/flip0.err"; rc=$?
+[ $rc != 0 ] && grep -q "flip.vsf.*checksum mismatch" "$TMP/flip0.err" && ok || bad "damaged block, view off: exit $rc, $(cat "$TMP/flip0.err")"
+"$BIN" index verify --index "$TMP/idx" >/dev/null 2>&1 && ok || bad "index does not verify after the .vsf searches"
 
 echo "test_mirror_view_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -7,7 +7,12 @@
  * without it, vs_backbone_default_precision: int8 for inception on a CPU with VNNI/AMX,
  * else fp32 (the same rule as a new index; `index add` to an existing index and
  * `search` follow the index's model id instead). --timing prints the per-stage
- * breakdown (vs_extract_stats of every extracted video, summed).
+ * breakdown (vs_extract_stats of every extracted video, summed). --mirror-view on also
+ * stores the features of the mirrored frames (vs_extract_params.mirror_view), the mirror
+ * view `search` gives a .vsf query; off by default (references never use it, and it
+ * doubles the extraction time). --inset-view on also probes each video for a
+ * picture-in-picture inset and stores the probe's result and the inset's features
+ * (vs_extract_params.inset_view), the inset view `search` gives a .vsf query; off by default.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -66,6 +71,19 @@ static void usage(FILE *f) {
             "  --raw              write un-whitened region vectors (input of `vidsim pca --features`)\n"
             "  -j N               videos in parallel (default: number of cores)\n"
             "  --threads N        backbone threads per video (default 1)\n"
+            "  --mirror-view on|off  on: also store the features of every frame mirrored left-right (the\n"
+            "                     file's mirror block; the backbone runs twice, the file is twice the\n"
+            "                     size): on for query features, which `vidsim search` then scores as\n"
+            "                     their mirror image too, as it does a video query (the same results).\n"
+            "                     off (default): for references, pca and training, which use the\n"
+            "                     normal view only. With on, a file without the block is re-extracted\n"
+            "  --inset-view on|off   on: also look for a picture-in-picture inset in every video and,\n"
+            "                     when one is found, store the features of the inset rectangle at full\n"
+            "                     resolution (the file's inset block; a second pass over such videos):\n"
+            "                     on for query features, which `vidsim search` then scores as their\n"
+            "                     inset view too, as it does a video query (the same results). off\n"
+            "                     (default): for references, which never use it. With on, a file\n"
+            "                     without the block is re-extracted\n"
             "  --force            re-extract even if the feature file is up to date\n"
             "  --timing           where the time went on stderr: decode+convert, preprocess, backbone,\n"
             "                     pool+pca, write (seconds, share) and seconds of video per wall second\n");
@@ -93,12 +111,14 @@ int cmd_extract(int argc, char **argv) {
     const char *outdir = NULL, *backbone = "inception", *pca_arg = NULL, *layers = NULL, *calib = NULL;
     int precision = -1;
     double fps = 1.0, min_std = -1;
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0, timing = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, raw = 0, force = 0, timing = 0, mirror = 0,
+        inset = 0;
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0;
     if (!pos) return 1;
     static const char *const valopts[] = {"-o", "--out", "--fps", "--backbone", "--pca", "--layers", "-j",
-                                          "--threads", "--min-frame-std", "--precision", "--calib", NULL};
+                                          "--threads", "--min-frame-std", "--precision", "--calib",
+                                          "--mirror-view", "--inset-view", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         free(pos);
@@ -117,6 +137,15 @@ int cmd_extract(int argc, char **argv) {
             static const char *const precs[] = {"fp32", "int8", "bf16"};
             if ((precision = cli_parse_choice("extract", "--precision", v, precs, 3)) < 0) bad = 2;
         } else if (!strcmp(a, "--calib")) calib = v;
+        else if (!strcmp(a, "--mirror-view")) {
+            static const char *const onoff[] = {"on", "off"};
+            if ((mirror = cli_parse_choice("extract", "--mirror-view", v, onoff, 2)) < 0) bad = 2;
+            else mirror = mirror == 0;
+        } else if (!strcmp(a, "--inset-view")) {
+            static const char *const onoff[] = {"on", "off"};
+            if ((inset = cli_parse_choice("extract", "--inset-view", v, onoff, 2)) < 0) bad = 2;
+            else inset = inset == 0;
+        }
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--raw")) raw = 1;
         else if (!strcmp(a, "--force")) force = 1;
@@ -155,6 +184,8 @@ int cmd_extract(int argc, char **argv) {
     const int defaulted = precision < 0;
     p.precision = precision >= 0 ? precision : vs_backbone_default_precision(base);
     p.calib_path = calib;
+    p.mirror_view = mirror;
+    p.inset_view = inset;
     if (min_std >= 0) p.min_frame_std = (float)min_std;
     vs_extractor *ex;
     if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {

@@ -60,7 +60,13 @@ static void search_usage(FILE *f) {
                "  -j N             threads (default: number of cores)\n"
                "  --mirror-view on|off  on (default): also score each video query's mirror image and\n"
                "                   keep per reference the better view (+1.5 uAP on the dev draws; twice\n"
-               "                   the query's extraction and scoring; .vsf and indexed queries have one)\n"
+               "                   the query's extraction and scoring). A .vsf query's mirror view is\n"
+               "                   its stored mirror block (`extract --mirror-view on`: the same results\n"
+               "                   as its video); a .vsf without one and indexed queries have one view\n"
+               "  --inset-view on|off  on (default): look for a picture-in-picture inset in each video\n"
+               "                   query (a rectangle of persistent edges whose inside moves on its own)\n"
+               "                   and, when one is found, also score the inset as a view of its own\n"
+               "                   (docs/hard_copies.md \"The inset view\")\n"
                "  --sim-precision P  bf16 or fp32: the similarity model's frame-to-frame products in\n"
                "                   bfloat16 (AMX / AVX-512 BF16 through oneDNN): about 1.6x the pairs/s\n"
                "                   of ViSiL_f, scores within 1e-4, the same five-draw figures; default\n"
@@ -221,13 +227,14 @@ int cmd_search(int argc, char **argv) {
     const int allow_partial = cli_take_flag(&argc, argv, "--allow-partial");
     int sim_prec = -1; /* --sim-precision (-1: the default, vs_simmodel_default_precision) */
     int mirror_view = 1; /* --mirror-view on|off */
+    int inset_view = 1;  /* --inset-view on|off */
     for (int i = 1; i < argc; i++) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
         int k = 0;
         const char *a = argv[i];
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
             !strcmp(a, "--norm") || !strcmp(a, "--first-stage") || !strcmp(a, "--gvec-segments") ||
-            !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view")) {
+            !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view") || !strcmp(a, "--inset-view")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -243,6 +250,10 @@ int cmd_search(int argc, char **argv) {
                 static const char *const onoff[] = {"on", "off"};
                 if ((mirror_view = cli_parse_choice("search", "--mirror-view", v, onoff, 2)) < 0) return 2;
                 mirror_view = mirror_view == 0;
+            } else if (!strcmp(a, "--inset-view")) {
+                static const char *const onoff[] = {"on", "off"};
+                if ((inset_view = cli_parse_choice("search", "--inset-view", v, onoff, 2)) < 0) return 2;
+                inset_view = inset_view == 0;
             } else if (!strcmp(a, "--sim-precision")) {
                 static const char *const precs[] = {"fp32", "bf16"};
                 if ((sim_prec = cli_parse_choice("search", "--sim-precision", v, precs, 2)) < 0) return 2;
@@ -333,6 +344,7 @@ int cmd_search(int argc, char **argv) {
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.mirror_view = mirror_view;
+    sp.inset_view = inset_view;
     sp.segments = ts.segments;
     sp.pca = pca;
     sp.cmd = "search";
