@@ -562,16 +562,9 @@ vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_r
                 d->s->inset.x0 = ins[1], d->s->inset.y0 = ins[2], d->s->inset.x1 = ins[3], d->s->inset.y1 = ins[4];
             }
         }
-        st2 = query_view(d, query, &r2);
+        st2 = query_view(d, query, &r2); /* a failure is on every rank */
         if (d->s) d->s->view = 0;
-        if (st2 && v == 2) { /* best effort, as in one process; query_view failed on every rank */
-            vs_search_result_free(r2);
-            r2 = NULL;
-            st2 = VS_OK;
-            continue;
-        }
-        if (!st2 && *out && r2) st2 = vs__merge_views(*out, r2, d->top);
-        vs_search_result_free(r2);
+        st2 = vs__view_done(*out, r2, st2, v, d->top);
     }
     if (st2) {
         vs_search_result_free(*out);

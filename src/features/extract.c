@@ -536,13 +536,10 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     st->probe = probe;
     st->inset = found;
     vs_extract_stats second = st->stats; /* the time of both passes; the counts of the first */
+    second.frames = second.n_sampled = second.n_decoded = 0;
+    second.video_s = 0;
     st->stats = first;
-    st->stats.decode_s += second.decode_s;
-    st->stats.preprocess_s += second.preprocess_s;
-    st->stats.backbone_s += second.backbone_s;
-    st->stats.pool_s += second.pool_s;
-    st->stats.other_s += second.other_s;
-    st->stats.wall_s += second.wall_s;
+    vs_extract_stats_add(&st->stats, &second);
     if (s == VS_ERR_NOMEM || s == VS_ERR_ABORTED) {
         vs__err_prefix(s, "%s (inset view)", path);
         vs_features_free(f);

@@ -34,8 +34,8 @@
 #define FF_HAS_INSET 2u
 #define FF_MAX_T 10000000
 
-/* Offset of the mirror block: the end of the times rounded up to 64 bytes. */
-static size_t mirror_at(size_t hsize, size_t n1, size_t n2) { return (hsize + n1 + n2 + 63) & ~(size_t)63; }
+/* x rounded up to 64 bytes: where the mirror block (version 3) or the view table
+ * (version 4) starts after the times. */
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
 
 typedef struct { void *map; size_t size; } ff_priv;
@@ -83,31 +83,40 @@ void vs__ff_get_common(vs_features *f, const unsigned char *m) {
     f->model_id[63] = 0;
 }
 
-/* Version 1 (mirror NULL) or 3 (mirror [T, R, D]: the block after the times). */
-static vs_status save(const vs_features *f, const float *mirror, const char *path) {
+typedef struct { const void *p; size_t n; } ff_seg; /* bytes written after the times */
+static const unsigned char ff_zeros[64];
+
+static vs_status saveable(const vs_features *f, const char *path) {
     if (!f || f->T <= 0 || f->R <= 0 || f->D <= 0)
         return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save empty features", path);
+    return VS_OK;
+}
+
+/* Header size of f's file: the fixed part and the source path, rounded up to 64 bytes. */
+static size_t hdr_bytes(const vs_features *f) { return (FF_FIXED + strlen(f->source ? f->source : "") + 63) & ~(size_t)63; }
+
+/* Atomically write f as version `version`: the header, the features [T, R, D], the times
+ * [T], then the n_extra segments; the checksum covers every byte after the header (for
+ * version 1, the features and the times). f must be saveable. */
+static vs_status write_ff(const vs_features *f, uint32_t version, const ff_seg *extra, int n_extra,
+                          const char *path) {
     const char *src = f->source ? f->source : "";
-    size_t plen = strlen(src);
-    size_t hdr_size = (FF_FIXED + plen + 63) & ~(size_t)63;
+    size_t plen = strlen(src), hdr_size = hdr_bytes(f);
     unsigned char *hdr = vs__calloc(1, hdr_size);
     if (!hdr) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-    vs__ff_put_common(hdr, mirror ? FF_VERSION_M : FF_VERSION, hdr_size, 0, f, plen);
+    vs__ff_put_common(hdr, version, hdr_size, 0, f, plen);
     memcpy(hdr + FF_FIXED, src, plen);
     size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);
-    static const unsigned char zeros[64];
-    size_t pad = mirror ? mirror_at(hdr_size, n1, n2) - (hdr_size + n1 + n2) : 0;
-    /* version 3: the checksum goes on over the padding and the block (every byte after H) */
     uint64_t h = vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2);
-    if (mirror) h = vs__fnv1a(vs__fnv1a(h, zeros, pad), mirror, n1);
+    for (int i = 0; i < n_extra; i++) h = vs__fnv1a(h, extra[i].p, extra[i].n);
     put64(hdr + VS__FF_HASH_OFF, h);
     vs__afile a;
     vs_status st = vs__afile_open(&a, path);
     if (!st) st = vs__afile_write(&a, hdr, hdr_size);
     if (!st) st = vs__afile_write(&a, f->data, n1);
     if (!st) st = vs__afile_write(&a, f->times, n2);
-    if (!st && mirror && pad) st = vs__afile_write(&a, zeros, pad);
-    if (!st && mirror) st = vs__afile_write(&a, mirror, n1);
+    for (int i = 0; i < n_extra && !st; i++)
+        if (extra[i].n) st = vs__afile_write(&a, extra[i].p, extra[i].n);
     vs__free(hdr);
     if (st) {
         if (a.f) vs__afile_abort(&a);
@@ -116,31 +125,33 @@ static vs_status save(const vs_features *f, const float *mirror, const char *pat
     return vs__afile_commit(&a);
 }
 
+/* Version 1 (mirror NULL) or 3 (mirror [T, R, D]: zero padding to the next 64-byte
+ * boundary after the times, then the block). */
+static vs_status save(const vs_features *f, const float *mirror, const char *path) {
+    vs_status st = saveable(f, path);
+    if (st || !mirror) return st ? st : write_ff(f, FF_VERSION, NULL, 0, path);
+    size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), end = hdr_bytes(f) + n1 + (size_t)f->T * sizeof(float);
+    const ff_seg extra[2] = {{ff_zeros, (size_t)align64(end) - end}, {mirror, n1}};
+    return write_ff(f, FF_VERSION_M, extra, 2, path);
+}
+
 static void put_f32(unsigned char *p, float v) { memcpy(p, &v, 4); }
 
 /* Version 4: version 1, zero padding to X (64-byte boundary), the view table [64], the
  * mirror block [T, R, D] when there is one, zero padding to the next 64-byte boundary I,
  * the inset view's features [T2, R, D] and its times [T2]. */
 static vs_status save_v4(const vs_features *f, const char *path) {
-    if (!f || f->T <= 0 || f->R <= 0 || f->D <= 0)
-        return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save empty features", path);
+    vs_status st = saveable(f, path);
+    if (st) return st;
     const vs_inset *in = &f->inset;
     const int t2 = f->inset_T;
     if (t2 < 0 || t2 > FF_MAX_T || (t2 > 0 && (!in->found || !f->inset_data || !f->inset_times)))
         return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save an inset view of %d frames%s", path, t2,
                        in->found ? "" : " without an inset");
-    const char *src = f->source ? f->source : "";
-    size_t plen = strlen(src);
-    size_t hdr_size = (FF_FIXED + plen + 63) & ~(size_t)63;
-    unsigned char *hdr = vs__calloc(1, hdr_size);
-    if (!hdr) return vs__err(VS_ERR_NOMEM, "%s: out of memory", path);
-    vs__ff_put_common(hdr, FF_VERSION_V, hdr_size, 0, f, plen);
-    memcpy(hdr + FF_FIXED, src, plen);
     const float *mirror = f->mirror;
-    size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), n2 = (size_t)f->T * sizeof(float);
+    size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), end = hdr_bytes(f) + n1 + (size_t)f->T * sizeof(float);
     size_t n3 = (size_t)t2 * f->R * f->D * sizeof(float), n4 = (size_t)t2 * sizeof(float);
-    size_t x = (size_t)align64(hdr_size + n1 + n2), mend = x + FF_TABLE + (mirror ? n1 : 0);
-    size_t pad1 = x - (hdr_size + n1 + n2), pad2 = (size_t)align64(mend) - mend;
+    size_t x = (size_t)align64(end), mend = x + FF_TABLE + (mirror ? n1 : 0);
     unsigned char tab[FF_TABLE];
     memset(tab, 0, sizeof tab);
     memcpy(tab, FF_VIEWS_MAGIC, 8);
@@ -153,31 +164,13 @@ static vs_status save_v4(const vs_features *f, const char *path) {
     put_f32(tab + 32, in->y1);
     put_f32(tab + 36, in->side);
     put_f32(tab + 40, in->corr);
-    static const unsigned char zeros[64];
-    /* the checksum goes on over every byte after H, as for version 3 */
-    uint64_t h = vs__ff_checksum(hdr, hdr_size, f->data, n1, f->times, n2);
-    h = vs__fnv1a(vs__fnv1a(h, zeros, pad1), tab, sizeof tab);
-    if (mirror) h = vs__fnv1a(h, mirror, n1);
-    h = vs__fnv1a(h, zeros, pad2);
-    if (t2) h = vs__fnv1a(vs__fnv1a(h, f->inset_data, n3), f->inset_times, n4);
-    put64(hdr + VS__FF_HASH_OFF, h);
-    vs__afile a;
-    vs_status st = vs__afile_open(&a, path);
-    if (!st) st = vs__afile_write(&a, hdr, hdr_size);
-    if (!st) st = vs__afile_write(&a, f->data, n1);
-    if (!st) st = vs__afile_write(&a, f->times, n2);
-    if (!st && pad1) st = vs__afile_write(&a, zeros, pad1);
-    if (!st) st = vs__afile_write(&a, tab, sizeof tab);
-    if (!st && mirror) st = vs__afile_write(&a, mirror, n1);
-    if (!st && pad2) st = vs__afile_write(&a, zeros, pad2);
-    if (!st && t2) st = vs__afile_write(&a, f->inset_data, n3);
-    if (!st && t2) st = vs__afile_write(&a, f->inset_times, n4);
-    vs__free(hdr);
-    if (st) {
-        if (a.f) vs__afile_abort(&a);
-        return st;
-    }
-    return vs__afile_commit(&a);
+    const ff_seg extra[6] = {{ff_zeros, x - end},
+                             {tab, sizeof tab},
+                             {mirror, mirror ? n1 : 0},
+                             {ff_zeros, (size_t)align64(mend) - mend},
+                             {f->inset_data, n3},
+                             {f->inset_times, n4}};
+    return write_ff(f, FF_VERSION_V, extra, 6, path);
 }
 
 vs_status vs_features_save(const vs_features *f, const char *path) { return save(f, NULL, path); }
@@ -300,8 +293,8 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     uint64_t csize = q ? get32(m + 156) : 0;
     size_t n1 = q ? (size_t)((f->T * (uint64_t)f->R * csize + 3) & ~(uint64_t)3) : (size_t)f->T * f->R * f->D * 4,
            n2 = (size_t)f->T * 4;
-    int mv = ver == FF_VERSION_M; /* a mirror block of n1 bytes at mirror_at(...) */
-    int vv = ver == FF_VERSION_V; /* the view table at mirror_at(...), then the blocks it names */
+    int mv = ver == FF_VERSION_M; /* a mirror block of n1 bytes at align64(end of the times) */
+    int vv = ver == FF_VERSION_V; /* the view table at align64(end of the times), then the blocks it names */
     if ((q ? (dtype != 1 && dtype != 2) || csize < 1 || csize > 1u << 20 : dtype != 0) || f->T <= 0 ||
         f->R <= 0 || f->D <= 0 || f->T > FF_MAX_T || f->R > 4096 ||
         f->D > 65536 || hdr_size % 64 || hdr_size < fixed + (uint64_t)plen || hdr_size > size ||
@@ -310,14 +303,14 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
                      path, f->T, f->R, f->D, size);
         goto fail;
     }
-    size_t m_at = mv ? mirror_at(hdr_size, n1, n2) : 0;
+    size_t m_at = mv ? (size_t)align64((uint64_t)hdr_size + n1 + n2) : 0;
     if (mv && (uint64_t)m_at + n1 != size) {
         st = vs__err(VS_ERR_FORMAT, "%s: truncated or damaged mirror block (header says T=%d R=%d D=%d: %zu bytes with "
                      "the block, the file has %zu)", path, f->T, f->R, f->D, m_at + n1, size);
         goto fail;
     }
     size_t in_at = 0; /* version 4: where the inset view's features start */
-    if (vv && (st = read_views(f, m, size, mirror_at(hdr_size, n1, n2), n1, path, &m_at, &in_at))) goto fail;
+    if (vv && (st = read_views(f, m, size, (size_t)align64((uint64_t)hdr_size + n1 + n2), n1, path, &m_at, &in_at))) goto fail;
     vs__ff_get_common(f, m);
     f->source = vs__malloc(plen + 1);
     if (!f->source) {

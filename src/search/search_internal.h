@@ -156,6 +156,12 @@ int vs__mirror_source(const char *q);
 void vs__search_hit_free(vs_search_hit *h);
 int vs__cmp_search_hit(const void *a, const void *b);
 vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top);
+/* The end of extra view v's search (1 mirror, 2 inset; vs_searcher_query and
+ * vs_dist_search_query): a failed inset view is dropped (best effort: an inset whose
+ * frames cannot be used adds nothing) and VS_OK returned, another failure's status is
+ * returned; a result b is merged into a when both are there (MPI ranks other than 0 hold
+ * none). b is freed. */
+vs_status vs__view_done(vs_search_result *a, vs_search_result *b, vs_status st, int v, long top);
 
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,
                             int precision);

@@ -149,6 +149,13 @@ vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top) {
     return VS_OK;
 }
 
+vs_status vs__view_done(vs_search_result *a, vs_search_result *b, vs_status st, int v, long top) {
+    if (st && v == 2) st = VS_OK;
+    else if (!st && a && b) st = vs__merge_views(a, b, top);
+    vs_search_result_free(b);
+    return st;
+}
+
 vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result **out) {
     *out = NULL;
     if (!s || !query) return vs__err(VS_ERR_INVALID_ARG, "vs_searcher_query: NULL argument");
@@ -164,13 +171,7 @@ vs_status vs_searcher_query(vs_searcher *s, const char *query, vs_search_result 
         s->view = v;
         st = query_one(s, query, &r2);
         s->view = 0;
-        if (st && v == 2) { /* best effort: an inset whose frames cannot be used (all flat) adds nothing */
-            vs_search_result_free(r2);
-            st = VS_OK;
-            continue;
-        }
-        if (!st) st = vs__merge_views(*out, r2, s->p.top);
-        vs_search_result_free(r2);
+        st = vs__view_done(*out, r2, st, v, s->p.top);
     }
     if (st) {
         vs_search_result_free(*out);

@@ -119,6 +119,9 @@ int cli_parse_float(const char *cmd, const char *opt, const char *s, double min,
 int cli_parse_pos_double(const char *cmd, const char *opt, const char *s, double *out);
 /* Index of s in choices[n], or -1 after "OPT must be A, B or C, got 'S'". */
 int cli_parse_choice(const char *cmd, const char *opt, const char *s, const char *const *choices, int n);
+/* An on|off option's value: 1 for "on", 0 for "off", else -1 after the usage error
+ * (cli_parse_choice's). */
+int cli_parse_onoff(const char *cmd, const char *opt, const char *s);
 
 /* When argv[*i] is one of opts (NULL-terminated: the options that take a value), *v
  * gets its value and *i advances; returns 2 after "OPT needs a value", else 0 (*v NULL

@@ -47,9 +47,7 @@ int cmd_dedup(int argc, char **argv) {
     const int hide_rejected = cli_take_flag(&argc, argv, "--hide-rejected");
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--norm")) {
-            static const char *const onoff[] = {"on", "off"};
-            if ((norm = cli_parse_choice("dedup", "--norm", argv[i + 1], onoff, 2)) < 0) return 2;
-            norm = norm == 0;
+            if ((norm = cli_parse_onoff("dedup", "--norm", argv[i + 1])) < 0) return 2;
             for (int j = i; j + 2 <= argc; j++) argv[j] = argv[j + 2];
             argc -= 2;
             break;

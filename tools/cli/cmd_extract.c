@@ -138,13 +138,9 @@ int cmd_extract(int argc, char **argv) {
             if ((precision = cli_parse_choice("extract", "--precision", v, precs, 3)) < 0) bad = 2;
         } else if (!strcmp(a, "--calib")) calib = v;
         else if (!strcmp(a, "--mirror-view")) {
-            static const char *const onoff[] = {"on", "off"};
-            if ((mirror = cli_parse_choice("extract", "--mirror-view", v, onoff, 2)) < 0) bad = 2;
-            else mirror = mirror == 0;
+            if ((mirror = cli_parse_onoff("extract", "--mirror-view", v)) < 0) bad = 2;
         } else if (!strcmp(a, "--inset-view")) {
-            static const char *const onoff[] = {"on", "off"};
-            if ((inset = cli_parse_choice("extract", "--inset-view", v, onoff, 2)) < 0) bad = 2;
-            else inset = inset == 0;
+            if ((inset = cli_parse_onoff("extract", "--inset-view", v)) < 0) bad = 2;
         }
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--raw")) raw = 1;

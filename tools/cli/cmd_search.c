@@ -243,17 +243,11 @@ int cmd_search(int argc, char **argv) {
                 if ((sym = cli_parse_choice("search", "--direction", v, dirs, 2)) < 0) return 2;
                 sym = sym == 0;
             } else if (!strcmp(a, "--norm")) {
-                static const char *const onoff[] = {"on", "off"};
-                if ((norm = cli_parse_choice("search", "--norm", v, onoff, 2)) < 0) return 2;
-                norm = norm == 0;
+                if ((norm = cli_parse_onoff("search", "--norm", v)) < 0) return 2;
             } else if (!strcmp(a, "--mirror-view")) {
-                static const char *const onoff[] = {"on", "off"};
-                if ((mirror_view = cli_parse_choice("search", "--mirror-view", v, onoff, 2)) < 0) return 2;
-                mirror_view = mirror_view == 0;
+                if ((mirror_view = cli_parse_onoff("search", "--mirror-view", v)) < 0) return 2;
             } else if (!strcmp(a, "--inset-view")) {
-                static const char *const onoff[] = {"on", "off"};
-                if ((inset_view = cli_parse_choice("search", "--inset-view", v, onoff, 2)) < 0) return 2;
-                inset_view = inset_view == 0;
+                if ((inset_view = cli_parse_onoff("search", "--inset-view", v)) < 0) return 2;
             } else if (!strcmp(a, "--sim-precision")) {
                 static const char *const precs[] = {"fp32", "bf16"};
                 if ((sim_prec = cli_parse_choice("search", "--sim-precision", v, precs, 2)) < 0) return 2;

@@ -139,6 +139,12 @@ int cli_parse_choice(const char *cmd, const char *opt, const char *s, const char
     return -1;
 }
 
+int cli_parse_onoff(const char *cmd, const char *opt, const char *s) {
+    static const char *const onoff[] = {"on", "off"};
+    int k = cli_parse_choice(cmd, opt, s, onoff, 2);
+    return k < 0 ? -1 : k == 0;
+}
+
 int cli_opt_arg(const char *cmd, int argc, char **argv, int *i, const char *const *opts, const char **v) {
     *v = NULL;
     for (int k = 0; opts[k]; k++)
