@@ -7,7 +7,8 @@
 # $OUT/*.log). Videos are read in place (never copied); outputs go to $OUT (a temporary
 # folder by default), features extracted again each run (--force). Every run is under
 # /usr/bin/time: the CPU seconds (user+sys) of each run and the ratio A/B of the medians
-# are printed too (steadier than wall time on a loaded machine).
+# are printed too (steadier than wall time on a loaded machine), and the frames each build
+# decoded (from its first run's --timing line: a decoder change shows there first).
 #
 #   bench/extract_ab.sh A_VIDSIM B_VIDSIM [DIR] [REPS]
 #   e.g. bench/extract_ab.sh /tmp/vidsim-before build/vidsim ../shared/data/videos 3
@@ -46,9 +47,12 @@ for bb in $BACKBONES; do
         for rep in $(seq 1 "$REPS"); do ca+=("$(cpu A "$bb" "$j" "$rep")"); cb+=("$(cpu B "$bb" "$j" "$rep")"); done
         mca=$(printf '%s\n' "${ca[@]}" | median)
         mcb=$(printf '%s\n' "${cb[@]}" | median)
+        da=$(sed -n 's/.*frames (\([0-9]*\) decoded).*/\1/p' "$OUT/A-$bb-j$j-r1.log")
+        db=$(sed -n 's/.*frames (\([0-9]*\) decoded).*/\1/p' "$OUT/B-$bb-j$j-r1.log")
         echo "bench=extract_ab backbone=$bb j=$j A_x_realtime=[${ra[*]}] B_x_realtime=[${rb[*]}]" \
              "A_median=$ma B_median=$mb B_vs_A=$(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.2f", b / a}')" \
              "A_cpu_s=[${ca[*]}] B_cpu_s=[${cb[*]}] cpu_A_vs_B=$(awk -v a="$mca" -v b="$mcb" 'BEGIN {printf "%.2f", a / b}')" \
+             "A_decoded=${da:-?} B_decoded=${db:-?}" \
              "load=$(cut -d' ' -f1 /proc/loadavg)"
     done
 done

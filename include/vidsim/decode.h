@@ -34,6 +34,10 @@ typedef struct vs_decode_params {
     int max_frames;      /* stop after this many sampled frames (0 = no limit) */
     int max_pixels;      /* refuse streams larger than this many pixels (default 8192*8192) */
     bool skip_nonref;    /* let the codec skip non-reference frames between samples (default true) */
+    bool skip_closed_gop; /* drop, unsent, the packets that cannot be sampled just before a keyframe
+                            that starts a closed GOP (H.264 IDR) in the same output interval: nothing
+                            decoded later refers to them, so the samples are the same bytes (default
+                            true; never while probe_width > 0; docs/decode.md) */
     float view[4];       /* x0, y0, x1, y1: the part of the upright picture to sample, as fractions
                             of its width and height (default 0, 0, 1, 1: all of it). A smaller
                             rectangle is cut from the full-resolution picture and scaled so that its
@@ -73,6 +77,9 @@ VS_API const vs_decode_info *vs_decode_get_info(const vs_decoder *d);
  * most 1024 are kept: past that every other one is dropped and the rate halved. NULL with
  * *n = 0 when none. Owned by the decoder, valid until the next vs_decode_next or close. */
 VS_API const uint8_t *vs_decode_probes(const vs_decoder *d, int *n, int *w, int *h);
+/* The probe pictures' times in seconds (the sampled frames' clock), n of them as
+ * vs_decode_probes says; NULL when none. Valid as long as the pictures. */
+VS_API const double *vs_decode_probe_times(const vs_decoder *d);
 
 VS_API void vs_decode_close(vs_decoder *d);
 

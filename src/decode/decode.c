@@ -3,7 +3,8 @@
  * send/receive loop, sample frames by presentation time like `ffmpeg -vf fps=N`
  * (sample.c), and hand out crop x crop RGB24 frames (convert.c). Also the
  * skipping of frames that cannot be sampled (AVDISCARD_NONREF, decided per packet
- * from a small look-ahead queue) and the translation of FFmpeg errors into
+ * from a small look-ahead queue), the dropping of whole packets that cannot be sampled
+ * before a closed-GOP keyframe (gop.c says which), and the translation of FFmpeg errors into
  * vs_status with a message that names the file.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -44,6 +45,9 @@ struct vs_decoder {
     int64_t ts_off;       /* added to stream timestamps: minus the file's start time (tb) */
     int64_t def_dur;      /* frame duration when a frame has none (tb) */
     AVPacket *q[QN];      /* ring of demuxed, not yet sent packets */
+    uint8_t qgop[QN];     /* vs__gop_packet() of each ring slot (0 when not dropping) */
+    vs__gop gop;          /* how to read this stream's packets for closed GOPs */
+    long n_dropped;       /* packets dropped unsent before a closed-GOP keyframe */
     int q_head, q_len;
     int demux_eof, flushed, finished;
     long n_packets;       /* video packets demuxed */
@@ -65,6 +69,7 @@ struct vs_decoder {
     uint8_t *rgb;         /* crop * crop * 3 */
     struct SwsContext *probe_sws; /* decoded frame -> grey probe picture */
     uint8_t *probes;      /* n_probes pictures of probe_w x probe_h */
+    double *probe_times;  /* their times, seconds */
     uint8_t *probe_tmp;   /* one probe picture before rotation */
     int n_probes, probe_w, probe_h;
     int64_t probe_next;   /* earliest shifted timestamp (tb) of the next probe picture */
@@ -83,6 +88,7 @@ vs_decode_params vs_decode_default_params(void) {
     p.max_frames = 0;
     p.max_pixels = 8192 * 8192;
     p.skip_nonref = true;
+    p.skip_closed_gop = true;
     p.view[2] = p.view[3] = 1;
     p.probe_fps = 5;
     return p;
@@ -149,6 +155,7 @@ void vs_decode_close(vs_decoder *d) {
     if (!d) return;
     sws_freeContext(d->probe_sws);
     vs__free(d->probes);
+    vs__free(d->probe_times);
     vs__free(d->probe_tmp);
     avcodec_free_context(&d->dec);
     avformat_close_input(&d->fmt);
@@ -267,6 +274,7 @@ static vs_status open_stream(vs_decoder *d) {
     d->def_dur = av_rescale_q(1, av_inv_q(fr), d->tb);
     if (d->def_dur <= 0) d->def_dur = 1;
 
+    vs__gop_init(&d->gop, par->codec_id, par->extradata, par->extradata_size);
     d->info.width = par->width;
     d->info.height = par->height;
     d->info.rotation = vs__stream_rotation(st);
@@ -385,6 +393,8 @@ static vs_status fill_queue(vs_decoder *d) {
             av_packet_unref(pkt);
             continue;
         }
+        d->qgop[(d->q_head + d->q_len) % QN] =
+            d->p.skip_closed_gop && !d->p.probe_width ? (uint8_t)vs__gop_packet(&d->gop, pkt->data, pkt->size) : 0;
         d->q_len++;
         d->n_packets++;
     }
@@ -408,6 +418,53 @@ static int can_skip(const vs_decoder *d, const AVPacket *pkt) {
     return 0;
 }
 
+/* 1 if the packet carries no side data that the decoder reads for later packets (new
+ * extradata, parameter changes, ...): only the MPEG-TS stream id, which every packet of
+ * that demuxer has, is known to be harmless. */
+static int harmless_side_data(const AVPacket *p) {
+    for (int i = 0; i < p->side_data_elems; i++)
+        if (p->side_data[i].type != AV_PKT_DATA_MPEGTS_STREAM_ID) return 0;
+    return 1;
+}
+
+/* The packet at the head of the ring can be dropped unsent when it and every packet
+ * after it up to the first keyframe in the ring are droppable (non-IDR slices only, no
+ * side data such as new extradata), all with a pts earlier than the keyframe's in the
+ * keyframe's output bin, and the keyframe starts a closed GOP (an IDR). Then:
+ *  - none of them is sampled: the keyframe is decoded, later in presentation time and
+ *    in the same bin, so the sampler (last frame with p <= n) never picks them, and
+ *    without them it sees the same frames with p <= n for every n;
+ *  - nothing decoded refers to them: the packets before them in decoding order cannot
+ *    (references point back in decoding order), they are a run ending right before the
+ *    keyframe, and nothing from the IDR on refers to anything before it.
+ * On damaged input a keyframe may still fail to decode, and then a dropped frame would
+ * have been sampled in its place: there, as with frame threads, the output is not
+ * guaranteed to be the same (docs/decode.md).
+ * Not before a first frame came out (vs_decode_all's fallback returns the first
+ * decoded frame), nor while probe pictures are kept (they would come from fewer frames),
+ * nor when the keyframe is not in the ring yet (then nothing is known). */
+static int can_drop(const vs_decoder *d) {
+    if (!d->p.skip_closed_gop || d->p.probe_width || d->info.n_decoded == 0 || d->q_len < 2) return 0;
+    if (d->qgop[d->q_head] != VS__GOP_DROPPABLE) return 0;
+    int k = 1;
+    while (k < d->q_len && !(d->q[(d->q_head + k) % QN]->flags & AV_PKT_FLAG_KEY)) k++;
+    if (k == d->q_len) return 0;
+    const int ks = (d->q_head + k) % QN;
+    const int64_t tk = shifted(d, d->q[ks]->pts);
+    if (d->qgop[ks] != VS__GOP_KEY || tk == AV_NOPTS_VALUE || (d->q[ks]->flags & (AV_PKT_FLAG_CORRUPT | AV_PKT_FLAG_DISCARD)))
+        return 0; /* the keyframe must come out: a damaged or edit-list-discarded one might not */
+    const int64_t bin = to_index(d, tk);
+    for (int i = 0; i < k; i++) {
+        const int s = (d->q_head + i) % QN;
+        const AVPacket *p = d->q[s];
+        int64_t t = shifted(d, p->pts);
+        if (d->qgop[s] != VS__GOP_DROPPABLE || !harmless_side_data(p) || t == AV_NOPTS_VALUE || t >= tk ||
+            to_index(d, t) != bin)
+            return 0;
+    }
+    return 1;
+}
+
 /* Sends one packet (or the flush) after the decoder asked for input. */
 static vs_status feed(vs_decoder *d) {
     char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -424,6 +481,18 @@ static vs_status feed(vs_decoder *d) {
         return VS_OK;
     }
     AVPacket *pkt = d->q[d->q_head];
+    if (can_drop(d)) {
+        /* Counted like a skipped packet: a later frame of its bin exists (the keyframe),
+         * and its end time bounds the stream's end. */
+        int64_t t = shifted(d, pkt->pts), end = t + (pkt->duration > 0 ? pkt->duration : d->def_dur);
+        if (d->max_sent == AV_NOPTS_VALUE || t > d->max_sent) d->max_sent = t;
+        if (d->skip_end == AV_NOPTS_VALUE || end > d->skip_end) d->skip_end = end;
+        av_packet_unref(pkt);
+        d->q_head = (d->q_head + 1) % QN;
+        d->q_len--;
+        d->n_dropped++;
+        return VS_OK;
+    }
     int skip = can_skip(d, pkt);
     d->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     int ret = avcodec_send_packet(d->dec, pkt);
@@ -450,18 +519,24 @@ static vs_status feed(vs_decoder *d) {
 /* Keep a grey probe picture of decoded frame f (upright, probe_w x probe_h). At
  * MAX_PROBES the even-numbered pictures are kept and the interval doubled. A picture
  * that cannot be converted is not kept (the probes are advisory); only memory fails. */
-static vs_status probe_push(vs_decoder *d, const AVFrame *f) {
+static vs_status probe_push(vs_decoder *d, const AVFrame *f, int64_t ts) {
     const size_t sz = (size_t)d->probe_w * d->probe_h;
     if (d->n_probes == MAX_PROBES) {
-        for (int i = 1; i < MAX_PROBES / 2; i++) memcpy(d->probes + i * sz, d->probes + 2 * i * sz, sz);
+        for (int i = 1; i < MAX_PROBES / 2; i++) {
+            memcpy(d->probes + i * sz, d->probes + 2 * i * sz, sz);
+            d->probe_times[i] = d->probe_times[2 * i];
+        }
         d->n_probes = MAX_PROBES / 2;
         d->probe_step *= 2;
     }
     if (!d->probes) {
         d->probes = vs__malloc(sz * MAX_PROBES);
+        d->probe_times = vs__malloc(sizeof *d->probe_times * MAX_PROBES);
         d->probe_tmp = vs__malloc(sz);
-        if (!d->probes || !d->probe_tmp) return vs__err(VS_ERR_NOMEM, "%s: out of memory for probe pictures", d->path);
+        if (!d->probes || !d->probe_times || !d->probe_tmp)
+            return vs__err(VS_ERR_NOMEM, "%s: out of memory for probe pictures", d->path);
     }
+    d->probe_times[d->n_probes] = ts * av_q2d(d->tb);
     int rot = d->info.rotation, sw = d->probe_w, sh = d->probe_h; /* size before rotation */
     if (rot == 90 || rot == 270) {
         sw = d->probe_h;
@@ -485,6 +560,8 @@ static vs_status probe_push(vs_decoder *d, const AVFrame *f) {
     d->n_probes++;
     return VS_OK;
 }
+
+const double *vs_decode_probe_times(const vs_decoder *d) { return d && d->n_probes ? d->probe_times : NULL; }
 
 const uint8_t *vs_decode_probes(const vs_decoder *d, int *n, int *w, int *h) {
     if (n) *n = d ? d->n_probes : 0;
@@ -516,7 +593,7 @@ static vs_status on_frame(vs_decoder *d) {
     d->have_last = 1;
     if (d->info.n_decoded == 1 && av_frame_ref(d->first, f) < 0) av_frame_unref(d->first);
     if (d->probe_w && ts >= d->probe_next) {
-        vs_status st = probe_push(d, f);
+        vs_status st = probe_push(d, f, ts);
         if (st != VS_OK) return st;
         d->probe_next = ts + d->probe_step;
     }
@@ -558,6 +635,8 @@ static void on_eof(vs_decoder *d) {
     }
     av_frame_unref(d->held);
     if (d->info.duration <= 0 && end > 0) d->info.duration = end * av_q2d(d->tb);
+    vs__log(VS_LOG_DEBUG, "%s: %ld video packets, %ld dropped before closed-GOP keyframes, %ld frames decoded",
+            d->path, d->n_packets, d->n_dropped, d->info.n_decoded);
 }
 
 vs_status vs_decode_next(vs_decoder *d, const uint8_t **rgb, double *t) {

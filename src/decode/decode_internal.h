@@ -67,6 +67,21 @@ int vs__stream_rotation(const struct AVStream *st);
  * (not found, a directory, empty, unreadable: the error set). */
 vs_status vs__decode_prepare(const char *path);
 
+/* ---- gop.c ------------------------------------------------------------------
+ * Which packets start a closed GOP, and which may be dropped unseen (decode.c's
+ * skip_closed_gop). H.264 only (IDR slices); every other codec gives 0 for all. */
+enum { VS__GOP_NONE, VS__GOP_H264_AVCC, VS__GOP_H264_ANNEXB };
+enum { VS__GOP_KEY = 1,        /* holds an IDR slice: nothing after it predicts from before it */
+       VS__GOP_DROPPABLE = 2 }; /* only non-IDR slices (+ delimiters, filler): no decoder state */
+typedef struct vs__gop {
+    int mode;     /* VS__GOP_* framing */
+    int nal_len;  /* AVCC: bytes of each NAL unit's length prefix (1, 2 or 4) */
+} vs__gop;
+
+void vs__gop_init(vs__gop *g, int codec_id, const uint8_t *extradata, int extradata_size);
+/* VS__GOP_KEY, VS__GOP_DROPPABLE or 0 (unsure, or another codec) for one packet's data. */
+int vs__gop_packet(const vs__gop *g, const uint8_t *data, int size);
+
 /* ---- decode.c, for bench/bench_decode.c only -------------------------------
  * Convert every decoded frame (into a scratch buffer), as a decoder without the
  * "convert only the sampled frame" rule would: measures what that rule buys. */

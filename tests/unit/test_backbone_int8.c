@@ -4,7 +4,8 @@
  *  1. calibration on the three backbone reference frames (shared/data/backbone_ref,
  *     224 px) with InceptionV3; save, load, round trip of every clipping value; a
  *     corrupt file, a file of another backbone and a file made for other weights are
- *     refused with messages naming the file;
+ *     refused with messages naming the file; every bundled models/calib_X.vstf loads
+ *     against the bundled models/X.vstf;
  *  2. taps mixed0..mixed5 of INT8 and BF16 against FP32 on the same frames (batch 3
  *     and batch 1): cosine per 3x3 region (the regional max-pools the features use)
  *     and relative error of the whole tap;
@@ -25,6 +26,7 @@
 #include "vidsim/backbone.h"
 #include "vidsim/features.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -217,6 +219,28 @@ int main(int argc, char **argv) {
         CHECK(vs__tfw_save(w, tmp) == VS_OK);
         vs__tfw_free(w);
         expect_calib_error(bb, tmp, "calibration made for other inception_v3 weights");
+    }
+    if (!child) { /* every bundled calib_X.vstf loads against the bundled X.vstf (its weights hash matches) */
+        DIR *dir = opendir(vs_test_models());
+        int n_bundled = 0;
+        for (struct dirent *e; dir && (e = readdir(dir));) {
+            size_t len = strlen(e->d_name);
+            if (strncmp(e->d_name, "calib_", 6) != 0 || len < 12 || strcmp(e->d_name + len - 5, ".vstf") != 0) continue;
+            char cp[1024], mp[1024];
+            snprintf(cp, sizeof cp, "%s/%s", vs_test_models(), e->d_name);
+            snprintf(mp, sizeof mp, "%s/%s", vs_test_models(), e->d_name + 6);
+            vs_backbone *m = NULL;
+            vs_backbone_calib *c = NULL;
+            CHECK_MSG(vs_backbone_load(&m, mp) == VS_OK, "%s: no model for it: %s", cp, vs_last_error());
+            if (m) CHECK_MSG(vs_backbone_calib_load(&c, m, cp) == VS_OK, "bundled %s: %s", cp, vs_last_error());
+            printf("bundled %s loads against %s: %s\n", e->d_name, e->d_name + 6, c ? "yes" : "NO");
+            n_bundled++;
+            vs_backbone_calib_free(c);
+            vs_backbone_free(m);
+        }
+        if (dir) closedir(dir);
+        CHECK_MSG(n_bundled >= 2, "%d bundled calib_*.vstf in %s, want inception_v3 and mobilenet_v2", n_bundled,
+                  vs_test_models());
     }
     { /* int8 without a calibration, or on the OpenBLAS engine: refused */
         vs_backbone_params p = vs_backbone_default_params();
