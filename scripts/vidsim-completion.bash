@@ -38,7 +38,8 @@ _vidsim() {
             return ;;
         --direction) COMPREPLY=($(compgen -W "sym q2r" -- "$cur")); return ;;
         --precision) COMPREPLY=($(compgen -W "fp32 int8 bf16" -- "$cur")); return ;;
-        --mirror-view|--inset-view) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+        --mirror-view|--inset-view|--norm) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+        --first-stage) COMPREPLY=($(compgen -W "hash gvec gvec:flat" -- "$cur")); return ;;
         --sim-precision) COMPREPLY=($(compgen -W "bf16 fp32" -- "$cur")); return ;;
         --hash-model) COMPREPLY=($(compgen -W "lsh64 lsh128 lsh256" -- "$cur") $(compgen -f -- "$cur")); return ;;
         --model)
@@ -58,7 +59,7 @@ _vidsim() {
             COMPREPLY=($(compgen -d -- "$cur") $(compgen -f -- "$cur")); return ;;
         -j | --threads | --top | --top-k | --threshold | --fps | --dim | --eps | --iters | --batch | \
         --lr | --warmup | --seed | --every | --checkpoint-every | --stop-after | --frames | \
-        --layers | --views | --clip | --max-frames | --at | --size)
+        --layers | --views | --clip | --max-frames | --at | --size | --gvec-segments)
             return ;; # a number or a list: nothing to offer
     esac
 
@@ -78,8 +79,9 @@ _vidsim() {
         extract) opts="-o --out --fps --backbone --precision --calib --pca --layers --raw -j --threads --force --timing --mirror-view --inset-view" ;;
         calibrate) opts="-o --out --backbone --frames --percentile --fps --threads" ;;
         pca) opts="--videos --features -o --dim --eps --backbone --layers -j" ;;
-        search) opts="--index --top --threshold --format --model --pca --direction -j --allow-partial
-                      --two-stage --top-k --hash-only --hash-model --first-stage --store-gvec --sim-precision --mirror-view --inset-view --timing --segments --norm" ;;
+        search) opts="--index --top --threshold --format --model --pca --calib --direction -j --allow-partial --explain
+                      --two-stage --top-k --hash-only --hash-model --first-stage --gvec-segments --store-gvec
+                      --sim-precision --mirror-view --inset-view --timing --segments --norm" ;;
         train) opts="--videos --index -o --iters --batch --lr --warmup --lambda --calib --freeze --mode --views
                      --max-frames --clip --init --seed -j --checkpoint-every --resume --bank --log --stop-after
                      --no-overlays --copy-edits --backbone --pca" ;;
@@ -91,7 +93,7 @@ _vidsim() {
                           --dec-heads --seed --every --resume --log" ;;
         index)
             case $sub in
-                add) opts="--index -j --backbone --precision --pca --raw --fps --threads --force -v --hash-model --no-background --no-compress --timing" ;;
+                add) opts="--index -j --backbone --precision --pca --calib --raw --fps --threads --force -v --hash-model --no-background --no-compress --timing" ;;
                 ls) opts="--index --format" ;;
                 verify) opts="--index --repair" ;;
                 hash) opts="--index --hash-model -j --force" ;;

@@ -190,19 +190,60 @@ class Index:
         return _json(st, out, self.path)
 
     def search(self, query, top=10, threshold=None, segments=False, normalize=True, symmetric=True,
-               model=None, mode=None, two_stage_k=None, threads=1):
+               model=None, mode=None, two_stage_k=None, threads=1, hash_model=None, first_stage=None,
+               gvec_segments=None, mirror_view=None, inset_view=None, sim_precision=None, pca=None,
+               store_gvec=None, calib=None):
         """Search one query (an indexed name, a .vsf feature file or a video file).
-        Returns {"query_id", "hits": [{"ref_id", "video_id", "score", "segments"?}], ...}."""
+        Returns {"query_id", "hits": [{"ref_id", "video_id", "score", "raw", "query_level",
+        "ref_level", "segments"?}], ...}. The options are `vidsim search`'s, named as the keys
+        of vs_search_params_set (bindings.h; None: the library's default, the CLI's):
+        top (--top), threshold (--threshold: a number or p90/p95/p99), segments (--segments),
+        normalize (--norm), symmetric (--direction sym/q2r), model (--model, also
+        "clip[:MODEL]" with mode="clip"), mode ("exhaustive", "two_stage" = --two-stage,
+        "hash_only" = --hash-only, "clip"), two_stage_k (--top-k), threads (-j),
+        hash_model (--hash-model), first_stage ("hash", "gvec" or "gvec:SPEC" = --first-stage;
+        implies mode "two_stage" when no mode is given, as the CLI), gvec_segments
+        (--gvec-segments, 1-64, with a gvec first stage), mirror_view and inset_view
+        (True/False or "on"/"off" = --mirror-view, --inset-view; on by default),
+        sim_precision ("bf16" or "fp32" = --sim-precision), pca (--pca), calib (--calib: the
+        int8 calibration file the index was added with, for video queries), store_gvec
+        (--store-gvec with a gvec first stage, --store with mode "clip": the index must be
+        writable). A bad value raises VidsimError naming the option."""
         return self.search_many([query], top=top, threshold=threshold, segments=segments,
                                 normalize=normalize, symmetric=symmetric, model=model, mode=mode,
-                                two_stage_k=two_stage_k, threads=threads)[0]
+                                two_stage_k=two_stage_k, threads=threads, hash_model=hash_model,
+                                first_stage=first_stage, gvec_segments=gvec_segments,
+                                mirror_view=mirror_view, inset_view=inset_view,
+                                sim_precision=sim_precision, pca=pca, calib=calib, store_gvec=store_gvec)[0]
+
+    # search options and their defaults (None: the library's); the keys of vs_search_params_set
+    _SEARCH_OPTIONS = {"top": 10, "threshold": None, "segments": False, "normalize": True, "symmetric": True,
+                       "model": None, "mode": None, "two_stage_k": None, "threads": 1, "hash_model": None,
+                       "first_stage": None, "gvec_segments": None, "mirror_view": None, "inset_view": None,
+                       "sim_precision": None, "pca": None, "calib": None, "store_gvec": None}
 
     def search_many(self, queries, **kw):
-        """Search several queries with one searcher (the corpus is loaded once)."""
-        p = _Params(top=kw.get("top", 10), threshold=kw.get("threshold"), segments=kw.get("segments", False),
-                    normalize=kw.get("normalize", True), symmetric=kw.get("symmetric", True),
-                    model=kw.get("model"), mode=kw.get("mode"), two_stage_k=kw.get("two_stage_k"),
-                    threads=kw.get("threads", 1), models_dir=self.models)
+        """Search several queries with one searcher (the corpus is loaded once); the options
+        of search(). An unknown option raises TypeError."""
+        unknown = sorted(set(kw) - set(self._SEARCH_OPTIONS))
+        if unknown:
+            raise TypeError(f"search: unknown option(s) {', '.join(unknown)}")
+        o = dict(self._SEARCH_OPTIONS)
+        o.update((k, v) for k, v in kw.items() if v is not None or self._SEARCH_OPTIONS[k] is None)
+        gvec = isinstance(o["first_stage"], str) and o["first_stage"].startswith("gvec")
+        # the CLI's rules: --first-stage implies --two-stage; --gvec-segments and
+        # --store-gvec need a gvec first stage (--store: clip mode)
+        if o["first_stage"] is not None and o["mode"] is None:
+            o["mode"] = "two_stage"
+        if o["gvec_segments"] is not None and not gvec:
+            raise VidsimError(f"search parameter gvec_segments: sets the vectors of first_stage gvec "
+                              f"(first_stage is {o['first_stage']!r})")
+        if o["store_gvec"] and not gvec and o["mode"] != "clip":
+            raise VidsimError("search parameter store_gvec: stores the vectors of first_stage gvec or mode clip")
+        for k in ("mirror_view", "inset_view", "normalize", "symmetric", "segments", "store_gvec"):
+            if o[k] is not None and not isinstance(o[k], (bool, int, str)):
+                raise VidsimError(f"search parameter {k}: True/False or \"on\"/\"off\", got {o[k]!r}")
+        p = _Params(models_dir=self.models, **o)
         s = ctypes.c_void_p()
         try:
             _check(_L().vs_searcher_create(ctypes.byref(s), self._h, p.p), self.path)

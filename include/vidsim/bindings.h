@@ -31,10 +31,15 @@ extern "C" {
  * vs_search_params_free (NULL ok). NULL when out of memory. */
 VS_API vs_search_params *vs_search_params_new(void);
 VS_API void vs_search_params_free(vs_search_params *p);
-/* Set one field by name: mode (exhaustive, two_stage, hash_only, clip), top, threshold
- * (a number, or p90 / p95 / p99: docs/search.md "Operating points"), symmetric (0/1),
- * normalize (0/1), model, two_stage_k, hash_model, threads, segments (0/1), pca,
- * models_dir. VS_ERR_INVALID_ARG naming the key and value when either is bad. */
+/* Set one field by name (the options of `vidsim search`): mode (exhaustive, two_stage,
+ * hash_only, clip), top, threshold (a number, or p90 / p95 / p99: docs/search.md
+ * "Operating points"), symmetric, normalize, segments, mirror_view, inset_view (each 0/1
+ * or off/on), model, two_stage_k, hash_model, first_stage (hash, gvec or gvec:SPEC; used
+ * in the two_stage and hash_only modes: set mode too), gvec_segments (1 to
+ * VS_GVEC_MAX_SEGMENTS, 0: VS_GVEC_SEGMENTS), sim_precision (fp32 or bf16), store_gvec
+ * and store_clip (0/1 or off/on; both set store_clip: computed gvec or clip vectors are
+ * stored, the index must be writable), threads, pca, calib, models_dir. VS_ERR_INVALID_ARG
+ * naming the key and value when either is bad. */
 VS_API vs_status vs_search_params_set(vs_search_params *p, const char *key, const char *value);
 
 /* {"query_id": ..., "n_skipped": N, "hits": [{"ref_id", "video_id", "score", "raw",

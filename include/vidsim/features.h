@@ -202,6 +202,10 @@ VS_API const vs_inset *vs_extract_state_inset(const vs_extract_state *st);
  * vs_decode_params.view) of every frame in the following vs_extract_video calls on st,
  * or all of it (rect NULL, the default): the inset view. The model id is unchanged. */
 VS_API void vs_extract_state_set_view(vs_extract_state *st, const float *rect);
+/* With a view set: extract only its frames at times t0 <= t < t1 (seconds; decoding stops
+ * at t1), the time span of an inset shown for part of the video (vs_inset.t0, t1);
+ * t1 <= t0: every frame (the default; set_view(NULL) resets it). */
+VS_API void vs_extract_state_set_view_span(vs_extract_state *st, double t0, double t1);
 
 /* Decode a video and compute its features (new object, caller frees). */
 VS_API vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features **out);

@@ -25,6 +25,12 @@ typedef struct vs_inset_params {
     float corr_max;   /* most correlation between the inside's and the outside's frame-to-frame
                          change for the inside to count as another video (0.6) */
     int min_pictures; /* fewer pictures than this: nothing is found (5) */
+    int segments;     /* 1 (default): when the whole video has no inset, also look in its time
+                         segments between hard cuts (an inset shown for part of the video); 0: off */
+    int seg_cuts;     /* the strongest cuts used as segment ends (8) */
+    float cut_min;    /* mean absolute picture change (grey levels) that counts as a hard cut (20) */
+    float seg_min;    /* a segment's length as a fraction of the pictures: at least (0.2) */
+    int seg_min_pictures; /* and at least this many pictures (10) */
 } vs_inset_params;
 
 typedef struct vs_inset {
@@ -32,6 +38,9 @@ typedef struct vs_inset {
     float x0, y0, x1, y1; /* the best rectangle, fractions of the picture (inside its edges) */
     float side;       /* its weakest side's edge coverage (0..1) */
     float corr;       /* correlation of inside and outside change (0 when either never changes) */
+    int p0, p1;       /* the pictures [p0, p1) it was found in: 0 and n for the whole video */
+    float t0, t1;     /* the same as times in seconds when the caller has them (vs_inset_detect_times);
+                         t1 <= t0 (0, 0): the whole video */
 } vs_inset;
 
 VS_API vs_inset_params vs_inset_default_params(void);
@@ -39,10 +48,18 @@ VS_API vs_inset_params vs_inset_default_params(void);
 /* Look for an inset in n grey pictures of w x h bytes each (one after the other,
  * presentation order, a few a second). The best rectangle (by weakest side; the largest
  * of equals, then the first in raster order of its corners) is reported in *out even when it fails the
- * side or correlation test; out->found says whether it passed. p NULL = defaults.
+ * side or correlation test; out->found says whether it passed. When none passes on the
+ * whole video and p->segments, the segments between hard cuts are tried the same way and
+ * the best found there (its side, then its length) is reported with its pictures
+ * [p0, p1). p NULL = defaults.
  * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..1024; VS_ERR_NOMEM. */
 VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, const vs_inset_params *p,
                                  vs_inset *out);
+/* The same, with the pictures' times (seconds, n of them; NULL = none): an inset found in
+ * a segment of the video only gets t0 = the time of its first picture and t1 = the time of
+ * the first picture after it (or of its last plus the mean picture interval at the end). */
+VS_API vs_status vs_inset_detect_times(const uint8_t *pictures, const double *times, int n, int w, int h,
+                                       const vs_inset_params *p, vs_inset *out);
 
 #ifdef __cplusplus
 }

@@ -80,9 +80,11 @@ typedef struct vs_search_params {
                                    (docs/simmodel.md). Default vs_simmodel_default_precision(): bf16
                                    where the CPU has AMX or AVX-512 BF16, else fp32 */
     int mirror_view;            /* 1 (default): also score a video query's mirror image (left-right, extracted
-                                   mirrored) and keep, per reference, the better of the two views,
-                                   each normalised on its own list (docs/hard_copies.md "A mirrored
-                                   query view"). A feature-file query's view is its mirror block
+                                   mirrored) and, when its best match beats the first view's best,
+                                   keep per reference the better of the two views, each normalised
+                                   on its own list; otherwise the view is dropped (docs/hard_copies.md
+                                   "A mirrored query view", "Extra views join when they find a
+                                   better match"). A feature-file query's view is its mirror block
                                    (vs_extract_params.mirror_view; the same results as its video);
                                    a .vsf without one and an indexed query have one view.
                                    Exhaustive and two-stage modes, and over MPI ranks
@@ -90,8 +92,10 @@ typedef struct vs_search_params {
     int inset_view;             /* 1 (default): look for a picture-in-picture inset in a video query while it
                                    is extracted (vs_inset_detect: a rectangle of persistent edges whose
                                    inside changes independently of the outside) and, when one is found,
-                                   also score the inset, cut at full resolution, as a third view; each
-                                   reference keeps its best view (docs/hard_copies.md "The inset view").
+                                   also score the inset, cut at full resolution, over the span it is on
+                                   screen (vs_inset.t0, t1), as a third view; when its best match beats
+                                   the other views' best, each reference keeps its best view, otherwise
+                                   the view is dropped (docs/hard_copies.md "The inset view").
                                    A feature-file query's inset and view are its inset block
                                    (vs_extract_params.inset_view; the same results as its video); a
                                    .vsf without one and an indexed query have none. Exhaustive and
@@ -100,6 +104,13 @@ typedef struct vs_search_params {
     int segments;               /* also localise each listed pair (not HASH_ONLY, not CLIP) */
     vs_localize_params localize;
     const char *pca;            /* whitening file for video queries (NULL: the bundled one) */
+    const char *calib;          /* int8 calibration file for video queries of an int8 index
+                                   (vs_extract_params.calib_path, `vidsim calibrate`; NULL: the
+                                   bundled calib_BACKBONE.vstf). Part of an int8 model id, so an
+                                   index added with one (`index add --calib FILE`) needs the same
+                                   file here; loaded with the first video query, whose error
+                                   (VS_ERR_IO/FORMAT) names a missing or damaged file; not read
+                                   for an fp32 or bf16 index. Copied by vs_searcher_create */
     int store_clip;             /* CLIP, and the gvec first stage: store computed reference vectors
                                    in the index (the index must be writable) */
     int normalize;              /* 1 (default): scores normalised against the background (norm.h,

@@ -109,7 +109,7 @@ static void jsegments(jbuf *b, const vs_segment *g, int n) {
 /* the params first, so that a vs_search_params * is also the wrapper's address */
 typedef struct params_box {
     vs_search_params p;
-    char *model, *hash_model, *pca, *models_dir;
+    char *model, *hash_model, *pca, *calib, *models_dir, *first_stage;
 } params_box;
 
 vs_search_params *vs_search_params_new(void) {
@@ -128,7 +128,9 @@ void vs_search_params_free(vs_search_params *p) {
     vs__free(b->model);
     vs__free(b->hash_model);
     vs__free(b->pca);
+    vs__free(b->calib);
     vs__free(b->models_dir);
+    vs__free(b->first_stage);
     vs__free(b);
 }
 
@@ -159,11 +161,19 @@ static vs_status set_str(char **slot, const char **field, const char *value) {
     return VS_OK;
 }
 
+/* 0/1, also on/off (the CLI's spelling): 0 or 1, -1 for another value */
+static int parse_flag(const char *v) {
+    if (!strcmp(v, "1") || !strcmp(v, "on")) return 1;
+    if (!strcmp(v, "0") || !strcmp(v, "off")) return 0;
+    return -1;
+}
+
 vs_status vs_search_params_set(vs_search_params *p, const char *key, const char *value) {
     if (!p || !key || !value) return vs__err(VS_ERR_INVALID_ARG, "vs_search_params_set: NULL argument");
     params_box *b = (params_box *)(void *)p;
     long x;
     double d;
+    int f;
     if (!strcmp(key, "mode")) {
         static const char *const modes[] = {"exhaustive", "two_stage", "hash_only", "clip"};
         for (int k = 0; k < 4; k++)
@@ -176,13 +186,33 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
     } else if (!strcmp(key, "threshold")) {
         if (vs_norm_operating_point(value, &p->threshold)) return VS_OK;
         if (!parse_num(value, &d)) { p->threshold = d; return VS_OK; }
-    } else if (!strcmp(key, "symmetric") || !strcmp(key, "normalize") || !strcmp(key, "segments")) {
-        if (!parse_long(value, 0, 1, &x)) {
-            if (key[0] == 's' && key[1] == 'y') p->symmetric = (int)x;
-            else if (key[0] == 'n') p->normalize = (int)x;
-            else p->segments = (int)x;
+    } else if (!strcmp(key, "symmetric") || !strcmp(key, "normalize") || !strcmp(key, "segments") ||
+               !strcmp(key, "mirror_view") || !strcmp(key, "inset_view") || !strcmp(key, "store_gvec") ||
+               !strcmp(key, "store_clip")) {
+        if ((f = parse_flag(value)) >= 0) {
+            if (!strcmp(key, "symmetric")) p->symmetric = f;
+            else if (!strcmp(key, "normalize")) p->normalize = f;
+            else if (!strcmp(key, "segments")) p->segments = f;
+            else if (!strcmp(key, "mirror_view")) p->mirror_view = f;
+            else if (!strcmp(key, "inset_view")) p->inset_view = f;
+            else p->store_clip = f; /* store_gvec, store_clip: the same field */
             return VS_OK;
         }
+    } else if (!strcmp(key, "sim_precision")) {
+        /* the similarity model runs fp32 or bf16 (simmodel.h); int8 is a backbone format */
+        if (!strcmp(value, "fp32")) { p->sim_precision = VS_PRECISION_FP32; return VS_OK; }
+        if (!strcmp(value, "bf16")) { p->sim_precision = VS_PRECISION_BF16; return VS_OK; }
+        return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for sim_precision (fp32 or bf16)", value);
+    } else if (!strcmp(key, "first_stage")) {
+        if (!strcmp(value, "hash") || !strcmp(value, "gvec") || (!strncmp(value, "gvec:", 5) && value[5]))
+            return set_str(&b->first_stage, &p->first_stage, value);
+        return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for first_stage (hash, gvec or gvec:SPEC)",
+                       value);
+    } else if (!strcmp(key, "gvec_segments")) {
+        if (!parse_long(value, 0, VS_GVEC_MAX_SEGMENTS, &x)) { p->gvec_segments = (int)x; return VS_OK; }
+        return vs__err(VS_ERR_INVALID_ARG,
+                       "search params: bad value '%s' for gvec_segments (1 to %d; 0: the default %d)", value,
+                       VS_GVEC_MAX_SEGMENTS, VS_GVEC_SEGMENTS);
     } else if (!strcmp(key, "two_stage_k")) {
         if (!parse_long(value, 1, LONG_MAX, &x)) { p->two_stage_k = x; return VS_OK; }
     } else if (!strcmp(key, "threads")) {
@@ -193,6 +223,8 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
         return set_str(&b->hash_model, &p->hash_model, value);
     } else if (!strcmp(key, "pca")) {
         return set_str(&b->pca, &p->pca, value);
+    } else if (!strcmp(key, "calib")) { /* search --calib: int8 calibration of video queries */
+        return set_str(&b->calib, &p->calib, value);
     } else if (!strcmp(key, "models_dir")) {
         return set_str(&b->models_dir, &p->models.dir, value);
     } else {

@@ -48,6 +48,7 @@ struct vs_extract_state {
     int probe;         /* vs_extract_state_set_probe: look for an inset while decoding */
     int has_view;      /* vs_extract_state_set_view: sample view[] of each picture */
     float view[4];
+    double span[2];    /* vs_extract_state_set_view_span: keep only frames in [span[0], span[1]) */
     vs_inset inset;    /* what the last vs_extract_video with probe on found */
 };
 
@@ -61,6 +62,13 @@ void vs_extract_state_set_view(vs_extract_state *st, const float *rect) {
     if (!st) return;
     st->has_view = rect != NULL;
     if (rect) memcpy(st->view, rect, sizeof st->view);
+    else st->span[0] = st->span[1] = 0;
+}
+
+void vs_extract_state_set_view_span(vs_extract_state *st, double t0, double t1) {
+    if (!st) return;
+    st->span[0] = t1 > t0 ? t0 : 0;
+    st->span[1] = t1 > t0 ? t1 : 0;
 }
 
 void vs_extract_state_set_mirror(vs_extract_state *st, int on) {
@@ -341,6 +349,7 @@ typedef struct fill_ctx {
     vs_decoder *dec;
     const char *path;
     int mirror;        /* mirror each frame left-right */
+    double span0, span1; /* span1 > span0: only frames with span0 <= t < span1, none after */
     int eof;
     long n_flat;       /* near-constant frames left out */
     double decode_s, pre_s;
@@ -372,11 +381,13 @@ static vs_status fill_batch(fill_ctx *c, uint8_t *buf, float *tb, int *n) {
         double t1 = vs__now();
         c->decode_s += t1 - t0;
         if (s) return s;
-        if (!rgb) {
+        if (!rgb || (c->span1 > c->span0 && t >= c->span1)) { /* the end, or of the view's span */
             c->eof = 1;
             break;
         }
-        if (ex->p.min_frame_std > 0 && vs__frame_luma_std(rgb, crop, crop) < ex->p.min_frame_std) {
+        if (c->span1 > c->span0 && t < c->span0) {
+            /* before the view's span: not extracted */
+        } else if (ex->p.min_frame_std > 0 && vs__frame_luma_std(rgb, crop, crop) < ex->p.min_frame_std) {
             c->n_flat++; /* near-constant: left out */
         } else {
             uint8_t *dst = buf + (size_t)*n * fsz;
@@ -421,6 +432,7 @@ static vs_status extract_pass(vs_extract_state *st, const char *path, vs_feature
     double expect = info->duration > 0 ? info->duration * f->fps + 1 : 0;
     int cap = 0;
     fill_ctx fc = {.ex = ex, .dec = dec, .path = path, .mirror = st->mirror};
+    if (st->has_view && st->span[1] > st->span[0]) fc.span0 = st->span[0], fc.span1 = st->span[1];
     const int crop = ex->p.decode.crop;
     const size_t fsz = (size_t)crop * crop * 3;
     uint8_t *batch = vs__malloc(fsz * ex->p.batch);
@@ -487,7 +499,8 @@ static vs_status extract_pass(vs_extract_state *st, const char *path, vs_feature
     if (!s && st->probe) { /* the inset detector on the probe pictures (docs/hard_copies.md "The inset view") */
         int pn, pw, ph;
         const uint8_t *pics = vs_decode_probes(dec, &pn, &pw, &ph);
-        if (pics && (s = vs_inset_detect(pics, pn, pw, ph, NULL, &st->inset))) vs__err_prefix(s, "%s", path);
+        if (pics && (s = vs_inset_detect_times(pics, vs_decode_probe_times(dec), pn, pw, ph, NULL, &st->inset)))
+            vs__err_prefix(s, "%s", path);
     }
     f->duration = info->duration;
     f->n_damaged = info->n_damaged;
@@ -529,10 +542,11 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     const vs_extract_stats first = st->stats;
     st->has_view = 1;
     st->view[0] = found.x0, st->view[1] = found.y0, st->view[2] = found.x1, st->view[3] = found.y1;
+    vs_extract_state_set_view_span(st, found.t0, found.t1);
     st->probe = 0;
     vs_features *g = NULL;
     s = extract_pass(st, path, &g, 0, 0);
-    st->has_view = 0;
+    vs_extract_state_set_view(st, NULL);
     st->probe = probe;
     st->inset = found;
     vs_extract_stats second = st->stats; /* the time of both passes; the counts of the first */

@@ -164,6 +164,10 @@ static vs_status save_v4(const vs_features *f, const char *path) {
     put_f32(tab + 32, in->y1);
     put_f32(tab + 36, in->side);
     put_f32(tab + 40, in->corr);
+    if (in->found && in->t1 > in->t0) { /* an inset of part of the video: its time span */
+        put_f32(tab + 44, in->t0);
+        put_f32(tab + 48, in->t1);
+    }
     const ff_seg extra[6] = {{ff_zeros, x - end},
                              {tab, sizeof tab},
                              {mirror, mirror ? n1 : 0},
@@ -210,10 +214,11 @@ static vs_status read_views(vs_features *f, const unsigned char *m, size_t size,
                        "file has %zu", path, (unsigned long long)x + FF_TABLE, size);
     const unsigned char *t = m + x;
     uint32_t flags = get32(t + 8), found = get32(t + 12), t2 = get32(t + 16);
-    float r[6];
-    for (int i = 0; i < 6; i++) r[i] = get_f32(t + 20 + 4 * i);
+    float r[8];
+    for (int i = 0; i < 8; i++) r[i] = get_f32(t + 20 + 4 * i);
     int zero = 1;
-    for (int i = 44; i < FF_TABLE; i++) zero &= t[i] == 0;
+    for (int i = 52; i < FF_TABLE; i++) zero &= t[i] == 0;
+    const int whole = r[6] == 0 && r[7] == 0, span_ok = whole || (found && r[6] >= 0 && r[7] > r[6] && r[7] < 1e9f);
     const char *why = memcmp(t, FF_VIEWS_MAGIC, 8) ? "bad view table magic"
                       : flags & ~(FF_HAS_MIRROR | FF_HAS_INSET) ? "unknown flags in the view table"
                       : !(flags & FF_HAS_INSET) ? "no inset block in a version-4 file"
@@ -222,6 +227,7 @@ static vs_status read_views(vs_features *f, const unsigned char *m, size_t size,
                       : t2 > FF_MAX_T ? "inset view frame count out of range"
                       : t2 && !found ? "inset view frames without an inset"
                       : found && !(frac_ok(r[0], r[2]) && frac_ok(r[1], r[3])) ? "inset rectangle outside the picture"
+                      : !span_ok ? "bad inset time span"
                       : NULL;
     if (why) return vs__err(VS_ERR_FORMAT, "%s: damaged inset block (%s)", path, why);
     uint64_t mend = (uint64_t)x + FF_TABLE + (flags & FF_HAS_MIRROR ? n1 : 0), at = align64(mend);
@@ -236,6 +242,7 @@ static vs_status read_views(vs_features *f, const unsigned char *m, size_t size,
     f->inset.found = (int)found;
     f->inset.x0 = r[0], f->inset.y0 = r[1], f->inset.x1 = r[2], f->inset.y1 = r[3];
     f->inset.side = r[4], f->inset.corr = r[5];
+    f->inset.t0 = r[6], f->inset.t1 = r[7];
     f->inset_T = (int)t2;
     return VS_OK;
 }

@@ -16,6 +16,12 @@
  *    change inside the rectangle and outside it are correlated below corr_max over
  *    time. Static structure of the host (a window, a screen, a caption box) moves and
  *    cuts with the host, and fails here.
+ * 4. Part of the video (vs_inset_params.segments). When the whole video has no inset,
+ *    the same three steps run on each segment between two segment ends (its start, its
+ *    end and its strongest hard cuts: mean absolute picture change >= cut_min) that is
+ *    at least seg_min of the video: an inset shown between two cuts (a picture-in-picture
+ *    clip cut into other footage). The best side wins, then the longer segment; the
+ *    view is then extracted from that span only (vs_inset.t0, t1).
  *
  * Prototyped in numpy on the dev draws; docs/hard_copies.md "The inset view" has the
  * measurements and what was tried instead (time windows, the least correlated of all
@@ -38,6 +44,11 @@ vs_inset_params vs_inset_default_params(void) {
     p.size_max = 0.85f;
     p.corr_max = 0.6f;
     p.min_pictures = 5;
+    p.segments = 1;
+    p.seg_cuts = 8;
+    p.cut_min = 20;
+    p.seg_min = 0.2f;
+    p.seg_min_pictures = 10;
     return p;
 }
 
@@ -107,13 +118,10 @@ static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0
     return (float)(cab / sqrt(va * vb));
 }
 
-vs_status vs_inset_detect(const uint8_t *pic, int n, int w, int h, const vs_inset_params *pp, vs_inset *out) {
-    if (!out) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: out is NULL");
+/* The whole-range detector on pictures [0, n): *out as vs_inset_detect says, p0 = 0, p1 = n. */
+static vs_status detect_range(const uint8_t *pic, int n, int w, int h, const vs_inset_params p, vs_inset *out) {
     memset(out, 0, sizeof *out);
-    if (!pic && n > 0) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: pictures is NULL");
-    if (n < 0 || w < 8 || h < 8 || w > 512 || h > 512)
-        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: %d pictures of %dx%d (sides must be 8..512)", n, w, h);
-    const vs_inset_params p = pp ? *pp : vs_inset_default_params();
+    out->p1 = n;
     if (n < p.min_pictures || n < 2) return VS_OK;
     const int wv = w - 2, hh = h - 2;
     int *cv = vs__malloc(sizeof *cv * (size_t)h * wv), *ch = vs__malloc(sizeof *ch * (size_t)hh * w);
@@ -174,4 +182,87 @@ vs_status vs_inset_detect(const uint8_t *pic, int n, int w, int h, const vs_inse
     out->corr = change_corr(pic, n, w, h, bx0, by0, bx1, by1);
     out->found = out->side >= p.side_min && out->corr < p.corr_max;
     return VS_OK;
+}
+
+/* Segment ends: 0, n and the seg_cuts strongest picture changes of at least cut_min
+ * (mean absolute grey difference to the previous picture), ascending; *nb of them. */
+static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_params *p, int *ends, double *chg) {
+    const size_t sz = (size_t)w * h;
+    chg[0] = -1;
+    for (int t = 1; t < n; t++) {
+        long sum = 0;
+        const uint8_t *f = pic + (size_t)t * sz, *g = f - sz;
+        for (size_t i = 0; i < sz; i++) sum += abs(f[i] - g[i]);
+        chg[t] = (double)sum / (double)sz;
+    }
+    int nb = 0;
+    ends[nb++] = 0;
+    for (int k = 0; k < p->seg_cuts; k++) { /* the strongest remaining cut, earliest of equals */
+        int bi = -1;
+        for (int t = 1; t < n; t++)
+            if (chg[t] >= p->cut_min && (bi < 0 || chg[t] > chg[bi])) bi = t;
+        if (bi < 0) break;
+        chg[bi] = -1;
+        ends[nb++] = bi;
+    }
+    ends[nb++] = n;
+    for (int i = 1; i < nb; i++) /* insertion sort: at most seg_cuts + 2 */
+        for (int j = i; j > 0 && ends[j] < ends[j - 1]; j--) {
+            int x = ends[j];
+            ends[j] = ends[j - 1];
+            ends[j - 1] = x;
+        }
+    return nb;
+}
+
+vs_status vs_inset_detect_times(const uint8_t *pic, const double *times, int n, int w, int h,
+                                const vs_inset_params *pp, vs_inset *out) {
+    if (!out) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!pic && n > 0) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: pictures is NULL");
+    if (n < 0 || w < 8 || h < 8 || w > 512 || h > 512)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: %d pictures of %dx%d (sides must be 8..512)", n, w, h);
+    const vs_inset_params p = pp ? *pp : vs_inset_default_params();
+    if (p.seg_cuts < 0 || p.seg_cuts > 64)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: seg_cuts %d (must be 0..64)", p.seg_cuts);
+    vs_status s = detect_range(pic, n, w, h, p, out);
+    if (s || out->found || !p.segments || n < 2) return s;
+    /* An inset shown for part of the video only: the same tests on every segment between
+     * two segment ends that is long enough; the best side wins, then the longest. */
+    int *ends = vs__malloc(sizeof *ends * (size_t)(p.seg_cuts + 2));
+    double *chg = vs__malloc(sizeof *chg * (size_t)n);
+    if (!ends || !chg) {
+        vs__free(ends), vs__free(chg);
+        return vs__err(VS_ERR_NOMEM, "vs_inset_detect: out of memory for %d pictures", n);
+    }
+    const int nb = segment_ends(pic, n, w, h, &p, ends, chg);
+    vs_inset best;
+    memset(&best, 0, sizeof best);
+    for (int i = 0; i < nb && !s; i++)
+        for (int j = i + 1; j < nb && !s; j++) {
+            const int a = ends[i], len = ends[j] - a;
+            if (len >= n || len < p.seg_min_pictures || len < p.seg_min * n) continue;
+            vs_inset r;
+            s = detect_range(pic + (size_t)a * w * h, len, w, h, p, &r);
+            if (s || !r.found) continue;
+            if (!best.found || r.side > best.side || (r.side == best.side && len > best.p1 - best.p0)) {
+                best = r;
+                best.p0 = a;
+                best.p1 = a + len;
+            }
+        }
+    vs__free(ends), vs__free(chg);
+    if (s) return s;
+    if (best.found) *out = best;
+    if (out->found && times && (out->p0 > 0 || out->p1 < n)) {
+        out->t0 = (float)times[out->p0];
+        if (out->p1 < n) out->t1 = (float)times[out->p1];
+        else /* the end: the last picture plus the mean picture interval */
+            out->t1 = (float)(times[n - 1] + (times[n - 1] - times[0]) / (n - 1));
+    }
+    return VS_OK;
+}
+
+vs_status vs_inset_detect(const uint8_t *pic, int n, int w, int h, const vs_inset_params *pp, vs_inset *out) {
+    return vs_inset_detect_times(pic, NULL, n, w, h, pp, out);
 }

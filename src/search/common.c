@@ -108,30 +108,65 @@ void vs_search_query_id(const char *q, char *out, size_t n) {
     if (dot && dot != out) *dot = 0;
 }
 
-/* Features of a video query, extracted with the index's model. The extractor is
- * loaded on first use (again after a failed load); one whose files give another
- * model id is refused once and then kept, so that each later query is refused by
- * its own features' id. */
+/* The remedy for a video query's extractor whose model id `got` is not the index's
+ * `want`: int8 ids that differ in their hash alone differ in the calibration (or the
+ * whitening: the hash covers both), else in the whitening. Written into buf [n]. */
+static void model_mismatch(const vs_searcher *s, const char *want, const char *got, char *buf, size_t n) {
+    vs_model_id a, b;
+    int calib = vs_model_id_parse(&a, want) == VS_OK && vs_model_id_parse(&b, got) == VS_OK &&
+                a.precision == VS_PRECISION_INT8 && b.precision == VS_PRECISION_INT8 &&
+                !strcmp(a.backbone, b.backbone) && a.crop == b.crop && a.pca == b.pca && a.dim == b.dim;
+    if (!calib)
+        snprintf(buf, n, "the index was built with model %s, the bundled files give %s (pass --pca)", want, got);
+    else if (!s->calib)
+        snprintf(buf, n, "the index was built with model %s, the bundled int8 calibration gives %s (pass --calib "
+                         "FILE, the calibration the index was added with: index add --calib; and --pca FILE if it "
+                         "was added with its own whitening)", want, got);
+    else
+        snprintf(buf, n, "the index was built with model %s, --calib %s gives %s (pass --calib FILE with the "
+                         "calibration the index was added with, and --pca FILE if it was added with its own "
+                         "whitening)", want, s->calib, got);
+}
+
+/* The extractor of video queries (s->ex, s->est), for the index's model id with
+ * s->pca and s->calib, on first use (again after a failed load); one whose files give
+ * another model id is refused once and then kept, so that each later query is refused
+ * by its own features' id. */
+static vs_status load_query_extractor(vs_searcher *s) {
+    vs_extract_params p = vs_extract_default_params();
+    p.decode.fps = s->info.fps > 0 ? s->info.fps : 1.0;
+    if (s->calib) { /* read for an int8 id only: the id's precision wins (load_model.c) */
+        p.precision = VS_PRECISION_INT8;
+        p.calib_path = s->calib;
+    }
+    vs_status st = vs__extractor_load_model(&s->ex, &s->p.models, s->info.model_id, s->pca, &p);
+    if (!st) st = vs_extract_state_create(&s->est, s->ex);
+    if (st) {
+        vs__search_note(s, "%s", vs_last_error());
+        vs_extractor_free(s->ex); /* no state: loaded again by the next video query */
+        s->ex = NULL;
+        return st;
+    }
+    if (strcmp(vs_extractor_model_id(s->ex), s->info.model_id) != 0) {
+        char msg[1024 + PATH_MAX];
+        model_mismatch(s, s->info.model_id, vs_extractor_model_id(s->ex), msg, sizeof msg);
+        vs__search_note(s, "%s", msg);
+        return VS_ERR_INVALID_ARG;
+    }
+    return VS_OK;
+}
+
+/* Features of a video query, extracted with the index's model (load_query_extractor). */
 static vs_status extract_query(vs_searcher *s, const char *path, vs_features **out) {
     if (!s->ex) {
-        vs_extract_params p = vs_extract_default_params();
-        p.decode.fps = s->info.fps > 0 ? s->info.fps : 1.0;
-        vs_status st = vs__extractor_load_model(&s->ex, &s->p.models, s->info.model_id, s->pca, &p);
-        if (!st) st = vs_extract_state_create(&s->est, s->ex);
-        if (st) {
-            vs__search_note(s, "%s", vs_last_error());
-            return st;
-        }
-        if (strcmp(vs_extractor_model_id(s->ex), s->info.model_id) != 0) {
-            vs__search_note(s, "the index was built with model %s, the bundled files give %s (pass --pca)",
-                            s->info.model_id, vs_extractor_model_id(s->ex));
-            return VS_ERR_INVALID_ARG;
-        }
+        vs_status st = load_query_extractor(s);
+        if (st) return st;
     }
     const float rect[4] = {s->inset.x0, s->inset.y0, s->inset.x1, s->inset.y1};
     vs_extract_state_set_mirror(s->est, s->view == 1);
     vs_extract_state_set_probe(s->est, s->view == 0 && s->p.inset_view);
     vs_extract_state_set_view(s->est, s->view == 2 ? rect : NULL);
+    if (s->view == 2) vs_extract_state_set_view_span(s->est, s->inset.t0, s->inset.t1);
     vs_status st = vs_extract_video(s->est, path, out);
     if (s->view == 0 && !st) s->inset = *vs_extract_state_inset(s->est);
     vs_extract_state_set_mirror(s->est, 0);

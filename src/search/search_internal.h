@@ -72,7 +72,7 @@ typedef struct vs__xquery {
 
 struct vs_searcher {
     vs_search_params p;    /* strings below are copies owned here */
-    char *model, *hash_model, *pca, *cmd, *models_dir;
+    char *model, *hash_model, *pca, *calib, *cmd, *models_dir;
     vs_index *idx;         /* borrowed */
     vs_index_info info;
     vs__skips skipped;
@@ -160,7 +160,8 @@ vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top);
  * vs_dist_search_query): a failed inset view is dropped (best effort: an inset whose
  * frames cannot be used adds nothing) and VS_OK returned, another failure's status is
  * returned; a result b is merged into a when both are there (MPI ranks other than 0 hold
- * none). b is freed. */
+ * none), except that a view whose best score does not beat a's best is dropped (it adds
+ * nothing but chances of false matches). b is freed. */
 vs_status vs__view_done(vs_search_result *a, vs_search_result *b, vs_status st, int v, long top);
 
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,

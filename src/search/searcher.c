@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -47,17 +48,19 @@ vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_p
     s->model = dup_or_null(p->model ? p->model : "visil_f");
     s->hash_model = dup_or_null(p->hash_model);
     s->pca = dup_or_null(p->pca);
+    s->calib = dup_or_null(p->calib);
     s->cmd = dup_or_null(p->cmd ? p->cmd : "search");
     s->models_dir = dup_or_null(p->models.dir);
     s->p.model = s->model;
     s->p.hash_model = s->hash_model;
     s->p.pca = s->pca;
+    s->p.calib = s->calib;
     s->p.cmd = s->cmd;
     s->p.models.dir = s->models_dir;
     if (s->p.n_threads < 1) s->p.n_threads = 1;
     vs_status st;
     if (!s->model || !s->cmd || (p->hash_model && !s->hash_model) || (p->pca && !s->pca) ||
-        (p->models.dir && !s->models_dir)) {
+        (p->calib && !s->calib) || (p->models.dir && !s->models_dir)) {
         st = vs__err(VS_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -96,6 +99,7 @@ void vs_searcher_free(vs_searcher *s) {
     vs__free(s->model);
     vs__free(s->hash_model);
     vs__free(s->pca);
+    vs__free(s->calib);
     vs__free(s->cmd);
     vs__free(s->models_dir);
     vs__free(s);
@@ -149,8 +153,22 @@ vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top) {
     return VS_OK;
 }
 
+/* The best score of a result's hits; -inf when it has none. */
+static float best_score(const vs_search_result *r) {
+    float m = -INFINITY;
+    for (long i = 0; i < r->n; i++)
+        if (r->hits[i].score > m) m = r->hits[i].score;
+    return m;
+}
+
 vs_status vs__view_done(vs_search_result *a, vs_search_result *b, vs_status st, int v, long top) {
     if (st && v == 2) st = VS_OK;
+    /* An extra view counts only when its best match beats the views before it: a mirror
+     * image or a part of the picture that finds nothing better than the picture itself
+     * is the same video seen again (or, for an inset, a donor pasted over it), and its
+     * scores would only give every reference one more chance at a false match
+     * (docs/hard_copies.md "Extra views join when they find a better match"). */
+    else if (!st && a && b && !(best_score(b) > best_score(a))) st = VS_OK;
     else if (!st && a && b) st = vs__merge_views(a, b, top);
     vs_search_result_free(b);
     return st;

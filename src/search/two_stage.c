@@ -217,10 +217,10 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
         }
     }
     snprintf(s->ann_spec, sizeof s->ann_spec, "gvec S=%d %s%s%s", S, spec, *params ? " " : "", params);
-    if ((st = vs_ann_create(&s->ann, D, spec))) return vs__err_prefix(st, "--first-stage");
+    if ((st = vs_ann_create(&s->ann, D, spec))) return vs__err_prefix(st, "first_stage");
     if (!vs_ann_is_trained(s->ann) && (st = vs_ann_train(s->ann, s->gv, s->n_gv))) return st;
     if ((st = vs_ann_add(s->ann, s->gv, s->n_gv))) return st;
-    if ((st = vs_ann_set(s->ann, params))) return vs__err_prefix(st, "--first-stage");
+    if ((st = vs_ann_set(s->ann, params))) return vs__err_prefix(st, "first_stage");
     vs__free(s->gv); /* the index holds its own copy */
     s->gv = NULL;
     return VS_OK;
@@ -241,11 +241,11 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     }
     const char *fs = s->p.first_stage;
     if (fs && strcmp(fs, "hash") && strcmp(fs, "gvec") && strncmp(fs, "gvec:", 5))
-        return vs__err(VS_ERR_INVALID_ARG, "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", fs);
+        return vs__err(VS_ERR_INVALID_ARG, "first_stage must be hash, gvec or gvec:SPEC, got '%s'", fs);
     s->gvec = fs && !strncmp(fs, "gvec", 4);
     s->gv_S = s->p.gvec_segments ? s->p.gvec_segments : VS_GVEC_SEGMENTS;
     if (s->gvec && (s->gv_S < 1 || s->gv_S > VS_GVEC_MAX_SEGMENTS))
-        return vs__err(VS_ERR_INVALID_ARG, "--gvec-segments must be 1 to %d, got %d", VS_GVEC_MAX_SEGMENTS,
+        return vs__err(VS_ERR_INVALID_ARG, "gvec_segments must be 1 to %d, got %d", VS_GVEC_MAX_SEGMENTS,
                        s->p.gvec_segments);
     if (!s->gvec) {
         if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;

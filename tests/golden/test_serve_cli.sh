@@ -9,7 +9,9 @@
 # it, reads do not), path confinement (`..`, a symlink escape, a path outside
 # --allow-dir), a truncated upload, a 0-byte upload and a non-video upload, the
 # verdict persisting across a restart, and SIGTERM: a clean stop after which the
-# index verifies. Exit 77 when the build has no `serve` (no libmicrohttpd).
+# index verifies. Search's options beyond the CLI's common ones (direction, mirror_view,
+# inset_view, sim_precision, first_stage, top_k, gvec_segments, a named threshold) give
+# `vidsim search`'s scores, and a bad value of each is a 400 naming it. Exit 77 when the build has no `serve` (no libmicrohttpd).
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/serve_cli
@@ -129,6 +131,36 @@ req POST /v1/search -F name=nosuch; expect 404 "unknown name"; json_err "unknown
 req POST /v1/search -F name=../../etc/passwd; expect 400 "name with a path"
 req POST /v1/search -F name=x.vsf; expect 400 "name of a feature file"
 req POST /v1/search -F top=x -F name=a; expect 400 "bad top"
+# search options as `vidsim search`'s (direction, mirror_view, inset_view, sim_precision,
+# two_stage / first_stage / top_k / gvec_segments, a named threshold): the CLI's scores
+srv_vs_cli() {  # srv_vs_cli WHAT CLI-ARGS...: the body's matches equal the CLI's rows to 1e-5
+  "$BIN" search --index "$TMP/idx" --top 0 "$@" > "$TMP/cli.csv" 2>/dev/null
+  python3 - "$TMP/body" "$TMP/cli.csv" <<'PY' && ok || bad "$WHAT: server $(head -c 400 "$TMP/body") vs CLI $(cat "$TMP/cli.csv")"
+import csv, json, sys
+got = [(m["name"], m["score"]) for m in json.load(open(sys.argv[1]))["matches"]]
+want = [(r["ref_id"], float(r["score"])) for r in csv.DictReader(open(sys.argv[2]))]
+assert [g[0] for g in got] == [w[0] for w in want] and all(abs(g[1] - w[1]) <= 1e-5 for g, w in zip(got, want)), (got, want)
+PY
+}
+req POST /v1/search -F name=a -F top=0 -F direction=q2r; expect 200 "search direction q2r"
+WHAT="direction q2r" srv_vs_cli a --direction q2r
+req POST /v1/search -F file=@"$TMP/q/a_copy.mp4" -F top=0 -F mirror_view=off -F inset_view=off -F sim_precision=fp32
+expect 200 "search with the views off, fp32"
+WHAT="views off, fp32" srv_vs_cli "$TMP/q/a_copy.mp4" --mirror-view off --inset-view off --sim-precision fp32
+req POST /v1/search -H 'Content-Type: application/json' -d '{"name": "a", "top": 0, "first_stage": "gvec", "gvec_segments": 2, "top_k": 1}'
+expect 200 "search gvec first stage (JSON body)"
+[ "$(jget 'len(d["matches"])')" = 1 ] && ok || bad "gvec top_k 1: $(cat "$TMP/body")"
+WHAT="gvec first stage" srv_vs_cli a --first-stage gvec --gvec-segments 2 --top-k 1
+req POST "/v1/search?threshold=p90" -F name=a -F top=0; expect 200 "search threshold p90"
+WHAT="threshold p90" srv_vs_cli a --threshold p90
+for bad_req in "mirror_view=maybe mirror_view" "inset_view=2 inset_view" "sim_precision=int8 sim_precision" \
+               "direction=up direction" "first_stage=gvec:faiss:HNSW32 first_stage" "top_k=0 top_k" \
+               "two_stage=1&top_k=1e9 top_k" "first_stage=gvec&gvec_segments=65 gvec_segments" \
+               "gvec_segments=2 gvec_segments" "top_k=5 top_k" "two_stage=0&first_stage=gvec first_stage" \
+               "two_stage=x two_stage" "norm=off&threshold=p90 threshold"; do
+  set -- $bad_req
+  req POST "/v1/search?$1" -F name=a; expect 400 "search $1" "$2"; json_err "search $1"
+done
 req POST /v1/search; expect 400 "no query"; json_err "no query"
 req POST /v1/search -F file=@"$TMP/q/empty.mp4"; expect 400 "0-byte upload" "empty"
 req POST /v1/search -F file=@"$TMP/q/junk.mp4"; expect 422 "non-video upload"; json_err "non-video"
@@ -213,6 +245,8 @@ req GET "/v1/dedup?threshold=0.5&norm=off&show_rejected=1"; expect 200 "dedup sh
 req POST /v1/search -F name=a -F top=0; expect 200 "search hides rejected" '"hidden_rejected": 1'
 grep -q '"name": "a_copy"' "$TMP/body" && bad "a_copy still listed: $(cat "$TMP/body")" || ok
 req POST "/v1/search?show_rejected=1" -F name=a -F top=0; expect 200 "search show_rejected" '"name": "a_copy"'
+req POST /v1/search -H 'Content-Type: application/json' -d '{"name": "a", "top": 0, "show_rejected": true}'
+expect 200 "search show_rejected in a JSON body" '"name": "a_copy"'
 "$BIN" dedup --index "$TMP/idx" --hide-rejected --threshold -100 > "$TMP/dd.csv" 2>/dev/null
 grep -Eq '^(a,a_copy|a_copy,a),' "$TMP/dd.csv" && bad "CLI --hide-rejected: $(cat "$TMP/dd.csv")" || ok
 "$BIN" dedup --index "$TMP/idx" --groups --threshold -100 > "$TMP/dg.csv" && head -1 "$TMP/dg.csv" | grep -q '^group,name,best_score$' \

@@ -341,7 +341,7 @@ static void test_first_stage(void) {
     p.mode = VS_SEARCH_HASH_ONLY;
     p.first_stage = "vectors";
     vs_searcher *s = NULL;
-    CHECK(vs_searcher_create(&s, idx, &p) == VS_ERR_INVALID_ARG && strstr(vs_last_error(), "--first-stage"));
+    CHECK(vs_searcher_create(&s, idx, &p) == VS_ERR_INVALID_ARG && strstr(vs_last_error(), "first_stage must be"));
     vs_searcher_free(s);
     s = NULL;
     p.first_stage = "gvec:faiss:Bogus7";

@@ -55,6 +55,9 @@ static void test_params(void) {
     CHECK_EQ(vs_search_params_set(p, "pca", "x.vstf"), VS_OK);
     CHECK_EQ(vs_search_params_set(p, "models_dir", "/m"), VS_OK);
     CHECK(!strcmp(p->hash_model, "lsh64") && !strcmp(p->pca, "x.vstf") && !strcmp(p->models.dir, "/m"));
+    CHECK_EQ(vs_search_params_set(p, "calib", "c.vstf"), VS_OK);
+    CHECK_EQ(vs_search_params_set(p, "calib", "calib2.vstf"), VS_OK); /* replaces, no leak */
+    CHECK(p->calib && !strcmp(p->calib, "calib2.vstf"));
     CHECK_EQ(vs_search_params_set(p, "top", "-1"), VS_ERR_INVALID_ARG);
     CHECK(strstr(vs_last_error(), "top") != NULL);
     CHECK_EQ(vs_search_params_set(p, "top", "3x"), VS_ERR_INVALID_ARG);
@@ -63,6 +66,36 @@ static void test_params(void) {
     CHECK_EQ(vs_search_params_set(p, "mode", "fast"), VS_ERR_INVALID_ARG);
     CHECK_EQ(vs_search_params_set(p, "colour", "1"), VS_ERR_INVALID_ARG);
     CHECK(strstr(vs_last_error(), "colour") != NULL);
+    /* the options of `vidsim search` beyond those: the views, the similarity precision,
+     * the first stage, stored vectors (0/1 or off/on for the flags) */
+    CHECK(p->mirror_view == 1 && p->inset_view == 1 && !p->first_stage && p->store_clip == 0);
+    CHECK_EQ(vs_search_params_set(p, "mirror_view", "off"), VS_OK);
+    CHECK_EQ(vs_search_params_set(p, "inset_view", "0"), VS_OK);
+    CHECK(p->mirror_view == 0 && p->inset_view == 0);
+    CHECK_EQ(vs_search_params_set(p, "inset_view", "on"), VS_OK);
+    CHECK_EQ(p->inset_view, 1);
+    CHECK_EQ(vs_search_params_set(p, "sim_precision", "fp32"), VS_OK);
+    CHECK_EQ(p->sim_precision, VS_PRECISION_FP32);
+    CHECK_EQ(vs_search_params_set(p, "sim_precision", "bf16"), VS_OK);
+    CHECK_EQ(p->sim_precision, VS_PRECISION_BF16);
+    CHECK_EQ(vs_search_params_set(p, "first_stage", "gvec"), VS_OK);
+    CHECK_EQ(vs_search_params_set(p, "first_stage", "gvec:faiss:HNSW32|efSearch=64"), VS_OK); /* replaces, no leak */
+    CHECK(p->first_stage && !strcmp(p->first_stage, "gvec:faiss:HNSW32|efSearch=64"));
+    CHECK_EQ(vs_search_params_set(p, "gvec_segments", "2"), VS_OK);
+    CHECK_EQ(p->gvec_segments, 2);
+    CHECK_EQ(vs_search_params_set(p, "store_gvec", "1"), VS_OK);
+    CHECK_EQ(p->store_clip, 1);
+    CHECK_EQ(vs_search_params_set(p, "store_clip", "off"), VS_OK);
+    CHECK_EQ(p->store_clip, 0);
+    static const char *const refused[][2] = {
+        {"mirror_view", "maybe"}, {"inset_view", "2"}, {"sim_precision", "int8"}, {"sim_precision", ""},
+        {"first_stage", "ivf"}, {"first_stage", "gvec:"}, {"gvec_segments", "65"}, {"gvec_segments", "-1"},
+        {"store_gvec", "yes"}};
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        CHECK_EQ(vs_search_params_set(p, refused[k][0], refused[k][1]), VS_ERR_INVALID_ARG);
+        CHECK(strstr(vs_last_error(), refused[k][0]) != NULL);
+    }
+    CHECK(!strcmp(p->first_stage, "gvec:faiss:HNSW32|efSearch=64") && p->gvec_segments == 2); /* unchanged */
     vs_search_params_free(p);
     vs_search_params_free(NULL);
 }

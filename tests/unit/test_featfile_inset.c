@@ -35,7 +35,7 @@ static void make_struct(vs_features *f, int mirror, int probed, int found, int t
     f->n_damaged = 2;
     f->mirror = mirror ? g_mirror : NULL;
     f->inset_probed = probed;
-    f->inset = (vs_inset){found, 0.25f, 0.125f, 0.75f, 0.5f, 0.9f, 0.1f};
+    f->inset = (vs_inset){.found = found, .x0 = 0.25f, .y0 = 0.125f, .x1 = 0.75f, .y1 = 0.5f, .side = 0.9f, .corr = 0.1f};
     f->inset_T = t2;
     f->inset_data = t2 ? g_idata : NULL;
     f->inset_times = t2 ? g_itimes : NULL;
@@ -212,6 +212,8 @@ static void test_layout(void) {
         {"frame count out of range", 0, 576, 400, 20000000, 0, "out of range"},
         {"rectangle outside the picture", 0, 576, 412, 0x40000000u /* x1 = 2 */, 0, "outside the picture"},
         {"reserved bytes", 0, 576, 440, 1, 0, "reserved"},
+        {"a time span ending before it starts", 0, 576, 428, 0x40000000u /* t0 = 2, t1 = 0 */, 0, "time span"},
+        {"a negative span start", 0, 576, 428, 0xbf800000u /* t0 = -1, t1 = 0 */, 0, "time span"},
     };
     unsigned char *big = calloc(1024, 1);
     for (size_t k = 0; big && bv && bm && k < sizeof cases / sizeof *cases; k++) {
@@ -235,6 +237,32 @@ static void test_layout(void) {
     free(b1);
     free(bv);
     free(bm);
+
+    /* an inset of part of the video: its time span at X+44, read back; none without one */
+    make_struct(&f, 0, 1, 1, 2);
+    f.inset.t0 = 1.5f, f.inset.t1 = 2.75f;
+    CHECK_EQ(vs_features_save_views(&f, ps), VS_OK);
+    size_t ns = 0;
+    unsigned char *bs = vs_test_read_file(ps, &ns);
+    if (bs && ns == 576) {
+        float span[2];
+        memcpy(span, bs + 428, sizeof span);
+        CHECK(span[0] == 1.5f && span[1] == 2.75f);
+        int zero = 1;
+        for (int i = 436; i < 448; i++) zero &= bs[i] == 0;
+        CHECK(zero);
+    } else {
+        CHECK_MSG(0, "span file: %zu bytes", ns);
+    }
+    free(bs);
+    vs_features *g = NULL;
+    CHECK_EQ(vs_features_load(&g, ps), VS_OK);
+    CHECK(g && g->inset.found == 1 && g->inset.t0 == 1.5f && g->inset.t1 == 2.75f);
+    vs_features_free(g);
+    g = NULL;
+    CHECK_EQ(vs_features_load(&g, pv), VS_OK); /* written without a span: the whole video */
+    CHECK(g && g->inset.t0 == 0 && g->inset.t1 == 0);
+    vs_features_free(g);
 }
 
 /* An index stores the normal view only: the same feature file for a plain file and one

@@ -358,7 +358,7 @@ static void test_search(void) {
     p.first_stage = "gvec";
     p.gvec_segments = VS_GVEC_MAX_SEGMENTS + 1;
     vs_searcher *s = NULL;
-    CHECK(vs_searcher_create(&s, idx, &p) == VS_ERR_INVALID_ARG && strstr(vs_last_error(), "gvec-segments"));
+    CHECK(vs_searcher_create(&s, idx, &p) == VS_ERR_INVALID_ARG && strstr(vs_last_error(), "gvec_segments must be"));
     vs_searcher_free(s);
     vs_index_close(idx);
 }

@@ -43,6 +43,77 @@ static uint8_t *make(int kind) {
     return p;
 }
 
+/* An inset shown for part of the video only: pictures [0, 15) and [45, 60) are other
+ * videos (fillers, cut in hard), [15, 45) the host with the inset of make(1) (or, with
+ * inset 0, the host alone). */
+#define N2 60
+static uint8_t *make_embedded(int inset) {
+    uint8_t *p = malloc((size_t)N2 * W * H), *mid = make(inset ? 1 : 0);
+    for (int t = 0; t < N2; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double v;
+                if (t >= 15 && t < 45) v = mid[(size_t)(t - 15) * W * H + y * W + x];
+                else if (t < 15) v = 200 - 50 * cos(0.07 * (x - 2 * t) + 0.11 * y); /* a slow pan */
+                else v = 40 + 30 * sin(0.05 * x * y / 10.0 + 0.4 * t);
+                p[(size_t)t * W * H + y * W + x] = clamp8(v);
+            }
+    free(mid);
+    return p;
+}
+
+static void test_segments(void) {
+    vs_inset r;
+    uint8_t *a = make_embedded(1);
+    double times[N2];
+    for (int t = 0; t < N2; t++) times[t] = 0.2 * t + 0.04;
+    /* The whole video alone fails: the inset's edges are there in half of the pictures. */
+    vs_inset_params p = vs_inset_default_params();
+    p.segments = 0;
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    CHECK(r.p0 == 0 && r.p1 == N2);
+    /* The segment between the two cuts has it. */
+    CHECK_EQ(vs_inset_detect_times(a, times, N2, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  embedded inset: found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f pictures %d-%d t %.2f-%.2f\n",
+            r.found, r.side, r.corr, r.x0, r.y0, r.x1, r.y1, r.p0, r.p1, r.t0, r.t1);
+    CHECK(r.found == 1);
+    CHECK(r.p0 == 15 && r.p1 == 45);
+    CHECK_NEAR(r.t0, 3.04, 1e-5);
+    CHECK_NEAR(r.t1, 9.04, 1e-5);
+    CHECK_NEAR(r.x0, 30.0 / W, 1.5 / W);
+    CHECK_NEAR(r.y0, 12.0 / H, 1.5 / H);
+    CHECK_NEAR(r.x1, 70.0 / W, 1.5 / W);
+    CHECK_NEAR(r.y1, 40.0 / H, 1.5 / H);
+    /* Without times the span is left at 0, 0; the pictures still say where. */
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, NULL, &r), VS_OK);
+    CHECK(r.found == 1 && r.p0 == 15 && r.p1 == 45 && r.t0 == 0 && r.t1 == 0);
+    /* A segment at the end: t1 is the last picture's time plus the mean interval. */
+    CHECK_EQ(vs_inset_detect_times(a, times, 45, W, H, NULL, &r), VS_OK);
+    CHECK(r.found == 1 && r.p0 == 15 && r.p1 == 45);
+    CHECK_NEAR(r.t1, 9.04, 1e-5);
+    /* Segments shorter than seg_min of the video are not tried. */
+    p = vs_inset_default_params();
+    p.seg_min = 0.6f;
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    /* Cuts weaker than cut_min are no segment ends. */
+    p = vs_inset_default_params();
+    p.cut_min = 200;
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    p = vs_inset_default_params();
+    p.seg_cuts = 65;
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, &p, &r), VS_ERR_INVALID_ARG);
+    free(a);
+    /* The same fillers and host without an inset: nothing in any segment. */
+    uint8_t *b = make_embedded(0);
+    CHECK_EQ(vs_inset_detect_times(b, times, N2, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  embedded host only: found %d side %.2f corr %.2f\n", r.found, r.side, r.corr);
+    CHECK(r.found == 0);
+    free(b);
+}
+
 static void test_synthetic(void) {
     vs_inset r;
     uint8_t *a = make(1);
@@ -227,6 +298,49 @@ static void test_clips(void) {
         }
         vs_decode_close(d);
     }
+    /* An inset for part of the video: 3 s of a zooming fractal, 5 s of the clip with the
+       inset, 3 s of moving gradients, cut in hard. Probe times rise at about 5 a second. */
+    char emb[1200];
+    snprintf(emb, sizeof emb, "%.1100s/inset_embedded.mp4", tmp);
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i mandelbrot=size=640x360:rate=25:start_scale=0.5 "
+             "-i '%s' -f lavfi -i gradients=s=640x360:r=25:speed=0.05:seed=1:c0=0x3050a0:c1=0xe0c040:nb_colors=2 -filter_complex "
+             "\"[0]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[a];[1]trim=duration=5,setpts=PTS-STARTPTS,"
+             "format=yuv420p[b];[2]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1:a=0\" "
+             "-pix_fmt yuv420p '%s'", pip, emb);
+    if (run(cmd) != 0) {
+        fprintf(stderr, "  skipping the embedded clip: ffmpeg could not make it (mandelbrot, gradients?)\n");
+    } else {
+        p = vs_decode_default_params();
+        p.probe_width = 96;
+        CHECK_MSG(vs_decode_open(&d, emb, &p) == VS_OK, "%s", vs_last_error());
+        if (d) {
+            const uint8_t *rgb;
+            double t;
+            while (vs_decode_next(d, &rgb, &t) == VS_OK && rgb) {}
+            int n, w, h;
+            const uint8_t *pics = vs_decode_probes(d, &n, &w, &h);
+            const double *pt = vs_decode_probe_times(d);
+            CHECK(pics != NULL && pt != NULL);
+            CHECK_MSG(n >= 38 && n <= 56, "%d probes for 11 s at 5 a second", n);
+            int rising = pt && pt[0] >= 0 && pt[0] < 0.3;
+            for (int i = 1; pt && i < n; i++) rising &= pt[i] > pt[i - 1] && pt[i] - pt[i - 1] <= 0.5;
+            CHECK_MSG(rising, "probe times from %.3f to %.3f", pt ? pt[0] : -1, pt ? pt[n - 1] : -1);
+            vs_inset r;
+            CHECK_EQ(vs_inset_detect_times(pics, pt, n, w, h, NULL, &r), VS_OK);
+            fprintf(stderr, "  inset_embedded.mp4: %d probes, found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f "
+                    "pictures %d-%d t %.2f-%.2f\n", n, r.found, r.side, r.corr, r.x0, r.y0, r.x1, r.y1, r.p0, r.p1,
+                    r.t0, r.t1);
+            CHECK(r.found == 1);
+            CHECK_MSG(r.t0 >= 2.95 && r.t0 <= 3.35 && r.t1 >= 7.95 && r.t1 <= 8.35, "span %.2f-%.2f, true 3-8",
+                      r.t0, r.t1);
+            CHECK_NEAR(r.x0, cases[0].rect[0], 0.04);
+            CHECK_NEAR(r.y0, cases[0].rect[1], 0.04);
+            CHECK_NEAR(r.x1, cases[0].rect[2], 0.04);
+            CHECK_NEAR(r.y1, cases[0].rect[3], 0.04);
+            vs_decode_close(d);
+        }
+    }
     /* Without probe_width there are none. */
     p = vs_decode_default_params();
     CHECK_EQ(vs_decode_open(&d, pip, &p), VS_OK);
@@ -242,6 +356,7 @@ static void test_clips(void) {
 
 int main(void) {
     test_synthetic();
+    test_segments();
     test_clips();
     return vs_test_done();
 }

@@ -28,6 +28,9 @@ static const struct { const char *name, *text; } subs[] = {
             "                     new index int8 for inception on a CPU with VNNI/AMX, else fp32); one that\n"
             "                     differs from the index's is refused\n"
             "      --pca FILE     whitening file (default: the bundled one for the backbone)\n"
+            "      --calib FILE   int8 calibration (default: the bundled models/calib_BACKBONE.vstf;\n"
+            "                     `vidsim calibrate` makes one); part of an int8 index's model id: name the\n"
+            "                     same file on every later add to that index\n"
             "      --raw          un-whitened region vectors (no whitening file needed)\n"
             "      --fps F        frames sampled per second (default: the index's, else 1)\n"
             "      --min-frame-std S  leave out frames whose luma std is below S (default 2; 0 keeps all)\n"
@@ -96,7 +99,7 @@ static void usage(FILE *f, int sub) {
 
 static int sub_takes(const char *sub, const char *opt) {
     static const struct { const char *sub, *opts; } t[] = {
-        {"add", " -j --backbone --precision --pca --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std --no-compress --timing "},
+        {"add", " -j --backbone --precision --pca --calib --fps --threads --force --raw -v --verbose --hash-model --no-background --min-frame-std --no-compress --timing "},
         {"rm", " "},
         {"ls", " --format "},
         {"verify", " --repair "},
@@ -129,7 +132,8 @@ int cmd_index(int argc, char **argv) {
     }
     char cmd[32];
     snprintf(cmd, sizeof cmd, "index %s", sub);
-    static const char *const valopts[] = {"--index", "-j", "--backbone", "--precision", "--pca", "--fps", "--threads", "--format",
+    static const char *const valopts[] = {"--index", "-j", "--backbone", "--precision", "--pca", "--calib", "--fps",
+                                          "--threads", "--format",
                                           "--hash-model", "--model", "--direction", "--min-frame-std", "--codec",
                                           "--train-max", NULL};
     if (cli_wants_help(argc - 1, argv + 1, valopts)) {
@@ -139,7 +143,7 @@ int cmd_index(int argc, char **argv) {
     double fps = 0, min_std = -1;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = 1, force = 0, repair = 0, raw = 0, verbose = 0;
     int sym = 1, no_bg = 0, train_max = 0;
-    const char *codec = NULL, *precision = NULL;
+    const char *codec = NULL, *precision = NULL, *calib = NULL;
     const char *model = "visil_f";
     char **pos = calloc(argc, sizeof(char *));
     int npos = 0, rc = 2;
@@ -166,6 +170,7 @@ int cmd_index(int argc, char **argv) {
             if (cli_parse_choice(cmd, "--precision", v, precs, 3) < 0) bad = 2;
             precision = v;
         } else if (!strcmp(a, "--pca")) pca = v;
+        else if (!strcmp(a, "--calib")) calib = v;
         else if (!strcmp(a, "--fps")) bad = cli_parse_pos_double(cmd, "--fps", v, &fps);
         else if (!strcmp(a, "--min-frame-std")) bad = cli_parse_double(cmd, "--min-frame-std", v, 0, 255, &min_std);
         else if (!strcmp(a, "--threads")) bad = cli_parse_int(cmd, "--threads", v, 1, INT_MAX, &threads);
@@ -203,8 +208,8 @@ int cmd_index(int argc, char **argv) {
             cli_usage_error(cmd, "no PATH given (video files or folders to add)");
             goto out;
         }
-        rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca, raw, fps, min_std, threads, force, verbose,
-                           hash_model, no_bg);
+        rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca, calib, raw, fps, min_std, threads, force,
+                           verbose, hash_model, no_bg);
     } else if (!strcmp(sub, "rm")) {
         if (!npos) {
             cli_usage_error(cmd, "no PATH or NAME given (videos to remove)");

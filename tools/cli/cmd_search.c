@@ -50,6 +50,9 @@ static void search_usage(FILE *f) {
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
                "                   (clip[:MODEL]: 3D-CSL-F clip vectors, see --model clip --help)\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
+               "  --calib FILE     int8 calibration for video queries of an int8 index, the one it was\n"
+               "                   added with (`index add --calib`; default: the bundled\n"
+               "                   models/calib_BACKBONE.vstf; not read for an fp32 or bf16 index)\n"
                "  --direction D    sym (default: mean of query->ref and ref->query, +17 uAP for\n"
                "                   visil_f on the dev benchmark, docs/features.md) or q2r (S2VS's)\n"
                "  --explain        print each score with its parts: columns raw,query_level,ref_level\n"
@@ -58,15 +61,17 @@ static void search_usage(FILE *f) {
                "                   scale for all queries: s - bg(query) - bg(ref) (docs/search.md\n"
                "                   \"Score normalisation\"; unrelated pairs mostly < 0); off: raw similarity\n"
                "  -j N             threads (default: number of cores)\n"
-               "  --mirror-view on|off  on (default): also score each video query's mirror image and\n"
-               "                   keep per reference the better view (+1.5 uAP on the dev draws; twice\n"
+               "  --mirror-view on|off  on (default): also score each video query's mirror image and,\n"
+               "                   when it finds a better best match, keep per reference the better\n"
+               "                   view (+1.5 uAP on the dev draws; twice\n"
                "                   the query's extraction and scoring). A .vsf query's mirror view is\n"
                "                   its stored mirror block (`extract --mirror-view on`: the same results\n"
                "                   as its video); a .vsf without one and indexed queries have one view\n"
                "  --inset-view on|off  on (default): look for a picture-in-picture inset in each video\n"
                "                   query (a rectangle of persistent edges whose inside moves on its own)\n"
-               "                   and, when one is found, also score the inset as a view of its own\n"
-               "                   (docs/hard_copies.md \"The inset view\")\n"
+               "                   in the whole video or between two hard cuts, and when one is found\n"
+               "                   also score the inset over that time as a view of its own, kept when\n"
+               "                   it finds a better best match (docs/hard_copies.md \"The inset view\")\n"
                "  --sim-precision P  bf16 or fp32: the similarity model's frame-to-frame products in\n"
                "                   bfloat16 (AMX / AVX-512 BF16 through oneDNN): about 1.6x the pairs/s\n"
                "                   of ViSiL_f, scores within 1e-4, the same five-draw figures; default\n"
@@ -145,7 +150,11 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
     int rc = 1;
     if (vs_index_open(&idx, dir, ts->store_gvec ? 0 : VS_INDEX_READONLY) != VS_OK ||
         (ts->store_gvec && vs_index_check_writable(idx) != VS_OK) || vs_searcher_create(&s, idx, sp) != VS_OK) {
-        fprintf(stderr, "vidsim search: %s\n", vs_last_error());
+        /* the library names its fields (first_stage: a bad gvec:SPEC); the CLI its options */
+        const char *e = vs_last_error();
+        int fs = !strncmp(e, "first_stage", 11), gs = !strncmp(e, "gvec_segments", 13);
+        fprintf(stderr, "vidsim search: %s%s\n", fs ? "--first-stage" : gs ? "--gvec-segments" : "",
+                fs ? e + 11 : gs ? e + 13 : e);
         goto out;
     }
     if (!jsonl) puts(ts->segments ? SEG_HEADER : ts->explain ? "query_id,ref_id,score,raw,query_level,ref_level" : "query_id,ref_id,score");
@@ -195,7 +204,7 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
                 t.n_queries, t.n_codes, t.bits, t.hash_id, vs_hamming_kernel_name(), 1e3 * t.hash_s / t.n_queries,
                 ts->hash_only ? 0 : t.k, 1e3 * t.rerank_s / t.n_queries, 1e3 * t.localize_s / t.n_queries);
     rc = bad ? 1 : 0;
-    if (cli_skip_report(vs_searcher_skipped(s), "search", idx, jsonl, allow_partial)) rc = 1;
+    if (cli_skip_report_files(vs_searcher_skipped(s), "search", idx, jsonl, allow_partial, sp->pca, sp->calib)) rc = 1;
 out:
     vs_searcher_free(s);
     vs_index_close(idx);
@@ -228,13 +237,15 @@ int cmd_search(int argc, char **argv) {
     int sim_prec = -1; /* --sim-precision (-1: the default, vs_simmodel_default_precision) */
     int mirror_view = 1; /* --mirror-view on|off */
     int inset_view = 1;  /* --inset-view on|off */
+    const char *calib = NULL; /* --calib FILE */
     for (int i = 1; i < argc; i++) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
         int k = 0;
         const char *a = argv[i];
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
             !strcmp(a, "--norm") || !strcmp(a, "--first-stage") || !strcmp(a, "--gvec-segments") ||
-            !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view") || !strcmp(a, "--inset-view")) {
+            !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view") || !strcmp(a, "--inset-view") ||
+            !strcmp(a, "--calib")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -242,6 +253,8 @@ int cmd_search(int argc, char **argv) {
                 static const char *const dirs[] = {"sym", "q2r"};
                 if ((sym = cli_parse_choice("search", "--direction", v, dirs, 2)) < 0) return 2;
                 sym = sym == 0;
+            } else if (!strcmp(a, "--calib")) {
+                calib = v;
             } else if (!strcmp(a, "--norm")) {
                 if ((norm = cli_parse_onoff("search", "--norm", v)) < 0) return 2;
             } else if (!strcmp(a, "--mirror-view")) {
@@ -341,6 +354,7 @@ int cmd_search(int argc, char **argv) {
     sp.inset_view = inset_view;
     sp.segments = ts.segments;
     sp.pca = pca;
+    sp.calib = calib;
     sp.cmd = "search";
     sp.models = cli_models();
     sp.note = cli_search_note;

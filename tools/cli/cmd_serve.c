@@ -72,6 +72,9 @@ serve_slot *serve_slot_get(serve *sv, char *errbuf, size_t n) {
     if (!sl->s) {
         vs_search_params p = vs_search_default_params();
         p.n_threads = 1;
+        p.top = 0; /* every hit: ep_search applies the request's top after its threshold and
+                      the hidden not_duplicate pairs (the library's default of 10 cut
+                      top=0, top > 10 and a top with a hidden pair short) */
         p.models = sv->models;
         p.note = note_cb;
         p.note_user = sl;

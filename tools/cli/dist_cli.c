@@ -84,13 +84,13 @@ static int leading;
 int cli_index_add_leading(void) { return leading; }
 
 int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
-                       const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
-                       const char *hash_model, int no_bg) {
+                       const char *pca_arg, const char *calib, int raw, double fps, double min_std, int threads,
+                       int force, int verbose, const char *hash_model, int no_bg) {
     if (vs_dist_rank() == 0) {
         /* rank 0 runs the command as one process would; its add is vs_dist_index_add */
         leading = 1;
-        int rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca_arg, raw, fps, min_std, threads, force,
-                               verbose, hash_model, no_bg);
+        int rc = cli_index_add(dir, pos, npos, jobs, backbone, precision, pca_arg, calib, raw, fps, min_std, threads,
+                               force, verbose, hash_model, no_bg);
         leading = 0;
         vs_dist_index_add_cancel(); /* rank 0 stopped before the add: release the others */
         return rc;
@@ -117,6 +117,7 @@ int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const ch
             if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
             p.decode.fps = fps > 0 ? fps : info.fps > 0 ? info.fps : 1.0;
             p.n_threads = threads;
+            p.calib_path = calib; /* --calib: the same calibration as rank 0's (int8 only) */
             if (min_std >= 0) p.min_frame_std = (float)min_std;
             if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
                 fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());

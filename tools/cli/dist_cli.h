@@ -15,7 +15,7 @@ int cli_search_dist(const char *dir, char **pos, int npos, const vs_search_param
  * (rank 0 inside cli_index_add_dist), else 0. */
 int cli_index_add_leading(void);
 int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
-                       const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
-                       const char *hash_model, int no_bg);
+                       const char *pca_arg, const char *calib, int raw, double fps, double min_std, int threads,
+                       int force, int verbose, const char *hash_model, int no_bg);
 
 #endif

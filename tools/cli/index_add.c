@@ -7,6 +7,8 @@
  * open that refuses a damaged catalogue up front. The backbone and precision follow
  * the index's model id unless named (a named one that differs is refused, naming
  * the index and both ids); a new index gets inception at vs_backbone_default_precision.
+ * --calib FILE is the int8 calibration, as extract's (vs_extract_params.calib_path; part
+ * of an int8 model id, so a later add to that index names it again).
  * Dispatch: cmd_index.c.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -148,11 +150,11 @@ int cli_index_add_model(const char *index_model, const char *backbone, const cha
 }
 
 int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
-                  const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
-                  const char *hash_model, int no_bg) {
+                  const char *pca_arg, const char *calib, int raw, double fps, double min_std, int threads, int force,
+                  int verbose, const char *hash_model, int no_bg) {
     if (vs_dist_size() > 1 && !cli_index_add_leading()) /* mpirun -np N (docs/mpi.md) */
-        return cli_index_add_dist(dir, pos, npos, jobs, backbone, precision, pca_arg, raw, fps, min_std, threads,
-                                  force, verbose, hash_model, no_bg);
+        return cli_index_add_dist(dir, pos, npos, jobs, backbone, precision, pca_arg, calib, raw, fps, min_std,
+                                  threads, force, verbose, hash_model, no_bg);
     char bb[PATH_MAX], pca[PATH_MAX];
     if (backbone && cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca)) {
         fprintf(stderr, "vidsim index add: unknown backbone '%s' (inception or mobilenet)\n", backbone);
@@ -178,6 +180,7 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = fps;
     p.n_threads = threads;
+    p.calib_path = calib; /* --calib (int8 only): else the bundled one next to the weights */
     /* backbone and precision: as named, else the index's (its model id), else inception
      * at its default precision (int8 where the CPU runs it natively) */
     char bbname[64];
@@ -198,18 +201,20 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
     }
     if (info.model_id[0] && strcmp(info.model_id, vs_extractor_model_id(ex)) != 0) {
         /* an explicit backbone, precision or whitening other than the index's */
-        char named[PATH_MAX + 96] = "";
+        char named[2 * PATH_MAX + 96] = "";
         size_t k = 0;
         if (backbone) k += (size_t)snprintf(named + k, sizeof named - k, " --backbone %s", backbone);
         if (precision && k < sizeof named) k += (size_t)snprintf(named + k, sizeof named - k, " --precision %s", precision);
         if (pca_arg && !raw && k < sizeof named) k += (size_t)snprintf(named + k, sizeof named - k, " --pca %s", pca_arg);
+        if (calib && p.precision == VS_PRECISION_INT8 && k < sizeof named)
+            k += (size_t)snprintf(named + k, sizeof named - k, " --calib %s", calib);
         if (raw && k < sizeof named) snprintf(named + k, sizeof named - k, " --raw");
-        char named_gives[PATH_MAX + 128];
+        char named_gives[2 * PATH_MAX + 128];
         snprintf(named_gives, sizeof named_gives, "%s gives", named + 1);
         fprintf(stderr, "vidsim index add: %s was built with model %s; %s %s (%s, or use another index)\n", dir,
                 info.model_id, named[0] ? named_gives : "the bundled model files give", vs_extractor_model_id(ex),
                 named[0] ? "drop the option to follow the index's model"
-                         : "it was made with another whitening, given with --pca, or int8 calibration");
+                         : "it was made with another whitening or int8 calibration, given with --pca or --calib");
         goto out;
     }
     long swept = 0;

@@ -14,10 +14,12 @@
  * checks again before its first write): 0, or 1 with the message printed. */
 int cli_index_open_writer(vs_index **idx, const char *dir, int flags, const char *cmd);
 /* backbone, precision: as named on the command line, NULL when not named (then the
- * index's model id decides, or for a new index inception at its default precision). */
+ * index's model id decides, or for a new index inception at its default precision).
+ * calib: --calib, the int8 calibration file (vs_extract_params.calib_path; NULL: the
+ * bundled calib_BACKBONE.vstf next to the weights; not read for another precision). */
 int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
-                  const char *pca_arg, int raw, double fps, double min_std, int threads, int force, int verbose,
-                  const char *hash_model, int no_bg);
+                  const char *pca_arg, const char *calib, int raw, double fps, double min_std, int threads, int force,
+                  int verbose, const char *hash_model, int no_bg);
 /* The backbone (its bundled base name, "inception_v3", into name [n]) and precision
  * (*prec, VS_PRECISION_*) that `index add` extracts with: backbone / precision as named
  * (NULL: not named), else those of index_model (the index's model id; "" for a new

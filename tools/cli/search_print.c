@@ -114,16 +114,31 @@ void cli_error_row(const char *name, const char *msg) {
 }
 
 int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial) {
+    return cli_skip_report_files(l, cmd, idx, jsonl, allow_partial, NULL, NULL);
+}
+
+int cli_skip_report_files(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial,
+                          const char *pca, const char *calib) {
     if (l->n == 0) return 0;
     const char *dir = vs_index_dir(idx);
     /* the add options that give the index's model: backbone, precision and raw (from its
-     * model id) */
+     * model id), and the whitening and int8 calibration files the command was given. An
+     * int8 id holds a hash of its calibration, not the file: without calib, say so */
     vs_index_info info;
     vs_model_id id;
-    char opts[160] = "";
-    if (vs_index_get_info(idx, &info) == VS_OK && info.model_id[0] && vs_model_id_parse(&id, info.model_id) == VS_OK)
-        snprintf(opts, sizeof opts, " --backbone %s%s%s%s", id.backbone, id.precision ? " --precision " : "",
-                 id.precision ? vs_precision_name(id.precision) : "", id.pca ? "" : " --raw");
+    char opts[160 + 2 * PATH_MAX] = "";
+    const char *calib_note = "";
+    if (vs_index_get_info(idx, &info) == VS_OK && info.model_id[0] && vs_model_id_parse(&id, info.model_id) == VS_OK) {
+        int k = snprintf(opts, sizeof opts, " --backbone %s%s%s%s", id.backbone, id.precision ? " --precision " : "",
+                         id.precision ? vs_precision_name(id.precision) : "", id.pca ? "" : " --raw");
+        if (pca && id.pca && k > 0 && (size_t)k < sizeof opts)
+            k += snprintf(opts + k, sizeof opts - (size_t)k, " --pca %s", pca);
+        if (calib && id.precision == VS_PRECISION_INT8 && k > 0 && (size_t)k < sizeof opts)
+            snprintf(opts + k, sizeof opts - (size_t)k, " --calib %s", calib);
+        if (!calib && id.precision == VS_PRECISION_INT8)
+            calib_note = "; the index's int8 model id holds a hash of its calibration, not the file: if the index "
+                         "was added with --calib FILE, give index add the same --calib FILE";
+    }
     if (jsonl)
         for (long i = 0; i < l->n; i++) {
             fputs("{\"ref_id\":", stdout);
@@ -142,8 +157,8 @@ int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, in
         fprintf(stderr, "  skipped %s: %s\n", l->v[i].path ? l->v[i].path : "?", l->v[i].why ? l->v[i].why : "?");
     fprintf(stderr, "vidsim %s: to heal, run `vidsim index add --index %s%s PATH...` on %s (it extracts again "
                     "videos whose feature file is damaged), or `vidsim index verify --index %s --repair` to remove "
-                    "them%s\n",
-            cmd, dir, opts, l->n == 1 ? "that video" : "those videos", dir,
+                    "them%s%s\n",
+            cmd, dir, opts, l->n == 1 ? "that video" : "those videos", dir, calib_note,
             allow_partial ? "" : "; --allow-partial accepts partial results with exit status 0");
     return !allow_partial;
 }

@@ -26,6 +26,11 @@ void cli_error_row(const char *name, const char *msg);
  * JSON Lines, and a list on stderr with the remedy. Returns 1 when that makes the exit
  * status 1 (some were skipped and not allow_partial), else 0. */
 int cli_skip_report(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial);
+/* The same, with the whitening and int8 calibration files the command was given (NULL:
+ * none; `search --pca/--calib`) named in the remedy's `index add` when the index's model
+ * uses them; for an int8 index without calib the remedy says the file is not known. */
+int cli_skip_report_files(const vs_search_skips *l, const char *cmd, vs_index *idx, int jsonl, int allow_partial,
+                          const char *pca, const char *calib);
 /* The options search and dedup share (cmd_search.c); top, pca and pos may be NULL for
  * a command without them. Returns 0, or 2 after a usage error. */
 /* The --threshold name last parsed by cli_search_parse ("p90", "p95", "p99"), or NULL

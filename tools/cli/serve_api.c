@@ -134,18 +134,112 @@ static enum MHD_Result ep_thumb(serve_req *r, int64_t id) {
 
 /* ---- POST /v1/search */
 
+/* Search's options beyond the pool's defaults (the `vidsim search` options a client may
+ * set; none names a file of the server's): into p, 0, or 400 with the message naming
+ * the field in msg [n]. The library checks the values again. */
+static int search_options(serve_req *r, vs_search_params *p, int *custom, char *msg, size_t n) {
+    const vs_search_params d = vs_search_default_params();
+    const char *dirs = serve_param(r, "direction"), *sps = serve_param(r, "sim_precision");
+    const char *fss = serve_param(r, "first_stage"), *tks = serve_param(r, "top_k");
+    const char *gss = serve_param(r, "gvec_segments");
+    static const char *const flags[] = {"mirror_view", "inset_view", "two_stage"};
+    int fv[3];
+    for (int k = 0; k < 3; k++)
+        if ((fv[k] = serve_parse_bool(serve_param(r, flags[k]), -2)) == -1) {
+            snprintf(msg, n, "%s takes 1/0, true/false or on/off", flags[k]);
+            return 400;
+        }
+    if (fv[0] >= 0) p->mirror_view = fv[0];
+    if (fv[1] >= 0) p->inset_view = fv[1];
+    if (dirs) {
+        if (strcmp(dirs, "sym") && strcmp(dirs, "q2r")) {
+            snprintf(msg, n, "direction must be sym or q2r");
+            return 400;
+        }
+        p->symmetric = !strcmp(dirs, "sym");
+    }
+    if (sps) {
+        if (strcmp(sps, "bf16") && strcmp(sps, "fp32")) {
+            snprintf(msg, n, "sim_precision must be bf16 or fp32");
+            return 400;
+        }
+        p->sim_precision = !strcmp(sps, "bf16") ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
+    }
+    /* gvec:SPEC (an ANN index of the client's choosing) is left to the CLI */
+    if (fss && strcmp(fss, "hash") && strcmp(fss, "gvec")) {
+        snprintf(msg, n, "first_stage must be hash or gvec");
+        return 400;
+    }
+    double k = 0, g = 0;
+    if (tks && (serve_parse_num(tks, 1, 100000, &k) || k != floor(k))) {
+        snprintf(msg, n, "top_k must be an integer from 1 to 100000");
+        return 400;
+    }
+    if (gss && (serve_parse_num(gss, 1, VS_GVEC_MAX_SEGMENTS, &g) || g != floor(g))) {
+        snprintf(msg, n, "gvec_segments must be an integer from 1 to %d", VS_GVEC_MAX_SEGMENTS);
+        return 400;
+    }
+    /* as the CLI: first_stage implies two_stage; top_k and gvec_segments need it */
+    const int two = fv[2] == 1 || (fv[2] < 0 && fss);
+    if (fv[2] == 0 && (fss || tks)) {
+        snprintf(msg, n, "%s needs two_stage (leave two_stage out or set it to 1)", fss ? "first_stage" : "top_k");
+        return 400;
+    }
+    if (tks && !two) {
+        snprintf(msg, n, "top_k sets the candidates of two_stage (or first_stage)");
+        return 400;
+    }
+    if (gss && (!fss || strcmp(fss, "gvec"))) {
+        snprintf(msg, n, "gvec_segments sets the vectors of first_stage gvec");
+        return 400;
+    }
+    if (two) {
+        p->mode = VS_SEARCH_TWO_STAGE;
+        p->first_stage = fss;
+        if (tks) p->two_stage_k = (long)k;
+        if (gss) p->gvec_segments = (int)g;
+    }
+    *custom = p->mirror_view != d.mirror_view || p->inset_view != d.inset_view || p->symmetric != d.symmetric ||
+              p->sim_precision != d.sim_precision || p->mode != d.mode;
+    return 0;
+}
+
+/* How many not_duplicate verdicts name the query (its query id, vs_search_query_id):
+ * the most hits vs_search_hide_rejected can take from its result. */
+static int rejected_of(const char *query) {
+    char q[PATH_MAX];
+    vs_search_query_id(query, q, sizeof q);
+    vs_index_verdicts *v = NULL;
+    int n = 0;
+    if (vs_index_list_verdicts(g_srv.idx, &v) != VS_OK) return 0;
+    for (long i = 0; i < v->n && n < 100000; i++)
+        n += v->v[i].verdict == VS_VERDICT_NOT_DUPLICATE && (!strcmp(v->v[i].a, q) || !strcmp(v->v[i].b, q));
+    vs_index_verdicts_free(v);
+    return n;
+}
+
 static enum MHD_Result ep_search(serve_req *r) {
     const char *name = serve_param(r, "name");
     const char *tops = serve_param(r, "top"), *thrs = serve_param(r, "threshold");
     double top = 10, thr = -1e30;
     if (tops && (serve_parse_num(tops, 0, 100000, &top) || top != floor(top)))
         return serve_error(r, 400, "top must be an integer from 0 (all) to 100000");
-    if (thrs && serve_parse_num(thrs, -1e30, 1e30, &thr)) return serve_error(r, 400, "threshold must be a number");
+    /* a number, or an operating point of the normalised ViSiL_f score (as dedup, search.md) */
+    const int named_thr = thrs && vs_norm_operating_point(thrs, &thr);
+    if (thrs && !named_thr && serve_parse_num(thrs, -1e30, 1e30, &thr))
+        return serve_error(r, 400, "threshold must be a number or p90, p95, p99");
     int segments = serve_parse_bool(serve_param(r, "segments"), 0);
     int norm = serve_parse_bool(serve_param(r, "norm"), 1);
     int show_rejected = serve_parse_bool(serve_param(r, "show_rejected"), 0);
     if (segments < 0 || norm < 0 || show_rejected < 0)
         return serve_error(r, 400, "segments, norm and show_rejected take 1/0, true/false or on/off");
+    vs_search_params sp = vs_search_default_params();
+    int custom = 0;
+    char msg[256];
+    if (search_options(r, &sp, &custom, msg, sizeof msg)) return serve_error(r, 400, "%s", msg);
+    if (named_thr && (!norm || !sp.symmetric))
+        return serve_error(r, 400, "threshold %s is measured for the normalised score in both directions: not with "
+                                   "norm off or direction q2r (give a number)", thrs);
     const char *query;
     if (r->up_seen) {
         if (!r->up_path[0]) return serve_error(r, 500, "the upload was not stored");
@@ -171,15 +265,19 @@ static enum MHD_Result ep_search(serve_req *r) {
     char err[1024];
     serve_slot *sl = serve_slot_get(&g_srv, err, sizeof err);
     if (!sl) return serve_error(r, 409, "%s", err);
-    /* the pool's searchers score everything (top 0) with normalisation and no
-     * segments; another combination gets a searcher of its own for this request */
+    /* the pool's searchers score with the defaults (normalisation, no segments, the
+     * default views and mode) and keep every hit (top 0, cmd_serve.c): the request's top
+     * is applied below, after its threshold and the hidden pairs; another combination
+     * gets a searcher of its own for this request */
     vs_searcher *s = sl->s, *own = NULL;
-    if (segments || !norm) {
-        vs_search_params p = vs_search_default_params();
+    if (segments || !norm || custom) {
+        vs_search_params p = sp;
         p.n_threads = 1;
         p.models = g_srv.models;
         p.cmd = "serve";
-        p.top = segments ? (int)top : 0;
+        /* segments are found for the listed pairs only: top of them, plus the query's
+         * not_duplicate pairs, which are hidden below without taking a place */
+        p.top = segments && top ? (int)top + (show_rejected ? 0 : rejected_of(query)) : 0;
         p.threshold = thr;
         p.segments = segments;
         p.normalize = norm;

@@ -131,6 +131,15 @@ char **serve_fields_slot(serve_fields *f, const char *key) {
     if (!strcmp(key, "threshold")) return &f->threshold;
     if (!strcmp(key, "segments")) return &f->segments;
     if (!strcmp(key, "norm")) return &f->norm;
+    if (!strcmp(key, "show_rejected")) return &f->show_rejected;
+    if (!strcmp(key, "direction")) return &f->direction;
+    if (!strcmp(key, "mirror_view")) return &f->mirror_view;
+    if (!strcmp(key, "inset_view")) return &f->inset_view;
+    if (!strcmp(key, "sim_precision")) return &f->sim_precision;
+    if (!strcmp(key, "two_stage")) return &f->two_stage;
+    if (!strcmp(key, "first_stage")) return &f->first_stage;
+    if (!strcmp(key, "top_k")) return &f->top_k;
+    if (!strcmp(key, "gvec_segments")) return &f->gvec_segments;
     return NULL;
 }
 
@@ -155,6 +164,15 @@ void serve_fields_free(serve_fields *f) {
     free(f->threshold);
     free(f->segments);
     free(f->norm);
+    free(f->show_rejected);
+    free(f->direction);
+    free(f->mirror_view);
+    free(f->inset_view);
+    free(f->sim_precision);
+    free(f->two_stage);
+    free(f->first_stage);
+    free(f->top_k);
+    free(f->gvec_segments);
     memset(f, 0, sizeof *f);
 }
 
