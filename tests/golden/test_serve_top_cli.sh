@@ -29,13 +29,13 @@ TMP=$(cd "$TMP" && pwd)
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 # 13 clips of 3 s: more than the library's default top of 10 besides the query
 src=(testsrc testsrc2 mandelbrot smptebars smptehdbars rgbtestsrc yuvtestsrc pal75bars pal100bars
-     "life=seed=1:ratio=0.3" "life=seed=2:ratio=0.5" "cellauto=rule=30" "cellauto=rule=110")
+     "life=seed=1:ratio=0.3" "life=seed=2:ratio=0.5" "cellauto=rule=30:seed=5" "cellauto=rule=110:seed=6")
 for i in "${!src[@]}"; do
   s=${src[$i]}
   case $s in *=*) s="$s:size=320x240:rate=25" ;; *) s="$s=size=320x240:rate=25" ;; esac
   ff -f lavfi -i "$s" -t 3 -pix_fmt yuv420p "$TMP/in/v$(printf %02d "$i").mp4" || { echo "SKIP: ffmpeg $s"; exit 77; }
 done
-ff -i "$TMP/in/v01.mp4" -vf "crop=280:200,eq=brightness=0.1" -c:v libx264 -crf 35 "$TMP/q/v01_copy.mp4"
+ff -i "$TMP/in/v01.mp4" -vf "crop=300:220,eq=brightness=0.05" -c:v libx264 -crf 28 "$TMP/q/v01_copy.mp4"
 "$BIN" index add --index "$TMP/idx" "$TMP/in" --backbone mobilenet --raw -j 2 2>"$TMP/add.err" ||
   { echo "FAIL: index add: $(cat "$TMP/add.err")"; exit 1; }
 N=$("$BIN" index ls --index "$TMP/idx" 2>/dev/null | tail -n +2 | wc -l)
