@@ -68,7 +68,7 @@ int cli_search_dist(const char *dir, char **pos, int npos, const vs_search_param
         for (int i = 0; i < n_missing; i++) fprintf(stderr, "  missing %s\n", missing[i]);
     }
     const vs_search_skips *sk = vs_dist_search_skipped(d);
-    if (lead && idx && cli_skip_report(sk, "search", idx, jsonl, allow_partial)) rc = 1;
+    if (lead && idx && cli_skip_report_files(sk, "search", idx, jsonl, allow_partial, sp->pca, sp->calib)) rc = 1;
     if (lead && !idx && sk->n > 0) { /* rank 0's own shard is the missing one: the others' list */
         for (long i = 0; i < sk->n; i++)
             fprintf(stderr, "  skipped %s: %s\n", sk->v[i].path ? sk->v[i].path : "?", sk->v[i].why ? sk->v[i].why : "?");
