@@ -26,11 +26,11 @@ rm -rf "$TMP"; mkdir -p "$TMP/in" "$TMP/q" "$TMP/more"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=6 -pix_fmt yuv420p "$TMP/in/a.mp4"
 ff -f lavfi -i mandelbrot=size=320x240:rate=25 -t 6 -pix_fmt yuv420p "$TMP/in/b.mp4"
-ff -f lavfi -i life=size=320x240:rate=25:seed=7 -t 6 -pix_fmt yuv420p "$TMP/in/c.mp4"
+ff -f lavfi -i life=seed=11:size=320x240:rate=25:seed=7 -t 6 -pix_fmt yuv420p "$TMP/in/c.mp4"
 ff -f lavfi -i smptebars=size=320x240:rate=25 -t 6 -pix_fmt yuv420p "$TMP/in/d.mp4"
 ff -i "$TMP/in/b.mp4" -vf scale=160:120 -c:v libx264 -crf 30 "$TMP/in/b_small.mp4"
 ff -i "$TMP/in/a.mp4" -vf "crop=280:200,eq=brightness=0.1" -c:v libx264 -crf 35 "$TMP/q/a_copy.mkv"
-ff -f lavfi -i cellauto=size=320x240:rate=25 -t 4 -pix_fmt yuv420p "$TMP/more/e.mp4"
+ff -f lavfi -i cellauto=seed=13:size=320x240:rate=25 -t 4 -pix_fmt yuv420p "$TMP/more/e.mp4"
 IDX=$TMP/idx
 "$BIN" index add --index "$IDX" "$TMP/in" --backbone mobilenet --raw --fps 5 -j 2 2>"$TMP/add.txt" \
   && ok || bad "add: $(cat "$TMP/add.txt")"

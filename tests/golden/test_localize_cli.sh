@@ -26,9 +26,9 @@ ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 enc="-c:v libx264 -preset veryfast -pix_fmt yuv420p -r 25 -threads 1"
 # reference: 12 s of a zoom into the Mandelbrot set (every second looks different)
 ff -f lavfi -i mandelbrot=size=320x240:rate=25 -t 12 $enc "$TMP/in/ref.mp4"
-ff -f lavfi -i life=size=320x240:rate=25:mold=10 -t 6 $enc "$TMP/in/other.mp4"
+ff -f lavfi -i life=seed=11:size=320x240:rate=25:mold=10 -t 6 $enc "$TMP/in/other.mp4"
 # query: 3 s of unrelated footage, ref 4..10 s (cropped, brighter), 2 s unrelated
-ff -f lavfi -i cellauto=size=320x240:rate=25 -i "$TMP/in/ref.mp4" -f lavfi -i rgbtestsrc=size=320x240:rate=25 \
+ff -f lavfi -i cellauto=seed=13:size=320x240:rate=25 -i "$TMP/in/ref.mp4" -f lavfi -i rgbtestsrc=size=320x240:rate=25 \
    -filter_complex "[0:v]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]trim=start=4:duration=6,setpts=PTS-STARTPTS,crop=280:210,scale=320:240,eq=brightness=0.08,format=yuv420p[b];[2:v]trim=duration=2,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1[o]" \
    -map "[o]" $enc "$TMP/q/q\"x.mp4"
 Q="$TMP/q/q\"x.mp4"
@@ -121,7 +121,7 @@ REAL=${VS_SHARED:-../shared}/data/videos/gh__PySceneDetect__testvideo.mp4
 if [ -r "$REAL" ]; then
   mkdir -p "$TMP/real/refs"
   ff -i "$REAL" -t 20 -an $enc "$TMP/real/refs/real.mp4"
-  ff -f lavfi -i mandelbrot=size=640x360:rate=25 -i "$REAL" -f lavfi -i life=size=640x360:rate=25 \
+  ff -f lavfi -i mandelbrot=size=640x360:rate=25 -i "$REAL" -f lavfi -i life=seed=11:size=640x360:rate=25 \
      -filter_complex "[0:v]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]trim=start=5:duration=7,setpts=PTS-STARTPTS,hflip,crop=iw*0.8:ih*0.8,scale=640:360,setsar=1,format=yuv420p[b];[2:v]trim=duration=2,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1[o]" \
      -map "[o]" $enc "$TMP/real/q.mp4"
   "$BIN" index add --index "$TMP/ridx" "$TMP/real/refs" "$TMP/in" --backbone mobilenet --raw -j 2 2>/dev/null && ok || bad "real add"

@@ -32,7 +32,7 @@ rm -rf "$TMP"; mkdir -p "$TMP/in" "$TMP/q"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc2=size=320x240:rate=10 -t 8 -pix_fmt yuv420p "$TMP/in/a.mp4" || { echo "SKIP: ffmpeg"; exit 77; }
 ff -f lavfi -i mandelbrot=size=320x240:rate=10 -t 8 -pix_fmt yuv420p "$TMP/in/b.mp4"
-ff -f lavfi -i "life=size=320x240:rate=10:mold=10:r=10" -t 8 -pix_fmt yuv420p "$TMP/in/c.mp4"
+ff -f lavfi -i "life=seed=11:size=320x240:rate=10:mold=10:r=10" -t 8 -pix_fmt yuv420p "$TMP/in/c.mp4"
 ff -i "$TMP/in/a.mp4" -vf "hflip,eq=brightness=0.05" -pix_fmt yuv420p "$TMP/q/a_mirrored.mp4"
 ff -i "$TMP/in/b.mp4" -vf "eq=brightness=0.05" -pix_fmt yuv420p "$TMP/q/b_copy.mp4"
 "$BIN" index add --index "$TMP/idx" "$TMP/in" --backbone mobilenet -j 2 >/dev/null 2>"$TMP/add.err" \

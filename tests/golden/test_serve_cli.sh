@@ -33,7 +33,7 @@ TMP=$(cd "$TMP" && pwd)
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=5 -pix_fmt yuv420p "$TMP/in/a.mp4"
 ff -f lavfi -i mandelbrot=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/b.mp4"
-ff -f lavfi -i life=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/c.mp4"
+ff -f lavfi -i life=seed=11:size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/c.mp4"
 ff -i "$TMP/in/a.mp4" -vf "crop=280:200,eq=brightness=0.1" -c:v libx264 -crf 35 "$TMP/q/a_copy.mp4"
 ff -f lavfi -i smptehdbars=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/allow/d.mp4"
 cp "$TMP/allow/d.mp4" "$TMP/outside/e.mp4"

@@ -23,7 +23,7 @@ ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc2=size=192x144:rate=10 -t 5 -pix_fmt yuv420p "$TMP/in/a.mp4"
 ff -f lavfi -i mandelbrot=size=192x144:rate=10 -t 5 -pix_fmt yuv420p "$TMP/in/b.mp4"
 ff -f lavfi -i smptebars=size=192x144:rate=10 -t 4 -pix_fmt yuv420p "$TMP/in/c.mkv"
-ff -f lavfi -i "life=size=192x144:rate=10:mold=10" -t 5 -pix_fmt yuv420p "$TMP/in/d.mp4"
+ff -f lavfi -i "life=seed=11:size=192x144:rate=10:mold=10" -t 5 -pix_fmt yuv420p "$TMP/in/d.mp4"
 head -c 3000 /dev/urandom > "$TMP/in/noise.mp4"
 T=(--videos "$TMP/in" --iters 4 --batch 2 --views 1,1,0 --max-frames 4 --no-overlays
    --backbone mobilenet -j 1 --lr 1e-3 --warmup 1)

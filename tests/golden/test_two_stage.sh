@@ -23,9 +23,9 @@ rm -rf "$TMP"; mkdir -p "$TMP/in" "$TMP/q"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=5 -pix_fmt yuv420p "$TMP/in/a.mp4"
 ff -f lavfi -i mandelbrot=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/b.mp4"
-ff -f lavfi -i life=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/c.mp4"
+ff -f lavfi -i life=seed=11:size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/c.mp4"
 ff -f lavfi -i smptehdbars=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/d.mp4"
-ff -f lavfi -i cellauto=size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/e.mp4"
+ff -f lavfi -i cellauto=seed=13:size=320x240:rate=25 -t 5 -pix_fmt yuv420p "$TMP/in/e.mp4"
 ff -i "$TMP/in/b.mp4" -vf scale=160:120 -c:v libx264 -crf 30 "$TMP/in/b_small.mp4"
 ff -i "$TMP/in/a.mp4" -vf "crop=280:200,eq=brightness=0.1" -c:v libx264 -crf 35 "$TMP/q/a_copy.mkv"
 Q=("$TMP/q/a_copy.mkv" b e d)   # a video query (extracted on the fly) and indexed ones
