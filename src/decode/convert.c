@@ -54,8 +54,7 @@ static int plane_steps(const AVPixFmtDescriptor *desc, int steps[4]) {
 /* Rotate one plane of w x h elements of `step` bytes clockwise by `rot` degrees.
  * 90 is FFmpeg's transpose=clock: dst(r,c) = src(h-1-c, r); 270 is transpose=cclock:
  * dst(r,c) = src(c, w-1-r); 180 is hflip+vflip. */
-static void rotate_plane(uint8_t *dst, int dls, const uint8_t *src, int sls, int w, int h,
-                         int step, int rot) {
+void vs__rotate_plane(uint8_t *dst, int dls, const uint8_t *src, int sls, int w, int h, int step, int rot) {
     int ow = rot == 180 ? w : h, oh = rot == 180 ? h : w;
     for (int r = 0; r < oh; r++) {
         uint8_t *d = dst + (size_t)r * dls;
@@ -97,7 +96,7 @@ static vs_status rotate_planes(vs__conv *c, const uint8_t *const sdata[4], const
     for (int i = 0; i < 4; i++) data[i] = NULL;
     for (int i = 0; i < np; i++) {
         data[i] = c->rot + off[i];
-        rotate_plane(data[i], ls[i], sdata[i], sls[i], pw[i], ph[i], steps[i], rot);
+        vs__rotate_plane(data[i], ls[i], sdata[i], sls[i], pw[i], ph[i], steps[i], rot);
     }
     for (int i = np; i < 4; i++) ls[i] = 0;
     return VS_OK;

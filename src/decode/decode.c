@@ -549,14 +549,8 @@ static vs_status probe_push(vs_decoder *d, const AVFrame *f, int64_t ts) {
     int dl[4] = {sw, 0, 0, 0};
     if (sws_scale(d->probe_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl) <= 0)
         return VS_OK;
-    if (rot) { /* clockwise, as the frames: 90 dst(r,c) = src(sh-1-c, r); 270 dst(r,c) = src(c, sw-1-r) */
-        uint8_t *o = d->probes + d->n_probes * sz, *t = d->probe_tmp;
-        for (int r = 0; r < d->probe_h; r++)
-            for (int c = 0; c < d->probe_w; c++)
-                o[r * d->probe_w + c] = rot == 90    ? t[(sh - 1 - c) * sw + r]
-                                        : rot == 270 ? t[c * sw + sw - 1 - r]
-                                                     : t[(sh - 1 - r) * sw + sw - 1 - c];
-    }
+    if (rot) /* clockwise, as the frames */
+        vs__rotate_plane(d->probes + d->n_probes * sz, d->probe_w, d->probe_tmp, sw, sw, sh, 1, rot);
     d->n_probes++;
     return VS_OK;
 }

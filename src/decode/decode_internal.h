@@ -58,6 +58,9 @@ void vs__conv_scaled_size(int w, int h, int resize, int *ow, int *oh);
 vs_status vs__conv_frame(vs__conv *c, const AVFrame *f, int rotation, int resize, int crop,
                          uint8_t *out, const char *path);
 void vs__conv_free(vs__conv *c);
+/* Rotate one plane of w x h elements of `step` bytes clockwise by rot (90, 180, 270)
+ * degrees into dst (h x w, or w x h for 180), as FFmpeg's transpose filters do. */
+void vs__rotate_plane(uint8_t *dst, int dls, const uint8_t *src, int sls, int w, int h, int step, int rot);
 
 /* ---- decode.c, also for thumbnail.c ------------------------------------------
  * Degrees clockwise (0, 90, 180, 270) to turn a stream's pictures upright. */

@@ -544,26 +544,20 @@ vs_status vs_dist_search_query(vs_dist_search *d, const char *query, vs_search_r
     vs_status st = query_view(d, query, out);
     int two = d->mirror_view && g_rank == 0 && vs__mirror_source(query);
     MPI_Bcast(&two, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    float ins[7] = {0};
-    if (g_rank == 0 && d->inset_view && d->s && d->s->inset.found) {
-        ins[0] = 1, ins[1] = d->s->inset.x0, ins[2] = d->s->inset.y0, ins[3] = d->s->inset.x1, ins[4] = d->s->inset.y1;
-        ins[5] = d->s->inset.t0, ins[6] = d->s->inset.t1;
-    }
-    MPI_Bcast(ins, 7, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    vs_inset ins; /* rank 0's, whole (the ranks run the same build) */
+    memset(&ins, 0, sizeof ins);
+    if (g_rank == 0 && d->inset_view && d->s) ins = d->s->inset;
+    MPI_Bcast(&ins, (int)sizeof ins, MPI_BYTE, 0, MPI_COMM_WORLD);
     int ok = st == VS_OK, all_ok = 0;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (!all_ok) return st;
     vs_status st2 = VS_OK;
     for (int v = 1; v <= 2 && !st2; v++) {
-        if ((v == 1 && !two) || (v == 2 && !ins[0])) continue;
+        if ((v == 1 && !two) || (v == 2 && !ins.found)) continue;
         vs_search_result *r2 = NULL;
         if (d->s) {
             d->s->view = v;
-            if (v == 2) {
-                d->s->inset.found = 1;
-                d->s->inset.x0 = ins[1], d->s->inset.y0 = ins[2], d->s->inset.x1 = ins[3], d->s->inset.y1 = ins[4];
-                d->s->inset.t0 = ins[5], d->s->inset.t1 = ins[6];
-            }
+            if (v == 2) d->s->inset = ins;
         }
         st2 = query_view(d, query, &r2); /* a failure is on every rank */
         if (d->s) d->s->view = 0;

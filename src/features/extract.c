@@ -540,8 +540,8 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     f->inset = found;
     if (!found.found) return VS_OK;
     const vs_extract_stats first = st->stats;
-    st->has_view = 1;
-    st->view[0] = found.x0, st->view[1] = found.y0, st->view[2] = found.x1, st->view[3] = found.y1;
+    const float rect[4] = {found.x0, found.y0, found.x1, found.y1};
+    vs_extract_state_set_view(st, rect);
     vs_extract_state_set_view_span(st, found.t0, found.t1);
     st->probe = 0;
     vs_features *g = NULL;
