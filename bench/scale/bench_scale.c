@@ -25,6 +25,14 @@
  * parts, as src/search/two_stage.c does (flat: all query vectors in one pass; FAISS: one
  * at a time).
  *
+ * With --views 1 a query feature file's extra views (the mirror and the inset block that
+ * `vidsim extract --mirror-view on --inset-view on` stores, the views `vidsim search`
+ * queries too: each runs its own first stage) are searched as well, and a true reference
+ * counts as recalled when any view's first K holds it: the candidates the re-ranking gets
+ * to see. Each such first stage then prints a second row, "SPEC +views", with that recall
+ * and the latency of all the query's views; the first row stays the normal view's alone,
+ * and the end-to-end run re-ranks the normal view's candidates only.
+ *
  * The search space of draw s is the N distractors plus draw s's references: the
  * references of every draw are added to the indexes (ids N..), and the others' are
  * dropped from the results (the first stage asks for K + their count).
@@ -84,6 +92,7 @@ typedef struct video {
     float *times;
     double fps, dur;
     float *gv;       /* [S, D] its first-stage vectors */
+    float *gvv[2];   /* queries with --views 1: [S, D] of the mirror and the inset view, or NULL */
     uint64_t code[4];
 } video;
 
@@ -151,6 +160,7 @@ static double vsim(const float *a, const float *b) {
 }
 static vs_hashmodel *hm;
 static int W_ = 1, BITS = 64;
+static int views_on = 0; /* --views: search a query file's mirror and inset views too */
 
 static void video_finish(video *v) {
     v->gv = xmalloc(sizeof(float) * D_ * S_);
@@ -177,6 +187,15 @@ static void take_features(video *v, vs_features *f, const char *name) {
     }
     v->fps = f->fps;
     v->dur = f->duration;
+    v->gvv[0] = v->gvv[1] = NULL;
+    if (views_on && f->mirror) {
+        v->gvv[0] = xmalloc(sizeof(float) * D_ * S_);
+        seg_vectors(v->gvv[0], f->mirror, v->T);
+    }
+    if (views_on && f->inset_T > 0 && f->inset_data) {
+        v->gvv[1] = xmalloc(sizeof(float) * D_ * S_);
+        seg_vectors(v->gvv[1], f->inset_data, f->inset_T);
+    }
     vs_features_free(f); /* its arrays may live in one block: copied above */
     video_finish(v);
 }
@@ -412,6 +431,59 @@ static long merge_videos(const float *sc, const int64_t *ids, long k, float *out
     return u;
 }
 
+/* One first-stage search of one query vector set (the S parts of a view): the first K
+ * candidates among the distractors and this draw's references into sc/ids, their count
+ * returned. The hash stage searches the query's code (views have none). */
+typedef struct fs_ctx {
+    int is_hash, is_flat;
+    vs_ann *ann;
+    vs_hamming_state *hs;
+    vs_hamming_hit *hh;
+    long KX, K, N;
+    const draw *d;
+    float *vsc;     /* [KX * S * S] scratch */
+    int64_t *vids;  /* [KX * S * S] scratch */
+} fs_ctx;
+
+static long first_stage(const fs_ctx *c, const float *qgv, const uint64_t *code, float *sc, int64_t *ids) {
+    long nh = 0, KX = c->KX;
+    if (c->is_hash) {
+        if (vs_hamming_search(c->hs, c->hh, &nh, code, KX)) die("hamming search");
+        for (long k = 0; k < nh; k++) ids[k] = c->hh[k].id;
+    } else {
+        /* as the search does: the flat index all query vectors in one pass, FAISS one at a
+         * time (a batch would run its OpenMP threads, and the figure is one core's) */
+        if (c->is_flat) {
+            if (vs_ann_search(c->ann, qgv, S_, KX * S_, c->vsc, c->vids)) die("ann search");
+        } else
+            for (int j = 0; j < S_; j++)
+                if (vs_ann_search(c->ann, qgv + (size_t)j * D_, 1, KX * S_, c->vsc + (size_t)j * KX * S_,
+                                  c->vids + (size_t)j * KX * S_))
+                    die("ann search");
+        nh = merge_videos(c->vsc, c->vids, KX * S_, sc, ids, KX);
+    }
+    /* keep distractors and this draw's references, the first K */
+    long nc = 0;
+    for (long k = 0; k < nh && nc < c->K; k++) {
+        int64_t id = ids[k];
+        if (id < 0) continue;
+        if (id >= c->N) {
+            long r = (long)(id - c->N) - c->d->ref0;
+            if (r < 0 || r >= c->d->nref) continue;
+        }
+        ids[nc] = id;
+        sc[nc++] = sc[k];
+    }
+    return nc;
+}
+
+/* The rank of reference `ref` among a first stage's candidates, or -1. */
+static long true_rank(const draw *d, long N, const int64_t *ids, long nc, const char *ref) {
+    for (long k = 0; k < nc; k++)
+        if (ids[k] >= N && !strcmp(d->refs[ids[k] - N - d->ref0].name, ref)) return k;
+    return -1;
+}
+
 int main(int argc, char **argv) {
     const char *root = NULL, *work = "/tmp/B-scale", *hash_model = "models/conmh_64.vstf", *e2e = "auto";
     long Ns[MAXN_LIST];
@@ -430,6 +502,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--hardness")) hardness = atof(v);
         else if (!strcmp(a, "--segs")) S_ = atoi(v) < 1 ? 1 : atoi(v);
         else if (!strcmp(a, "--pool")) pool_kind = atoi(v);
+        else if (!strcmp(a, "--views")) views_on = atoi(v) != 0;
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--n")) {
             char *c = strdup(v), *save = NULL;
@@ -602,12 +675,19 @@ int main(int argc, char **argv) {
     long nq_all = 0;
     for (int s = 0; s < nseeds; s++) nq_all += ds[s].nq;
     double *lat = xmalloc(sizeof(double) * (size_t)nq_all), *lat2 = xmalloc(sizeof(double) * (size_t)nq_all);
+    double *latv = xmalloc(sizeof(double) * (size_t)nq_all); /* first stage of all the query's views */
     long KX = K + nref_all;
     float *sc = xmalloc(sizeof(float) * (size_t)KX * S_ * S_);
     int64_t *ids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * S_);
     float *vsc = xmalloc(sizeof(float) * (size_t)KX * S_ * S_);
     int64_t *vids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * S_);
     vs_hamming_hit *hh = xmalloc(sizeof *hh * (size_t)KX);
+    float *scv[2];
+    int64_t *idsv[2];
+    for (int v = 0; v < 2; v++) {
+        scv[v] = xmalloc(sizeof(float) * (size_t)KX);
+        idsv[v] = xmalloc(sizeof(int64_t) * (size_t)KX);
+    }
 
     for (int in = 0; in < nN; in++) {
         long N = Ns[in];
@@ -661,7 +741,7 @@ int main(int argc, char **argv) {
             for (int pi = 0; pi == 0 || ps; pi++, ps = strtok_r(NULL, "/", &psave)) {
             if (ann && vs_ann_set(ann, ps ? ps : "")) die(spec);
             /* first stage of every query; recall of its true references */
-            long nlat = 0, hit10 = 0, hit100 = 0, ngt = 0, nlat2 = 0;
+            long nlat = 0, hit10 = 0, hit100 = 0, ngt = 0, nlat2 = 0, hitv10 = 0, hitv100 = 0;
             int do_e2e = pi == 0 && !is_hash && (!strcmp(e2e, "all") ||
                                       (!strcmp(e2e, "auto") && strstr(spec, ",Flat")) || !strcmp(e2e, spec));
             for (int s = 0; s < nseeds; s++) {
@@ -675,46 +755,26 @@ int main(int argc, char **argv) {
                 for (int q = 0; q < d->nq; q++) {
                     const video *qv = &d->qs[q];
                     double t1 = bench_now();
-                    long nh = 0;
-                    if (is_hash) {
-                        if (vs_hamming_search(hs, hh, &nh, qv->code, KX)) die("hamming search");
-                        for (long k = 0; k < nh; k++) ids[k] = hh[k].id;
-                    } else {
-                        /* as the search does: the flat index all query vectors in one pass,
-                         * FAISS one at a time (a batch would run its OpenMP threads, and the
-                         * figure is one core's) */
-                        if (!strcmp(spec, "flat")) {
-                            if (vs_ann_search(ann, qv->gv, S_, KX * S_, vsc, vids)) die("ann search");
-                        } else
-                            for (int j = 0; j < S_; j++)
-                                if (vs_ann_search(ann, qv->gv + (size_t)j * D_, 1, KX * S_, vsc + (size_t)j * KX * S_,
-                                                  vids + (size_t)j * KX * S_))
-                                    die("ann search");
-                        nh = merge_videos(vsc, vids, KX * S_, sc, ids, KX);
-                    }
-                    /* keep distractors and this draw's references, the first K */
-                    long nc = 0;
-                    for (long k = 0; k < nh && nc < K; k++) {
-                        int64_t id = ids[k];
-                        if (id < 0) continue;
-                        if (id >= N) {
-                            long r = (long)(id - N) - d->ref0;
-                            if (r < 0 || r >= d->nref) continue;
-                        }
-                        ids[nc] = id;
-                        sc[nc++] = sc[k];
-                    }
+                    fs_ctx fc = {is_hash, !strcmp(spec, "flat"), ann, hs, hh, KX, K, N, d, vsc, vids};
+                    long nc = first_stage(&fc, qv->gv, qv->code, sc, ids);
                     double fs_ms = 1e3 * (bench_now() - t1);
                     lat[nlat++] = fs_ms;
+                    long ncv[2] = {0, 0};
+                    for (int v = 0; v < 2; v++) /* the query's extra views (--views 1), each its own first stage */
+                        if (!is_hash && qv->gvv[v]) ncv[v] = first_stage(&fc, qv->gvv[v], NULL, scv[v], idsv[v]);
+                    latv[nlat - 1] = 1e3 * (bench_now() - t1);
                     for (int g = 0; g < d->ngt; g++) {
                         if (strcmp(d->gt_q[g], qv->name)) continue;
                         ngt++;
-                        for (long k = 0; k < nc; k++)
-                            if (ids[k] >= N && !strcmp(d->refs[ids[k] - N - d->ref0].name, d->gt_r[g])) {
-                                hit100 += k < 100;
-                                hit10 += k < 10;
-                                break;
-                            }
+                        long rank = true_rank(d, N, ids, nc, d->gt_r[g]);
+                        hit100 += rank >= 0 && rank < 100;
+                        hit10 += rank >= 0 && rank < 10;
+                        for (int v = 0; v < 2; v++) {
+                            long rv = true_rank(d, N, idsv[v], ncv[v], d->gt_r[g]);
+                            if (rv >= 0 && (rank < 0 || rv < rank)) rank = rv;
+                        }
+                        hitv100 += rank >= 0 && rank < 100;
+                        hitv10 += rank >= 0 && rank < 10;
                     }
                     if (!pred) continue;
                     /* end to end: the candidates' fine features (references: stored; distractors:
@@ -765,6 +825,14 @@ int main(int argc, char **argv) {
             fflush(stdout);
             fprintf(stderr, "N=%ld %s: build %.1f s, recall@100 %.2f%%, first stage p50 %.3f ms p99 %.3f ms%s\n", N,
                     name, build_s, 100.0 * hit100 / (double)(ngt ? ngt : 1), p50, p99, nlat2 ? " (+ e2e)" : "");
+            if (views_on && !is_hash) { /* the same index searched with every view of each query */
+                double v50 = pct(latv, nlat, 0.5), v99 = pct(latv, nlat, 0.99);
+                printf("%ld,\"%s +views\",%.1f,%.2f,%.0f,%.1f,%.2f,%.2f,%.3f,%.3f,nan,nan,%ld\n", N, name, bytes,
+                       build_s + gen_s * (double)N / (double)(Nmax ? Nmax : 1), peak_rss_mb(), disk,
+                       100.0 * hitv10 / (double)(ngt ? ngt : 1), 100.0 * hitv100 / (double)(ngt ? ngt : 1), v50,
+                       v99, nlat);
+                fflush(stdout);
+            }
             if (!ps) break;
             }
             vs_ann_free(ann);
@@ -779,11 +847,14 @@ int main(int argc, char **argv) {
     /* everything back (the ASan build checks the benchmark too) */
     for (int s2 = 0; s2 < nseeds; s2++) {
         for (int j = 0; j < ds[s2].nref; j++) free(ds[s2].refs[j].x), free(ds[s2].refs[j].times), free(ds[s2].refs[j].gv);
-        for (int j = 0; j < ds[s2].nq; j++) free(ds[s2].qs[j].x), free(ds[s2].qs[j].times), free(ds[s2].qs[j].gv);
+        for (int j = 0; j < ds[s2].nq; j++) free(ds[s2].qs[j].x), free(ds[s2].qs[j].times), free(ds[s2].qs[j].gv),
+                                                    free(ds[s2].qs[j].gvv[0]), free(ds[s2].qs[j].gvv[1]);
         free(ds[s2].refs), free(ds[s2].qs), free(ds[s2].gt_q), free(ds[s2].gt_r);
     }
     free(ds), free(pool), free(noise), free(perm), free(sgn), free(gv), free(codes);
     free(lat), free(lat2), free(sc), free(ids), free(vsc), free(vids), free(hh);
+    for (int v = 0; v < 2; v++) free(scv[v]), free(idsv[v]);
+    free(latv);
     merge_videos(NULL, NULL, 0, NULL, NULL, 0); /* frees its scratch */
     vs_simmodel_state_free(sst);
     vs_simmodel_free(sm);
@@ -793,6 +864,6 @@ usage:
     fprintf(stderr, "usage: bench_scale --draws DIR [--n 10000,100000] [--seeds 1,2,3,4,5] [--work DIR]\n"
                     "       [--first-stages 'flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;...;conmh'] [--k 100]\n"
                     "       [--e2e auto|all|none|SPEC] [--e2e-seeds 5] [--threads 2] [--hash-model FILE]\n"
-                    "       [--hardness 0.3] [--segs 1] [--pool 0]\n");
+                    "       [--hardness 0.3] [--segs 1] [--pool 0] [--views 0]\n");
     return 2;
 }
