@@ -63,10 +63,11 @@ def _L():
         "vs_index_open": (ip, [pp, cp, ip]),
         "vs_index_close": (None, [vp]),
         "vs_index_json": (ip, [vp, pp]),
-        "vs_index_add_json": (ip, [vp, ctypes.POINTER(cp), ip, ip, cp, cp, ip, pp]),
+        "vs_index_add_json_calib": (ip, [vp, ctypes.POINTER(cp), ip, ip, cp, cp, cp, ip, pp]),
         "vs_search_params_new": (vp, []),
         "vs_search_params_free": (None, [vp]),
         "vs_search_params_set": (ip, [vp, cp, cp]),
+        "vs_search_params_check": (ip, [vp]),
         "vs_searcher_create": (ip, [pp, vp, vp]),
         "vs_searcher_free": (None, [vp]),
         "vs_searcher_query": (ip, [vp, cp, pp]),
@@ -169,13 +170,17 @@ class Index:
     def videos(self):
         return self.info()["videos"]
 
-    def add(self, paths, jobs=1, backbone=None, background=True, precision=None):
+    def add(self, paths, jobs=1, backbone=None, background=True, precision=None, calib=None):
         """Add videos (list of paths). Returns {"added", "replaced", "unchanged", "failed",
         "videos": [{"path", "outcome", "error"}]}; a failed video is reported, not raised.
         backbone ("inception" or "mobilenet") and precision ("fp32", "int8", "bf16"), as
         `vidsim index add`: by default those of the index's model id; for a new index
         inception, int8 on a CPU with VNNI/AMX (else fp32; mobilenet fp32). Naming one that
-        differs from the index's raises VidsimError."""
+        differs from the index's raises VidsimError. calib (`index add --calib FILE`): the
+        int8 calibration file from `vidsim calibrate` (default: the bundled one), part of
+        an int8 model id, so later adds and video queries (search(calib=)) need the same
+        file; one that gives another model id than the index's, or a missing or damaged
+        file, raises VidsimError naming it. Not read for fp32 or bf16."""
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
         arr = (ctypes.c_char_p * max(len(paths), 1))(*[_b(os.fspath(p)) for p in paths])
@@ -185,8 +190,9 @@ class Index:
             if backbone is None:  # the index's backbone ("inception_v3-int8/224/..."), else inception
                 backbone = (self.info().get("model_id") or "").split("/")[0].split("-")[0] or "inception"
             backbone = f"{backbone}-{precision}"  # as in model ids: "inception-fp32"
-        st = _L().vs_index_add_json(self._h, arr, len(paths), int(jobs), _b(backbone) if backbone else None, models,
-                                    0 if background else 1, ctypes.byref(out))
+        st = _L().vs_index_add_json_calib(self._h, arr, len(paths), int(jobs), _b(backbone) if backbone else None,
+                                          models, _b(os.fspath(calib)) if calib is not None else None,
+                                          0 if background else 1, ctypes.byref(out))
         return _json(st, out, self.path)
 
     def search(self, query, top=10, threshold=None, segments=False, normalize=True, symmetric=True,
@@ -208,7 +214,10 @@ class Index:
         sim_precision ("bf16" or "fp32" = --sim-precision), pca (--pca), calib (--calib: the
         int8 calibration file the index was added with, for video queries), store_gvec
         (--store-gvec with a gvec first stage, --store with mode "clip": the index must be
-        writable). A bad value raises VidsimError naming the option."""
+        writable). A bad value raises VidsimError naming the option; which options go
+        together (segments not with mode "hash_only" or "clip", gvec_segments and store_gvec
+        with a gvec first stage, first_stage with mode "two_stage" or "hash_only", ...) is
+        the library's vs_search_params_check, whose message names the option too."""
         return self.search_many([query], top=top, threshold=threshold, segments=segments,
                                 normalize=normalize, symmetric=symmetric, model=model, mode=mode,
                                 two_stage_k=two_stage_k, threads=threads, hash_model=hash_model,
@@ -230,22 +239,22 @@ class Index:
             raise TypeError(f"search: unknown option(s) {', '.join(unknown)}")
         o = dict(self._SEARCH_OPTIONS)
         o.update((k, v) for k, v in kw.items() if v is not None or self._SEARCH_OPTIONS[k] is None)
-        gvec = isinstance(o["first_stage"], str) and o["first_stage"].startswith("gvec")
-        # the CLI's rules: --first-stage implies --two-stage; --gvec-segments and
-        # --store-gvec need a gvec first stage (--store: clip mode)
+        # as the CLI's --first-stage: implies --two-stage (which options go together is
+        # the library's vs_search_params_check, below)
         if o["first_stage"] is not None and o["mode"] is None:
             o["mode"] = "two_stage"
-        if o["gvec_segments"] is not None and not gvec:
-            raise VidsimError(f"search parameter gvec_segments: sets the vectors of first_stage gvec "
-                              f"(first_stage is {o['first_stage']!r})")
-        if o["store_gvec"] and not gvec and o["mode"] != "clip":
-            raise VidsimError("search parameter store_gvec: stores the vectors of first_stage gvec or mode clip")
         for k in ("mirror_view", "inset_view", "normalize", "symmetric", "segments", "store_gvec"):
             if o[k] is not None and not isinstance(o[k], (bool, int, str)):
                 raise VidsimError(f"search parameter {k}: True/False or \"on\"/\"off\", got {o[k]!r}")
         p = _Params(models_dir=self.models, **o)
         s = ctypes.c_void_p()
         try:
+            if _L().vs_search_params_check(p.p) != 0:
+                # the library names the fields; store_clip is set by store_gvec here
+                msg = _L().vs_last_error().decode("utf-8", "replace")
+                if msg.startswith("store_clip"):
+                    msg = "store_gvec" + msg[len("store_clip"):]
+                raise VidsimError(f"search parameters: {msg}")
             _check(_L().vs_searcher_create(ctypes.byref(s), self._h, p.p), self.path)
             results = []
             for q in queries:

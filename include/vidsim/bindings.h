@@ -66,6 +66,14 @@ VS_API vs_status vs_index_json(vs_index *idx, char **out);
 VS_API vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int n_jobs,
                                    const char *backbone, const char *models_dir, int no_background,
                                    char **out);
+/* The same with calib, the int8 calibration file of the extractor (`vidsim index add
+ * --calib FILE`, vs_extract_params.calib_path; NULL: the bundled calib_BACKBONE.vstf);
+ * read for an int8 model only. Part of an int8 model id: for an index that has one, a
+ * calibration that gives another id is refused (VS_ERR_INVALID_ARG naming both ids), a
+ * missing or damaged file is an error naming it. */
+VS_API vs_status vs_index_add_json_calib(vs_index *idx, const char *const *paths, int n, int n_jobs,
+                                         const char *backbone, const char *models_dir, const char *calib,
+                                         int no_background, char **out);
 
 /* Compare two videos or feature files (.vsf) with p's model and direction (p may be
  * NULL: ViSiL_f, symmetric): {"a", "b", "score", "a_to_b", "b_to_a", "segments": [...]}

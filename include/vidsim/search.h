@@ -70,9 +70,10 @@ typedef struct vs_search_params {
                                    docs/search.md "Global-vector first stage" */
     int gvec_segments;          /* gvec first stage: vectors per video, the global vectors of S equal
                                    temporal parts (vs_ann_segment_vectors); a pair's stage-1 score is
-                                   its best (query part, reference part) inner product. Default
-                                   VS_GVEC_SEGMENTS (4); 0 = the default; 1 = the one mean vector;
-                                   at most VS_GVEC_MAX_SEGMENTS */
+                                   its best (query part, reference part) inner product. 0 (the
+                                   default): VS_GVEC_SEGMENTS (4); 1 = the one mean vector; at most
+                                   VS_GVEC_MAX_SEGMENTS; other than 0 only with a gvec first stage
+                                   (vs_search_params_check) */
     int n_threads;              /* threads (default 1) */
     int sim_precision;          /* VS_PRECISION_BF16 or VS_PRECISION_FP32: the similarity model's
                                    frame-to-frame products in bfloat16 (simmodel.h): about 1.6x the
@@ -129,6 +130,30 @@ typedef struct vs_search_params {
 
 VS_API vs_search_params vs_search_default_params(void);
 
+/* Whether the engine takes p: VS_OK, or VS_ERR_INVALID_ARG with a message that starts
+ * with the offending field's name (vs_last_error(), e.g. "segments needs the similarity
+ * model's re-ranking, not mode hash_only"), so that a front end may put its own option
+ * name in its place. The one home of the rules about values and combinations; the
+ * defaults pass. vs_searcher_create, vs_dedup and vs_pair_compare call it first, the
+ * front ends (`vidsim search`, `vidsim serve`, bindings/python) before they open
+ * anything. The rules, in the order checked:
+ *   mode           one of vs_search_mode
+ *   top            >= 0 (0: all)
+ *   threshold      not NaN
+ *   sim_precision  VS_PRECISION_FP32 or VS_PRECISION_BF16
+ *   two_stage_k    >= 1 in mode two_stage
+ *   gvec_segments  0 (the default) to VS_GVEC_MAX_SEGMENTS
+ *   first_stage    NULL, "hash", "gvec" or "gvec:SPEC" (SPEC not empty), and only in mode
+ *                  two_stage or hash_only
+ *   gvec_segments  other than 0 only with first_stage gvec or gvec:SPEC
+ *   store_clip     only in mode clip or with first_stage gvec[:SPEC]
+ *   segments       not in mode hash_only or clip (it localises the network's pairs)
+ *   model          in mode clip: clip, clip:mean, clip:bundled or clip:FILE
+ *   n_shards       >= 0; shard 0 to n_shards - 1 when n_shards > 1
+ * Values a field's own code reads (a model or hash model file, a gvec:SPEC's index, pca
+ * and calib files) are checked when they are opened. */
+VS_API vs_status vs_search_params_check(const vs_search_params *p);
+
 /* Entries left out because their feature file could not be loaded (missing,
  * truncated, corrupt). Entries that vanished from the index during the search (a
  * concurrent `index rm` or replacement) are not listed here: they are noted. */
@@ -167,7 +192,8 @@ VS_API void vs_search_result_free(vs_search_result *r); /* NULL ok */
 
 typedef struct vs_searcher vs_searcher;
 
-/* A searcher over idx (borrowed; must outlive it). Loads the models and the corpus
+/* A searcher over idx (borrowed; must outlive it). p must pass vs_search_params_check
+ * (else VS_ERR_INVALID_ARG with its message). Loads the models and the corpus
  * (every ok video's features, or its codes, or its clip vectors, as the mode needs;
  * entries that fail to load are skipped, see vs_searcher_skipped). In every mode but
  * CLIP an index without any ok video gives VS_ERR_INVALID_ARG ("DIR has no

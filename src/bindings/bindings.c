@@ -346,6 +346,11 @@ static void on_added(const vs_batch_item *it, void *user) {
 
 vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int n_jobs, const char *backbone,
                             const char *models_dir, int no_background, char **out) {
+    return vs_index_add_json_calib(idx, paths, n, n_jobs, backbone, models_dir, NULL, no_background, out);
+}
+
+vs_status vs_index_add_json_calib(vs_index *idx, const char *const *paths, int n, int n_jobs, const char *backbone,
+                                  const char *models_dir, const char *calib, int no_background, char **out) {
     *out = NULL;
     if (!idx || n < 0 || (n > 0 && !paths)) return vs__err(VS_ERR_INVALID_ARG, "vs_index_add_json: bad arguments");
     vs_index_info info;
@@ -354,6 +359,10 @@ vs_status vs_index_add_json(vs_index *idx, const char *const *paths, int n, int 
     vs_model_locator loc = {models_dir, NULL, NULL};
     vs_extract_params ep = vs_extract_default_params();
     if (info.fps > 0) ep.decode.fps = info.fps;
+    if (calib) { /* `index add --calib`: read for an int8 model only (the index's precision wins) */
+        ep.calib_path = calib;
+        ep.precision = VS_PRECISION_INT8;
+    }
     vs_extractor *ex = NULL;
     if (info.model_id[0]) {
         /* the index's model; a backbone or precision named that differs is refused */

@@ -37,8 +37,16 @@ vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator
     vs_status s = vs__extractor_load_model(out, models, model_id, pca_override, p);
     if (s) return s;
     if (strcmp(vs_extractor_model_id(*out), model_id) != 0) {
-        s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the bundled files give %s (pass --pca)",
-                    model_id, vs_extractor_model_id(*out));
+        vs_model_id id;
+        const int calib = p && p->calib_path && p->precision == VS_PRECISION_INT8 &&
+                          vs_model_id_parse(&id, model_id) == VS_OK && id.precision == VS_PRECISION_INT8;
+        if (calib) /* the calibration given was read (vs__extractor_load_model) */
+            s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the int8 calibration %s gives %s "
+                                            "(the calibration the index was added with is needed)",
+                        model_id, p->calib_path, vs_extractor_model_id(*out));
+        else
+            s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the bundled files give %s (pass --pca)",
+                        model_id, vs_extractor_model_id(*out));
         vs_extractor_free(*out);
         *out = NULL;
     }

@@ -44,9 +44,7 @@ static vs_status encode(const vs_clipmodel *m, const vs_features *f, float **v, 
  * (clip_<backbone>.vstf of the index's backbone, found through the locator) or
  * "clip:FILE". */
 static vs_status open_model(vs_searcher *s) {
-    const char *model = s->model;
-    if (strncmp(model, "clip", 4) || (model[4] && model[4] != ':'))
-        return vs__err(VS_ERR_INVALID_ARG, "--model must be clip or clip:MODEL here, got '%s'", model);
+    const char *model = s->model; /* clip or clip:...: vs_search_params_check */
     if (!model[4]) model = "clip:mean";
     char mpath[PATH_MAX];
     if (model[4] == ':' && strcmp(model, "clip:bundled")) {
@@ -116,7 +114,7 @@ vs_status vs__clip_create(vs_searcher *s) {
         if (s->p.store_clip) {
             vs_index_extra x = {VS_INDEX_F32, s->cn[r], d, s->cv[r]};
             if ((st = vs_index_put_extra(s->idx, es->v[r].id, "clip", mid, &x)) != VS_OK)
-                return vs__err_prefix(st, "--store");
+                return vs__err_prefix(st, "storing clip vectors (store_clip)");
         }
     }
     return VS_OK;

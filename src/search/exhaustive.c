@@ -323,6 +323,9 @@ vs_status vs_dedup(vs_index *idx, const vs_search_params *p, vs_dedup_result **o
 
 vs_status vs__dedup_run(vs_index *idx, const vs_search_params *p, const vs__dedup_split *sp, vs_dedup_result **out) {
     *out = NULL;
+    if (!idx || !p) return vs__err(VS_ERR_INVALID_ARG, "vs_dedup: NULL argument");
+    vs_status pst = vs_search_params_check(p);
+    if (pst) return pst;
     const int rank = sp ? sp->rank : 0, size = sp && sp->size > 1 ? sp->size : 1;
     int exchanged = 0;
     vs_dedup_result *r = vs__calloc(1, sizeof *r);

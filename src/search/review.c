@@ -256,6 +256,8 @@ vs_status vs_pair_compare(vs_index *idx, const char *a, const char *b, const vs_
                           vs_pair_result **out) {
     *out = NULL;
     if (!idx || !a || !b || !p) return vs__err(VS_ERR_INVALID_ARG, "vs_pair_compare: NULL argument");
+    vs_status pst = vs_search_params_check(p);
+    if (pst) return pst;
     vs_index_entries *ea = NULL, *eb = NULL;
     const vs_index_entry *va, *vb;
     vs_features *fa = NULL, *fb = NULL;

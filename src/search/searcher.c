@@ -24,7 +24,7 @@ vs_search_params vs_search_default_params(void) {
     p.symmetric = 1;
     p.model = "visil_f";
     p.two_stage_k = 100;
-    p.gvec_segments = VS_GVEC_SEGMENTS;
+    p.gvec_segments = 0; /* VS_GVEC_SEGMENTS with a gvec first stage */
     p.n_threads = 1;
     p.sim_precision = vs_simmodel_default_precision();
     p.localize = vs_localize_default_params();
@@ -41,6 +41,8 @@ static char *dup_or_null(const char *s) { return s ? vs__strdup(s) : NULL; }
 vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_params *p) {
     *out = NULL;
     if (!idx || !p) return vs__err(VS_ERR_INVALID_ARG, "vs_searcher_create: NULL argument");
+    vs_status st = vs_search_params_check(p); /* params.c: the rules of every front end */
+    if (st) return st;
     vs_searcher *s = vs__calloc(1, sizeof *s);
     if (!s) return vs__err(VS_ERR_NOMEM, "out of memory");
     s->p = *p;
@@ -58,7 +60,6 @@ vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_p
     s->p.cmd = s->cmd;
     s->p.models.dir = s->models_dir;
     if (s->p.n_threads < 1) s->p.n_threads = 1;
-    vs_status st;
     if (!s->model || !s->cmd || (p->hash_model && !s->hash_model) || (p->pca && !s->pca) ||
         (p->calib && !s->calib) || (p->models.dir && !s->models_dir)) {
         st = vs__err(VS_ERR_NOMEM, "out of memory");
@@ -69,7 +70,6 @@ vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_p
     case VS_SEARCH_TWO_STAGE:
     case VS_SEARCH_HASH_ONLY: st = vs__two_stage_create(s); break;
     case VS_SEARCH_CLIP: st = vs__clip_create(s); break;
-    default: st = vs__err(VS_ERR_INVALID_ARG, "unknown search mode %d", (int)p->mode);
     }
     if (st) goto fail;
     *out = s;

@@ -239,14 +239,9 @@ vs_status vs__two_stage_create(vs_searcher *s) {
                                            "ls --index %s` shows why): nothing to search",
                        dir, s->info.n_failed, s->info.n_failed == 1 ? "" : "s", dir);
     }
-    const char *fs = s->p.first_stage;
-    if (fs && strcmp(fs, "hash") && strcmp(fs, "gvec") && strncmp(fs, "gvec:", 5))
-        return vs__err(VS_ERR_INVALID_ARG, "first_stage must be hash, gvec or gvec:SPEC, got '%s'", fs);
+    const char *fs = s->p.first_stage; /* its value and gvec_segments' range: vs_search_params_check */
     s->gvec = fs && !strncmp(fs, "gvec", 4);
     s->gv_S = s->p.gvec_segments ? s->p.gvec_segments : VS_GVEC_SEGMENTS;
-    if (s->gvec && (s->gv_S < 1 || s->gv_S > VS_GVEC_MAX_SEGMENTS))
-        return vs__err(VS_ERR_INVALID_ARG, "gvec_segments must be 1 to %d, got %d", VS_GVEC_MAX_SEGMENTS,
-                       s->p.gvec_segments);
     if (!s->gvec) {
         if ((st = vs_hasher_open(&s->h, s->hash_model, s->idx, &s->p.models))) return st;
         s->W = vs_hasher_bits(s->h) / 64;

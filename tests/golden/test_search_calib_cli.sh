@@ -9,9 +9,12 @@
 # as extract's), a missing value is a usage error (exit 2), and the index verifies
 # unchanged afterwards; --calib is not read for an fp32 index; the repair command for a
 # damaged entry names --calib C when given (and heals the entry), and says the file is
-# not known when not;
+# not known when not; the clip-vector search (`--model clip`) applies --calib to a video
+# query too (the rows of its .vsf; refused naming --calib without it);
 # the Python binding's calib= (when VS_LIB names the shared library) and 2 MPI ranks
-# (when built with MPI) give the same rows. Needs the inception and mobilenet weights.
+# (when built with MPI) give the same rows, and Python's Index.add(calib=) adds the
+# features of `index add --calib` (the same model id and raw scores) and refuses another
+# calibration for that index, naming the model ids. Needs the inception and mobilenet weights.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/search_calib_cli
@@ -79,6 +82,18 @@ printf '\x55' | dd of="$TMP/broken.vstf" bs=1 seek=300 conv=notrunc 2>/dev/null
 "$BIN" search --index "$TMP/idx" "$TMP/q/q.mp4" --calib > /dev/null 2> "$TMP/e6.txt"
 [ $? -eq 2 ] && grep -q -- "--calib" "$TMP/e6.txt" && ok || bad "--calib without a value: $(cat "$TMP/e6.txt")"
 "$BIN" search --help | grep -q -- "--calib FILE" && ok || bad "search --help lacks --calib"
+
+# ---- clip vectors (--model clip): --calib extracts the video query as the normal search does
+"$BIN" search --index "$TMP/idx" --model clip --top 0 "$TMP/f/q.mp4.vsf" > "$TMP/c_vsf.csv" 2> "$TMP/c_vsf.err" && ok ||
+  bad "clip search of the .vsf: $(cat "$TMP/c_vsf.err")"
+"$BIN" search --index "$TMP/idx" --model clip --top 0 --calib "$TMP/calib.vstf" "$TMP/q/q.mp4" > "$TMP/c_vid.csv" \
+  2> "$TMP/c_vid.err" && ok || bad "clip search --calib: $(cat "$TMP/c_vid.err")"
+[ "$(wc -l < "$TMP/c_vid.csv")" -eq 4 ] && cmp -s "$TMP/c_vid.csv" "$TMP/c_vsf.csv" && ok ||
+  bad "clip search --calib of the video and of its .vsf differ: $(diff "$TMP/c_vid.csv" "$TMP/c_vsf.csv")"
+"$BIN" search --index "$TMP/idx" --model clip "$TMP/q/q.mp4" > /dev/null 2> "$TMP/c_e1.txt"
+[ $? -eq 1 ] && grep -q "was built with model $model" "$TMP/c_e1.txt" && grep -q "pass --calib" "$TMP/c_e1.txt" && ok ||
+  bad "clip search without --calib: $(cat "$TMP/c_e1.txt")"
+"$BIN" search --model clip --help | grep -q -- "--calib FILE" && ok || bad "search --model clip --help lacks --calib"
 "$BIN" index verify --index "$TMP/idx" > /dev/null 2>&1 && ok || bad "verify after the refused searches"
 snapshot "$TMP/idx" | cmp -s - "$TMP/before.txt" && ok || bad "a search changed the index"
 
@@ -126,6 +141,31 @@ with vidsim.Index(t + "/idx", readonly=True) as idx:
 EOF
   cmp -s "$TMP/py.csv" "$TMP/s_vid.csv" && ok || bad "Python calib= rows differ: $(diff "$TMP/py.csv" "$TMP/s_vid.csv"; cat "$TMP/py.err")"
   grep -q "ERROR.*nosuch.vstf" "$TMP/py.err" && ok || bad "Python calib= missing file: $(cat "$TMP/py.err")"
+  # Index.add(calib=): `index add --calib`'s model id and features; another calibration refused
+  VIDSIM_LIB=$LIB PYTHONPATH=$SRC/bindings/python /usr/bin/python3 - "$TMP" "$MODELS" > "$TMP/pyadd.txt" 2>&1 <<'EOF'
+import sys, vidsim
+t, models = sys.argv[1], sys.argv[2]
+with vidsim.Index(t + "/pyidx", create=True) as idx:
+    r = idx.add([t + "/in/a.mp4", t + "/in/b.mp4", t + "/in/c.mp4"], jobs=2, backbone="inception", precision="int8",
+                calib=t + "/calib.vstf")
+    print("ADDED", r["added"], r["failed"])
+    print("MODEL", idx.info()["model_id"])
+    for calib in (models + "/calib_inception_v3.vstf", t + "/nosuch.vstf"):
+        try:
+            r = idx.add([t + "/in/a.mp4"], calib=calib)
+            print("NO ERROR", calib, r)
+        except vidsim.VidsimError as e:
+            print("ERROR " + str(e).replace("\n", " "))
+EOF
+  grep -q "^ADDED 3 0$" "$TMP/pyadd.txt" && grep -q "^MODEL $model$" "$TMP/pyadd.txt" && ok ||
+    bad "Python add(calib=): $(cat "$TMP/pyadd.txt") (index add --calib: $model)"
+  grep -q "^ERROR .*was built with model $model.* gives " "$TMP/pyadd.txt" && ok ||
+    bad "Python add(calib=) with another calibration: $(cat "$TMP/pyadd.txt")"
+  grep -q "^ERROR .*nosuch.vstf" "$TMP/pyadd.txt" && ok || bad "Python add(calib=) of a missing file: $(cat "$TMP/pyadd.txt")"
+  "$BIN" search --index "$TMP/idx" --norm off --top 0 "$TMP/f/q.mp4.vsf" > "$TMP/raw_cli.csv" 2>/dev/null
+  "$BIN" search --index "$TMP/pyidx" --norm off --top 0 "$TMP/f/q.mp4.vsf" > "$TMP/raw_py.csv" 2>/dev/null
+  [ "$(wc -l < "$TMP/raw_py.csv")" -eq 4 ] && cmp -s "$TMP/raw_py.csv" "$TMP/raw_cli.csv" && ok ||
+    bad "Python add(calib=) and index add --calib index different features: $(diff "$TMP/raw_py.csv" "$TMP/raw_cli.csv")"
 fi
 
 # ---- over 2 MPI ranks: every rank extracts the query with the calibration

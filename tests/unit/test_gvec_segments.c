@@ -353,7 +353,7 @@ static void test_search(void) {
 
     /* bad gvec_segments */
     vs_search_params p = vs_search_default_params();
-    CHECK_EQ(p.gvec_segments, VS_GVEC_SEGMENTS);
+    CHECK_EQ(p.gvec_segments, 0); /* VS_GVEC_SEGMENTS with a gvec first stage */
     p.mode = VS_SEARCH_HASH_ONLY;
     p.first_stage = "gvec";
     p.gvec_segments = VS_GVEC_MAX_SEGMENTS + 1;

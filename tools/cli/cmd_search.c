@@ -267,14 +267,11 @@ int cmd_search(int argc, char **argv) {
                 sim_prec = sim_prec ? VS_PRECISION_BF16 : VS_PRECISION_FP32;
             } else if (!strcmp(a, "--top-k")) {
                 if (cli_parse_long("search", "--top-k", v, 1, LONG_MAX, &ts.K)) return 2;
-            } else if (!strcmp(a, "--first-stage")) {
-                if (strcmp(v, "hash") && strcmp(v, "gvec") && strncmp(v, "gvec:", 5))
-                    return cli_usage_error("search", "--first-stage must be hash, gvec or gvec:SPEC, got '%s'", v);
+            } else if (!strcmp(a, "--first-stage")) { /* its values: vs_search_params_check */
                 ts.first_stage = v;
                 ts.on = 1;
-            } else if (!strcmp(a, "--gvec-segments")) {
-                if (cli_parse_int("search", "--gvec-segments", v, 1, VS_GVEC_MAX_SEGMENTS, &ts.gvec_segments))
-                    return 2;
+            } else if (!strcmp(a, "--gvec-segments")) { /* 1 up (0: not given); the maximum: the library's */
+                if (cli_parse_int("search", "--gvec-segments", v, 1, INT_MAX, &ts.gvec_segments)) return 2;
             } else ts.hash_model = v;
             k = 2;
         } else if (!strcmp(a, "--two-stage")) {
@@ -318,18 +315,6 @@ int cmd_search(int argc, char **argv) {
         free(pos);
         return cli_usage_error("search", "--explain prints each pair's score and its parts, not --segments rows");
     }
-    if (ts.store_gvec && (!ts.first_stage || strncmp(ts.first_stage, "gvec", 4))) {
-        free(pos);
-        return cli_usage_error("search", "--store-gvec stores the vectors of --first-stage gvec");
-    }
-    if (ts.gvec_segments && (!ts.first_stage || strncmp(ts.first_stage, "gvec", 4))) {
-        free(pos);
-        return cli_usage_error("search", "--gvec-segments sets the vectors of --first-stage gvec");
-    }
-    if (ts.segments && ts.hash_only) {
-        free(pos);
-        return cli_usage_error("search", "--segments needs the similarity model's re-ranking, not --hash-only");
-    }
     vs_search_params sp = vs_search_default_params();
     sp.mode = !ts.on ? VS_SEARCH_EXHAUSTIVE : ts.hash_only ? VS_SEARCH_HASH_ONLY : VS_SEARCH_TWO_STAGE;
     sp.top = top;
@@ -347,7 +332,7 @@ int cmd_search(int argc, char **argv) {
     sp.hash_model = ts.hash_model;
     sp.first_stage = ts.first_stage;
     sp.store_clip = ts.store_gvec;
-    if (ts.gvec_segments) sp.gvec_segments = ts.gvec_segments;
+    sp.gvec_segments = ts.gvec_segments; /* 0: not given */
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.mirror_view = mirror_view;
@@ -359,6 +344,12 @@ int cmd_search(int argc, char **argv) {
     sp.models = cli_models();
     sp.note = cli_search_note;
     sp.note_user = (void *)"search";
+    /* which options go together (--segments not with --hash-only, --gvec-segments and
+     * --store-gvec with --first-stage gvec, ...): the library's rules, in option names */
+    if (vs_search_params_check(&sp) != VS_OK) {
+        free(pos);
+        return cli_search_params_error("search", vs_last_error());
+    }
     if (vs_dist_size() > 1) /* mpirun -np N: the references split over the ranks (docs/mpi.md) */
         rc = cli_search_dist(dir, pos, npos, &sp, !strcmp(format, "jsonl"), ts.segments, ts.explain, allow_partial);
     else

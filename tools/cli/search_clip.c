@@ -2,8 +2,9 @@
  * search_clip.c - `vidsim search --model clip[:MODEL]`: the options and the output of
  * the library's clip-vector search (search.h, VS_SEARCH_CLIP: 3D-CSL-F clip vectors,
  * top-k Chamfer similarity, both directions averaged by default; reference vectors
- * from the index's extras or computed, --store writes them). Output as `vidsim
- * search`: query_id,ref_id,score.
+ * from the index's extras or computed, --store writes them). Video queries are
+ * extracted with the index's model, --pca and --calib as in the normal search. Output
+ * as `vidsim search`: query_id,ref_id,score.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search_print.h"
@@ -25,13 +26,15 @@ static void usage(FILE *f) {
                "  --format F       csv (default) or jsonl\n"
                "  --direction D    sym (default: mean of both directions) or q2r (3D-CSL's)\n"
                "  --pca FILE       whitening file for video queries (default: the bundled one)\n"
+               "  --calib FILE     int8 calibration for video queries of an int8 index, the one it was\n"
+               "                   added with (`index add --calib`; default: the bundled one)\n"
                "  --store          write the reference clip vectors into the index (extras, kind\n"
                "                   \"clip\") so later searches do not recompute them\n"
                "  --allow-partial  exit 0 even if damaged index entries had to be left out (listed)\n");
 }
 
 int cli_search_clip(int argc, char **argv) {
-    const char *dir = NULL, *model = NULL, *format = "csv", *pca = NULL;
+    const char *dir = NULL, *model = NULL, *format = "csv", *pca = NULL, *calib = NULL;
     int top = 10, sym = 1, store = 0, npos = 0, rc = 1;
     double thr = -1e30;
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
@@ -47,7 +50,7 @@ int cli_search_clip(int argc, char **argv) {
         const char *a = argv[i], *v = NULL;
         int val = !strcmp(a, "--index") || !strcmp(a, "--model") || !strcmp(a, "--top") ||
                   !strcmp(a, "--threshold") || !strcmp(a, "--format") || !strcmp(a, "--pca") ||
-                  !strcmp(a, "--direction") || !strcmp(a, "-j");
+                  !strcmp(a, "--calib") || !strcmp(a, "--direction") || !strcmp(a, "-j");
         if (val && !(v = cli_opt_value("search", argc, argv, &i))) goto usage_error;
         if (!strcmp(a, "--index")) dir = v;
         else if (!strcmp(a, "--model")) model = v;
@@ -60,6 +63,7 @@ int cli_search_clip(int argc, char **argv) {
             if (cli_parse_choice("search", "--format", v, fmts, 2) < 0) goto usage_error;
             format = v;
         } else if (!strcmp(a, "--pca")) pca = v;
+        else if (!strcmp(a, "--calib")) calib = v;
         else if (!strcmp(a, "--direction")) {
             static const char *const dirs[] = {"sym", "q2r"};
             int d = cli_parse_choice("search", "--direction", v, dirs, 2);
@@ -101,10 +105,15 @@ int cli_search_clip(int argc, char **argv) {
     sp.symmetric = sym;
     sp.model = model;
     sp.pca = pca;
+    sp.calib = calib;
     sp.store_clip = store;
     sp.models = cli_models();
     sp.note = cli_search_note;
     sp.note_user = (void *)"search";
+    if (vs_search_params_check(&sp) != VS_OK) {
+        free(pos);
+        return cli_search_params_error("search", vs_last_error());
+    }
     if (vs_index_open(&idx, dir, store ? 0 : VS_INDEX_READONLY) != VS_OK || vs_searcher_create(&s, idx, &sp) != VS_OK) {
         fprintf(stderr, "vidsim search: %s\n", vs_last_error());
         goto out;

@@ -2,7 +2,8 @@
  * search_print.c - what `vidsim search` and `vidsim dedup` print around the library's
  * search engine (search.h): result rows (CSV or JSON Lines), segment rows, error rows
  * of failed queries, the notes the engine sends, and the report of skipped damaged
- * entries with its remedy. No searching here.
+ * entries with its remedy, and vs_search_params_check's refusals in option names. No
+ * searching here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "search_print.h"
@@ -10,6 +11,41 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+/* vs_search_params_check words its refusals in vs_search_params' field names: the
+ * options of `vidsim search` that set them (whole words, longest first). */
+static const char *const PARAM_WORDS[][2] = {
+    {"first_stage gvec", "--first-stage gvec"}, {"two_stage_k", "--top-k"}, {"gvec_segments", "--gvec-segments"},
+    {"first_stage", "--first-stage"},           {"store_clip", "--store-gvec"}, {"mode hash_only", "--hash-only"},
+    {"mode two_stage", "--two-stage"},          {"mode clip", "--model clip"}, {"mode exhaustive", "exhaustive search"},
+    {"sim_precision", "--sim-precision"},       {"segments", "--segments"},     {"threshold", "--threshold"},
+    {"top", "--top"}};
+enum { N_PARAM_WORDS = sizeof PARAM_WORDS / sizeof *PARAM_WORDS };
+
+static int word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
+
+int cli_search_params_error(const char *cmd, const char *msg) {
+    char out[2048];
+    size_t o = 0;
+    for (const char *m = msg; *m && o + 1 < sizeof out;) {
+        int k = N_PARAM_WORDS;
+        size_t len = 0;
+        if (m == msg || !word_char(m[-1]))
+            for (k = 0; k < N_PARAM_WORDS; k++) {
+                len = strlen(PARAM_WORDS[k][0]);
+                if (!strncmp(m, PARAM_WORDS[k][0], len) && !word_char(m[len])) break;
+            }
+        if (k == N_PARAM_WORDS) {
+            out[o++] = *m++;
+            continue;
+        }
+        int w = snprintf(out + o, sizeof out - o, "%s", PARAM_WORDS[k][1]);
+        o = w > 0 && o + (size_t)w < sizeof out ? o + (size_t)w : sizeof out - 1;
+        m += len;
+    }
+    out[o] = 0;
+    return cli_usage_error(cmd, "%s", out);
+}
 
 void cli_search_note(void *user, const char *msg) {
     fprintf(stderr, "vidsim %s: %s\n", (const char *)user, msg);

@@ -9,6 +9,10 @@
 #include "cli.h"
 #include "vidsim/search.h"
 
+/* A refusal of vs_search_params_check (msg: vs_last_error()) as a usage error of cmd,
+ * the field names put as the options that set them ("segments ... not mode hash_only"
+ * -> "--segments ... not --hash-only"). Returns 2. */
+int cli_search_params_error(const char *cmd, const char *msg);
 /* vs_search_params.note: "vidsim CMD: MSG" on stderr; user is the command name. */
 void cli_search_note(void *user, const char *msg);
 /* Model files found as cli_model_path finds them. */

@@ -135,8 +135,11 @@ static enum MHD_Result ep_thumb(serve_req *r, int64_t id) {
 /* ---- POST /v1/search */
 
 /* Search's options beyond the pool's defaults (the `vidsim search` options a client may
- * set; none names a file of the server's): into p, 0, or 400 with the message naming
- * the field in msg [n]. The library checks the values again. */
+ * set; none names a file of the server's): parsed into p, 0, or 400 with the message
+ * naming the field in msg [n]. Which of them go together, and their ranges, are the
+ * library's rules (vs_search_params_check, called by ep_search); here only what is the
+ * server's own: the spellings, its limits (top_k at most 100000, no gvec:SPEC) and
+ * top_k without two_stage (the field's default cannot tell it was not given). */
 static int search_options(serve_req *r, vs_search_params *p, int *custom, char *msg, size_t n) {
     const vs_search_params d = vs_search_default_params();
     const char *dirs = serve_param(r, "direction"), *sps = serve_param(r, "sim_precision");
@@ -175,30 +178,21 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
         snprintf(msg, n, "top_k must be an integer from 1 to 100000");
         return 400;
     }
-    if (gss && (serve_parse_num(gss, 1, VS_GVEC_MAX_SEGMENTS, &g) || g != floor(g))) {
+    if (gss && (serve_parse_num(gss, 1, 1e9, &g) || g != floor(g))) { /* the maximum: the library's */
         snprintf(msg, n, "gvec_segments must be an integer from 1 to %d", VS_GVEC_MAX_SEGMENTS);
         return 400;
     }
-    /* as the CLI: first_stage implies two_stage; top_k and gvec_segments need it */
+    /* as the CLI: first_stage implies two_stage */
     const int two = fv[2] == 1 || (fv[2] < 0 && fss);
-    if (fv[2] == 0 && (fss || tks)) {
-        snprintf(msg, n, "%s needs two_stage (leave two_stage out or set it to 1)", fss ? "first_stage" : "top_k");
-        return 400;
-    }
     if (tks && !two) {
-        snprintf(msg, n, "top_k sets the candidates of two_stage (or first_stage)");
+        snprintf(msg, n, fv[2] == 0 ? "top_k needs two_stage (leave two_stage out or set it to 1)"
+                                    : "top_k sets the candidates of two_stage (or first_stage)");
         return 400;
     }
-    if (gss && (!fss || strcmp(fss, "gvec"))) {
-        snprintf(msg, n, "gvec_segments sets the vectors of first_stage gvec");
-        return 400;
-    }
-    if (two) {
-        p->mode = VS_SEARCH_TWO_STAGE;
-        p->first_stage = fss;
-        if (tks) p->two_stage_k = (long)k;
-        if (gss) p->gvec_segments = (int)g;
-    }
+    if (two) p->mode = VS_SEARCH_TWO_STAGE;
+    p->first_stage = fss;
+    if (tks) p->two_stage_k = (long)k;
+    if (gss) p->gvec_segments = (int)g;
     *custom = p->mirror_view != d.mirror_view || p->inset_view != d.inset_view || p->symmetric != d.symmetric ||
               p->sim_precision != d.sim_precision || p->mode != d.mode;
     return 0;
@@ -237,6 +231,15 @@ static enum MHD_Result ep_search(serve_req *r) {
     int custom = 0;
     char msg[256];
     if (search_options(r, &sp, &custom, msg, sizeof msg)) return serve_error(r, 400, "%s", msg);
+    sp.segments = segments;
+    sp.normalize = norm;
+    sp.threshold = thr;
+    /* which options go together: the library's rules, its message in the request's
+     * field names (two_stage_k is top_k here) */
+    if (vs_search_params_check(&sp) != VS_OK) {
+        const char *e = vs_last_error();
+        return !strncmp(e, "two_stage_k", 11) ? serve_error(r, 400, "top_k%s", e + 11) : serve_error(r, 400, "%s", e);
+    }
     if (named_thr && (!norm || !sp.symmetric))
         return serve_error(r, 400, "threshold %s is measured for the normalised score in both directions: not with "
                                    "norm off or direction q2r (give a number)", thrs);
