@@ -25,13 +25,18 @@
  * parts, as src/search/two_stage.c does (flat: all query vectors in one pass; FAISS: one
  * at a time).
  *
+ * --qsegs Q (an experiment) cuts each query into Q parts instead of S, searched against
+ * the references' S parts (default Q = S, what the search does).
+ *
  * With --views 1 a query feature file's extra views (the mirror and the inset block that
  * `vidsim extract --mirror-view on --inset-view on` stores, the views `vidsim search`
  * queries too: each runs its own first stage) are searched as well, and a true reference
  * counts as recalled when any view's first K holds it: the candidates the re-ranking gets
  * to see. Each such first stage then prints a second row, "SPEC +views", with that recall
- * and the latency of all the query's views; the first row stays the normal view's alone,
- * and the end-to-end run re-ranks the normal view's candidates only.
+ * and the latency of all the query's views; the first row stays the normal view's alone.
+ * The end-to-end run then re-ranks every view's candidates and merges them as the search
+ * does (a view joins when its best raw score beats the list so far; each video keeps its
+ * best), its latency that of all views.
  *
  * The search space of draw s is the N distractors plus draw s's references: the
  * references of every draw are added to the indexes (ids N..), and the others' are
@@ -93,6 +98,9 @@ typedef struct video {
     double fps, dur;
     float *gv;       /* [S, D] its first-stage vectors */
     float *gvv[2];   /* queries with --views 1: [S, D] of the mirror and the inset view, or NULL */
+    float *vx[2];    /* ... and their region features [vT, R, D] (the mirror view's times are times) */
+    int vT[2];
+    float *vtimes[2];
     uint64_t code[4];
 } video;
 
@@ -132,25 +140,26 @@ static void pool_vec(float *out, const float *x, long n) {
  * (vs_ann_segment_vectors, what `search --first-stage gvec` indexes); a video of
  * T < S frames has T parts, its last one repeated here to fill S rows (the same
  * best-pair scores; the bench keeps a fixed stride). --pool experiments: S parts. */
-static void seg_vectors(float *out, const float *x, int T) {
+static void seg_vectors_n(float *out, const float *x, int T, int S) {
     if (pool_kind == 0) {
-        int P = vs_ann_segment_vectors(out, x, T, R_, D_, S_);
-        for (int j = P; j < S_; j++) memcpy(out + (size_t)j * D_, out + (size_t)(P - 1) * D_, sizeof(float) * D_);
+        int P = vs_ann_segment_vectors(out, x, T, R_, D_, S);
+        for (int j = P; j < S; j++) memcpy(out + (size_t)j * D_, out + (size_t)(P - 1) * D_, sizeof(float) * D_);
         return;
     }
-    for (int j = 0; j < S_; j++) {
-        int a = (int)((long)j * T / S_), b = (int)((long)(j + 1) * T / S_);
+    for (int j = 0; j < S; j++) {
+        int a = (int)((long)j * T / S), b = (int)((long)(j + 1) * T / S);
         if (b <= a) b = a + 1;
         if (a >= T) a = T - 1, b = T;
         pool_vec(out + (size_t)j * D_, x + (size_t)a * R_ * D_, (long)(b - a) * R_);
     }
-    if (S_ == 1) pool_vec(out, x, (long)T * R_);
+    if (S == 1) pool_vec(out, x, (long)T * R_);
 }
+static void seg_vectors(float *out, const float *x, int T) { seg_vectors_n(out, x, T, S_); }
 
 /* Similarity of two videos' vector sets: the best pair. */
-static double vsim(const float *a, const float *b) {
+static double vsim_n(const float *a, int na, const float *b) {
     double best = -2;
-    for (int i = 0; i < S_; i++)
+    for (int i = 0; i < na; i++)
         for (int j = 0; j < S_; j++) {
             double c = 0;
             for (int k = 0; k < D_; k++) c += (double)a[(size_t)i * D_ + k] * b[(size_t)j * D_ + k];
@@ -158,18 +167,20 @@ static double vsim(const float *a, const float *b) {
         }
     return best;
 }
+static double vsim(const float *a, const float *b) { return vsim_n(a, S_, b); }
 static vs_hashmodel *hm;
 static int W_ = 1, BITS = 64;
+static int QS_ = 0; /* --qsegs: the query's parts (0: S_), searched against the references' S_ */
 static int views_on = 0; /* --views: search a query file's mirror and inset views too */
 
-static void video_finish(video *v) {
-    v->gv = xmalloc(sizeof(float) * D_ * S_);
-    seg_vectors(v->gv, v->x, v->T);
+static void video_finish(video *v, int S) {
+    v->gv = xmalloc(sizeof(float) * D_ * S);
+    seg_vectors_n(v->gv, v->x, v->T, S);
     memset(v->code, 0, sizeof v->code);
     if (hm && vs_hashmodel_encode(hm, v->code, v->x, v->T, R_, D_)) die("hash encode");
 }
 
-static void take_features(video *v, vs_features *f, const char *name) {
+static void take_features(video *v, vs_features *f, const char *name, int S) {
     if (R_ == 0) R_ = f->R, D_ = f->D;
     if (f->R != R_ || f->D != D_) {
         fprintf(stderr, "bench_scale: %s has R=%d D=%d, others R=%d D=%d\n", name, f->R, f->D, R_, D_);
@@ -187,17 +198,28 @@ static void take_features(video *v, vs_features *f, const char *name) {
     }
     v->fps = f->fps;
     v->dur = f->duration;
-    v->gvv[0] = v->gvv[1] = NULL;
+    for (int w = 0; w < 2; w++) v->gvv[w] = v->vx[w] = v->vtimes[w] = NULL, v->vT[w] = 0;
     if (views_on && f->mirror) {
-        v->gvv[0] = xmalloc(sizeof(float) * D_ * S_);
-        seg_vectors(v->gvv[0], f->mirror, v->T);
+        v->gvv[0] = xmalloc(sizeof(float) * D_ * S);
+        seg_vectors_n(v->gvv[0], f->mirror, v->T, S);
+        v->vx[0] = xmalloc(sizeof(float) * n);
+        memcpy(v->vx[0], f->mirror, sizeof(float) * n);
+        v->vT[0] = v->T;
     }
     if (views_on && f->inset_T > 0 && f->inset_data) {
-        v->gvv[1] = xmalloc(sizeof(float) * D_ * S_);
-        seg_vectors(v->gvv[1], f->inset_data, f->inset_T);
+        v->gvv[1] = xmalloc(sizeof(float) * D_ * S);
+        seg_vectors_n(v->gvv[1], f->inset_data, f->inset_T, S);
+        size_t ni = (size_t)f->inset_T * R_ * D_;
+        v->vx[1] = xmalloc(sizeof(float) * ni);
+        memcpy(v->vx[1], f->inset_data, sizeof(float) * ni);
+        v->vT[1] = f->inset_T;
+        if (f->inset_times) {
+            v->vtimes[1] = xmalloc(sizeof(float) * (size_t)f->inset_T);
+            memcpy(v->vtimes[1], f->inset_times, sizeof(float) * (size_t)f->inset_T);
+        }
     }
     vs_features_free(f); /* its arrays may live in one block: copied above */
-    video_finish(v);
+    video_finish(v, S);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -214,7 +236,7 @@ static void load_draw(draw *d, const char *root, int seed) {
         if (!es->v[i].ok) continue;
         vs_features *f;
         if (vs_index_load_features(idx, &es->v[i], &f)) die(es->v[i].path);
-        take_features(&d->refs[d->nref++], f, es->v[i].name);
+        take_features(&d->refs[d->nref++], f, es->v[i].name, S_);
     }
     vs_index_entries_free(es);
     vs_index_close(idx);
@@ -244,7 +266,7 @@ static void load_draw(draw *d, const char *root, int seed) {
         if (vs_features_load(&f, fp)) die(fp);
         snprintf(id, sizeof id, "%s", names[i]);
         *strchr(id, '.') = 0; /* Q0000.mp4.vsf: the gt's Q0000 */
-        take_features(&d->qs[d->nq++], f, id);
+        take_features(&d->qs[d->nq++], f, id, QS_);
         free(names[i]);
     }
     free(names);
@@ -409,7 +431,7 @@ static int cmp_vhit_score(const void *a, const void *b) {
 }
 /* S lists of k vector hits (sc, ids [S, k]) into the best K videos by their best vector
  * pair (ids / S): out_sc, out_ids [K]. Returns how many. */
-static long merge_videos(const float *sc, const int64_t *ids, long k, float *out_sc, int64_t *out_ids, long K) {
+static long merge_videos(const float *sc, const int64_t *ids, int nq, long k, float *out_sc, int64_t *out_ids, long K) {
     static vhit *h;
     static long cap;
     if (!sc) { /* the end: free the scratch */
@@ -417,7 +439,7 @@ static long merge_videos(const float *sc, const int64_t *ids, long k, float *out
         h = NULL, cap = 0;
         return 0;
     }
-    long n = (long)S_ * k, m = 0;
+    long n = (long)nq * k, m = 0;
     if (cap < n) h = realloc(h, sizeof *h * (size_t)(cap = n));
     for (long i = 0; i < n; i++)
         if (ids[i] >= 0) h[m++] = (vhit){ids[i] / S_, sc[i]};
@@ -454,13 +476,13 @@ static long first_stage(const fs_ctx *c, const float *qgv, const uint64_t *code,
         /* as the search does: the flat index all query vectors in one pass, FAISS one at a
          * time (a batch would run its OpenMP threads, and the figure is one core's) */
         if (c->is_flat) {
-            if (vs_ann_search(c->ann, qgv, S_, KX * S_, c->vsc, c->vids)) die("ann search");
+            if (vs_ann_search(c->ann, qgv, QS_, KX * S_, c->vsc, c->vids)) die("ann search");
         } else
-            for (int j = 0; j < S_; j++)
+            for (int j = 0; j < QS_; j++)
                 if (vs_ann_search(c->ann, qgv + (size_t)j * D_, 1, KX * S_, c->vsc + (size_t)j * KX * S_,
                                   c->vids + (size_t)j * KX * S_))
                     die("ann search");
-        nh = merge_videos(c->vsc, c->vids, KX * S_, sc, ids, KX);
+        nh = merge_videos(c->vsc, c->vids, QS_, KX * S_, sc, ids, KX);
     }
     /* keep distractors and this draw's references, the first K */
     long nc = 0;
@@ -475,6 +497,36 @@ static long first_stage(const fs_ctx *c, const float *qgv, const uint64_t *code,
         sc[nc++] = sc[k];
     }
     return nc;
+}
+
+/* End to end for one view of a query: the candidates' fine features (references: stored;
+ * distractors: regenerated from their id), ViSiL_f both ways and segments in one pass;
+ * the scores into sims [nc]. */
+static void rerank(vs_simmodel_state *sst, const vs_simmodel *sm, const vs_localize_params *lp, const draw *d,
+                   long N, const video *qv, const float *x, int T, const float *times, const int64_t *ids, long nc,
+                   float *sims) {
+    if (!nc) return;
+    vs_loc_video *lv = xmalloc(sizeof *lv * (size_t)nc);
+    float **tmp = xmalloc(sizeof *tmp * (size_t)nc);
+    float *qx = xmalloc(sizeof(float) * (size_t)T * R_ * D_);
+    if (vs_simmodel_index(sst, qx, NULL, x, T, R_, D_)) die("index query");
+    for (long k = 0; k < nc; k++) {
+        tmp[k] = NULL;
+        if (ids[k] >= N) {
+            const video *rv = &d->refs[ids[k] - N - d->ref0];
+            lv[k] = (vs_loc_video){rv->x, rv->T, rv->times, rv->fps, rv->dur};
+        } else {
+            int Td = gen_distractor(ids[k], &tmp[k]);
+            if (vs_simmodel_index(sst, tmp[k], NULL, tmp[k], Td, R_, D_)) die("index distractor");
+            lv[k] = (vs_loc_video){tmp[k], Td, NULL, 1.0, (double)Td};
+        }
+    }
+    vs_loc_video ql = {qx, T, times, qv->fps, qv->dur};
+    vs_segment **segs = xmalloc(sizeof *segs * (size_t)nc);
+    int *nsegs = xmalloc(sizeof(int) * (size_t)nc);
+    if (vs_localize_search(sst, sm, &ql, lv, (int)nc, R_, D_, lp, sims, segs, nsegs)) die("re-rank");
+    for (long k = 0; k < nc; k++) free(segs[k]), free(tmp[k]);
+    free(lv), free(tmp), free(qx), free(segs), free(nsegs);
 }
 
 /* The rank of reference `ref` among a first stage's candidates, or -1. */
@@ -501,6 +553,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--k")) K = atoi(v);
         else if (!strcmp(a, "--hardness")) hardness = atof(v);
         else if (!strcmp(a, "--segs")) S_ = atoi(v) < 1 ? 1 : atoi(v);
+        else if (!strcmp(a, "--qsegs")) QS_ = atoi(v) < 0 ? 0 : atoi(v);
         else if (!strcmp(a, "--pool")) pool_kind = atoi(v);
         else if (!strcmp(a, "--views")) views_on = atoi(v) != 0;
         else if (!strcmp(a, "--threads")) threads = atoi(v);
@@ -518,6 +571,7 @@ int main(int argc, char **argv) {
         i++;
     }
     if (!root) goto usage;
+    if (QS_ < 1) QS_ = S_;
     if (!nN) Ns[nN++] = 100000;
     if (!nseeds)
         for (int s = 1; s <= 5; s++) seeds[nseeds++] = s;
@@ -598,7 +652,7 @@ int main(int argc, char **argv) {
                 if (!strcmp(d->qs[q].name, d->gt_q[i]))
                     for (int j = 0; j < d->nref; j++)
                         if (!strcmp(d->refs[j].name, d->gt_r[i])) {
-                            qt += vsim(d->qs[q].gv, d->refs[j].gv), nqt++;
+                            qt += vsim_n(d->qs[q].gv, QS_, d->refs[j].gv), nqt++;
                         }
         for (int j = 0; j < d->nref; j++) {
             double best = -1;
@@ -677,10 +731,10 @@ int main(int argc, char **argv) {
     double *lat = xmalloc(sizeof(double) * (size_t)nq_all), *lat2 = xmalloc(sizeof(double) * (size_t)nq_all);
     double *latv = xmalloc(sizeof(double) * (size_t)nq_all); /* first stage of all the query's views */
     long KX = K + nref_all;
-    float *sc = xmalloc(sizeof(float) * (size_t)KX * S_ * S_);
-    int64_t *ids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * S_);
-    float *vsc = xmalloc(sizeof(float) * (size_t)KX * S_ * S_);
-    int64_t *vids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * S_);
+    float *sc = xmalloc(sizeof(float) * (size_t)KX * S_ * (QS_ > S_ ? QS_ : S_));
+    int64_t *ids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * (QS_ > S_ ? QS_ : S_));
+    float *vsc = xmalloc(sizeof(float) * (size_t)KX * S_ * (QS_ > S_ ? QS_ : S_));
+    int64_t *vids = xmalloc(sizeof(int64_t) * (size_t)KX * S_ * (QS_ > S_ ? QS_ : S_));
     vs_hamming_hit *hh = xmalloc(sizeof *hh * (size_t)KX);
     float *scv[2];
     int64_t *idsv[2];
@@ -777,40 +831,38 @@ int main(int argc, char **argv) {
                         hitv10 += rank >= 0 && rank < 10;
                     }
                     if (!pred) continue;
-                    /* end to end: the candidates' fine features (references: stored; distractors:
-                     * regenerated from their id), ViSiL_f both ways and segments in one pass */
+                    /* end to end: the normal view's candidates re-ranked; with --views 1 each
+                     * extra view's too, merged as vs_searcher_query does (a view joins only when
+                     * its best score beats the list so far, then each video keeps its best) */
                     double t2 = bench_now();
-                    vs_loc_video *lv = xmalloc(sizeof *lv * (size_t)(nc + 1));
-                    float **tmp = xmalloc(sizeof *tmp * (size_t)(nc + 1));
-                    float *qx = xmalloc(sizeof(float) * (size_t)qv->T * R_ * D_);
-                    if (vs_simmodel_index(sst, qx, NULL, qv->x, qv->T, R_, D_)) die("index query");
-                    for (long k = 0; k < nc; k++) {
-                        tmp[k] = NULL;
-                        if (ids[k] >= N) {
-                            const video *rv = &d->refs[ids[k] - N - d->ref0];
-                            lv[k] = (vs_loc_video){rv->x, rv->T, rv->times, rv->fps, rv->dur};
-                        } else {
-                            int T = gen_distractor(ids[k], &tmp[k]);
-                            if (vs_simmodel_index(sst, tmp[k], NULL, tmp[k], T, R_, D_)) die("index distractor");
-                            lv[k] = (vs_loc_video){tmp[k], T, NULL, 1.0, (double)T};
+                    long cap = nc + ncv[0] + ncv[1] + 1, nm = nc;
+                    float *msc = xmalloc(sizeof(float) * (size_t)cap), *vs_ = xmalloc(sizeof(float) * (size_t)cap);
+                    int64_t *mid = xmalloc(sizeof(int64_t) * (size_t)cap);
+                    rerank(sst, sm, &lp, d, N, qv, qv->x, qv->T, qv->times, ids, nc, msc);
+                    memcpy(mid, ids, sizeof(int64_t) * (size_t)nc);
+                    for (int v = 0; v < 2; v++) {
+                        if (!qv->vx[v] || !ncv[v]) continue;
+                        rerank(sst, sm, &lp, d, N, qv, qv->vx[v], qv->vT[v], v ? qv->vtimes[v] : qv->times, idsv[v],
+                               ncv[v], vs_);
+                        float bv = -INFINITY, bm = -INFINITY;
+                        for (long k = 0; k < ncv[v]; k++) bv = vs_[k] > bv ? vs_[k] : bv;
+                        for (long k = 0; k < nm; k++) bm = msc[k] > bm ? msc[k] : bm;
+                        if (!(bv > bm)) continue;
+                        for (long k = 0; k < ncv[v]; k++) {
+                            long j = 0;
+                            while (j < nm && mid[j] != idsv[v][k]) j++;
+                            if (j == nm) mid[nm] = idsv[v][k], msc[nm++] = vs_[k];
+                            else if (vs_[k] > msc[j]) msc[j] = vs_[k];
                         }
                     }
-                    vs_loc_video ql = {qx, qv->T, qv->times, qv->fps, qv->dur};
-                    float *sims = xmalloc(sizeof(float) * (size_t)(nc + 1));
-                    vs_segment **segs = xmalloc(sizeof *segs * (size_t)(nc + 1));
-                    int *nsegs = xmalloc(sizeof(int) * (size_t)(nc + 1));
-                    if (nc && vs_localize_search(sst, sm, &ql, lv, (int)nc, R_, D_, &lp, sims, segs, nsegs))
-                        die("re-rank");
-                    lat2[nlat2++] = fs_ms + 1e3 * (bench_now() - t2);
-                    for (long k = 0; k < nc; k++) {
-                        if (ids[k] >= N)
-                            fprintf(pred, "%s,%s,%.6f\n", qv->name, d->refs[ids[k] - N - d->ref0].name, sims[k]);
+                    lat2[nlat2++] = (views_on ? latv[nlat - 1] : fs_ms) + 1e3 * (bench_now() - t2);
+                    for (long k = 0; k < nm; k++) {
+                        if (mid[k] >= N)
+                            fprintf(pred, "%s,%s,%.6f\n", qv->name, d->refs[mid[k] - N - d->ref0].name, msc[k]);
                         else
-                            fprintf(pred, "%s,D%07lld,%.6f\n", qv->name, (long long)ids[k], sims[k]);
-                        free(segs[k]);
-                        free(tmp[k]);
+                            fprintf(pred, "%s,D%07lld,%.6f\n", qv->name, (long long)mid[k], msc[k]);
                     }
-                    free(lv), free(tmp), free(qx), free(sims), free(segs), free(nsegs);
+                    free(msc), free(vs_), free(mid);
                 }
                 if (pred) fclose(pred);
             }
@@ -848,14 +900,16 @@ int main(int argc, char **argv) {
     for (int s2 = 0; s2 < nseeds; s2++) {
         for (int j = 0; j < ds[s2].nref; j++) free(ds[s2].refs[j].x), free(ds[s2].refs[j].times), free(ds[s2].refs[j].gv);
         for (int j = 0; j < ds[s2].nq; j++) free(ds[s2].qs[j].x), free(ds[s2].qs[j].times), free(ds[s2].qs[j].gv),
-                                                    free(ds[s2].qs[j].gvv[0]), free(ds[s2].qs[j].gvv[1]);
+                                                    free(ds[s2].qs[j].gvv[0]), free(ds[s2].qs[j].gvv[1]),
+                                                    free(ds[s2].qs[j].vx[0]), free(ds[s2].qs[j].vx[1]),
+                                                    free(ds[s2].qs[j].vtimes[1]);
         free(ds[s2].refs), free(ds[s2].qs), free(ds[s2].gt_q), free(ds[s2].gt_r);
     }
     free(ds), free(pool), free(noise), free(perm), free(sgn), free(gv), free(codes);
     free(lat), free(lat2), free(sc), free(ids), free(vsc), free(vids), free(hh);
     for (int v = 0; v < 2; v++) free(scv[v]), free(idsv[v]);
     free(latv);
-    merge_videos(NULL, NULL, 0, NULL, NULL, 0); /* frees its scratch */
+    merge_videos(NULL, NULL, 0, 0, NULL, NULL, 0); /* frees its scratch */
     vs_simmodel_state_free(sst);
     vs_simmodel_free(sm);
     vs_hashmodel_free(hm);
@@ -864,6 +918,6 @@ usage:
     fprintf(stderr, "usage: bench_scale --draws DIR [--n 10000,100000] [--seeds 1,2,3,4,5] [--work DIR]\n"
                     "       [--first-stages 'flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;...;conmh'] [--k 100]\n"
                     "       [--e2e auto|all|none|SPEC] [--e2e-seeds 5] [--threads 2] [--hash-model FILE]\n"
-                    "       [--hardness 0.3] [--segs 1] [--pool 0] [--views 0]\n");
+                    "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0]\n");
     return 2;
 }

@@ -112,9 +112,10 @@ static vs_status load_codes(vs_searcher *s) {
 }
 
 /* The vs_ann spec for n vectors when none is given: exact below 50k vectors (a few ms
- * per query), else FAISS IVF-Flat with about 4 sqrt(n) lists, 128 of them probed, when
- * built with it (docs/scale.md measures the choice). params gets the search-time
- * parameters. */
+ * per query), else FAISS IVF with about 4 sqrt(n) lists, 128 of them probed, when built
+ * with it, its vectors stored as 8-bit scalars (SQ8: a quarter of IVF-Flat's RAM for the
+ * same recall, docs/scale.md "IVF-SQ8"; the candidates are re-scored by the fine stage
+ * anyway). params gets the search-time parameters. */
 static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
     params[0] = 0;
     if (n < 50000 || !vs_ann_have_faiss()) {
@@ -124,7 +125,7 @@ static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
     long nlist = 1024;
     while (nlist < 16384 && nlist * nlist < 16 * n) nlist *= 2; /* ~ 4 sqrt(n) */
     while (nlist > 64 && n < 39 * nlist) nlist /= 2;                   /* FAISS wants 39 per list */
-    snprintf(spec, ns, "faiss:IVF%ld,Flat", nlist);
+    snprintf(spec, ns, "faiss:IVF%ld,SQ8", nlist);
     /* true pairs' global vectors are far apart (docs/scale.md): few probes lose them */
     snprintf(params, np, "nprobe=%ld", nlist / 8 < 128 ? (nlist / 8 < 32 ? 32 : nlist / 8) : 128);
 }

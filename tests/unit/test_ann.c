@@ -183,6 +183,17 @@ static void test_faiss(void) {
     vs_ann *c = NULL;
     CHECK(vs_ann_load(&c, path, "faiss:IVF64,Flat", d * 2) == VS_ERR_FORMAT && c == NULL);
     vs_ann_free(a);
+    /* IVF with 8-bit scalar vectors (what gvec picks at scale): probing every list, the
+     * ranking of exact search up to the quantisation's score error */
+    CHECK_EQ(vs_ann_create(&a, d, "faiss:IVF64,SQ8"), VS_OK);
+    CHECK(!vs_ann_is_trained(a));
+    CHECK_EQ(vs_ann_train(a, x, n), VS_OK);
+    CHECK_EQ(vs_ann_add(a, x, n), VS_OK);
+    CHECK_EQ(vs_ann_set(a, "nprobe=64"), VS_OK);
+    r = recall_vs_flat(ref, a, q, nq, k, d, &err);
+    fprintf(stderr, "IVF64,SQ8 nprobe=64: recall@%ld %.4f, max score error %.2e\n", k, r, err);
+    CHECK_MSG(r >= 0.95 && err < 0.02, "IVF64,SQ8 nprobe=64 recall %.4f max score error %g", r, err);
+    vs_ann_free(a);
     /* HNSW: approximate, high recall on this set */
     CHECK_EQ(vs_ann_create(&a, d, "faiss:HNSW32"), VS_OK);
     CHECK_EQ(vs_ann_add(a, x, n), VS_OK);
