@@ -11,6 +11,8 @@
 # damaged entry names --calib C when given (and heals the entry), and says the file is
 # not known when not; the clip-vector search (`--model clip`) applies --calib to a video
 # query too (the rows of its .vsf; refused naming --calib without it);
+# `vidsim serve --calib C` searches an uploaded video and adds one with C (the CLI's rows;
+# without --calib both are refused naming the model ids);
 # the Python binding's calib= (when VS_LIB names the shared library) and 2 MPI ranks
 # (when built with MPI) give the same rows, and Python's Index.add(calib=) adds the
 # features of `index add --calib` (the same model id and raw scores) and refuses another
@@ -166,6 +168,66 @@ EOF
   "$BIN" search --index "$TMP/pyidx" --norm off --top 0 "$TMP/f/q.mp4.vsf" > "$TMP/raw_py.csv" 2>/dev/null
   [ "$(wc -l < "$TMP/raw_py.csv")" -eq 4 ] && cmp -s "$TMP/raw_py.csv" "$TMP/raw_cli.csv" && ok ||
     bad "Python add(calib=) and index add --calib index different features: $(diff "$TMP/raw_py.csv" "$TMP/raw_cli.csv")"
+fi
+
+# ---- the server: `vidsim serve --calib C` searches an uploaded video with C (the CLI's
+# rows and scores) and adds an uploaded video with C (the model id of `index add --calib`);
+# without --calib the upload is refused naming the model ids (422) and the add job fails
+if ! "$BIN" serve --help 2>&1 | grep -q "built without libmicrohttpd" && command -v curl > /dev/null &&
+   command -v python3 > /dev/null; then
+  cp -r "$TMP/idx" "$TMP/sidx"
+  mkdir -p "$TMP/stmp"
+  PID=
+  trap '[ -n "$PID" ] && kill $PID 2>/dev/null' EXIT
+  start() {  # start [serve options]
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    TMPDIR="$TMP/stmp" "$BIN" serve --index "$TMP/sidx" --listen 127.0.0.1:$port -j 1 "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
+    PID=$!
+    U=http://127.0.0.1:$port
+    for _ in $(seq 100); do curl -sf "$U/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    bad "server did not come up: $(cat "$TMP/serve.err")"; kill $PID 2>/dev/null; PID=; return 1
+  }
+  stop() { kill -TERM $PID; wait $PID; PID=; }
+  req() { local m=$1 u=$2; shift 2; S=$(curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" "$@" "$U$u"); }
+  jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$TMP/body" "$1"; }
+  add_job() {  # add_job FILE: the finished job's JSON in $TMP/body
+    req POST /v1/videos -F file=@"$1"
+    local id st
+    id=$(jget 'd["job"]' 2>/dev/null)
+    for _ in $(seq 600); do
+      req GET /v1/jobs/$id; st=$(jget 'd["state"]' 2>/dev/null)
+      [ "$st" != queued ] && [ "$st" != running ] && return 0
+      sleep 0.1
+    done
+  }
+  python3 -c 'import json,sys
+for l in open(sys.argv[1]): d=json.loads(l); print(d["ref_id"], "%.6f" % d["score"])' "$TMP/s_vid.jsonl" > "$TMP/cli_rows.txt"
+  if start --calib "$TMP/calib.vstf"; then
+    req POST /v1/search -F file=@"$TMP/q/q.mp4" -F top=0
+    python3 -c 'import json,sys
+for m in json.load(open(sys.argv[1]))["matches"]: print(m["name"], "%.6f" % m["score"])' "$TMP/body" > "$TMP/srv_rows.txt" 2>/dev/null
+    [ "$S" = 200 ] && [ -s "$TMP/cli_rows.txt" ] && cmp -s "$TMP/srv_rows.txt" "$TMP/cli_rows.txt" && ok ||
+      bad "serve --calib, uploaded query: status $S, $(diff "$TMP/srv_rows.txt" "$TMP/cli_rows.txt"; head -c 300 "$TMP/body")"
+    cp "$TMP/q/q.mp4" "$TMP/stmp/added.mp4"
+    add_job "$TMP/stmp/added.mp4"
+    [ "$(jget 'd["state"]')" = done ] && [ "$(jget 'd["outcome"]')" = added ] && ok ||
+      bad "serve --calib, add job: $(cat "$TMP/body")"
+    stop
+  fi
+  "$BIN" index verify --index "$TMP/sidx" > "$TMP/sverify.txt" 2>&1 &&
+    [ "$("$BIN" index info --index "$TMP/sidx" 2>/dev/null | sed -n 's/^model_id: //p')" = "$model" ] && ok ||
+    bad "index after the server's add: $(cat "$TMP/sverify.txt")"
+  if start; then
+    req POST /v1/search -F file=@"$TMP/q/q.mp4" -F top=0
+    [ "$S" = 422 ] && grep -q "was built with model $model" "$TMP/body" && ok ||
+      bad "serve without --calib, uploaded query: status $S (want 422), $(head -c 400 "$TMP/body")"
+    cp "$TMP/q/q.mp4" "$TMP/stmp/added2.mp4"
+    add_job "$TMP/stmp/added2.mp4"
+    [ "$(jget 'd["state"]')" = failed ] && grep -q "was built with model $model" "$TMP/body" && ok ||
+      bad "serve without --calib, add job: $(cat "$TMP/body")"
+    stop
+  fi
 fi
 
 # ---- over 2 MPI ranks: every rank extracts the query with the calibration

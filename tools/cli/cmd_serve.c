@@ -35,6 +35,7 @@ serve g_srv;
 static void usage(FILE *f) {
     fputs("usage: vidsim serve --index DIR [--listen HOST:PORT] [--token-file F] [-j N]\n"
           "                    [--max-upload BYTES] [--allow-dir D]... [--upload-dir D]\n"
+          "                    [--pca FILE] [--calib FILE]\n"
           "  an HTTP API (/v1, docs/server.md) and a review page (/) over the index DIR.\n"
           "  --listen HOST:PORT  default 127.0.0.1:8080 (port 0: any free port, printed on stdout);\n"
           "                      an address other than loopback needs --token-file\n"
@@ -42,7 +43,11 @@ static void usage(FILE *f) {
           "  -j N                searches run at once, each with its own searcher (default 2)\n"
           "  --max-upload BYTES  largest upload (default 2000000000)\n"
           "  --allow-dir D       POST /v1/videos may add server-side paths under D (repeatable)\n"
-          "  --upload-dir D      where uploaded videos are kept (default DIR/uploads)\n",
+          "  --upload-dir D      where uploaded videos are kept (default DIR/uploads)\n"
+          "  --pca FILE          the whitening the index was added with, for video queries and added\n"
+          "                      videos (default: the bundled one; as `search --pca`)\n"
+          "  --calib FILE        int8 calibration of video queries and added videos, for an index added\n"
+          "                      with `index add --calib FILE` (as `search --calib`)\n",
           f);
 }
 
@@ -76,6 +81,8 @@ serve_slot *serve_slot_get(serve *sv, char *errbuf, size_t n) {
                       the hidden not_duplicate pairs (the library's default of 10 cut
                       top=0, top > 10 and a top with a hidden pair short) */
         p.models = sv->models;
+        p.pca = sv->pca;
+        p.calib = sv->calib;
         p.note = note_cb;
         p.note_user = sl;
         p.cmd = "serve";
@@ -150,7 +157,7 @@ static int read_token(const char *path, char **out) {
 
 int cmd_serve(int argc, char **argv) {
     static const char *const valopts[] = {"--index", "--listen", "--token-file", "-j", "--max-upload", "--allow-dir",
-                                          "--upload-dir", NULL};
+                                          "--upload-dir", "--pca", "--calib", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         return 0;
@@ -179,6 +186,8 @@ int cmd_serve(int argc, char **argv) {
             if (!realpath(v, rp)) return cli_usage_error("serve", "--allow-dir %s: %s", v, strerror(errno));
             if (!(allow[sv->n_allow++] = strdup(rp))) return 1;
         } else if (!strcmp(a, "--upload-dir")) upload_dir = v;
+        else if (!strcmp(a, "--pca")) sv->pca = v;
+        else if (!strcmp(a, "--calib")) sv->calib = v;
         else return cli_unknown_option("serve", a);
     }
     sv->allow_dirs = allow;

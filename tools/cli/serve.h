@@ -61,6 +61,8 @@ typedef struct serve {
     /* state */
     vs_index *idx;            /* writable, shared by every thread (index.h) */
     vs_model_locator models;
+    const char *pca, *calib;  /* --pca / --calib: the extraction files of video queries and
+                                 of added videos (NULL: the bundled ones) */
     pthread_mutex_t mu;       /* slots, gen, jobs */
     pthread_cond_t slot_cv, job_cv;
     serve_slot *slots;        /* [jobs_n] */

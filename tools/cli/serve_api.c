@@ -277,6 +277,8 @@ static enum MHD_Result ep_search(serve_req *r) {
         vs_search_params p = sp;
         p.n_threads = 1;
         p.models = g_srv.models;
+        p.pca = g_srv.pca;
+        p.calib = g_srv.calib;
         p.cmd = "serve";
         /* segments are found for the listed pairs only: top of them, plus the query's
          * not_duplicate pairs, which are hidden below without taking a place */
