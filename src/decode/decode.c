@@ -465,6 +465,22 @@ static int can_drop(const vs_decoder *d) {
     return 1;
 }
 
+/* Takes the packet at the head of the ring off it once it was sent (or dropped): its
+ * time raises the latest sent, and for a skipped (or dropped) one its end the end of
+ * the skipped frames. */
+static void pop_sent(vs_decoder *d, int skipped) {
+    AVPacket *pkt = d->q[d->q_head];
+    int64_t t = shifted(d, pkt->pts);
+    if (t != AV_NOPTS_VALUE) {
+        if (d->max_sent == AV_NOPTS_VALUE || t > d->max_sent) d->max_sent = t;
+        int64_t end = t + (pkt->duration > 0 ? pkt->duration : d->def_dur);
+        if (skipped && (d->skip_end == AV_NOPTS_VALUE || end > d->skip_end)) d->skip_end = end;
+    }
+    av_packet_unref(pkt);
+    d->q_head = (d->q_head + 1) % QN;
+    d->q_len--;
+}
+
 /* Sends one packet (or the flush) after the decoder asked for input. */
 static vs_status feed(vs_decoder *d) {
     char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -484,12 +500,7 @@ static vs_status feed(vs_decoder *d) {
     if (can_drop(d)) {
         /* Counted like a skipped packet: a later frame of its bin exists (the keyframe),
          * and its end time bounds the stream's end. */
-        int64_t t = shifted(d, pkt->pts), end = t + (pkt->duration > 0 ? pkt->duration : d->def_dur);
-        if (d->max_sent == AV_NOPTS_VALUE || t > d->max_sent) d->max_sent = t;
-        if (d->skip_end == AV_NOPTS_VALUE || end > d->skip_end) d->skip_end = end;
-        av_packet_unref(pkt);
-        d->q_head = (d->q_head + 1) % QN;
-        d->q_len--;
+        pop_sent(d, 1);
         d->n_dropped++;
         return VS_OK;
     }
@@ -498,15 +509,7 @@ static vs_status feed(vs_decoder *d) {
     int ret = avcodec_send_packet(d->dec, pkt);
     if (ret == AVERROR(EAGAIN))
         return vs__err(VS_ERR_INTERNAL, "%s: decoder refused input and output at once", d->path);
-    int64_t t = shifted(d, pkt->pts);
-    if (t != AV_NOPTS_VALUE) {
-        if (d->max_sent == AV_NOPTS_VALUE || t > d->max_sent) d->max_sent = t;
-        int64_t end = t + (pkt->duration > 0 ? pkt->duration : d->def_dur);
-        if (skip && (d->skip_end == AV_NOPTS_VALUE || end > d->skip_end)) d->skip_end = end;
-    }
-    av_packet_unref(pkt);
-    d->q_head = (d->q_head + 1) % QN;
-    d->q_len--;
+    pop_sent(d, skip);
     d->recv_errors = 0;
     if (ret == AVERROR(ENOMEM)) return vs__err(VS_ERR_NOMEM, "%s: out of memory decoding", d->path);
     if (ret < 0) {
