@@ -174,7 +174,9 @@ VS_API int vs_model_locate(const vs_model_locator *loc, const char *name, char *
  * bundled one, found through models (NULL: ./models). Fails with VS_ERR_UNSUPPORTED
  * ("index model ID: unknown backbone") for an id that does not parse or names an
  * unknown backbone, and VS_ERR_INVALID_ARG when the files found give another model id
- * (the message names both). p as for vs_extractor_load. On failure *out is NULL. */
+ * (the message names both). p as for vs_extractor_load, except that the id's precision
+ * wins over p->precision: for an int8 id p->calib_path (when set) is read instead of the
+ * bundled calibration. On failure *out is NULL. */
 VS_API vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator *models,
                                              const char *model_id, const char *pca_override,
                                              const vs_extract_params *p);

@@ -359,10 +359,7 @@ vs_status vs_index_add_json_calib(vs_index *idx, const char *const *paths, int n
     vs_model_locator loc = {models_dir, NULL, NULL};
     vs_extract_params ep = vs_extract_default_params();
     if (info.fps > 0) ep.decode.fps = info.fps;
-    if (calib) { /* `index add --calib`: read for an int8 model only (the index's precision wins) */
-        ep.calib_path = calib;
-        ep.precision = VS_PRECISION_INT8;
-    }
+    ep.calib_path = calib; /* `index add --calib`: read for an int8 model only (load_model.c) */
     vs_extractor *ex = NULL;
     if (info.model_id[0]) {
         /* the index's model; a backbone or precision named that differs is refused */

@@ -10,6 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The calibration file p names when the id is int8 (then it is read instead of the
+ * bundled one, whatever p->precision: the id's precision wins), else NULL. */
+static const char *given_calib(const vs_extract_params *p, const vs_model_id *id) {
+    return p && p->calib_path && id->precision == VS_PRECISION_INT8 ? p->calib_path : NULL;
+}
+
 vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,
                                    const char *pca_override, const vs_extract_params *p) {
     *out = NULL;
@@ -25,7 +31,7 @@ vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *m
     /* the id's precision wins over p's: queries are extracted as the index was */
     vs_extract_params ep = p ? *p : vs_extract_default_params();
     ep.precision = id.precision;
-    if (id.precision == VS_PRECISION_INT8 && !(p && p->calib_path && p->precision == VS_PRECISION_INT8)) {
+    if (id.precision == VS_PRECISION_INT8 && !given_calib(p, &id)) {
         vs_model_locate(models, cn, cpath, sizeof cpath);
         ep.calib_path = cpath;
     }
@@ -37,13 +43,12 @@ vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator
     vs_status s = vs__extractor_load_model(out, models, model_id, pca_override, p);
     if (s) return s;
     if (strcmp(vs_extractor_model_id(*out), model_id) != 0) {
-        vs_model_id id;
-        const int calib = p && p->calib_path && p->precision == VS_PRECISION_INT8 &&
-                          vs_model_id_parse(&id, model_id) == VS_OK && id.precision == VS_PRECISION_INT8;
+        vs_model_id id; /* parsed by vs__extractor_load_model already */
+        const char *calib = vs_model_id_parse(&id, model_id) == VS_OK ? given_calib(p, &id) : NULL;
         if (calib) /* the calibration given was read (vs__extractor_load_model) */
             s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the int8 calibration %s gives %s "
                                             "(the calibration the index was added with is needed)",
-                        model_id, p->calib_path, vs_extractor_model_id(*out));
+                        model_id, calib, vs_extractor_model_id(*out));
         else
             s = vs__err(VS_ERR_INVALID_ARG, "the index was built with model %s, the bundled files give %s (pass --pca)",
                         model_id, vs_extractor_model_id(*out));

@@ -135,10 +135,7 @@ static void model_mismatch(const vs_searcher *s, const char *want, const char *g
 static vs_status load_query_extractor(vs_searcher *s) {
     vs_extract_params p = vs_extract_default_params();
     p.decode.fps = s->info.fps > 0 ? s->info.fps : 1.0;
-    if (s->calib) { /* read for an int8 id only: the id's precision wins (load_model.c) */
-        p.precision = VS_PRECISION_INT8;
-        p.calib_path = s->calib;
-    }
+    p.calib_path = s->calib; /* read for an int8 id only (load_model.c) */
     vs_status st = vs__extractor_load_model(&s->ex, &s->p.models, s->info.model_id, s->pca, &p);
     if (!st) st = vs_extract_state_create(&s->est, s->ex);
     if (st) {

@@ -62,10 +62,7 @@ static void run_add(serve *sv, const char *path, job_out *o) {
     if (!g_ex) {
         vs_extract_params ep = vs_extract_default_params();
         if (info.fps > 0) ep.decode.fps = info.fps; /* the index's sampling rate, as `index add` */
-        if (sv->calib) { /* --calib, read for an int8 index only (the id's precision wins), and --pca */
-            ep.precision = VS_PRECISION_INT8;
-            ep.calib_path = sv->calib;
-        }
+        ep.calib_path = sv->calib; /* --calib, read for an int8 index only (load_model.c), and --pca */
         if (vs_extractor_load_for_model(&g_ex, &sv->models, info.model_id, sv->pca, &ep) != VS_OK ||
             vs_extract_state_create(&g_est, g_ex) != VS_OK) {
             o->error = dup_msg(vs_last_error());
