@@ -57,6 +57,14 @@ static void note_cb(void *user, const char *msg) {
     snprintf(sl->note, sizeof sl->note, "%s", msg);
 }
 
+void serve_searcher_params(const serve *sv, vs_search_params *p) {
+    p->n_threads = 1;
+    p->models = sv->models;
+    p->pca = sv->pca;
+    p->calib = sv->calib;
+    p->cmd = "serve";
+}
+
 serve_slot *serve_slot_get(serve *sv, char *errbuf, size_t n) {
     pthread_mutex_lock(&sv->mu);
     serve_slot *sl = NULL;
@@ -76,16 +84,12 @@ serve_slot *serve_slot_get(serve *sv, char *errbuf, size_t n) {
     }
     if (!sl->s) {
         vs_search_params p = vs_search_default_params();
-        p.n_threads = 1;
+        serve_searcher_params(sv, &p);
         p.top = 0; /* every hit: ep_search applies the request's top after its threshold and
                       the hidden not_duplicate pairs (the library's default of 10 cut
                       top=0, top > 10 and a top with a hidden pair short) */
-        p.models = sv->models;
-        p.pca = sv->pca;
-        p.calib = sv->calib;
         p.note = note_cb;
         p.note_user = sl;
-        p.cmd = "serve";
         if (vs_searcher_create(&sl->s, sv->idx, &p) != VS_OK) {
             snprintf(errbuf, n, "%s", vs_last_error());
             serve_slot_put(sv, sl);

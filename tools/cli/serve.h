@@ -85,6 +85,9 @@ extern serve g_srv;
  * not be made. */
 serve_slot *serve_slot_get(serve *sv, char *errbuf, size_t n);
 void serve_slot_put(serve *sv, serve_slot *sl);
+/* The server's part of a searcher's params p, pooled or per request: one thread, its
+ * model locator, --pca and --calib (the files of video queries), cmd "serve". */
+void serve_searcher_params(const serve *sv, vs_search_params *p);
 /* Bound concurrency of heavy work that needs no searcher (dedup, pairs). */
 void serve_heavy_begin(serve *sv);
 void serve_heavy_end(serve *sv);

@@ -275,11 +275,7 @@ static enum MHD_Result ep_search(serve_req *r) {
     vs_searcher *s = sl->s, *own = NULL;
     if (segments || !norm || custom) {
         vs_search_params p = sp;
-        p.n_threads = 1;
-        p.models = g_srv.models;
-        p.pca = g_srv.pca;
-        p.calib = g_srv.calib;
-        p.cmd = "serve";
+        serve_searcher_params(&g_srv, &p);
         /* segments are found for the listed pairs only: top of them, plus the query's
          * not_duplicate pairs, which are hidden below without taking a place */
         p.top = segments && top ? (int)top + (show_rejected ? 0 : rejected_of(query)) : 0;
