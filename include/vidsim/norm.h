@@ -54,6 +54,11 @@ typedef struct vs_norm_params {
                           0.25, but a collection holding one video several times, e.g. in
                           several containers, would otherwise measure it against itself) */
     long max_members;  /* reference side: background members, the first ok videos by id (512) */
+    float temporal;    /* the ViSiL_f temporal weight the levels are measured with
+                          (vs_simmodel_params.temporal; VS_TEMPORAL_DEFAULT): part of the
+                          stored values' model id, so levels of one scorer never serve
+                          another. Ignored for ViSiL model files. The searcher sets it from
+                          vs_search_params.temporal */
 } vs_norm_params;
 
 VS_API vs_norm_params vs_norm_default_params(void);
@@ -62,7 +67,7 @@ VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
 /* Named operating points of the normalised ViSiL_f score (symmetric, default params),
  * measured on the dev benchmark's five draws (docs/search.md "Operating points"): "p90"
- * -0.035, "p95" -0.015, "p99" 0.055 (pair precision 0.91 / 0.95 / 0.99). Returns 1 and
+ * -0.025, "p95" 0.010, "p99" 0.070 (pair precision 0.90 / 0.96 / 0.99). Returns 1 and
  * sets *threshold when name is one of them, else 0 (threshold untouched). The one table
  * that search, dedup, the server and the bindings read. */
 VS_API int vs_norm_operating_point(const char *name, double *threshold);

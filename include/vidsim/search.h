@@ -80,6 +80,13 @@ typedef struct vs_search_params {
                                    pairs/s of ViSiL_f, scores within ~1e-4, the same benchmark figures
                                    (docs/simmodel.md). Default vs_simmodel_default_precision(): bf16
                                    where the CPU has AMX or AVX-512 BF16, else fp32 */
+    float temporal;             /* ViSiL_f: weight of temporal consistency in the score, 0..1
+                                   (vs_simmodel_params.temporal: each frame pair's similarity mixed
+                                   with the mean of its diagonal run). Default VS_TEMPORAL_DEFAULT
+                                   (0.5); 0: the published ViSiL_f. Exhaustive and two-stage modes,
+                                   vs_dedup and vs_pair_compare; the background levels are those of
+                                   the same weight (vs_norm_params.temporal). Ignored by ViSiL model
+                                   files (docs/hard_copies.md "Temporal consistency") */
     int mirror_view;            /* 1 (default): also score a video query's mirror image (left-right, extracted
                                    mirrored) and, when its best match beats the first view's best,
                                    keep per reference the better of the two views, each normalised
@@ -141,6 +148,7 @@ VS_API vs_search_params vs_search_default_params(void);
  *   top            >= 0 (0: all)
  *   threshold      not NaN
  *   sim_precision  VS_PRECISION_FP32 or VS_PRECISION_BF16
+ *   temporal       0 to 1
  *   two_stage_k    >= 1 in mode two_stage
  *   gvec_segments  0 (the default) to VS_GVEC_MAX_SEGMENTS
  *   first_stage    NULL, "hash", "gvec" or "gvec:SPEC" (SPEC not empty), and only in mode

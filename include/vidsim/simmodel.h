@@ -64,7 +64,23 @@ typedef struct vs_simmodel_params {
                            BF16): about 2x faster, similarities within ~1e-3 (docs/simmodel.md).
                            State creation fails with VS_ERR_UNSUPPORTED where the CPU or the
                            build lacks it. Training always runs in float32. */
+    float temporal;     /* ViSiL_f only: weight w of temporal consistency in its score, 0..1
+                           (default 0: the published ViSiL_f). Each cell of the f2f map is
+                           mixed with the mean of its diagonal run before the video Chamfer:
+                           S'[i,j] = (1-w) S[i,j] + w (S[i-1,j-1] + S[i,j] + S[i+1,j+1]) / n,
+                           n the run's cells inside the map. A copy keeps its frames in order,
+                           so its matches line up along a diagonal and keep their value; a
+                           lone frame that happens to look alike loses up to w 2/3 of it. The
+                           training-free stand-in for ViSiL's comparator, which learns such
+                           patterns (docs/hard_copies.md "Temporal consistency"). Search,
+                           dedup and compare use VS_TEMPORAL_DEFAULT (below). Ignored by
+                           ViSiL models and by training */
 } vs_simmodel_params;
+
+/* The temporal weight that search, dedup, compare and the stored background levels use
+ * (vs_search_default_params, vs_norm_default_params; docs/hard_copies.md "Temporal
+ * consistency"). */
+#define VS_TEMPORAL_DEFAULT 0.5f
 
 VS_API vs_simmodel_params vs_simmodel_default_params(void);
 /* VS_PRECISION_BF16 where this build and CPU run the bf16 f2f (oneDNN, AMX or AVX-512
@@ -172,6 +188,11 @@ VS_API vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *
  * by_cols the mean over columns of the column maxima (the reverse direction of a
  * transposed map). NaN for an empty map. */
 VS_API float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols);
+/* The same score as st gives it: vs_simmodel_chamfer of the map with st's temporal weight
+ * applied first (vs_simmodel_params.temporal; for a ViSiL_f state). With temporal 0 it
+ * equals vs_simmodel_chamfer. */
+VS_API float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U,
+                                       int by_cols);
 
 /* Everything about one pair, for visualisation and checks. Output buffers are
  * caller-owned and optional (NULL = not wanted); sizes from vs_simmodel_pair_dims. */

@@ -203,6 +203,10 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
         if (!strcmp(value, "fp32")) { p->sim_precision = VS_PRECISION_FP32; return VS_OK; }
         if (!strcmp(value, "bf16")) { p->sim_precision = VS_PRECISION_BF16; return VS_OK; }
         return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for sim_precision (fp32 or bf16)", value);
+    } else if (!strcmp(key, "temporal")) {
+        if (!parse_num(value, &d) && d >= 0.0 && d <= 1.0) { p->temporal = (float)d; return VS_OK; }
+        return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for temporal (0 to 1; 0: the published "
+                       "ViSiL_f)", value);
     } else if (!strcmp(key, "first_stage")) {
         if (!strcmp(value, "hash") || !strcmp(value, "gvec") || (!strncmp(value, "gvec:", 5) && value[5]))
             return set_str(&b->first_stage, &p->first_stage, value);
@@ -491,6 +495,7 @@ vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.n_threads = p->n_threads > 0 ? p->n_threads : 1;
     sp.precision = vs_simmodel_default_precision(); /* as search */
+    sp.temporal = p->temporal;
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (s) goto done;
     const int R = fa->R, D = fa->D;

@@ -25,12 +25,13 @@ vs_norm_params vs_norm_default_params(void) {
     p.n = 10;
     p.copy_above = 0.8f;
     p.max_members = 512;
+    p.temporal = VS_TEMPORAL_DEFAULT;
     return p;
 }
 
 int vs_norm_operating_point(const char *name, double *threshold) {
     static const struct { const char *name; double value; } points[] = {
-        {"p90", -0.035}, {"p95", -0.015}, {"p99", 0.055}};
+        {"p90", -0.025}, {"p95", 0.010}, {"p99", 0.070}};
     for (size_t k = 0; name && k < sizeof points / sizeof points[0]; k++)
         if (!strcmp(name, points[k].name)) {
             *threshold = points[k].value;
@@ -48,6 +49,9 @@ vs_status vs_norm_check_params(const vs_norm_params *p) {
         return vs__err(VS_ERR_INVALID_ARG, "normalisation params: copy_above must be > -1 (got %g)", (double)p->copy_above);
     if (p->max_members < 2)
         return vs__err(VS_ERR_INVALID_ARG, "normalisation params: max_members must be >= 2 (got %ld)", p->max_members);
+    if (!(p->temporal >= 0.0f && p->temporal <= 1.0f))
+        return vs__err(VS_ERR_INVALID_ARG, "normalisation params: temporal must be in [0, 1] (got %g)",
+                       (double)p->temporal);
     return VS_OK;
 }
 
@@ -74,7 +78,11 @@ float vs_norm_stat(const float *scores, long n, const vs_norm_params *p) {
 }
 
 static void set_prefix(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p) {
-    snprintf(out, n, "%s|%s|s%dn%dc%.3g|upto", model_tag, sym ? "sym" : "q2r", p->skip, p->n, (double)p->copy_above);
+    /* ViSiL_f's temporal weight when not 0 (the ids of levels stored before it existed) */
+    char t[24] = "";
+    if (!strcmp(model_tag, "visil_f") && p->temporal != 0.0f) snprintf(t, sizeof t, "t%.3g", (double)p->temporal);
+    snprintf(out, n, "%s|%s|s%dn%dc%.3g%s|upto", model_tag, sym ? "sym" : "q2r", p->skip, p->n,
+             (double)p->copy_above, t);
 }
 
 void vs_norm_extra_model(char *out, size_t n, const char *model_tag, int sym, const vs_norm_params *p,
@@ -356,6 +364,7 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.n_threads = threads > 0 ? threads : 1;
     sp.precision = vs_simmodel_default_precision(); /* as search: stored levels equal computed ones */
+    sp.temporal = p->temporal;
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (!s) s = vs_index_list(idx, NULL, &es);
     if (s) goto done;

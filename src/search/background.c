@@ -33,6 +33,7 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
     vs__bg *b = &s->bg;
     memset(b, 0, sizeof *b);
     if (!s->p.normalize) return VS_OK;
+    s->p.norm.temporal = s->p.temporal; /* the levels of the scorer in use */
     vs_status st = vs_norm_check_params(&s->p.norm);
     if (st) return st;
     char tag[128];

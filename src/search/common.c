@@ -80,11 +80,12 @@ int vs__entry_vanished(const vs_searcher *s, vs_index *idx, const vs_index_entry
 }
 
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,
-                            int precision) {
+                            int precision, float temporal) {
     vs_status s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(m, model) : vs_simmodel_load(m, model);
     vs_simmodel_params p = vs_simmodel_default_params();
     p.n_threads = threads;
     p.precision = precision;
+    p.temporal = temporal;
     if (!s) s = vs_simmodel_state_create(st, *m, &p);
     return s;
 }

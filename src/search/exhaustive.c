@@ -35,7 +35,9 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
     memset(c, 0, sizeof *c);
     c->idx = idx;
     vs_status st = vs_index_list(idx, NULL, &c->es);
-    if (!st) st = vs__open_simmodel(&c->m, &c->st, model, threads, s ? s->p.sim_precision : VS_PRECISION_FP32);
+    if (!st)
+        st = vs__open_simmodel(&c->m, &c->st, model, threads, s ? s->p.sim_precision : VS_PRECISION_FP32,
+                               s ? s->p.temporal : 0.0f);
     if (st) return st;
     long n = c->es->n;
     c->feats = vs__calloc((size_t)n + 1, sizeof *c->feats);

@@ -37,6 +37,9 @@ vs_status vs_search_params_check(const vs_search_params *p) {
     if (p->sim_precision != VS_PRECISION_FP32 && p->sim_precision != VS_PRECISION_BF16)
         return vs__err(VS_ERR_INVALID_ARG, "sim_precision must be VS_PRECISION_FP32 or VS_PRECISION_BF16 (fp32 or "
                                            "bf16), got %d", p->sim_precision);
+    if (!(p->temporal >= 0.0f && p->temporal <= 1.0f)) /* NaN fails too */
+        return vs__err(VS_ERR_INVALID_ARG, "temporal must be in [0, 1] (0: the published ViSiL_f), got %g",
+                       (double)p->temporal);
     if (m == VS_SEARCH_TWO_STAGE && p->two_stage_k < 1)
         return vs__err(VS_ERR_INVALID_ARG, "two_stage_k must be >= 1 (the candidates re-scored per query), got %ld",
                        p->two_stage_k);

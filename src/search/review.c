@@ -273,7 +273,7 @@ vs_status vs_pair_compare(vs_index *idx, const char *a, const char *b, const vs_
         goto fail;
     }
     if ((s = vs__open_simmodel(&m, &st, p->model ? p->model : "visil_f", p->n_threads > 0 ? p->n_threads : 1,
-                               p->sim_precision)))
+                               p->sim_precision, p->temporal)))
         goto fail;
     if (!(xa = vs__index_features(st, fa)) || !(xb = vs__index_features(st, fb))) {
         s = vs__err(VS_ERR_NOMEM, "out of memory indexing the pair's features");

@@ -165,7 +165,7 @@ vs_status vs__merge_views(vs_search_result *a, vs_search_result *b, long top);
 vs_status vs__view_done(vs_search_result *a, vs_search_result *b, vs_status st, int v, long top);
 
 vs_status vs__open_simmodel(vs_simmodel **m, vs_simmodel_state **st, const char *model, int threads,
-                            int precision);
+                            int precision, float temporal);
 float *vs__index_features(vs_simmodel_state *st, const vs_features *f);
 /* Features of query q (see vs_searcher_query); s->qname gets its id, *self its row id
  * when indexed (else -1). Failures are noted. */

@@ -27,6 +27,7 @@ vs_search_params vs_search_default_params(void) {
     p.gvec_segments = 0; /* VS_GVEC_SEGMENTS with a gvec first stage */
     p.n_threads = 1;
     p.sim_precision = vs_simmodel_default_precision();
+    p.temporal = VS_TEMPORAL_DEFAULT;
     p.localize = vs_localize_default_params();
     p.normalize = 1;
     p.mirror_view = 1;

@@ -252,7 +252,8 @@ vs_status vs__two_stage_create(vs_searcher *s) {
         vs_simmodel_params p1 = vs_simmodel_default_params();
         p1.n_threads = 1;
         p1.precision = s->p.sim_precision;
-        st = vs__open_simmodel(&s->m, &s->st, s->model, s->p.n_threads, s->p.sim_precision);
+        p1.temporal = s->p.temporal;
+        st = vs__open_simmodel(&s->m, &s->st, s->model, s->p.n_threads, s->p.sim_precision, s->p.temporal);
         if (!st) st = vs_simmodel_state_create(&s->st1, s->m, &p1);
         if (st) return st;
     }

@@ -62,6 +62,11 @@ vs_status vs_simmodel_state_create(vs_simmodel_state **out, const vs_simmodel *m
         vs__free(st);
         return vs__err(VS_ERR_INVALID_ARG, "simmodel: precision must be fp32 or bf16, got %d", p->precision);
     }
+    if (!(st->p.temporal >= 0.0f && st->p.temporal <= 1.0f)) { /* NaN fails too */
+        const double t = st->p.temporal;
+        vs__free(st);
+        return vs__err(VS_ERR_INVALID_ARG, "simmodel: temporal must be in [0, 1], got %g", t);
+    }
     if (st->p.precision == VS_PRECISION_BF16 && !vs__gemm_bf16_available()) {
         vs__free(st);
         return vs__err(VS_ERR_UNSUPPORTED, "simmodel: bf16 similarity needs a build with oneDNN and a CPU with "
@@ -239,9 +244,10 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
 }
 
 /* Evaluation-scale score of the pair just computed by w. */
-static float pair_score(const vs__simwork *w, const vs_simmodel *m) {
-    return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL,
-                             m->kind == VS__SIM_VISIL, 1.0f, 0.0f);
+static float pair_score(const vs__simwork *w, const vs_simmodel_state *st) {
+    if (st->m->kind != VS__SIM_VISIL)
+        return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, st->p.temporal, 0);
+    return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL, 1, 1.0f, 0.0f);
 }
 
 void vs_simmodel_pair_dims(const vs_simmodel *m, int T, int U, int *f2f_rows, int *f2f_cols,
@@ -268,7 +274,7 @@ vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, con
     const int visil = st->m->kind == VS__SIM_VISIL;
     const float *raw = visil ? a->raw : a->f2f;
     int mr = visil ? a->T4 : a->T, mc = visil ? a->U4 : a->U;
-    out->sim = pair_score(w, st->m);
+    out->sim = pair_score(w, st);
     out->sim_train = vs__video_chamfer(raw, mr, mc, NULL, NULL, visil, 0.5f, 0.5f);
     float reg = 0.0f;
     if (visil)
@@ -336,6 +342,11 @@ float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols) {
     return (float)(sum / U);
 }
 
+float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U, int by_cols) {
+    if (!st || T < 1 || U < 1 || !map) return NAN;
+    return vs__visil_f_chamfer(map, T, U, st->m->kind == VS__SIM_VISIL ? 0.0f : st->p.temporal, by_cols);
+}
+
 const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }
 
 /* ------------------------------------------------------------------ many targets */
@@ -394,14 +405,14 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
     /* tiny (doubled) pairs, or nothing to share: worker 0 alone, no threads started */
     if (eff_len(T) != T || eff_len(U) != U || (j.nb == 1 && n_bands <= 1)) {
         pair_compute(w0, st, q, T, t, U, R, D, 0);
-        return pair_score(w0, m);
+        return pair_score(w0, st);
     }
     atomic_init(&j.next, 0);
     if (j.nb > 1)
         vs__simpar_run(st->n_work < j.nb ? st->n_work : j.nb, split_f2f, &j);
     else
         vs__f2f_forward_block(BF16(st), w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
-    if (!visil) return vs__video_chamfer(w0->f2f, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+    if (!visil) return vs__visil_f_chamfer(w0->f2f, T, U, st->p.temporal, 0);
     if (n_bands <= 1) { /* fits one band: worker 0 alone */
         vs__simacts *a = &w0->acts;
         vs__simacts_bind(a, w0->buf, T, U);
@@ -443,7 +454,7 @@ static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q,
         const float *t = tv->x + (size_t)j0 * R * D;
         if (w) {
             pair_compute(w, st, q, T, t, len, R, D, 0);
-            sum += pair_score(w, st->m);
+            sum += pair_score(w, st);
         } else {
             sum += score_pair_split(st, q, T, t, len, R, D);
         }

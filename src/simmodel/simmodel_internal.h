@@ -116,6 +116,9 @@ void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *
                          int D);
 /* Mean over valid rows of max over valid columns of (scale*h(V) + shift), h = Hardtanh
  * when clamp, else identity; masks may be NULL (all valid). */
+/* ViSiL_f's video Chamfer of a map [T,U] with temporal weight w (vs_simmodel_params.temporal):
+ * rows (mean of row maxima) or by_cols (mean of column maxima). w = 0: the plain Chamfer. */
+float vs__visil_f_chamfer(const float *S, int T, int U, float w, int by_cols);
 float vs__video_chamfer(const float *V, int T, int U, const unsigned char *rm,
                         const unsigned char *cm, int clamp, float scale, float shift);
 

@@ -34,7 +34,7 @@ static void test_params(void) {
     CHECK(p && p->top == 10 && p->normalize == 1 && p->symmetric == 1);
     CHECK_EQ(vs_search_params_set(p, "top", "0"), VS_OK);
     CHECK_EQ(vs_search_params_set(p, "threshold", "p99"), VS_OK);
-    CHECK_NEAR(p->threshold, 0.055, 1e-12);
+    CHECK_NEAR(p->threshold, 0.070, 1e-12);
     CHECK_EQ(vs_search_params_set(p, "threshold", "-0.25"), VS_OK);
     CHECK_NEAR(p->threshold, -0.25, 1e-12);
     CHECK_EQ(vs_search_params_set(p, "mode", "two_stage"), VS_OK);
@@ -74,6 +74,13 @@ static void test_params(void) {
     CHECK(p->mirror_view == 0 && p->inset_view == 0);
     CHECK_EQ(vs_search_params_set(p, "inset_view", "on"), VS_OK);
     CHECK_EQ(p->inset_view, 1);
+    CHECK(p->temporal == VS_TEMPORAL_DEFAULT);
+    CHECK_EQ(vs_search_params_set(p, "temporal", "0.25"), VS_OK);
+    CHECK(p->temporal == 0.25f);
+    CHECK_EQ(vs_search_params_set(p, "temporal", "1.5"), VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "temporal") != NULL);
+    CHECK(p->temporal == 0.25f);
+    CHECK_EQ(vs_search_params_set(p, "temporal", "0.5"), VS_OK);
     CHECK_EQ(vs_search_params_set(p, "sim_precision", "fp32"), VS_OK);
     CHECK_EQ(p->sim_precision, VS_PRECISION_FP32);
     CHECK_EQ(vs_search_params_set(p, "sim_precision", "bf16"), VS_OK);
@@ -156,7 +163,7 @@ int main(void) {
     vs_searcher_free(s);
 
     /* compare: the pair's two directions, as vs_simmodel_similarity gives them at the
-     * search's precision (vs_simmodel_default_precision) */
+     * search's precision (vs_simmodel_default_precision) and temporal weight */
     CHECK_EQ(vs_compare_json(va, vb, NULL, NULL, &js), VS_OK);
     j = parse(js);
     {
@@ -168,6 +175,7 @@ int main(void) {
         CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
         vs_simmodel_params smp = vs_simmodel_default_params();
         smp.precision = vs_simmodel_default_precision();
+        smp.temporal = VS_TEMPORAL_DEFAULT;
         CHECK_EQ(vs_simmodel_state_create(&st, m, &smp), VS_OK);
         vs_simvideo tb = {fb->data, fb->T}, ta = {fa->data, fa->T};
         float ab = 0, ba = 0;

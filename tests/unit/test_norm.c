@@ -114,7 +114,7 @@ static void test_params_members(void) {
     vs_norm_extra_model(m3, sizeof m3, "visil_f", 1, &p, 11, vs_norm_members_sig(b, 3));
     CHECK(strcmp(m1, m2) != 0);
     CHECK(strcmp(m1, m3) != 0);
-    CHECK(strstr(m1, "visil_f|sym|s1n10c0.8|upto9|m") == m1);
+    CHECK(strstr(m1, "visil_f|sym|s1n10c0.8t0.5|upto9|m") == m1); /* the default temporal weight (test_temporal.c) */
 }
 
 /* ------------------------------------------------------------------ videos */

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: vidsim compare A B [options]\n"
                "  A, B             videos, or feature files (.vsf) made by extract/index\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
+               "  --temporal W     0..1: weight of temporal consistency in the ViSiL_f score (default 0.5;\n"
+               "                   0: the published ViSiL_f; as search's)\n"
                "  --backbone NAME  inception (default) or mobilenet, for video inputs\n"
                "  --precision P    fp32, int8 or bf16 backbone for video inputs (default as `vidsim extract`:\n"
                "                   int8 for inception on a CPU with VNNI/AMX, else fp32); when the other\n"
@@ -174,8 +176,9 @@ int cmd_compare(int argc, char **argv) {
     const char *thumbs = NULL;
     const char *pos[2];
     int npos = 0, precision = -1;
+    float temporal = VS_TEMPORAL_DEFAULT;
     static const char *const valopts[] = {"--model", "--backbone", "--precision", "--pca", "--png", "--thumbs",
-                                          "--format", NULL};
+                                          "--format", "--temporal", NULL};
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
         return 0;
@@ -193,6 +196,8 @@ int cmd_compare(int argc, char **argv) {
         } else if (!strcmp(a, "--precision")) {
             static const char *const precs[] = {"fp32", "int8", "bf16"};
             if ((precision = cli_parse_choice("compare", "--precision", v, precs, 3)) < 0) return 2;
+        } else if (!strcmp(a, "--temporal")) {
+            if (cli_parse_float("compare", "--temporal", v, 0.0, 1.0, &temporal)) return 2;
         } else if (!strcmp(a, "--pca")) pca = v;
         else if (!strcmp(a, "--png")) png = v;
         else if (!strcmp(a, "--thumbs")) thumbs = v;
@@ -227,6 +232,7 @@ int cmd_compare(int argc, char **argv) {
     vs_status s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
     vs_simmodel_params sp = vs_simmodel_default_params();
     sp.precision = vs_simmodel_default_precision(); /* as search: the same scores */
+    sp.temporal = temporal;
     if (!s) s = vs_simmodel_state_create(&st, m, &sp);
     if (s) {
         fprintf(stderr, "vidsim compare: %s\n", vs_last_error());

@@ -25,13 +25,13 @@ int cmd_dedup(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: vidsim dedup --index DIR [--threshold S] [--format csv|jsonl] [--model M] [-j N]\n"
-                   "                    [--norm on|off] [--allow-partial] [--groups] [--hide-rejected]\n"
+                   "                    [--norm on|off] [--temporal W] [--allow-partial] [--groups] [--hide-rejected]\n"
                    "  every pair of indexed videos scoring >= S in both directions (the mean of the two,\n"
                    "  normalised as search's: minus both videos' background levels), best first:\n"
                    "  query_id,ref_id,score,exact with query_id < ref_id in catalogue order; exact is\n"
                    "  same_bytes (identical files, compared in full) or same_frames (identical decoded\n"
                    "  frames: another container or stream copy), found without the network, else empty.\n"
-                   "  S defaults to p90 (-0.035: 91 %% pair precision, 79 %% recall on the dev benchmark;\n"
+                   "  S defaults to p90 (-0.025: 90 %% pair precision, 87 %% recall on the dev benchmark;\n"
                    "  p95, p99 or a number; docs/search.md \"Operating points\"); with --norm off the raw\n"
                    "  similarity is used and S defaults to 0.5.\n"
                    "  Indexed videos whose feature file is damaged are left out, listed\n"
@@ -39,7 +39,9 @@ int cmd_dedup(int argc, char **argv) {
                    "  the exit status 1, unless --allow-partial\n"
                    "  --groups          print duplicate groups instead (connected components of the pairs, best\n"
                    "                    first): group,name,best_score, one row per member (jsonl: one object a group)\n"
-                   "  --hide-rejected   leave out pairs a reviewer marked not_duplicate (`vidsim serve`)\n");
+                   "  --hide-rejected   leave out pairs a reviewer marked not_duplicate (`vidsim serve`)\n"
+                   "  --temporal W      0..1: weight of temporal consistency in the ViSiL_f score (default 0.5;\n"
+                   "                    0: the published ViSiL_f; as search's)\n");
             return 0;
         }
     const int allow_partial = cli_take_flag(&argc, argv, "--allow-partial");
@@ -56,9 +58,11 @@ int cmd_dedup(int argc, char **argv) {
     for (int i = 1; i < argc; i++) thr_given |= !strcmp(argv[i], "--threshold");
     int prc = cli_search_parse(argc, argv, "dedup", &dir, NULL, &thr, &format, &model, NULL, &threads, NULL, NULL);
     if (!prc && !norm && !thr_given) thr = 0.5;
-    if (!prc && cli_threshold_name() && (!norm || strcmp(model, "visil_f")))
+    if (!prc && cli_threshold_name() &&
+        (!norm || strcmp(model, "visil_f") || cli_search_temporal() != VS_TEMPORAL_DEFAULT))
         return cli_usage_error("dedup", "--threshold %s is measured for the normalised visil_f score: not with "
-                                        "--norm off or another --model (give a number)", cli_threshold_name());
+                                        "--norm off, another --model or another --temporal (give a number)",
+                               cli_threshold_name());
     if (prc) return prc;
     int jsonl = !strcmp(format, "jsonl"), rc = 1;
     vs_index *idx = NULL;
@@ -68,6 +72,7 @@ int cmd_dedup(int argc, char **argv) {
     p.threshold = thr;
     p.normalize = norm;
     p.model = model;
+    p.temporal = cli_search_temporal();
     p.n_threads = threads;
     p.cmd = "dedup";
     p.note = cli_search_note;

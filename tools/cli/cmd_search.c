@@ -44,7 +44,7 @@ static void search_usage(FILE *f) {
                "  --top K          best K matches per query (default 10; 0 = all)\n"
                "  --threshold S    only scores >= S (default: none); p90, p95 or p99: the normalised\n"
                "                   ViSiL_f score that kept 90/95/99 %% pair precision on the dev\n"
-               "                   benchmark (recall 0.79/0.74/0.60; docs/search.md \"Operating points\")\n"
+               "                   benchmark (recall 0.87/0.81/0.69; docs/search.md \"Operating points\")\n"
                "  --format F       csv (default, header query_id,ref_id,score) or jsonl (a query that\n"
                "                   fails gets a {\"query_id\",\"error\"} row; with csv errors go to stderr)\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
@@ -76,6 +76,9 @@ static void search_usage(FILE *f) {
                "                   bfloat16 (AMX / AVX-512 BF16 through oneDNN): about 1.6x the pairs/s\n"
                "                   of ViSiL_f, scores within 1e-4, the same five-draw figures; default\n"
                "                   bf16 where the CPU has it, else fp32 (`vidsim --help` says which)\n"
+               "  --temporal W     0..1: weight of temporal consistency in the ViSiL_f score, each frame\n"
+               "                   pair mixed with the mean of its diagonal run (default 0.5; 0: the\n"
+               "                   published ViSiL_f; docs/hard_copies.md \"Temporal consistency\")\n"
                "  --allow-partial  exit 0 even if damaged index entries had to be left out (they are\n"
                "                   still listed on stderr, and as {\"ref_id\",\"skipped\",\"error\"} rows\n"
                "                   in jsonl; without it such a search exits 1 after printing its results)\n"
@@ -111,6 +114,11 @@ static const char *named_threshold;
 
 const char *cli_threshold_name(void) { return named_threshold; }
 
+/* The --temporal last parsed (VS_TEMPORAL_DEFAULT when not given). */
+static float temporal_opt = VS_TEMPORAL_DEFAULT;
+
+float cli_search_temporal(void) { return temporal_opt; }
+
 /* The options search and dedup share. Returns 0, or 2 after a usage error. */
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                         const char **format, const char **model, const char **pca, int *threads, char **pos,
@@ -119,7 +127,7 @@ int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, i
         const char *a = argv[i], *v = NULL;
         int val = !strcmp(a, "--index") || (!strcmp(a, "--top") && top) || !strcmp(a, "--threshold") ||
                   !strcmp(a, "--format") || !strcmp(a, "--model") || (!strcmp(a, "--pca") && pca) ||
-                  !strcmp(a, "-j");
+                  !strcmp(a, "-j") || !strcmp(a, "--temporal");
         if (val && !(v = cli_opt_value(cmd, argc, argv, &i))) return 2;
         if (!strcmp(a, "--index")) *dir = v;
         else if (!strcmp(a, "--top") && top) {
@@ -132,7 +140,9 @@ int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, i
             if (cli_parse_choice(cmd, "--format", v, fmts, 2) < 0) return 2;
             *format = v;
         } else if (!strcmp(a, "--model")) *model = v;
-        else if (!strcmp(a, "--pca") && pca) *pca = v;
+        else if (!strcmp(a, "--temporal")) {
+            if (cli_parse_float(cmd, "--temporal", v, 0.0, 1.0, &temporal_opt)) return 2;
+        } else if (!strcmp(a, "--pca") && pca) *pca = v;
         else if (!strcmp(a, "-j")) {
             if (cli_parse_int(cmd, "-j", v, 1, INT_MAX, threads)) return 2;
         } else if ((a[0] == '-' && a[1]) || !pos) return cli_unknown_option(cmd, a);
@@ -321,11 +331,12 @@ int cmd_search(int argc, char **argv) {
     sp.threshold = thr;
     sp.symmetric = sym;
     sp.normalize = norm;
-    if (cli_threshold_name() && (!norm || !sym || strcmp(model, "visil_f") || ts.hash_only)) {
+    if (cli_threshold_name() && (!norm || !sym || strcmp(model, "visil_f") || ts.hash_only ||
+                                 cli_search_temporal() != VS_TEMPORAL_DEFAULT)) {
         free(pos);
         return cli_usage_error("search", "--threshold %s is measured for the normalised visil_f score in both "
-                                         "directions: not with --norm off, --direction q2r, another --model or "
-                                         "--hash-only (give a number)", cli_threshold_name());
+                                         "directions: not with --norm off, --direction q2r, another --model, "
+                                         "another --temporal or --hash-only (give a number)", cli_threshold_name());
     }
     sp.model = model;
     sp.two_stage_k = ts.K;
@@ -335,6 +346,7 @@ int cmd_search(int argc, char **argv) {
     sp.gvec_segments = ts.gvec_segments; /* 0: not given */
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
+    sp.temporal = cli_search_temporal();
     sp.mirror_view = mirror_view;
     sp.inset_view = inset_view;
     sp.segments = ts.segments;

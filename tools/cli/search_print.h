@@ -41,6 +41,8 @@ int cli_skip_report_files(const vs_search_skips *l, const char *cmd, vs_index *i
  * when it was a number or not given. Named points are measured for normalised ViSiL_f
  * (symmetric) only. */
 const char *cli_threshold_name(void);
+/* The --temporal last parsed by cli_search_parse (VS_TEMPORAL_DEFAULT when not given). */
+float cli_search_temporal(void);
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                      const char **format, const char **model, const char **pca, int *threads, char **pos, int *npos);
 /* Remove every FLAG (no value) from argv; 1 if there was one. */

@@ -144,7 +144,7 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     const vs_search_params d = vs_search_default_params();
     const char *dirs = serve_param(r, "direction"), *sps = serve_param(r, "sim_precision");
     const char *fss = serve_param(r, "first_stage"), *tks = serve_param(r, "top_k");
-    const char *gss = serve_param(r, "gvec_segments");
+    const char *gss = serve_param(r, "gvec_segments"), *tps = serve_param(r, "temporal");
     static const char *const flags[] = {"mirror_view", "inset_view", "two_stage"};
     int fv[3];
     for (int k = 0; k < 3; k++)
@@ -173,7 +173,14 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
         snprintf(msg, n, "first_stage must be hash or gvec");
         return 400;
     }
-    double k = 0, g = 0;
+    double k = 0, g = 0, t = 0;
+    if (tps) {
+        if (serve_parse_num(tps, 0, 1, &t)) {
+            snprintf(msg, n, "temporal must be a number from 0 to 1");
+            return 400;
+        }
+        p->temporal = (float)t;
+    }
     if (tks && (serve_parse_num(tks, 1, 100000, &k) || k != floor(k))) {
         snprintf(msg, n, "top_k must be an integer from 1 to 100000");
         return 400;
@@ -194,7 +201,7 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     if (tks) p->two_stage_k = (long)k;
     if (gss) p->gvec_segments = (int)g;
     *custom = p->mirror_view != d.mirror_view || p->inset_view != d.inset_view || p->symmetric != d.symmetric ||
-              p->sim_precision != d.sim_precision || p->mode != d.mode;
+              p->sim_precision != d.sim_precision || p->temporal != d.temporal || p->mode != d.mode;
     return 0;
 }
 
@@ -240,9 +247,9 @@ static enum MHD_Result ep_search(serve_req *r) {
         const char *e = vs_last_error();
         return !strncmp(e, "two_stage_k", 11) ? serve_error(r, 400, "top_k%s", e + 11) : serve_error(r, 400, "%s", e);
     }
-    if (named_thr && (!norm || !sp.symmetric))
+    if (named_thr && (!norm || !sp.symmetric || sp.temporal != VS_TEMPORAL_DEFAULT))
         return serve_error(r, 400, "threshold %s is measured for the normalised score in both directions: not with "
-                                   "norm off or direction q2r (give a number)", thrs);
+                                   "norm off, direction q2r or another temporal (give a number)", thrs);
     const char *query;
     if (r->up_seen) {
         if (!r->up_path[0]) return serve_error(r, 500, "the upload was not stored");

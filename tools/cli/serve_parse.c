@@ -140,6 +140,7 @@ char **serve_fields_slot(serve_fields *f, const char *key) {
     if (!strcmp(key, "first_stage")) return &f->first_stage;
     if (!strcmp(key, "top_k")) return &f->top_k;
     if (!strcmp(key, "gvec_segments")) return &f->gvec_segments;
+    if (!strcmp(key, "temporal")) return &f->temporal;
     return NULL;
 }
 
@@ -173,6 +174,7 @@ void serve_fields_free(serve_fields *f) {
     free(f->first_stage);
     free(f->top_k);
     free(f->gvec_segments);
+    free(f->temporal);
     memset(f, 0, sizeof *f);
 }
 

@@ -1,0 +1,219 @@
+/*
+ * test_temporal.c - ViSiL_f's temporal weight (vs_simmodel_params.temporal,
+ * docs/hard_copies.md "Temporal consistency"): the score of a map against a plain
+ * reference (each cell mixed with the mean of its diagonal run, then the video Chamfer by
+ * rows or by columns) for several shapes and weights; weight 0 is the plain Chamfer
+ * exactly; vs_simmodel_similarity and vs_simmodel_pair of a ViSiL_f state equal the
+ * reference on their own f2f map; a diagonal run of matches keeps its score where the same
+ * row maxima scattered out of order lose; ViSiL models ignore the weight; bad weights are
+ * refused by the state, the search parameters and the normalisation parameters, each
+ * naming the field; the stored background levels' id depends on the weight for visil_f.
+ */
+#include "test.h"
+#include "vidsim/norm.h"
+#include "vidsim/search.h"
+#include "vidsim/simmodel.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 88172645463325252ull;
+static float urand(void) { /* xorshift64, uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+/* the definition, in double: S'[i,j] = (1-w) S[i,j] + w mean(S[i+k,j+k], k = -1..1 inside) */
+static double ref_score(const float *S, int T, int U, double w, int by_cols) {
+    double *M = malloc(sizeof(double) * (size_t)T * U);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < U; j++) {
+            double sum = 0;
+            int n = 0;
+            for (int k = -1; k <= 1; k++) {
+                int a = i + k, b = j + k;
+                if (a < 0 || b < 0 || a >= T || b >= U) continue;
+                sum += S[a * U + b];
+                n++;
+            }
+            M[i * U + j] = (1 - w) * S[i * U + j] + w * sum / n;
+        }
+    double tot = 0;
+    const int outer = by_cols ? U : T, inner = by_cols ? T : U;
+    for (int o = 0; o < outer; o++) {
+        double m = -INFINITY;
+        for (int x = 0; x < inner; x++) {
+            double v = by_cols ? M[x * U + o] : M[o * U + x];
+            m = v > m ? v : m;
+        }
+        tot += m;
+    }
+    free(M);
+    return tot / outer;
+}
+
+static vs_simmodel_state *state(const vs_simmodel *m, float w) {
+    vs_simmodel_params p = vs_simmodel_default_params();
+    p.temporal = w;
+    vs_simmodel_state *st = NULL;
+    CHECK_EQ(vs_simmodel_state_create(&st, m, &p), VS_OK);
+    return st;
+}
+
+static void test_map_scores(void) {
+    vs_simmodel *m = NULL;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    CHECK(vs_simmodel_default_params().temporal == 0.0f); /* the library's default: the published ViSiL_f */
+    const int shapes[][2] = {{1, 1}, {1, 6}, {6, 1}, {2, 2}, {7, 9}, {12, 5}};
+    const float ws[] = {0.0f, 0.25f, 0.5f, 1.0f};
+    float S[12 * 9];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int T = shapes[s][0], U = shapes[s][1];
+        for (int k = 0; k < T * U; k++) S[k] = urand();
+        for (size_t w = 0; w < sizeof ws / sizeof ws[0]; w++) {
+            vs_simmodel_state *st = state(m, ws[w]);
+            for (int bc = 0; bc < 2; bc++) {
+                const float got = vs_simmodel_state_chamfer(st, S, T, U, bc);
+                const double want = ref_score(S, T, U, ws[w], bc);
+                CHECK_MSG(fabs(got - want) < 1e-6, "%dx%d w %.2f by_cols %d: %.9g, reference %.9g", T, U,
+                          (double)ws[w], bc, (double)got, want);
+                if (ws[w] == 0.0f) CHECK(got == vs_simmodel_chamfer(S, T, U, bc)); /* exactly the plain Chamfer */
+            }
+            vs_simmodel_state_free(st);
+        }
+    }
+    /* the point of it: the same row maxima, in order along a diagonal or scattered */
+    enum { N = 8 };
+    float D[N * N], X[N * N];
+    for (int k = 0; k < N * N; k++) D[k] = X[k] = 0.1f;
+    for (int i = 0; i < N; i++) {
+        D[i * N + i] = 0.6f;             /* frame i of the copy is frame i of the original */
+        X[i * N + (i * 3) % N] = 0.6f;   /* each frame looks like some frame, in no order */
+    }
+    vs_simmodel_state *st = state(m, 0.5f);
+    CHECK_NEAR(vs_simmodel_chamfer(D, N, N, 0), vs_simmodel_chamfer(X, N, N, 0), 1e-7);
+    const float d = vs_simmodel_state_chamfer(st, D, N, N, 0), x = vs_simmodel_state_chamfer(st, X, N, N, 0);
+    CHECK_MSG(d > 0.59f && x < 0.45f, "diagonal run %.4f, scattered %.4f", (double)d, (double)x);
+    /* bad weights: the state is refused, naming the field */
+    const float bad[] = {-0.01f, 1.5f, NAN};
+    for (int b = 0; b < 3; b++) {
+        vs_simmodel_params p = vs_simmodel_default_params();
+        p.temporal = bad[b];
+        vs_simmodel_state *sb = NULL;
+        CHECK_EQ(vs_simmodel_state_create(&sb, m, &p), VS_ERR_INVALID_ARG);
+        CHECK(sb == NULL);
+        CHECK(strstr(vs_last_error(), "temporal") != NULL);
+    }
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
+}
+
+static void unit_features(float *x, long n, int D) {
+    for (long v = 0; v < n; v++) {
+        double s = 0;
+        for (int d = 0; d < D; d++) {
+            x[v * D + d] = urand();
+            s += (double)x[v * D + d] * x[v * D + d];
+        }
+        for (int d = 0; d < D; d++) x[v * D + d] /= (float)sqrt(s);
+    }
+}
+
+/* vs_simmodel_similarity and vs_simmodel_pair of a weighted ViSiL_f state score the f2f map
+ * as the reference does */
+static void test_similarity(void) {
+    enum { R = 9, D = 16, T = 11, NT = 3 };
+    const int Us[NT] = {13, 3, 11};
+    float *q = malloc(sizeof(float) * T * R * D), *t[NT];
+    unit_features(q, (long)T * R, D);
+    /* target 0 holds the query's frames 2..10 in order (a copy), then noise */
+    vs_simvideo tv[NT];
+    for (int k = 0; k < NT; k++) {
+        t[k] = malloc(sizeof(float) * (size_t)Us[k] * R * D);
+        unit_features(t[k], (long)Us[k] * R, D);
+        tv[k].x = t[k];
+        tv[k].T = Us[k];
+    }
+    memcpy(t[0], q + 2 * R * D, sizeof(float) * 9 * R * D);
+    vs_simmodel *m = NULL;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    vs_simmodel_state *st = state(m, 0.5f), *st0 = state(m, 0.0f);
+    float sims[NT], sims0[NT], f2f[T * 13];
+    CHECK_EQ(vs_simmodel_similarity(st, sims, q, T, tv, NT, R, D), VS_OK);
+    CHECK_EQ(vs_simmodel_similarity(st0, sims0, q, T, tv, NT, R, D), VS_OK);
+    for (int k = 0; k < NT; k++) {
+        CHECK_EQ(vs_simmodel_f2f(st0, f2f, q, T, t[k], Us[k], R, D), VS_OK);
+        /* short videos are repeated to 4 frames before scoring (the reference loader's
+         * rule): target 1 (3 frames) is compared as a whole, the others cell by cell */
+        if (Us[k] >= 4) {
+            CHECK_MSG(fabs(sims[k] - ref_score(f2f, T, Us[k], 0.5, 0)) < 1e-5, "target %d: %.7f, reference %.7f", k,
+                      (double)sims[k], ref_score(f2f, T, Us[k], 0.5, 0));
+            CHECK_NEAR(sims0[k], ref_score(f2f, T, Us[k], 0.0, 0), 1e-5);
+        }
+        CHECK(isfinite(sims[k]));
+        vs_simmodel_pair_out po = {0};
+        CHECK_EQ(vs_simmodel_pair(st, &po, q, T, t[k], Us[k], R, D), VS_OK);
+        CHECK_NEAR(po.sim, sims[k], 1e-6);
+    }
+    /* the copy keeps (almost) its score; unrelated targets lose more of theirs */
+    CHECK_MSG(sims0[0] - sims[0] < 0.5 * (sims0[2] - sims[2]), "copy %.4f -> %.4f, unrelated %.4f -> %.4f",
+              (double)sims0[0], (double)sims[0], (double)sims0[2], (double)sims[2]);
+    vs_simmodel_state_free(st);
+    vs_simmodel_state_free(st0);
+    vs_simmodel_free(m);
+    /* a ViSiL model has a comparator: the weight changes nothing */
+    vs_simmodel *mv = NULL;
+    CHECK_EQ(vs_simmodel_create_random(&mv, D, 7), VS_OK);
+    vs_simmodel_state *a = state(mv, 0.0f), *b = state(mv, 1.0f);
+    float sa[NT], sb[NT];
+    CHECK_EQ(vs_simmodel_similarity(a, sa, q, T, tv, NT, R, D), VS_OK);
+    CHECK_EQ(vs_simmodel_similarity(b, sb, q, T, tv, NT, R, D), VS_OK);
+    for (int k = 0; k < NT; k++) CHECK(sa[k] == sb[k]);
+    vs_simmodel_state_free(a);
+    vs_simmodel_state_free(b);
+    vs_simmodel_free(mv);
+    free(q);
+    for (int k = 0; k < NT; k++) free(t[k]);
+}
+
+static void test_params(void) {
+    vs_search_params p = vs_search_default_params();
+    CHECK(p.temporal == VS_TEMPORAL_DEFAULT);
+    CHECK_EQ(vs_search_params_check(&p), VS_OK);
+    const float bad[] = {-0.5f, 1.01f, NAN};
+    for (int b = 0; b < 3; b++) {
+        p.temporal = bad[b];
+        CHECK_EQ(vs_search_params_check(&p), VS_ERR_INVALID_ARG);
+        CHECK(!strncmp(vs_last_error(), "temporal", 8));
+    }
+    vs_norm_params np = vs_norm_default_params();
+    CHECK(np.temporal == VS_TEMPORAL_DEFAULT);
+    CHECK_EQ(vs_norm_check_params(&np), VS_OK);
+    np.temporal = 2.0f;
+    CHECK_EQ(vs_norm_check_params(&np), VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "temporal") != NULL);
+    /* stored levels: another weight is another id for visil_f (0 keeps the old ids), none
+     * for a model file (its comparator ignores the weight) */
+    char a[192], b[192], c[192];
+    np = vs_norm_default_params();
+    vs_norm_extra_model(a, sizeof a, "visil_f", 1, &np, 10, 42);
+    np.temporal = 0.0f;
+    vs_norm_extra_model(b, sizeof b, "visil_f", 1, &np, 10, 42);
+    CHECK(strcmp(a, b) != 0);
+    CHECK_EQ(strcmp(b, "visil_f|sym|s1n10c0.8|upto10|m000000000000002a"), 0);
+    vs_norm_extra_model(a, sizeof a, "file:m.vstf:00ff", 1, &np, 10, 42);
+    np.temporal = 0.5f;
+    vs_norm_extra_model(c, sizeof c, "file:m.vstf:00ff", 1, &np, 10, 42);
+    CHECK_EQ(strcmp(a, c), 0);
+}
+
+int main(void) {
+    test_map_scores();
+    test_similarity();
+    test_params();
+    return vs_test_done();
+}
