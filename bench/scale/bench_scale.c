@@ -542,6 +542,7 @@ int main(int argc, char **argv) {
     const char *root = NULL, *work = "/tmp/B-scale", *hash_model = "models/conmh_64.vstf", *e2e = "auto";
     long Ns[MAXN_LIST];
     int nN = 0, seeds[16], nseeds = 0, K = 100, threads = 2, e2e_seeds = 5;
+    float temporal = VS_TEMPORAL_DEFAULT; /* --temporal: ViSiL_f's weight in the end-to-end re-ranking */
     char fs_list[2048] = "flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;faiss:IVF{L},PQ32x4fs|nprobe=32;conmh";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -553,6 +554,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--e2e")) e2e = v;
         else if (!strcmp(a, "--e2e-seeds")) e2e_seeds = atoi(v);
         else if (!strcmp(a, "--k")) K = atoi(v);
+        else if (!strcmp(a, "--temporal")) temporal = (float)atof(v);
         else if (!strcmp(a, "--hardness")) hardness = atof(v);
         else if (!strcmp(a, "--segs")) S_ = atoi(v) < 1 ? 1 : atoi(v);
         else if (!strcmp(a, "--qsegs")) QS_ = atoi(v) < 0 ? 0 : atoi(v);
@@ -723,6 +725,7 @@ int main(int argc, char **argv) {
     vs_simmodel_state *sst = NULL;
     vs_simmodel_params smp = vs_simmodel_default_params();
     smp.n_threads = threads;
+    smp.temporal = temporal; /* ViSiL_f as the search scores it (default VS_TEMPORAL_DEFAULT) */
     if (vs_simmodel_builtin(&sm, "visil_f") || vs_simmodel_state_create(&sst, sm, &smp)) die("visil_f");
     vs_localize_params lp = vs_localize_default_params();
 
@@ -923,6 +926,7 @@ usage:
     fprintf(stderr, "usage: bench_scale --draws DIR [--n 10000,100000] [--seeds 1,2,3,4,5] [--work DIR]\n"
                     "       [--first-stages 'flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;...;conmh'] [--k 100]\n"
                     "       [--e2e auto|all|none|SPEC] [--e2e-seeds 5] [--threads 2] [--hash-model FILE]\n"
+                    "       [--temporal W (ViSiL_f's temporal weight in the re-ranking, default 0.5)]\n"
                     "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0]\n");
     return 2;
 }

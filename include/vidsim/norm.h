@@ -67,7 +67,7 @@ VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
 /* Named operating points of the normalised ViSiL_f score (symmetric, default params),
  * measured on the dev benchmark's five draws (docs/search.md "Operating points"): "p90"
- * -0.025, "p95" 0.010, "p99" 0.070 (pair precision 0.90 / 0.96 / 0.99). Returns 1 and
+ * -0.025, "p95" 0.010, "p99" 0.065 (pair precision 0.90 / 0.96 / 0.99). Returns 1 and
  * sets *threshold when name is one of them, else 0 (threshold untouched). The one table
  * that search, dedup, the server and the bindings read. */
 VS_API int vs_norm_operating_point(const char *name, double *threshold);

@@ -70,7 +70,10 @@ typedef struct vs_simmodel_params {
                            S'[i,j] = (1-w) S[i,j] + w (S[i-1,j-1] + S[i,j] + S[i+1,j+1]) / n,
                            n the run's cells inside the map. A copy keeps its frames in order,
                            so its matches line up along a diagonal and keep their value; a
-                           lone frame that happens to look alike loses up to w 2/3 of it. The
+                           lone frame that happens to look alike loses up to w 2/3 of it. On
+                           the pair's own frames (a video under 4 frames is not repeated for
+                           it, as ViSiL's comparator needs), and only when both videos have 3
+                           frames or more (a shorter one has no run to check). The
                            training-free stand-in for ViSiL's comparator, which learns such
                            patterns (docs/hard_copies.md "Temporal consistency"). Search,
                            dedup and compare use VS_TEMPORAL_DEFAULT (below). Ignored by

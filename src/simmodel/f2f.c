@@ -5,7 +5,8 @@
  *                                                           mean over query regions)
  * and the final video-level Chamfer (mean over query rows of max over target columns,
  * with the reference's masked variant), and ViSiL_f's with its temporal weight (each cell
- * mixed with the mean of its diagonal run first: vs_simmodel_params.temporal).
+ * mixed with the mean of its diagonal run first: vs_simmodel_params.temporal; on the pair's
+ * own frames, not a short video's repetition, and only when both have 3 frames or more).
  * Fast path: the region dot products of a block of query frames against a block of
  * target frames are one cblas_sgemm [Tb*R, D] x [D, Ub*R] into a bounded scratch block
  * (never the whole T*R x U*R product: that is the reference's memory hot spot), then
@@ -267,25 +268,27 @@ void vs__f2f_backward(float *dq, float *dt, const float *dS, int ldS, const unsi
 
 /* Cell (i, j) of S [T,U] with temporal weight w: mixed with the mean of its diagonal run
  * (i-1, j-1), (i, j), (i+1, j+1) inside the map. */
-static inline float diag_cell(const float *S, int T, int U, int i, int j, float w) {
-    const float c = S[(long)i * U + j];
+static inline float diag_cell(const float *S, int T, int U, int ld, int i, int j, float w) {
+    const float c = S[(long)i * ld + j];
     if (w == 0.0f) return c;
     float sum = c;
     int n = 1;
-    if (i > 0 && j > 0) sum += S[(long)(i - 1) * U + (j - 1)], n++;
-    if (i + 1 < T && j + 1 < U) sum += S[(long)(i + 1) * U + (j + 1)], n++;
+    if (i > 0 && j > 0) sum += S[(long)(i - 1) * ld + (j - 1)], n++;
+    if (i + 1 < T && j + 1 < U) sum += S[(long)(i + 1) * ld + (j + 1)], n++;
     return (1.0f - w) * c + w * (sum / (float)n);
 }
 
-float vs__visil_f_chamfer(const float *S, int T, int U, float w, int by_cols) {
-    if (w == 0.0f && !by_cols) return vs__video_chamfer(S, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols) {
+    /* a video shorter than the run (3 frames) has no diagonal run to check: plain Chamfer */
+    if (T < 3 || U < 3) w = 0.0f;
+    if (w == 0.0f && !by_cols && ld == U) return vs__video_chamfer(S, T, U, NULL, NULL, 0, 1.0f, 0.0f);
     /* the maximum over each row (by_cols: each column), then their mean */
     const int outer = by_cols ? U : T, inner = by_cols ? T : U;
     double sum = 0.0;
     for (int o = 0; o < outer; o++) {
         float m = -INFINITY;
         for (int x = 0; x < inner; x++) {
-            float v = by_cols ? diag_cell(S, T, U, x, o, w) : diag_cell(S, T, U, o, x, w);
+            float v = by_cols ? diag_cell(S, T, U, ld, x, o, w) : diag_cell(S, T, U, ld, o, x, w);
             m = v > m ? v : m;
         }
         sum += m;

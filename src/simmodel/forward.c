@@ -227,6 +227,8 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
         w->score_map = w->f2f;
         w->score_rows = Te;
         w->score_cols = Ue;
+        w->score_T = T;
+        w->score_U = U;
         return;
     }
     const int T4 = Te / 4, U4 = Ue / 4, nA = band_out_rows(st, Te, Ue, full);
@@ -245,8 +247,14 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
 
 /* Evaluation-scale score of the pair just computed by w. */
 static float pair_score(const vs__simwork *w, const vs_simmodel_state *st) {
+    /* visil_f with a temporal weight: on the untiled map (a short video repeated to 4
+     * frames would join its last frame to its first along the diagonals); the plain
+     * Chamfer is the same on both (row and column maxima repeat) and reads the tiled one,
+     * as it always did */
+    if (st->m->kind != VS__SIM_VISIL && st->p.temporal != 0.0f)
+        return vs__visil_f_chamfer(w->score_map, w->score_T, w->score_U, w->score_cols, st->p.temporal, 0);
     if (st->m->kind != VS__SIM_VISIL)
-        return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, st->p.temporal, 0);
+        return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, w->score_cols, 0.0f, 0);
     return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL, 1, 1.0f, 0.0f);
 }
 
@@ -344,7 +352,7 @@ float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols) {
 
 float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U, int by_cols) {
     if (!st || T < 1 || U < 1 || !map) return NAN;
-    return vs__visil_f_chamfer(map, T, U, st->m->kind == VS__SIM_VISIL ? 0.0f : st->p.temporal, by_cols);
+    return vs__visil_f_chamfer(map, T, U, U, st->m->kind == VS__SIM_VISIL ? 0.0f : st->p.temporal, by_cols);
 }
 
 const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }
@@ -412,7 +420,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
         vs__simpar_run(st->n_work < j.nb ? st->n_work : j.nb, split_f2f, &j);
     else
         vs__f2f_forward_block(BF16(st), w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
-    if (!visil) return vs__visil_f_chamfer(w0->f2f, T, U, st->p.temporal, 0);
+    if (!visil) return vs__visil_f_chamfer(w0->f2f, T, U, U, st->p.temporal, 0);
     if (n_bands <= 1) { /* fits one band: worker 0 alone */
         vs__simacts *a = &w0->acts;
         vs__simacts_bind(a, w0->buf, T, U);

@@ -116,9 +116,10 @@ void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *
                          int D);
 /* Mean over valid rows of max over valid columns of (scale*h(V) + shift), h = Hardtanh
  * when clamp, else identity; masks may be NULL (all valid). */
-/* ViSiL_f's video Chamfer of a map [T,U] with temporal weight w (vs_simmodel_params.temporal):
- * rows (mean of row maxima) or by_cols (mean of column maxima). w = 0: the plain Chamfer. */
-float vs__visil_f_chamfer(const float *S, int T, int U, float w, int by_cols);
+/* ViSiL_f's video Chamfer of a map [T,U] (row stride ld) with temporal weight w
+ * (vs_simmodel_params.temporal; ignored when T or U is below 3): rows (mean of row maxima)
+ * or by_cols (mean of column maxima). w = 0 and ld = U: the plain Chamfer. */
+float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols);
 float vs__video_chamfer(const float *V, int T, int U, const unsigned char *rm,
                         const unsigned char *cm, int clamp, float scale, float shift);
 
@@ -145,6 +146,8 @@ typedef struct vs__simwork {
     size_t dgrad_cap;
     const float *score_map; /* map the video Chamfer reads: raw output, or f2f (visil_f) */
     int score_rows, score_cols;
+    int score_T, score_U;   /* visil_f: the pair's own frame counts (score_map's top-left block
+                               [score_T, score_U] of row stride score_cols is the untiled f2f) */
 } vs__simwork;
 
 /* Cache of vs_simmodel_forward_batch for the backward pass. */

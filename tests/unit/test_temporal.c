@@ -2,7 +2,8 @@
  * test_temporal.c - ViSiL_f's temporal weight (vs_simmodel_params.temporal,
  * docs/hard_copies.md "Temporal consistency"): the score of a map against a plain
  * reference (each cell mixed with the mean of its diagonal run, then the video Chamfer by
- * rows or by columns) for several shapes and weights; weight 0 is the plain Chamfer
+ * rows or by columns) for several shapes and weights (a video under 3 frames: the plain
+ * Chamfer), on the pair's own frames (a short video is not repeated); weight 0 is the plain Chamfer
  * exactly; vs_simmodel_similarity and vs_simmodel_pair of a ViSiL_f state equal the
  * reference on their own f2f map; a diagonal run of matches keeps its score where the same
  * row maxima scattered out of order lose; ViSiL models ignore the weight; bad weights are
@@ -10,6 +11,7 @@
  * naming the field; the stored background levels' id depends on the weight for visil_f.
  */
 #include "test.h"
+#include "vidsim/localize.h"
 #include "vidsim/norm.h"
 #include "vidsim/search.h"
 #include "vidsim/simmodel.h"
@@ -29,6 +31,7 @@ static float urand(void) { /* xorshift64, uniform in [-1, 1) */
 
 /* the definition, in double: S'[i,j] = (1-w) S[i,j] + w mean(S[i+k,j+k], k = -1..1 inside) */
 static double ref_score(const float *S, int T, int U, double w, int by_cols) {
+    if (T < 3 || U < 3) w = 0; /* no run of 3 frames to check: the plain Chamfer */
     double *M = malloc(sizeof(double) * (size_t)T * U);
     for (int i = 0; i < T; i++)
         for (int j = 0; j < U; j++) {
@@ -68,7 +71,7 @@ static void test_map_scores(void) {
     vs_simmodel *m = NULL;
     CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
     CHECK(vs_simmodel_default_params().temporal == 0.0f); /* the library's default: the published ViSiL_f */
-    const int shapes[][2] = {{1, 1}, {1, 6}, {6, 1}, {2, 2}, {7, 9}, {12, 5}};
+    const int shapes[][2] = {{1, 1}, {1, 6}, {6, 1}, {2, 2}, {2, 9}, {3, 3}, {7, 9}, {12, 5}};
     const float ws[] = {0.0f, 0.25f, 0.5f, 1.0f};
     float S[12 * 9];
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -147,17 +150,41 @@ static void test_similarity(void) {
     CHECK_EQ(vs_simmodel_similarity(st0, sims0, q, T, tv, NT, R, D), VS_OK);
     for (int k = 0; k < NT; k++) {
         CHECK_EQ(vs_simmodel_f2f(st0, f2f, q, T, t[k], Us[k], R, D), VS_OK);
-        /* short videos are repeated to 4 frames before scoring (the reference loader's
-         * rule): target 1 (3 frames) is compared as a whole, the others cell by cell */
-        if (Us[k] >= 4) {
-            CHECK_MSG(fabs(sims[k] - ref_score(f2f, T, Us[k], 0.5, 0)) < 1e-5, "target %d: %.7f, reference %.7f", k,
-                      (double)sims[k], ref_score(f2f, T, Us[k], 0.5, 0));
-            CHECK_NEAR(sims0[k], ref_score(f2f, T, Us[k], 0.0, 0), 1e-5);
-        }
+        /* a short video (target 1: 3 frames) is repeated to 4 frames for ViSiL, whose
+         * comparator needs them; the weighted score reads its own frames, not the
+         * repetition (which would join its last frame to its first on a diagonal) */
+        CHECK_MSG(fabs(sims[k] - ref_score(f2f, T, Us[k], 0.5, 0)) < 1e-5, "target %d: %.7f, reference %.7f", k,
+                  (double)sims[k], ref_score(f2f, T, Us[k], 0.5, 0));
+        CHECK_NEAR(sims0[k], ref_score(f2f, T, Us[k], 0.0, 0), 1e-5);
         CHECK(isfinite(sims[k]));
         vs_simmodel_pair_out po = {0};
         CHECK_EQ(vs_simmodel_pair(st, &po, q, T, t[k], Us[k], R, D), VS_OK);
         CHECK_NEAR(po.sim, sims[k], 1e-6);
+    }
+    /* the short video as the query (its rows repeated for ViSiL): the same untiled rule */
+    {
+        float r1 = 0, f2[3 * T];
+        vs_simvideo qv = {q, T};
+        CHECK_EQ(vs_simmodel_similarity(st, &r1, t[1], Us[1], &qv, 1, R, D), VS_OK);
+        CHECK_EQ(vs_simmodel_f2f(st0, f2, t[1], Us[1], q, T, R, D), VS_OK);
+        CHECK_NEAR(r1, ref_score(f2, Us[1], T, 0.5, 0), 1e-5);
+    }
+    /* the fused path of a search with segments (vs_localize_search: both directions from
+     * one pass, scored by vs_simmodel_state_chamfer) gives the symmetric score that
+     * vs_simmodel_similarity's two directions give, short target included */
+    {
+        float rs[NT], fs[NT];
+        CHECK_EQ(vs_simmodel_similarity_to(st, rs, tv, NT, q, T, R, D), VS_OK);
+        vs_loc_video lq = {q, T, NULL, 1.0, 0.0}, lt[NT];
+        for (int k = 0; k < NT; k++) lt[k] = (vs_loc_video){t[k], Us[k], NULL, 1.0, 0.0};
+        vs_segment *segs[NT] = {0};
+        int nsegs[NT] = {0};
+        CHECK_EQ(vs_localize_search(st, m, &lq, lt, NT, R, D, NULL, fs, segs, nsegs), VS_OK);
+        for (int k = 0; k < NT; k++) {
+            CHECK_MSG(fabs(fs[k] - 0.5 * (sims[k] + rs[k])) < 1e-5, "target %d: fused %.7f, two directions %.7f", k,
+                      (double)fs[k], 0.5 * (sims[k] + rs[k]));
+            free(segs[k]);
+        }
     }
     /* the copy keeps (almost) its score; unrelated targets lose more of theirs */
     CHECK_MSG(sims0[0] - sims[0] < 0.5 * (sims0[2] - sims[2]), "copy %.4f -> %.4f, unrelated %.4f -> %.4f",

@@ -44,7 +44,7 @@ static void search_usage(FILE *f) {
                "  --top K          best K matches per query (default 10; 0 = all)\n"
                "  --threshold S    only scores >= S (default: none); p90, p95 or p99: the normalised\n"
                "                   ViSiL_f score that kept 90/95/99 %% pair precision on the dev\n"
-               "                   benchmark (recall 0.87/0.81/0.69; docs/search.md \"Operating points\")\n"
+               "                   benchmark (recall 0.87/0.81/0.70; docs/search.md \"Operating points\")\n"
                "  --format F       csv (default, header query_id,ref_id,score) or jsonl (a query that\n"
                "                   fails gets a {\"query_id\",\"error\"} row; with csv errors go to stderr)\n"
                "  --model M        visil_f (default, builtin) or a similarity model file\n"
