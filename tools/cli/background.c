@@ -10,6 +10,7 @@
 #include "vidsim/norm.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static int on_progress(void *user, long done, long total) {
     cli_progress_update(user, (double)done, (double)total, "background");
@@ -28,11 +29,14 @@ int cli_background_pass(vs_index *idx, const char *cmd, const char *model, int s
         fprintf(stderr, "vidsim %s: background levels: %s\n", cmd, vs_last_error());
         return 1;
     }
+    char tw[32] = ""; /* ViSiL_f's temporal weight, which the levels are for */
+    if (!strcmp(model, "visil_f")) snprintf(tw, sizeof tw, ", temporal %g", (double)p.temporal);
     if (!quiet || r.n_skipped || r.stopped)
-        fprintf(stderr, "%s: background levels (%s, %s, %ld members): %ld computed, %ld already stored, %ld skipped of "
-                        "%ld videos in %.1f s%s\n",
-                vs_index_dir(idx), model, sym ? "sym" : "q2r", r.n_members, r.n_computed, r.n_kept, r.n_skipped,
-                r.n_videos, cli_now() - t0, r.stopped ? " (interrupted: run it again to finish)" : "");
+        fprintf(stderr, "%s: background levels (%s%s, %s, %ld members): %ld computed, %ld already stored, %ld skipped "
+                        "of %ld videos in %.1f s%s\n",
+                vs_index_dir(idx), model, tw, sym ? "sym" : "q2r",
+                r.n_members, r.n_computed, r.n_kept, r.n_skipped, r.n_videos, cli_now() - t0,
+                r.stopped ? " (interrupted: run it again to finish)" : "");
     if (r.stopped) return 130;
     return r.n_skipped ? 1 : 0;
 }
