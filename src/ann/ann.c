@@ -1,8 +1,9 @@
 /*
  * ann.c - vs_ann (ann.h): the exact flat inner-product index in plain C (the
  * reference, always built), and the dispatch to the FAISS shim (faiss_shim.cc) for
- * "faiss:FACTORY" specs when built with VS_HAVE_FAISS; the global (mean) vector of a
- * video's regions and the segment vectors of its temporal parts.
+ * "faiss:FACTORY" specs when built with VS_HAVE_FAISS, with vidsim's own scan of FAISS's
+ * IVF-SQ8 lists (sq8scan.c's kernels); the global (mean) vector of a video's regions and
+ * the segment vectors of its temporal parts.
  */
 #include "vidsim/ann.h"
 #include "ann/ann_internal.h"
@@ -219,9 +220,61 @@ static vs_status flat_search(const vs_ann *a, const float *q, long nq, long k, f
     return VS_OK;
 }
 
+#ifdef VS_HAVE_FAISS
+/* IVF-SQ8 search with vidsim's own scan (sq8scan.c): FAISS's index, lists and trained
+ * ranges, FAISS's score formula (ann_internal.h), the vectors' SQ8 part through kern.
+ * Per query: the coarse scores of every list, the nprobe best lists, then every code of
+ * those lists offered to the k-heap (ties to the lower id, as the flat index). */
+static vs_status ivfsq8_search(const vs__ivfsq8 *v, const vs__sq8_kernel *kern, const float *q, long nq, long k,
+                               float *sc, int64_t *ids) {
+    const int d = v->d;
+    const long np = v->nprobe < 1 ? 1 : v->nprobe > v->nlist ? v->nlist : v->nprobe;
+    float *cs = vs__malloc(sizeof(float) * ((size_t)v->nlist + (size_t)np + (size_t)d));
+    int64_t *pl = vs__malloc(sizeof(int64_t) * (size_t)np);
+    if (!cs || !pl) {
+        vs__free(cs);
+        vs__free(pl);
+        return vs__err(VS_ERR_NOMEM, "ann: out of memory");
+    }
+    float *ps = cs + v->nlist, *w = ps + np;
+    for (long qi = 0; qi < nq; qi++) {
+        const float *qv = q + (size_t)qi * d;
+        long h = 0;
+        for (long l = 0; l < v->nlist; l++) {
+            cs[l] = dot(qv, v->centroids + (size_t)l * d, d);
+            heap_offer(ps, pl, &h, np, cs[l], l);
+        }
+        /* the code's part: sum_j (q_j vdiff_j / 255) code_j; the rest is one number */
+        double c0 = 0.0;
+        for (int j = 0; j < d; j++) {
+            w[j] = qv[j] * v->vdiff[j] / 255.0f;
+            c0 += (double)qv[j] * v->vmin[j] + 0.5 * w[j];
+        }
+        float *s = sc + qi * k;
+        int64_t *id = ids + qi * k;
+        long hk = 0;
+        for (long p = 0; p < h; p++) {
+            const uint8_t *codes;
+            const int64_t *lid;
+            const long n = vs__faiss_list(v->ix, pl[p], &codes, &lid);
+            const float base = (float)c0 + (v->by_residual ? cs[pl[p]] : 0.0f);
+            for (long i = 0; i < n; i++)
+                heap_offer(s, id, &hk, k, base + kern->dot(codes + (size_t)i * d, w, d), lid[i]);
+        }
+        heap_finish(s, id, hk, k);
+    }
+    vs__free(cs);
+    vs__free(pl);
+    return VS_OK;
+}
+#endif
+
 vs_status vs_ann_search(const vs_ann *a, const float *q, long nq, long k, float *scores, int64_t *ids) {
     if (nq < 0 || k <= 0) return vs__err(VS_ERR_INVALID_ARG, "ann: bad search nq=%ld k=%ld", nq, k);
 #ifdef VS_HAVE_FAISS
+    vs__ivfsq8 v;
+    const vs__sq8_kernel *kern = vs__sq8_current();
+    if (a->fx && kern->dot && vs__faiss_ivfsq8(a->fx, &v)) return ivfsq8_search(&v, kern, q, nq, k, scores, ids);
     if (a->fx) {
         char err[1024] = "";
         if (vs__faiss_search(a->fx, nq, q, k, scores, ids, err, sizeof err))

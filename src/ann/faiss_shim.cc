@@ -1,11 +1,15 @@
 // faiss_shim.cc - the thin C++ translation unit between vidsim's C code (ann.c) and
 // FAISS's C++ API: index_factory with the inner-product metric, train / add / search,
-// search-time parameters through ParameterSpace, (de)serialisation. Every FAISS
-// exception is caught here and comes back as -1 (or NULL) with its message.
+// search-time parameters through ParameterSpace, (de)serialisation, and read-only views
+// of an IVF-SQ8 index's centroids, trained ranges and lists for vidsim's own scan (ann.c).
+// Every FAISS exception is caught here and comes back as -1 (or NULL) with its message.
 #include "ann/ann_internal.h"
 
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexScalarQuantizer.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
@@ -100,6 +104,36 @@ void *vs__faiss_read(const char *path, char *err, size_t n_err) {
         put_err(err, n_err, "unknown FAISS error");
     }
     return nullptr;
+}
+
+int vs__faiss_ivfsq8(const void *ix, vs__ivfsq8 *out) {
+    const auto *iv = dynamic_cast<const faiss::IndexIVFScalarQuantizer *>(static_cast<const faiss::Index *>(ix));
+    if (!iv || !iv->is_trained || iv->metric_type != faiss::METRIC_INNER_PRODUCT ||
+        iv->sq.qtype != faiss::ScalarQuantizer::QT_8bit || iv->code_size != static_cast<size_t>(iv->d) ||
+        iv->sq.trained.size() != 2 * static_cast<size_t>(iv->d))
+        return 0;
+    const auto *fq = dynamic_cast<const faiss::IndexFlat *>(iv->quantizer);
+    if (!fq || fq->metric_type != faiss::METRIC_INNER_PRODUCT ||
+        fq->ntotal != static_cast<faiss::Index::idx_t>(iv->nlist) ||
+        !dynamic_cast<const faiss::ArrayInvertedLists *>(iv->invlists))
+        return 0;
+    out->ix = ix;
+    out->d = iv->d;
+    out->nlist = static_cast<long>(iv->nlist);
+    out->nprobe = static_cast<long>(iv->nprobe);
+    out->by_residual = iv->by_residual ? 1 : 0;
+    out->centroids = fq->get_xb();
+    out->vmin = iv->sq.trained.data();
+    out->vdiff = iv->sq.trained.data() + iv->d;
+    return 1;
+}
+
+long vs__faiss_list(const void *ix, long l, const uint8_t **codes, const int64_t **ids) {
+    const auto *iv = dynamic_cast<const faiss::IndexIVF *>(static_cast<const faiss::Index *>(ix));
+    if (!iv) return 0;
+    *codes = iv->invlists->get_codes(static_cast<size_t>(l));
+    *ids = reinterpret_cast<const int64_t *>(iv->invlists->get_ids(static_cast<size_t>(l)));
+    return static_cast<long>(iv->invlists->list_size(static_cast<size_t>(l)));
 }
 
 } // extern "C"

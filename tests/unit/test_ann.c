@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
+#include "ann/ann_internal.h"
 #include "vidsim/ann.h"
 #include "vidsim/search.h"
 
@@ -209,6 +210,77 @@ static void test_faiss(void) {
     free(x);
 }
 
+/* The IVF-SQ8 scan (sq8scan.c, ann.c): every kernel this CPU runs gives FAISS's own
+ * scanner's answers (the same index, lists and probes): the scores rank by rank within
+ * 1e-4, the same ids up to near-ties; for a d that is not a multiple of the vector width
+ * (the kernels' tails) and one that is, probing some lists and all of them. */
+static void test_sq8_scan(void) {
+    if (!vs_ann_have_faiss()) {
+        fprintf(stderr, "SKIP test_sq8_scan: built without FAISS\n");
+        return;
+    }
+    int nk = 0;
+    const vs__sq8_kernel *ks = vs__sq8_kernels(&nk);
+    CHECK(nk >= 2 && !strcmp(ks[0].name, "faiss") && !strcmp(ks[1].name, "ref") && ks[1].supported);
+    CHECK(vs__sq8_current()->dot != NULL); /* the default is one of vidsim's scans */
+    CHECK(vs__sq8_use("nosuch") == VS_ERR_INVALID_ARG);
+    const int dims[2] = {37, 64};
+    const long n = 3000, nq = 40, k = 25;
+    for (int di = 0; di < 2; di++) {
+        const int d = dims[di];
+        float *x = clustered(n + nq, d, 30), *q = x + n * d;
+        vs_ann *a;
+        CHECK_EQ(vs_ann_create(&a, d, "faiss:IVF32,SQ8"), VS_OK);
+        CHECK_EQ(vs_ann_train(a, x, n), VS_OK);
+        CHECK_EQ(vs_ann_add(a, x, n), VS_OK);
+        const char *probes[2] = {"nprobe=5", "nprobe=32"};
+        float *s0 = malloc(sizeof(float) * nq * k), *s1 = malloc(sizeof(float) * nq * k);
+        int64_t *i0 = malloc(sizeof(int64_t) * nq * k), *i1 = malloc(sizeof(int64_t) * nq * k);
+        for (int pi = 0; pi < 2; pi++) {
+            CHECK_EQ(vs_ann_set(a, probes[pi]), VS_OK);
+            CHECK_EQ(vs__sq8_use("faiss"), VS_OK);
+            CHECK_EQ(vs_ann_search(a, q, nq, k, s0, i0), VS_OK);
+            for (int ki = 1; ki < nk; ki++) {
+                if (!ks[ki].supported) {
+                    fprintf(stderr, "sq8 scan %s: not supported here, skipped\n", ks[ki].name);
+                    continue;
+                }
+                CHECK_EQ(vs__sq8_use(ks[ki].name), VS_OK);
+                CHECK_EQ(vs_ann_search(a, q, nq, k, s1, i1), VS_OK);
+                double err = 0;
+                long same = 0, near_tie = 0;
+                for (long j = 0; j < nq * k; j++) {
+                    double e = fabs((double)s0[j] - s1[j]);
+                    err = e > err ? e : err;
+                    if (i0[j] == i1[j]) same++;
+                    else if (e < 1e-4) near_tie++; /* two codes within rounding of each other */
+                }
+                fprintf(stderr, "sq8 scan %s d=%d %s: max score difference to FAISS %.2e, %ld of %ld ids the same\n",
+                        ks[ki].name, d, probes[pi], err, same, nq * k);
+                CHECK_MSG(err < 1e-4 && same + near_tie == nq * k && same >= nq * k * 95 / 100,
+                          "%s d=%d %s: error %g, %ld same, %ld near ties", ks[ki].name, d, probes[pi], err, same,
+                          near_tie);
+            }
+        }
+        CHECK_EQ(vs__sq8_use(NULL), VS_OK);
+        /* a saved and reloaded index is scanned the same way (its lists are read back as
+         * arrays): the default scan's answers, bit for bit */
+        char path[1200];
+        snprintf(path, sizeof path, "%s/ann_sq8_%d.faiss", vs_test_tmpdir(), d);
+        CHECK_EQ(vs_ann_search(a, q, nq, k, s0, i0), VS_OK);
+        CHECK_EQ(vs_ann_save(a, path), VS_OK);
+        vs_ann *b = NULL;
+        CHECK_EQ(vs_ann_load(&b, path, "faiss:IVF32,SQ8", d), VS_OK);
+        CHECK_EQ(vs_ann_set(b, "nprobe=32"), VS_OK);
+        CHECK_EQ(vs_ann_search(b, q, nq, k, s1, i1), VS_OK);
+        CHECK(!memcmp(s0, s1, sizeof(float) * nq * k) && !memcmp(i0, i1, sizeof(int64_t) * nq * k));
+        vs_ann_free(b);
+        free(s0), free(s1), free(i0), free(i1);
+        vs_ann_free(a);
+        free(x);
+    }
+}
+
 static void test_mean_vector(void) {
     float x[3 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0}, m[4];
     vs_ann_mean_vector(m, x, 3, 4);
@@ -368,6 +440,7 @@ static void test_first_stage(void) {
 int main(void) {
     test_flat();
     test_faiss();
+    test_sq8_scan();
     test_mean_vector();
     test_first_stage();
     return vs_test_done();
