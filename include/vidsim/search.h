@@ -161,6 +161,11 @@ VS_API vs_search_params vs_search_default_params(void);
  * Values a field's own code reads (a model or hash model file, a gvec:SPEC's index, pca
  * and calib files) are checked when they are opened. */
 VS_API vs_status vs_search_params_check(const vs_search_params *p);
+/* 1 when p scores pairs as the named thresholds were measured (vs_norm_operating_point,
+ * docs/search.md "Operating points"): normalised, symmetric, the builtin visil_f, mode
+ * exhaustive or two_stage, temporal VS_TEMPORAL_DEFAULT; else 0. The front ends refuse a
+ * named threshold otherwise, in their own option names. */
+VS_API int vs_search_params_operating_points_hold(const vs_search_params *p);
 
 /* Entries left out because their feature file could not be loaded (missing,
  * truncated, corrupt). Entries that vanished from the index during the search (a

@@ -73,3 +73,8 @@ vs_status vs_search_params_check(const vs_search_params *p) {
         return vs__err(VS_ERR_INVALID_ARG, "shard must be 0 to %d (n_shards - 1), got %d", p->n_shards - 1, p->shard);
     return VS_OK;
 }
+
+int vs_search_params_operating_points_hold(const vs_search_params *p) {
+    return p && p->normalize && p->symmetric && (!p->model || !strcmp(p->model, "visil_f")) &&
+           (p->mode == VS_SEARCH_EXHAUSTIVE || p->mode == VS_SEARCH_TWO_STAGE) && p->temporal == VS_TEMPORAL_DEFAULT;
+}

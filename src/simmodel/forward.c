@@ -340,14 +340,7 @@ vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *f2f_rev
 
 float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols) {
     if (T < 1 || U < 1 || !map) return NAN;
-    if (!by_cols) return vs__video_chamfer(map, T, U, NULL, NULL, 0, 1.0f, 0.0f);
-    double sum = 0.0;
-    for (int j = 0; j < U; j++) {
-        float m = -INFINITY;
-        for (int i = 0; i < T; i++) m = map[(long)i * U + j] > m ? map[(long)i * U + j] : m;
-        sum += m;
-    }
-    return (float)(sum / U);
+    return vs__visil_f_chamfer(map, T, U, U, 0.0f, by_cols);
 }
 
 float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U, int by_cols) {

@@ -217,7 +217,37 @@ static void test_entry_points(void) {
     if (system(cmd) != 0) fprintf(stderr, "warning: %s failed\n", cmd);
 }
 
+/* When the named thresholds hold: the default search and its two-stage form; not with
+ * another direction, model, mode, temporal weight or without normalisation */
+static void test_operating_points(void) {
+    vs_search_params p = vs_search_default_params();
+    CHECK(vs_search_params_operating_points_hold(&p));
+    p.mode = VS_SEARCH_TWO_STAGE;
+    CHECK(vs_search_params_operating_points_hold(&p));
+    p.model = NULL; /* the default model */
+    CHECK(vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.normalize = 0;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.symmetric = 0;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.model = "s2vs.vstf";
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.mode = VS_SEARCH_HASH_ONLY;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p.mode = VS_SEARCH_CLIP;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.temporal = 0.0f;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    CHECK(!vs_search_params_operating_points_hold(NULL));
+}
+
 int main(void) {
+    test_operating_points();
     test_valid();
     test_rules();
     test_entry_points();

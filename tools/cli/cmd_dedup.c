@@ -58,11 +58,6 @@ int cmd_dedup(int argc, char **argv) {
     for (int i = 1; i < argc; i++) thr_given |= !strcmp(argv[i], "--threshold");
     int prc = cli_search_parse(argc, argv, "dedup", &dir, NULL, &thr, &format, &model, NULL, &threads, NULL, NULL);
     if (!prc && !norm && !thr_given) thr = 0.5;
-    if (!prc && cli_threshold_name() &&
-        (!norm || strcmp(model, "visil_f") || cli_search_temporal() != VS_TEMPORAL_DEFAULT))
-        return cli_usage_error("dedup", "--threshold %s is measured for the normalised visil_f score: not with "
-                                        "--norm off, another --model or another --temporal (give a number)",
-                               cli_threshold_name());
     if (prc) return prc;
     int jsonl = !strcmp(format, "jsonl"), rc = 1;
     vs_index *idx = NULL;
@@ -73,6 +68,10 @@ int cmd_dedup(int argc, char **argv) {
     p.normalize = norm;
     p.model = model;
     p.temporal = cli_search_temporal();
+    if (cli_threshold_name() && !vs_search_params_operating_points_hold(&p))
+        return cli_usage_error("dedup", "--threshold %s is measured for the normalised visil_f score: not with "
+                                        "--norm off, another --model or another --temporal (give a number)",
+                               cli_threshold_name());
     p.n_threads = threads;
     p.cmd = "dedup";
     p.note = cli_search_note;

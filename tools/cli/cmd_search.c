@@ -331,13 +331,6 @@ int cmd_search(int argc, char **argv) {
     sp.threshold = thr;
     sp.symmetric = sym;
     sp.normalize = norm;
-    if (cli_threshold_name() && (!norm || !sym || strcmp(model, "visil_f") || ts.hash_only ||
-                                 cli_search_temporal() != VS_TEMPORAL_DEFAULT)) {
-        free(pos);
-        return cli_usage_error("search", "--threshold %s is measured for the normalised visil_f score in both "
-                                         "directions: not with --norm off, --direction q2r, another --model, "
-                                         "another --temporal or --hash-only (give a number)", cli_threshold_name());
-    }
     sp.model = model;
     sp.two_stage_k = ts.K;
     sp.hash_model = ts.hash_model;
@@ -347,6 +340,12 @@ int cmd_search(int argc, char **argv) {
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.temporal = cli_search_temporal();
+    if (cli_threshold_name() && !vs_search_params_operating_points_hold(&sp)) {
+        free(pos);
+        return cli_usage_error("search", "--threshold %s is measured for the normalised visil_f score in both "
+                                         "directions: not with --norm off, --direction q2r, another --model, "
+                                         "another --temporal or --hash-only (give a number)", cli_threshold_name());
+    }
     sp.mirror_view = mirror_view;
     sp.inset_view = inset_view;
     sp.segments = ts.segments;

@@ -247,7 +247,7 @@ static enum MHD_Result ep_search(serve_req *r) {
         const char *e = vs_last_error();
         return !strncmp(e, "two_stage_k", 11) ? serve_error(r, 400, "top_k%s", e + 11) : serve_error(r, 400, "%s", e);
     }
-    if (named_thr && (!norm || !sp.symmetric || sp.temporal != VS_TEMPORAL_DEFAULT))
+    if (named_thr && !vs_search_params_operating_points_hold(&sp))
         return serve_error(r, 400, "threshold %s is measured for the normalised score in both directions: not with "
                                    "norm off, direction q2r or another temporal (give a number)", thrs);
     const char *query;
