@@ -105,8 +105,8 @@ int main(int argc, char **argv) {
     }
     vs_simvideo *targets = malloc(sizeof *targets * (size_t)n_t);
     float *sims = malloc(sizeof(float) * (size_t)n_t);
-    for (int i = 0; i < n_t; i++) targets[i] = (vs_simvideo){tx[i], T};
-    vs_simvideo qvid = {q, T};
+    for (int i = 0; i < n_t; i++) targets[i] = (vs_simvideo){tx[i], T, NULL};
+    vs_simvideo qvid = {q, T, NULL};
     double best_visil = 1e30;
     for (int r = 0; r < reps; r++) {
         double t0 = cpu_now();

@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_targets; k++) {
         tv[k] = rand_video(U, R, D);
         vs_simmodel_index(st, tv[k], NULL, tv[k], U, R, D);
-        tg[k] = (vs_simvideo){tv[k], U};
+        tg[k] = (vs_simvideo){tv[k], U, NULL};
     }
     float *sims = malloc(sizeof(float) * n_targets);
     double best = 1e30, best_cpu = 1e30;

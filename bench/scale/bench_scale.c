@@ -516,14 +516,14 @@ static void rerank(vs_simmodel_state *sst, const vs_simmodel *sm, const vs_local
         tmp[k] = NULL;
         if (ids[k] >= N) {
             const video *rv = &d->refs[ids[k] - N - d->ref0];
-            lv[k] = (vs_loc_video){rv->x, rv->T, rv->times, rv->fps, rv->dur};
+            lv[k] = (vs_loc_video){rv->x, rv->T, rv->times, rv->fps, rv->dur, NULL};
         } else {
             int Td = gen_distractor(ids[k], &tmp[k]);
             if (vs_simmodel_index(sst, tmp[k], NULL, tmp[k], Td, R_, D_)) die("index distractor");
-            lv[k] = (vs_loc_video){tmp[k], Td, NULL, 1.0, (double)Td};
+            lv[k] = (vs_loc_video){tmp[k], Td, NULL, 1.0, (double)Td, NULL};
         }
     }
-    vs_loc_video ql = {qx, T, times, qv->fps, qv->dur};
+    vs_loc_video ql = {qx, T, times, qv->fps, qv->dur, NULL};
     vs_segment **segs = xmalloc(sizeof *segs * (size_t)nc);
     int *nsegs = xmalloc(sizeof(int) * (size_t)nc);
     if (vs_localize_search(sst, sm, &ql, lv, (int)nc, R_, D_, lp, sims, segs, nsegs)) die("re-rank");

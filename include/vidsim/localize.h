@@ -117,6 +117,7 @@ typedef struct vs_loc_video {
     const float *times;  /* [T] seconds, or NULL (i / fps) */
     double fps;          /* sampling rate (a frame lasts 1/fps s); <= 0: 1 */
     double duration;     /* seconds, for clamping ends; <= 0: none */
+    const float *lev;    /* [T] frame levels for the score (vs_simvideo.lev), or NULL */
 } vs_loc_video;
 
 /* Segments of a pair of indexed videos: vs_localize_pair_matrix, vs_localize, ends

@@ -59,6 +59,8 @@ typedef struct vs_norm_params {
                           stored values' model id, so levels of one scorer never serve
                           another. Ignored for ViSiL model files. The searcher sets it from
                           vs_search_params.temporal */
+    int frames;        /* vs_norm_build: also the frame levels (1; ViSiL_f models only; see
+                          "Frame levels" below) */
 } vs_norm_params;
 
 VS_API vs_norm_params vs_norm_default_params(void);
@@ -66,8 +68,9 @@ VS_API vs_norm_params vs_norm_default_params(void);
 VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
 /* Named operating points of the normalised ViSiL_f score (symmetric, default params),
- * measured on the dev benchmark's five draws (docs/search.md "Operating points"): "p90"
- * -0.025, "p95" 0.010, "p99" 0.065 (pair precision 0.90 / 0.96 / 0.99). Returns 1 and
+ * with the default temporal weight and frame levels, measured on the dev benchmark's five
+ * draws (docs/search.md "Operating points"): "p90" -0.025, "p95" -0.005, "p99" 0.055
+ * (pair precision 0.91 / 0.95 / 0.99). Returns 1 and
  * sets *threshold when name is one of them, else 0 (threshold untouched). The one table
  * that search, dedup, the server and the bindings read. */
 VS_API int vs_norm_operating_point(const char *name, double *threshold);
@@ -125,7 +128,8 @@ typedef struct vs_norm_build_report {
     long n_videos;     /* ok videos with features */
     long n_members;
     long n_computed;   /* values computed and stored this time */
-    long n_kept;       /* values already stored for this member set */
+    long n_frames;     /* videos whose frame levels were computed and stored this time */
+    long n_kept;       /* values already stored for this member set (frame levels aside) */
     long n_skipped;    /* ok rows whose features could not be loaded (listed in the error of the next failure) */
     long n_deleted;    /* stale values (older member sets of this model) removed */
     int stopped;       /* progress asked to stop */
@@ -150,6 +154,57 @@ VS_API vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const 
  * value is damaged (`vidsim index verify --repair` removes it). */
 VS_API vs_status vs_norm_load(vs_index *idx, const char *model_tag, int sym, const vs_norm_params *p,
                               const int64_t *ids, long n, vs_norm_table *out);
+
+/* ------------------------------------------------------------------ frame levels */
+
+/* Frame levels: the reference-side level per frame (docs/search.md "Frame levels").
+ *
+ * A video level bg(r) says how well a reference matches unrelated videos as a whole; a
+ * frame level says it for one frame j of an indexed video v:
+ *
+ *     L_v[j] = mean of the p->n largest  max_u f2f(v, m)[j, u]  over the members m != v
+ *              that are not copies of v, none skipped
+ *
+ * (f2f: vs_simmodel_f2f, v's frames as rows, no temporal weight; a copy: a member whose
+ * Chamfer score from v, the mean over j of those maxima, is at or above p->copy_above,
+ * as for the video level). With fewer than p->n such members (a small index, or features
+ * on which most videos pass the copy cut, e.g. --raw) every L_v[j] is 0. Search subtracts
+ * beta * L_r[j] from every cell of the reference's frame j (vs_simvideo.lev, beta =
+ * vs_search_params.frame_levels) before the temporal mix and the Chamfer: a reference
+ * frame that looks like everything (a dark shot, a title card, a talking head) counts for
+ * less in every pair, a distinctive one keeps its value. The video levels are measured
+ * without frame levels (the stored "bg" values do not depend on them).
+ *
+ * Stored as index extras of kind "fbg", F32 [T, 1] per video, beside the video levels they
+ * go with (vs_norm_frames_model: the same model, direction, params and member set), by
+ * vs_norm_build. */
+
+/* The weight of the frame levels that search uses by default (vs_search_params.frame_levels). */
+#define VS_FRAME_LEVELS_DEFAULT 0.5f
+
+/* L_v [v->T] of indexed video v against members [n_members] (self: v's position among
+ * them, or -1). 0 for every frame when fewer than p->n members are left. */
+VS_API vs_status vs_norm_frame_levels(vs_simmodel_state *st, float *out, const vs_simvideo *v, long self,
+                                      const vs_simvideo *members, long n_members, int R, int D,
+                                      const vs_norm_params *p);
+
+/* The extras model id of the frame levels that go with video-level table t: its model
+ * id (model, direction, params, member set) + "|frames". They live and go with that set. */
+VS_API void vs_norm_frames_model(char *out, size_t n, const vs_norm_table *t);
+
+/* Stored frame levels for the videos of t (same order as t->ids). */
+typedef struct vs_norm_frames {
+    long n;
+    float **lev;         /* [n] each [T[k]] or NULL (not stored) */
+    int *T;              /* [n] */
+    long n_missing;
+    char model_id[224];
+} vs_norm_frames;
+VS_API void vs_norm_frames_free(vs_norm_frames *f);
+
+/* Read the stored frame levels for t's videos and member set. VS_ERR_FORMAT naming the
+ * index and video when one is damaged or malformed. */
+VS_API vs_status vs_norm_load_frames(vs_index *idx, const vs_norm_table *t, vs_norm_frames *out);
 
 #ifdef __cplusplus
 }

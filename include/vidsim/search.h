@@ -87,6 +87,12 @@ typedef struct vs_search_params {
                                    vs_dedup and vs_pair_compare; the background levels are those of
                                    the same weight (vs_norm_params.temporal). Ignored by ViSiL model
                                    files (docs/hard_copies.md "Temporal consistency") */
+    float frame_levels;         /* ViSiL_f with normalisation on: weight beta of the references' frame
+                                   levels, 0..1 (norm.h "Frame levels": beta times each reference
+                                   frame's level against the index's members is taken off that
+                                   frame's cells before the Chamfer). Default VS_FRAME_LEVELS_DEFAULT
+                                   (0.5); 0: none. Exhaustive and two-stage searches; not vs_dedup
+                                   or vs_pair_compare, which score pairs without it */
     int mirror_view;            /* 1 (default): also score a video query's mirror image (left-right, extracted
                                    mirrored) and, when its best match beats the first view's best,
                                    keep per reference the better of the two views, each normalised
@@ -149,6 +155,7 @@ VS_API vs_search_params vs_search_default_params(void);
  *   threshold      not NaN
  *   sim_precision  VS_PRECISION_FP32 or VS_PRECISION_BF16
  *   temporal       0 to 1
+ *   frame_levels   0 to 1
  *   two_stage_k    >= 1 in mode two_stage
  *   gvec_segments  0 (the default) to VS_GVEC_MAX_SEGMENTS
  *   first_stage    NULL, "hash", "gvec" or "gvec:SPEC" (SPEC not empty), and only in mode
@@ -163,7 +170,8 @@ VS_API vs_search_params vs_search_default_params(void);
 VS_API vs_status vs_search_params_check(const vs_search_params *p);
 /* 1 when p scores pairs as the named thresholds were measured (vs_norm_operating_point,
  * docs/search.md "Operating points"): normalised, symmetric, the builtin visil_f, mode
- * exhaustive or two_stage, temporal VS_TEMPORAL_DEFAULT; else 0. The front ends refuse a
+ * exhaustive or two_stage, temporal VS_TEMPORAL_DEFAULT, frame_levels
+ * VS_FRAME_LEVELS_DEFAULT; else 0. The front ends refuse a
  * named threshold otherwise, in their own option names. */
 VS_API int vs_search_params_operating_points_hold(const vs_search_params *p);
 

@@ -144,10 +144,16 @@ VS_API void vs_simmodel_state_free(vs_simmodel_state *st); /* NULL ok */
 VS_API vs_status vs_simmodel_index(vs_simmodel_state *st, float *out, float *weights,
                                    const float *x, int T, int R, int D);
 
-/* An indexed video, borrowed: x [T,R,D] (R and D given per call). */
+/* An indexed video, borrowed: x [T,R,D] (R and D given per call). lev [T] (optional,
+ * NULL = none; ViSiL_f only, ViSiL models ignore it): frame levels, subtracted from every
+ * cell of the f2f map that belongs to the frame before the video Chamfer (and before the
+ * temporal mix), in both directions: a target's for vs_simmodel_similarity, a query's for
+ * vs_simmodel_similarity_to. Search sets it to the reference side's frame levels
+ * (norm.h "Frame levels"). */
 typedef struct vs_simvideo {
     const float *x;
     int T;
+    const float *lev;
 } vs_simvideo;
 
 /* Similarity of one indexed query [T,R,D] against n indexed targets: sims [n],
@@ -191,11 +197,12 @@ VS_API vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *
  * by_cols the mean over columns of the column maxima (the reverse direction of a
  * transposed map). NaN for an empty map. */
 VS_API float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols);
-/* The same score as st gives it: vs_simmodel_chamfer of the map with st's temporal weight
- * applied first (vs_simmodel_params.temporal; for a ViSiL_f state). With temporal 0 it
- * equals vs_simmodel_chamfer. */
+/* The same score as st gives it: vs_simmodel_chamfer of the map with the frame levels of
+ * its rows row_lev [T] and columns col_lev [U] (vs_simvideo.lev; NULL = none) subtracted and
+ * st's temporal weight applied first (vs_simmodel_params.temporal; both for a ViSiL_f state).
+ * With temporal 0 and no levels it equals vs_simmodel_chamfer. */
 VS_API float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U,
-                                       int by_cols);
+                                       int by_cols, const float *row_lev, const float *col_lev);
 
 /* Everything about one pair, for visualisation and checks. Output buffers are
  * caller-owned and optional (NULL = not wanted); sizes from vs_simmodel_pair_dims. */

@@ -207,6 +207,9 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
         if (!parse_num(value, &d) && d >= 0.0 && d <= 1.0) { p->temporal = (float)d; return VS_OK; }
         return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for temporal (0 to 1; 0: the published "
                        "ViSiL_f)", value);
+    } else if (!strcmp(key, "frame_levels")) {
+        if (!parse_num(value, &d) && d >= 0.0 && d <= 1.0) { p->frame_levels = (float)d; return VS_OK; }
+        return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '%s' for frame_levels (0 to 1; 0: none)", value);
     } else if (!strcmp(key, "first_stage")) {
         if (!strcmp(value, "hash") || !strcmp(value, "gvec") || (!strncmp(value, "gvec:", 5) && value[5]))
             return set_str(&b->first_stage, &p->first_stage, value);
@@ -508,15 +511,15 @@ vs_status vs_compare_json(const char *a, const char *b, const vs_search_params *
     if ((s = vs_simmodel_index(st, xa, NULL, fa->data, fa->T, R, D)) ||
         (s = vs_simmodel_index(st, xb, NULL, fb->data, fb->T, R, D)))
         goto done;
-    vs_simvideo va = {xa, fa->T}, vb = {xb, fb->T};
+    vs_simvideo va = {xa, fa->T, NULL}, vb = {xb, fb->T, NULL};
     float ab, ba;
     if ((s = vs_simmodel_similarity(st, &ab, xa, fa->T, &vb, 1, R, D)) ||
         (s = vs_simmodel_similarity(st, &ba, xb, fb->T, &va, 1, R, D)))
         goto done;
     const float score = p->symmetric ? 0.5f * (ab + ba) : ab;
     if (p->segments) {
-        vs_loc_video la = {xa, fa->T, fa->times, fa->fps, fa->duration};
-        vs_loc_video lb = {xb, fb->T, fb->times, fb->fps, fb->duration};
+        vs_loc_video la = {xa, fa->T, fa->times, fa->fps, fa->duration, NULL};
+        vs_loc_video lb = {xb, fb->T, fb->times, fb->fps, fb->duration, NULL};
         if ((s = vs_localize_videos(&segs, &nseg, st, &la, &lb, R, D, p->symmetric, score, &p->localize))) goto done;
     }
     jbuf j = {0};

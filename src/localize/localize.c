@@ -412,8 +412,8 @@ vs_status vs_localize_search(vs_simmodel_state *st, const vs_simmodel *m, const 
         int U = r->T;
         s = vs_simmodel_f2f_both(st, A, Bt, q->x, q->T, r->x, U, R, D);
         if (s != VS_OK) break;
-        sims[k] = 0.5f * (vs_simmodel_state_chamfer(st, A, q->T, U, 0) +
-                          vs_simmodel_state_chamfer(st, Bt, q->T, U, 1));
+        sims[k] = 0.5f * (vs_simmodel_state_chamfer(st, A, q->T, U, 0, q->lev, r->lev) +
+                          vs_simmodel_state_chamfer(st, Bt, q->T, U, 1, q->lev, r->lev));
         for (long c = 0; c < (long)q->T * U; c++) A[c] = 0.5f * (A[c] + Bt[c]);
         s = localize_pair(&segs[k], &nsegs[k], A, q, r, sims[k], p);
     }

@@ -2,7 +2,8 @@
  * norm.c - score normalisation against a background (norm.h): the background level
  * of a score list, the member set, one video's level against the members, and the
  * stored reference-side values (index extras of kind "bg": computed by vs_norm_build,
- * read by vs_norm_load).
+ * read by vs_norm_load), and the frame levels (kind "fbg": vs_norm_frame_levels, stored by
+ * vs_norm_build with the values, read by vs_norm_load_frames).
  */
 #include "vidsim/norm.h"
 
@@ -17,6 +18,7 @@
 
 #define NORM_MAX_KEEP 256
 #define NORM_KIND "bg"
+#define FRAMES_KIND "fbg"
 #define NORM_BATCH 64
 
 vs_norm_params vs_norm_default_params(void) {
@@ -26,12 +28,13 @@ vs_norm_params vs_norm_default_params(void) {
     p.copy_above = 0.8f;
     p.max_members = 512;
     p.temporal = VS_TEMPORAL_DEFAULT;
+    p.frames = 1;
     return p;
 }
 
 int vs_norm_operating_point(const char *name, double *threshold) {
     static const struct { const char *name; double value; } points[] = {
-        {"p90", -0.025}, {"p95", 0.010}, {"p99", 0.065}};
+        {"p90", -0.025}, {"p95", -0.005}, {"p99", 0.055}};
     for (size_t k = 0; name && k < sizeof points / sizeof points[0]; k++)
         if (!strcmp(name, points[k].name)) {
             *threshold = points[k].value;
@@ -146,6 +149,72 @@ vs_status vs_norm_value(vs_simmodel_state *st, float *out, const vs_simvideo *v,
     if (self >= 0 && self < n_members) scratch[self] = NAN; /* a video is not its own background */
     *out = vs_norm_stat(scratch, n_members, p);
     return VS_OK;
+}
+
+vs_status vs_norm_frame_levels(vs_simmodel_state *st, float *out, const vs_simvideo *v, long self,
+                               const vs_simvideo *members, long n_members, int R, int D, const vs_norm_params *p) {
+    const int T = v->T;
+    int Umax = 1;
+    for (long k = 0; k < n_members; k++) Umax = members[k].T > Umax ? members[k].T : Umax;
+    float *f2f = vs__malloc(sizeof(float) * (size_t)T * Umax);
+    float *mx = vs__malloc(sizeof(float) * (size_t)T * (n_members > 0 ? n_members : 1));
+    if (!f2f || !mx) {
+        vs__free(f2f);
+        vs__free(mx);
+        return vs__err(VS_ERR_NOMEM, "frame levels: out of memory for %d frames x %ld members", T, n_members);
+    }
+    vs_status s = VS_OK;
+    /* mx [T, n_members]: frame j's best match in member k (NaN: v itself) */
+    for (long k = 0; k < n_members && !s; k++) {
+        const int U = members[k].T;
+        if (k == self) {
+            for (int j = 0; j < T; j++) mx[(long)j * n_members + k] = NAN;
+            continue;
+        }
+        if ((s = vs_simmodel_f2f(st, f2f, v->x, T, members[k].x, U, R, D))) break;
+        for (int j = 0; j < T; j++) {
+            const float *row = f2f + (long)j * U;
+            float b = row[0];
+            for (int u = 1; u < U; u++) b = row[u] > b ? row[u] : b;
+            mx[(long)j * n_members + k] = b;
+        }
+    }
+    /* a member that is a copy of v (its Chamfer score v -> member, the mean of v's row
+     * maxima, at or above copy_above) is left out of every frame's level, as a copy is left
+     * out of the video level; the frames' own values are not cut (with features on which
+     * unrelated videos score above the cut, a per-frame cut would measure some frames
+     * against everything and others against nothing) */
+    long used = 0;
+    for (long k = 0; k < n_members && !s; k++) {
+        if (k == self) continue;
+        double c = 0.0;
+        for (int j = 0; j < T; j++) c += mx[(long)j * n_members + k];
+        if (c / T >= p->copy_above)
+            for (int j = 0; j < T; j++) mx[(long)j * n_members + k] = NAN;
+        else
+            used++;
+    }
+    /* a level is the mean of p->n members' values; fewer (a small index, or features on
+     * which most videos pass the copy cut) measure too little to take per frame: 0 */
+    vs_norm_params pf = *p;
+    pf.skip = 0;               /* every other member counts */
+    pf.copy_above = INFINITY;  /* copies are out already */
+    for (int j = 0; j < T && !s; j++) out[j] = used >= p->n ? vs_norm_stat(mx + (long)j * n_members, n_members, &pf) : 0.0f;
+    vs__free(f2f);
+    vs__free(mx);
+    return s;
+}
+
+void vs_norm_frames_model(char *out, size_t n, const vs_norm_table *t) {
+    snprintf(out, n, "%s|frames", t->model_id);
+}
+
+void vs_norm_frames_free(vs_norm_frames *f) {
+    if (!f) return;
+    for (long k = 0; f->lev && k < f->n; k++) vs__free(f->lev[k]);
+    vs__free(f->lev);
+    vs__free(f->T);
+    memset(f, 0, sizeof *f);
 }
 
 void vs_norm_table_free(vs_norm_table *t) {
@@ -274,6 +343,54 @@ vs_status vs_norm_load(vs_index *idx, const char *model_tag, int sym, const vs_n
     return VS_OK;
 }
 
+vs_status vs_norm_load_frames(vs_index *idx, const vs_norm_table *t, vs_norm_frames *out) {
+    memset(out, 0, sizeof *out);
+    size_t nn = (size_t)(t->n ? t->n : 1);
+    out->n = t->n;
+    out->lev = vs__calloc(nn, sizeof *out->lev);
+    out->T = vs__calloc(nn, sizeof *out->T);
+    if (!out->lev || !out->T) {
+        vs_norm_frames_free(out);
+        return vs__err(VS_ERR_NOMEM, "frame levels: out of memory");
+    }
+    vs_norm_frames_model(out->model_id, sizeof out->model_id, t);
+    out->n_missing = t->n;
+    if (t->n_members < 1) return VS_OK;
+    vs_index_extras *x = NULL;
+    vs_status s = vs_index_load_extras(idx, FRAMES_KIND, out->model_id, &x);
+    if (s) {
+        vs_norm_frames_free(out);
+        return s;
+    }
+    if (x->n_bad > 0)
+        s = vs__err(VS_ERR_FORMAT,
+                    "%s: the stored frame levels of video id %lld are damaged (run 'vidsim index verify "
+                    "--repair', then 'vidsim index background')",
+                    vs_index_dir(idx), (long long)x->bad_ids[0]);
+    for (long i = 0; i < x->n && !s; i++) {
+        long k = find_id(t->ids, t->n, x->video_ids[i]);
+        const vs_index_extra *e = &x->v[i];
+        if (k < 0 || out->lev[k]) continue;
+        int ok = e->dtype == VS_INDEX_F32 && e->n_cols == 1 && e->n_rows >= 1 && e->n_rows <= (1 << 24);
+        for (int64_t j = 0; ok && j < e->n_rows; j++) ok = isfinite(((const float *)e->data)[j]);
+        if (!ok) {
+            s = vs__err(VS_ERR_FORMAT, "%s: the stored frame levels of video id %lld are malformed",
+                        vs_index_dir(idx), (long long)x->video_ids[i]);
+            break;
+        }
+        if (!(out->lev[k] = vs__malloc(sizeof(float) * (size_t)e->n_rows))) {
+            s = vs__err(VS_ERR_NOMEM, "frame levels: out of memory");
+            break;
+        }
+        memcpy(out->lev[k], e->data, sizeof(float) * (size_t)e->n_rows);
+        out->T[k] = (int)e->n_rows;
+        out->n_missing--;
+    }
+    vs_index_extras_free(x);
+    if (s) vs_norm_frames_free(out);
+    return s;
+}
+
 /* ------------------------------------------------------------------ build */
 
 typedef struct {
@@ -319,19 +436,32 @@ static vs_status store_batch(vs_index *idx, const char *model_id, long n, const 
     return vs_index_put_extras(idx, n, ids, NORM_KIND, model_id, xs);
 }
 
-/* delete values of other member sets of this model, direction and params */
-static vs_status delete_stale(vs_index *idx, const char *model_id, long *n_deleted) {
+/* frame levels of n videos, one transaction; frees the arrays */
+static vs_status store_frames(vs_index *idx, const char *model_id, long n, const int64_t *ids, float **lev,
+                              const int *T) {
+    vs_index_extra xs[NORM_BATCH];
+    for (long i = 0; i < n; i++) xs[i] = (vs_index_extra){VS_INDEX_F32, T[i], 1, lev[i]};
+    vs_status s = vs_index_put_extras(idx, n, ids, FRAMES_KIND, model_id, xs);
+    for (long i = 0; i < n; i++) {
+        vs__free(lev[i]);
+        lev[i] = NULL;
+    }
+    return s;
+}
+
+/* delete values of kind of other member sets of this model, direction and params */
+static vs_status delete_stale(vs_index *idx, const char *kind, const char *model_id, long *n_deleted) {
     vs_index_extra_kinds *k = NULL;
     vs_status s = vs_index_list_extra_kinds(idx, &k);
     if (s) return s;
     const char *m = strstr(model_id, "|upto");
     size_t pre = m ? (size_t)(m - model_id) + 5 : strlen(model_id);
     for (long i = 0; i < k->n && !s; i++) {
-        if (strcmp(k->v[i].kind, NORM_KIND) || strncmp(k->v[i].model_id, model_id, pre) ||
+        if (strcmp(k->v[i].kind, kind) || strncmp(k->v[i].model_id, model_id, pre) ||
             !strcmp(k->v[i].model_id, model_id))
             continue;
         long d = 0;
-        s = vs_index_delete_extras(idx, NORM_KIND, k->v[i].model_id, &d);
+        s = vs_index_delete_extras(idx, kind, k->v[i].model_id, &d);
         *n_deleted += d;
     }
     vs_index_extra_kinds_free(k);
@@ -353,11 +483,14 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
     vs_index_entries *es = NULL;
     loaded *mem = NULL;
     vs_simvideo *mv = NULL;
-    int64_t *ids = NULL, *bids = NULL;
-    float *scratch = NULL, *bvals = NULL;
-    long *rows = NULL, nm = 0;
+    int64_t *ids = NULL, *bids = NULL, *fids = NULL;
+    float *scratch = NULL, *bvals = NULL, *flev[NORM_BATCH] = {0};
+    int fT[NORM_BATCH];
+    long *rows = NULL, nm = 0, nf = 0;
     vs_norm_table t;
+    vs_norm_frames fr;
     memset(&t, 0, sizeof t);
+    memset(&fr, 0, sizeof fr);
     int R = 0, D = 0;
 
     s = !strcmp(model, "visil_f") ? vs_simmodel_builtin(&m, model) : vs_simmodel_load(&m, model);
@@ -387,28 +520,41 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
     if (force && t.stored) new_set(&t, tag, sym, p);
     nm = t.n_members;
     r.n_members = nm;
-    if ((s = delete_stale(idx, t.model_id, &r.n_deleted))) goto done;
+    if ((s = delete_stale(idx, NORM_KIND, t.model_id, &r.n_deleted))) goto done;
+    /* the frame levels of the same member set (ViSiL_f only: what vs_simvideo.lev is for) */
+    const int frames = p->frames && !strcmp(vs_simmodel_kind(m), "visil_f");
+    if (frames) {
+        if ((s = vs_norm_load_frames(idx, &t, &fr))) goto done;
+        if (force)
+            for (long i = 0; i < n; i++) {
+                vs__free(fr.lev[i]);
+                fr.lev[i] = NULL;
+            }
+        if ((s = delete_stale(idx, FRAMES_KIND, fr.model_id, &r.n_deleted))) goto done;
+    }
+#define NEED_FRAMES(i) (frames && !fr.lev[i])
 
     long total = 0, done_n = 0, nb = 0;
-    for (long i = 0; i < n; i++) total += !t.have[i];
-    r.n_kept = n - total;
+    for (long i = 0; i < n; i++) total += !t.have[i] || NEED_FRAMES(i);
+    for (long i = 0; i < n; i++) r.n_kept += t.have[i];
     if (total == 0) goto done;
 
     mem = vs__calloc((size_t)(nm + 1), sizeof *mem);
     mv = vs__calloc((size_t)(nm + 1), sizeof *mv);
     scratch = vs__malloc((size_t)(nm + 1) * sizeof *scratch);
     bids = vs__malloc(NORM_BATCH * sizeof *bids);
+    fids = vs__malloc(NORM_BATCH * sizeof *fids);
     bvals = vs__malloc(NORM_BATCH * sizeof *bvals);
-    if (!mem || !mv || !scratch || !bids || !bvals) {
+    if (!mem || !mv || !scratch || !bids || !fids || !bvals) {
         s = vs__err(VS_ERR_NOMEM, "background: out of memory");
         goto done;
     }
     for (long k = 0; k < nm; k++) {
         if ((s = load_one(idx, st, &es->v[rows[k]], &mem[k], &R, &D))) goto done;
-        mv[k] = (vs_simvideo){mem[k].x, mem[k].f->T};
+        mv[k] = (vs_simvideo){mem[k].x, mem[k].f->T, NULL};
     }
     for (long i = 0; i < n && !s; i++) {
-        if (t.have[i]) continue;
+        if (t.have[i] && !NEED_FRAMES(i)) continue;
         loaded tmp = {0};
         const vs_simvideo *v;
         vs_simvideo vv;
@@ -419,19 +565,44 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
                 r.n_skipped++; /* a damaged non-member: left without a value (verify reports it) */
                 continue;
             }
-            vv = (vs_simvideo){tmp.x, tmp.f->T};
+            vv = (vs_simvideo){tmp.x, tmp.f->T, NULL};
             v = &vv;
         }
-        float val;
-        s = vs_norm_value(st, &val, v, i < nm ? i : -1, mv, nm, R, D, sym, p, scratch);
-        loaded_free(&tmp);
-        if (s) break;
-        bids[nb] = ids[i];
-        bvals[nb++] = val;
-        if (nb == NORM_BATCH) {
-            if ((s = store_batch(idx, t.model_id, nb, bids, bvals))) break;
-            r.n_computed += nb;
-            nb = 0;
+        if (NEED_FRAMES(i)) {
+            if (!(flev[nf] = vs__malloc(sizeof(float) * (size_t)(v->T > 0 ? v->T : 1)))) {
+                s = vs__err(VS_ERR_NOMEM, "frame levels: out of memory");
+                loaded_free(&tmp);
+                break;
+            }
+            fT[nf] = v->T;
+            fids[nf] = ids[i];
+            if ((s = vs_norm_frame_levels(st, flev[nf++], v, i < nm ? i : -1, mv, nm, R, D, p))) {
+                loaded_free(&tmp);
+                break;
+            }
+            if (nf == NORM_BATCH) {
+                if ((s = store_frames(idx, fr.model_id, nf, fids, flev, fT))) {
+                    loaded_free(&tmp);
+                    break;
+                }
+                r.n_frames += nf;
+                nf = 0;
+            }
+        }
+        if (t.have[i]) {
+            loaded_free(&tmp);
+        } else {
+            float val;
+            s = vs_norm_value(st, &val, v, i < nm ? i : -1, mv, nm, R, D, sym, p, scratch);
+            loaded_free(&tmp);
+            if (s) break;
+            bids[nb] = ids[i];
+            bvals[nb++] = val;
+            if (nb == NORM_BATCH) {
+                if ((s = store_batch(idx, t.model_id, nb, bids, bvals))) break;
+                r.n_computed += nb;
+                nb = 0;
+            }
         }
         done_n++;
         if (progress && progress(user, done_n, total)) {
@@ -442,8 +613,15 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
     if (!s && nb) {
         if (!(s = store_batch(idx, t.model_id, nb, bids, bvals))) r.n_computed += nb;
     }
+    if (!s && nf) {
+        if (!(s = store_frames(idx, fr.model_id, nf, fids, flev, fT))) r.n_frames += nf;
+        nf = 0;
+    }
+#undef NEED_FRAMES
 done:
     if (rep) *rep = r;
+    for (long i = 0; i < nf; i++) vs__free(flev[i]);
+    vs_norm_frames_free(&fr);
     vs_norm_table_free(&t);
     if (mem)
         for (long k = 0; k < nm; k++) loaded_free(&mem[k]);
@@ -451,6 +629,7 @@ done:
     vs__free(mv);
     vs__free(scratch);
     vs__free(bids);
+    vs__free(fids);
     vs__free(bvals);
     vs__free(ids);
     vs__free(rows);

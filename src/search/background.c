@@ -1,8 +1,9 @@
 /*
  * background.c - score normalisation inside the search (norm.h, docs/search.md "Score
  * normalisation"): the reference-side levels of the searcher's rows (stored ones read
- * once, missing ones computed in memory against the index's members on first use) and
- * s - bg(query) - bg(ref) applied to a query's scored list before ranking.
+ * once, missing ones computed in memory against the index's members on first use),
+ * s - bg(query) - bg(ref) applied to a query's scored list before ranking, and the
+ * references' frame levels (norm.h "Frame levels") that the pairs are scored with.
  */
 #include "search/search_internal.h"
 #include "core/internal.h"
@@ -26,10 +27,14 @@ void vs__bg_free(vs__bg *b) {
     vs__free(b->mv_row);
     vs__free(b->raw);
     vs__free(b->rlev);
+    if (b->flev && b->es)
+        for (long i = 0; i < b->es->n; i++) vs__free(b->flev[i]);
+    vs__free(b->flev);
+    vs_norm_frames_free(&b->fr);
     memset(b, 0, sizeof *b);
 }
 
-vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
+vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es, const vs_simmodel *model) {
     vs__bg *b = &s->bg;
     memset(b, 0, sizeof *b);
     if (!s->p.normalize) return VS_OK;
@@ -73,6 +78,11 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es) {
     if (!b->scratch || !b->mv || !b->mv_row) return vs__err(VS_ERR_NOMEM, "out of memory");
     b->es = es;
     b->on = 1;
+    if (model && s->p.frame_levels > 0.0f && !strcmp(vs_simmodel_kind(model), "visil_f")) {
+        if ((st = vs_norm_load_frames(s->idx, &b->t, &b->fr))) return st;
+        if (!(b->flev = vs__calloc(n, sizeof *b->flev))) return vs__err(VS_ERR_NOMEM, "out of memory");
+        b->frames_on = 1;
+    }
     if (b->t.n_missing > BG_NOTE_MISSING)
         vs__search_note(s,
                         "%s: %ld videos have no stored background level for this model; they are computed in "
@@ -94,7 +104,7 @@ static void load_members(vs_searcher *s, vs__bg_features_fn fn) {
         const float *x = fn(s, row, &T);
         if (!x) continue;
         b->mv_row[b->n_mv] = row;
-        b->mv[b->n_mv++] = (vs_simvideo){x, T};
+        b->mv[b->n_mv++] = (vs_simvideo){x, T, NULL};
     }
 }
 
@@ -113,7 +123,7 @@ static vs_status compute(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs
     long self = -1;
     for (long j = 0; j < b->n_mv && self < 0; j++)
         if (b->mv_row[j] == row) self = j;
-    vs_simvideo v = {x, T};
+    vs_simvideo v = {x, T, NULL};
     vs_status rc = vs_norm_value(st, &b->val[row], &v, self, b->mv, b->n_mv, R, D, s->p.symmetric, &s->p.norm,
                                  b->scratch);
     if (rc) return rc;
@@ -176,6 +186,58 @@ vs_status vs__bg_apply_level(vs_searcher *s, vs_simmodel_state *st, int R, int D
         sims[k] -= off;
         if (segs && segs[k])
             for (int j = 0; j < nsegs[k]; j++) segs[k][j].score -= off;
+    }
+    return VS_OK;
+}
+
+/* beta * L of row into b->flev[row] (a stored one, or computed against the members) */
+static vs_status frames_of(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row) {
+    vs__bg *b = &s->bg;
+    int T = 0;
+    const float *x = fn(s, row, &T);
+    if (!x || T < 1) return VS_OK; /* unreadable: not scored */
+    const long k = b->pos_of[row];
+    float *lev = k >= 0 ? b->fr.lev[k] : NULL;
+    if (lev && b->fr.T[k] != T)
+        return vs__err(VS_ERR_FORMAT,
+                       "%s: the stored frame levels of video id %lld have %d frames, its features %d (run 'vidsim "
+                       "index background --index %s --force')",
+                       vs_index_dir(s->idx), (long long)b->es->v[row].id, b->fr.T[k], T, vs_index_dir(s->idx));
+    if (lev) {
+        b->fr.lev[k] = NULL; /* moved */
+    } else {
+        if (!(lev = vs__malloc(sizeof(float) * (size_t)T))) return vs__err(VS_ERR_NOMEM, "out of memory");
+        load_members(s, fn);
+        long self = -1;
+        for (long j = 0; j < b->n_mv && self < 0; j++)
+            if (b->mv_row[j] == row) self = j;
+        vs_simvideo v = {x, T, NULL};
+        vs_status rc = vs_norm_frame_levels(st, lev, &v, self, b->mv, b->n_mv, R, D, &s->p.norm);
+        if (rc) {
+            vs__free(lev);
+            return rc;
+        }
+        b->n_frames_computed++;
+    }
+    for (int j = 0; j < T; j++) lev[j] *= s->p.frame_levels;
+    b->flev[row] = lev;
+    return VS_OK;
+}
+
+vs_status vs__bg_frames(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn,
+                        const long *rows, long n, vs_simvideo *targets, vs_loc_video *lv) {
+    vs__bg *b = &s->bg;
+    for (long k = 0; k < n; k++) {
+        const float *lev = NULL;
+        if (b->frames_on) {
+            if (!b->flev[rows[k]]) {
+                vs_status rc = frames_of(s, st, R, D, fn, rows[k]);
+                if (rc) return rc;
+            }
+            lev = b->flev[rows[k]];
+        }
+        if (targets) targets[k].lev = lev;
+        if (lv) lv[k].lev = lev;
     }
     return VS_OK;
 }

@@ -67,7 +67,7 @@ vs_status vs__corpus_open(vs__corpus *c, const vs_searcher *s, vs_index *idx, co
             return vs__err(VS_ERR_FORMAT, "%s has R=%d D=%d, others R=%d D=%d", e->path, f->R, f->D, c->R, c->D);
         }
         if (!(c->xs[i] = vs__index_features(c->st, f))) return vs__err_prefix(VS_ERR_INTERNAL, "%s", e->path);
-        c->targets[c->n_ok] = (vs_simvideo){c->xs[i], f->T};
+        c->targets[c->n_ok] = (vs_simvideo){c->xs[i], f->T, NULL};
         c->target_row[c->n_ok++] = i;
     }
     return VS_OK;
@@ -92,7 +92,7 @@ static const float *corpus_features(vs_searcher *s, long row, int *T) {
 }
 
 static vs_loc_video loc_video(const float *x, const vs_features *f) {
-    return (vs_loc_video){x, f->T, f->times, f->fps, f->duration};
+    return (vs_loc_video){x, f->T, f->times, f->fps, f->duration, NULL};
 }
 
 /* The message for an index without a single ok row (only failed adds, or none). */
@@ -112,7 +112,7 @@ vs_status vs__exhaustive_create(vs_searcher *s) {
     if (!st) st = vs_index_get_info(s->idx, &s->info);
     if (st) return st;
     if (s->info.n_ok == 0) return no_videos(s);
-    if ((st = vs__bg_open(s, c->es))) return st;
+    if ((st = vs__bg_open(s, c->es, c->m))) return st;
     s->hits = vs__calloc((size_t)c->n_ok + 1, sizeof *s->hits);
     s->sims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->sims);
     s->rsims = vs__calloc((size_t)c->n_ok + 1, sizeof *s->rsims);
@@ -161,6 +161,13 @@ vs_status vs__exhaustive_raw(vs_searcher *s, const char *q, float *cand, long *n
     }
     if (c->n_ok == 0) return VS_OK; /* every ok row was left out as damaged (or none in this shard) */
     float *qx = x->qx = vs__index_features(c->st, qf);
+    /* the references' frame levels (computed on first use, then kept) */
+    if (qx && vs__bg_frames(s, c->st, c->R, c->D, corpus_features, c->target_row, c->n_ok, c->targets,
+                            s->fused ? s->lv : NULL) != VS_OK) {
+        vs__search_note(s, "%s", vs_last_error());
+        vs__exhaustive_drop(s);
+        return VS_ERR_INTERNAL;
+    }
     if (s->fused && qx) {
         vs_loc_video fq = loc_video(qx, qf);
         if (vs_localize_search(c->st, c->m, &fq, s->lv, (int)c->n_ok, c->R, c->D, &s->p.localize, s->sims, s->segs,
@@ -177,13 +184,12 @@ vs_status vs__exhaustive_raw(vs_searcher *s, const char *q, float *cand, long *n
     if (s->p.symmetric && !s->fused) {
         /* reverse direction: each target as the query, this query as the only target,
          * whole pairs over the threads (the floats of -j 1); one by one if that fails */
-        vs_simvideo qv = {qx, qf->T};
         if (vs_simmodel_similarity_to(c->st, s->rsims, c->targets, (int)c->n_ok, qx, qf->T, c->R, c->D) == VS_OK) {
             for (long k = 0; k < c->n_ok; k++) s->sims[k] = 0.5f * (s->sims[k] + s->rsims[k]);
         } else
             for (long k = 0; k < c->n_ok; k++) {
                 float r;
-                if (vs_simmodel_similarity(c->st, &r, c->targets[k].x, c->targets[k].T, &qv, 1, c->R, c->D) != VS_OK) {
+                if (vs_simmodel_similarity_to(c->st, &r, &c->targets[k], 1, qx, qf->T, c->R, c->D) != VS_OK) {
                     vs__search_note(s, "%s: %s", q, vs_last_error());
                     x->n_failed++;
                     r = s->sims[k];
@@ -372,7 +378,7 @@ vs_status vs__dedup_run(vs_index *idx, const vs_search_params *p, const vs__dedu
     if (p->normalize) {
         d->s.model = (char *)(p->model ? p->model : "visil_f");
         d->s.p.symmetric = 1; /* dedup scores both directions */
-        if (!(st = vs__bg_open(&d->s, c->es)))
+        if (!(st = vs__bg_open(&d->s, c->es, NULL))) /* dedup: no frame levels */
             for (long i = rank; i < n && !st; i += size)
                 st = vs__bg_level(&d->s, c->st, c->R, c->D, corpus_features, c->target_row[i], &lev[i]);
         d->s.model = NULL;

@@ -40,6 +40,8 @@ vs_status vs_search_params_check(const vs_search_params *p) {
     if (!(p->temporal >= 0.0f && p->temporal <= 1.0f)) /* NaN fails too */
         return vs__err(VS_ERR_INVALID_ARG, "temporal must be in [0, 1] (0: the published ViSiL_f), got %g",
                        (double)p->temporal);
+    if (!(p->frame_levels >= 0.0f && p->frame_levels <= 1.0f))
+        return vs__err(VS_ERR_INVALID_ARG, "frame_levels must be in [0, 1] (0: none), got %g", (double)p->frame_levels);
     if (m == VS_SEARCH_TWO_STAGE && p->two_stage_k < 1)
         return vs__err(VS_ERR_INVALID_ARG, "two_stage_k must be >= 1 (the candidates re-scored per query), got %ld",
                        p->two_stage_k);
@@ -76,5 +78,6 @@ vs_status vs_search_params_check(const vs_search_params *p) {
 
 int vs_search_params_operating_points_hold(const vs_search_params *p) {
     return p && p->normalize && p->symmetric && (!p->model || !strcmp(p->model, "visil_f")) &&
-           (p->mode == VS_SEARCH_EXHAUSTIVE || p->mode == VS_SEARCH_TWO_STAGE) && p->temporal == VS_TEMPORAL_DEFAULT;
+           (p->mode == VS_SEARCH_EXHAUSTIVE || p->mode == VS_SEARCH_TWO_STAGE) && p->temporal == VS_TEMPORAL_DEFAULT &&
+           p->frame_levels == VS_FRAME_LEVELS_DEFAULT;
 }

@@ -58,6 +58,11 @@ typedef struct vs__bg {
     float qlev;            /* the last query's level */
     long n_computed;       /* values computed in memory by this searcher */
     const vs_index_entries *es; /* borrowed */
+    /* frame levels (norm.h; vs_search_params.frame_levels > 0, a ViSiL_f model) */
+    int frames_on;
+    vs_norm_frames fr;     /* the stored ones, by table position (moved into flev when used) */
+    float **flev;          /* [es->n] frame_levels * L of each row met so far, or NULL */
+    long n_frames_computed; /* frame levels computed in memory by this searcher */
 } vs__bg;
 
 /* An exhaustive query between its raw scores and its ranking (vs__exhaustive_raw,
@@ -180,8 +185,10 @@ long vs__rank(const vs_searcher *s, vs__hit *hits, const float *sims, const long
               const vs_index_entries *es, int64_t self);
 double vs__whole_duration(const vs_loc_video *v);
 
-/* background.c: the reference-side levels of rows es (borrowed), stored ones read */
-vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es);
+/* background.c: the reference-side levels of rows es (borrowed), stored ones read; the
+ * frame levels too when m (the similarity model in use; NULL: none) is a ViSiL_f one and
+ * s->p.frame_levels > 0 */
+vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es, const vs_simmodel *m);
 void vs__bg_free(vs__bg *b);
 /* Indexed features of row for computing a missing level (the corpus or the stage-2
  * cache); NULL when the row cannot be read. */
@@ -205,6 +212,12 @@ long vs__bg_candidates(const vs_searcher *s, const float *sims, const long *rows
 /* Fill raw, query_level and ref_level of r's hits (hits [r->n]: the ranked scored list
  * positions) from the last vs__bg_apply; raw = score when normalisation is off. */
 void vs__bg_explain(const vs_searcher *s, vs_search_result *r, const vs__hit *hits);
+/* The frame levels of rows [n] (stored, or computed against the members) into the lev of
+ * targets [n] and of lv [n] (either may be NULL): the levels the pairs are scored with.
+ * Sets NULL levels when frame levels are off. VS_ERR_FORMAT naming the index and the
+ * video when a stored one does not fit its features. */
+vs_status vs__bg_frames(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn,
+                        const long *rows, long n, vs_simvideo *targets, vs_loc_video *lv);
 /* The reference-side level of one row (computed if missing); 0 when normalisation is off. */
 vs_status vs__bg_level(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row,
                        float *out);

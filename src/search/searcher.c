@@ -28,6 +28,7 @@ vs_search_params vs_search_default_params(void) {
     p.n_threads = 1;
     p.sim_precision = vs_simmodel_default_precision();
     p.temporal = VS_TEMPORAL_DEFAULT;
+    p.frame_levels = VS_FRAME_LEVELS_DEFAULT;
     p.localize = vs_localize_default_params();
     p.normalize = 1;
     p.mirror_view = 1;

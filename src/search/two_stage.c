@@ -280,7 +280,7 @@ vs_status vs__two_stage_create(vs_searcher *s) {
     if (!s->lv || !s->segs || !s->nsegs || !s->xs || !s->T || !s->times || !s->fps || !s->dur || !s->hh ||
         !s->hits || !s->sims || !s->rsims || !s->targets || !s->cand)
         return vs__err(VS_ERR_NOMEM, "out of memory");
-    if (!hash_only && (st = vs__bg_open(s, s->es))) return st;
+    if (!hash_only && (st = vs__bg_open(s, s->es, s->m))) return st;
     return VS_OK;
 }
 
@@ -334,7 +334,7 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
         const float *x = stage2_features(s, s->cand[k], &T);
         if (!x) continue;
         s->cand[nt] = s->cand[k];
-        s->targets[nt++] = (vs_simvideo){x, T};
+        s->targets[nt++] = (vs_simvideo){x, T, NULL};
     }
     nc = nt;
     if (nc > 0 && (qf->R != s->R || qf->D != s->D)) {
@@ -353,11 +353,17 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
         vs__search_note(s, "%s: %s", q, vs_last_error());
         return VS_ERR_INTERNAL;
     }
-    vs_loc_video qv = {qx, qf->T, qf->times, qf->fps, qf->duration};
+    /* the candidates' frame levels (computed on first use, then kept) */
+    if (nc > 0 && vs__bg_frames(s, s->st, s->R, s->D, stage2_features, s->cand, nc, s->targets, NULL) != VS_OK) {
+        vs__search_note(s, "%s", vs_last_error());
+        vs__free(qx);
+        return VS_ERR_INTERNAL;
+    }
+    vs_loc_video qv = {qx, qf->T, qf->times, qf->fps, qf->duration, NULL};
     if (fused && nc > 0) {
         for (long k = 0; k < nc; k++)
             s->lv[k] = (vs_loc_video){s->targets[k].x, s->targets[k].T, s->times[s->cand[k]], s->fps[s->cand[k]],
-                                      s->dur[s->cand[k]]};
+                                      s->dur[s->cand[k]], s->targets[k].lev};
         if (vs_localize_search(s->st, s->m, &qv, s->lv, (int)nc, s->R, s->D, &s->p.localize, s->sims, s->segs,
                                s->nsegs) != VS_OK) {
             vs__search_note(s, "%s: %s", s->qname, vs_last_error());
@@ -371,13 +377,12 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     }
     int n_failed = 0;
     if (s->p.symmetric && nc > 0 && !fused) {
-        vs_simvideo rq = {qx, qf->T};
         if (vs_simmodel_similarity_to(s->st, s->rsims, s->targets, (int)nc, qx, qf->T, s->R, s->D) == VS_OK) {
             for (long k = 0; k < nc; k++) s->sims[k] = 0.5f * (s->sims[k] + s->rsims[k]);
         } else
             for (long k = 0; k < nc; k++) { /* one by one, noting the pairs that fail */
                 float r;
-                if (vs_simmodel_similarity(s->st, &r, s->targets[k].x, s->targets[k].T, &rq, 1, s->R, s->D) != VS_OK) {
+                if (vs_simmodel_similarity_to(s->st, &r, &s->targets[k], 1, qx, qf->T, s->R, s->D) != VS_OK) {
                     vs__search_note(s, "%s: %s", q, vs_last_error());
                     n_failed++;
                     r = s->sims[k];
@@ -406,7 +411,7 @@ static vs_status rerank(vs_searcher *s, const char *q, vs_features *qf, long nc,
     for (long k = 0; !st && s->p.segments && k < nk; k++) {
         vs_search_hit *h = &r->hits[k];
         long row = s->hits[k].row;
-        vs_loc_video rv = {s->xs[row], s->T[row], s->times[row], s->fps[row], s->dur[row]};
+        vs_loc_video rv = {s->xs[row], s->T[row], s->times[row], s->fps[row], s->dur[row], NULL};
         h->query_duration = vs__whole_duration(&qv);
         h->ref_duration = vs__whole_duration(&rv);
         if (fused) {

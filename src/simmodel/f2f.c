@@ -266,29 +266,41 @@ void vs__f2f_backward(float *dq, float *dt, const float *dS, int ldS, const unsi
         }
 }
 
-/* Cell (i, j) of S [T,U] with temporal weight w: mixed with the mean of its diagonal run
- * (i-1, j-1), (i, j), (i+1, j+1) inside the map. */
-static inline float diag_cell(const float *S, int T, int U, int ld, int i, int j, float w) {
-    const float c = S[(long)i * ld + j];
+/* Cell (i, j) of S [T,U] less the frame levels of row i and column j (NULL: none). */
+static inline float level_cell(const float *S, int ld, const float *rl, const float *cl, int i, int j) {
+    float v = S[(long)i * ld + j];
+    if (rl) v -= rl[i];
+    if (cl) v -= cl[j];
+    return v;
+}
+
+/* Cell (i, j) with temporal weight w: mixed with the mean of its diagonal run
+ * (i-1, j-1), (i, j), (i+1, j+1) inside the map, each cell less its frame levels. */
+static inline float diag_cell(const float *S, int T, int U, int ld, const float *rl, const float *cl, int i, int j,
+                              float w) {
+    const float c = level_cell(S, ld, rl, cl, i, j);
     if (w == 0.0f) return c;
     float sum = c;
     int n = 1;
-    if (i > 0 && j > 0) sum += S[(long)(i - 1) * ld + (j - 1)], n++;
-    if (i + 1 < T && j + 1 < U) sum += S[(long)(i + 1) * ld + (j + 1)], n++;
+    if (i > 0 && j > 0) sum += level_cell(S, ld, rl, cl, i - 1, j - 1), n++;
+    if (i + 1 < T && j + 1 < U) sum += level_cell(S, ld, rl, cl, i + 1, j + 1), n++;
     return (1.0f - w) * c + w * (sum / (float)n);
 }
 
-float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols) {
+float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols, const float *row_lev,
+                          const float *col_lev) {
     /* a video shorter than the run (3 frames) has no diagonal run to check: plain Chamfer */
     if (T < 3 || U < 3) w = 0.0f;
-    if (w == 0.0f && !by_cols && ld == U) return vs__video_chamfer(S, T, U, NULL, NULL, 0, 1.0f, 0.0f);
+    if (w == 0.0f && !by_cols && ld == U && !row_lev && !col_lev)
+        return vs__video_chamfer(S, T, U, NULL, NULL, 0, 1.0f, 0.0f);
     /* the maximum over each row (by_cols: each column), then their mean */
     const int outer = by_cols ? U : T, inner = by_cols ? T : U;
     double sum = 0.0;
     for (int o = 0; o < outer; o++) {
         float m = -INFINITY;
         for (int x = 0; x < inner; x++) {
-            float v = by_cols ? diag_cell(S, T, U, ld, x, o, w) : diag_cell(S, T, U, ld, o, x, w);
+            float v = by_cols ? diag_cell(S, T, U, ld, row_lev, col_lev, x, o, w)
+                              : diag_cell(S, T, U, ld, row_lev, col_lev, o, x, w);
             m = v > m ? v : m;
         }
         sum += m;

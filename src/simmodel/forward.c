@@ -210,6 +210,7 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
     const vs_simmodel *m = st->m;
     int Te = eff_len(T), Ue = eff_len(U);
     long cap = pair_gemm_cap(st, T, U, R); /* <= w->gemm_cap: work_reserve */
+    w->score_rlev = w->score_clev = NULL; /* the caller sets the pair's frame levels */
     /* f2f [Te,Ue]; short videos: row i of the repeated query is row i mod T */
     if (Te == T && Ue == U) {
         vs__f2f_forward(BF16(st), w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
@@ -251,10 +252,11 @@ static float pair_score(const vs__simwork *w, const vs_simmodel_state *st) {
      * frames would join its last frame to its first along the diagonals); the plain
      * Chamfer is the same on both (row and column maxima repeat) and reads the tiled one,
      * as it always did */
-    if (st->m->kind != VS__SIM_VISIL && st->p.temporal != 0.0f)
-        return vs__visil_f_chamfer(w->score_map, w->score_T, w->score_U, w->score_cols, st->p.temporal, 0);
+    if (st->m->kind != VS__SIM_VISIL && (st->p.temporal != 0.0f || w->score_rlev || w->score_clev))
+        return vs__visil_f_chamfer(w->score_map, w->score_T, w->score_U, w->score_cols, st->p.temporal, 0,
+                                   w->score_rlev, w->score_clev);
     if (st->m->kind != VS__SIM_VISIL)
-        return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, w->score_cols, 0.0f, 0);
+        return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, w->score_cols, 0.0f, 0, NULL, NULL);
     return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL, 1, 1.0f, 0.0f);
 }
 
@@ -340,12 +342,14 @@ vs_status vs_simmodel_f2f_both(vs_simmodel_state *st, float *f2f, float *f2f_rev
 
 float vs_simmodel_chamfer(const float *map, int T, int U, int by_cols) {
     if (T < 1 || U < 1 || !map) return NAN;
-    return vs__visil_f_chamfer(map, T, U, U, 0.0f, by_cols);
+    return vs__visil_f_chamfer(map, T, U, U, 0.0f, by_cols, NULL, NULL);
 }
 
-float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U, int by_cols) {
+float vs_simmodel_state_chamfer(const vs_simmodel_state *st, const float *map, int T, int U, int by_cols,
+                                const float *row_lev, const float *col_lev) {
     if (!st || T < 1 || U < 1 || !map) return NAN;
-    return vs__visil_f_chamfer(map, T, U, U, st->m->kind == VS__SIM_VISIL ? 0.0f : st->p.temporal, by_cols);
+    if (st->m->kind == VS__SIM_VISIL) return vs__visil_f_chamfer(map, T, U, U, 0.0f, by_cols, NULL, NULL);
+    return vs__visil_f_chamfer(map, T, U, U, st->p.temporal, by_cols, row_lev, col_lev);
 }
 
 const vs__simacts *vs__simmodel_last_acts(const vs_simmodel_state *st) { return &st->work[0].acts; }
@@ -394,7 +398,7 @@ static void split_bands(void *ctx, int wi) {
 }
 
 static float score_pair_split(vs_simmodel_state *st, const float *q, int T, const float *t,
-                              int U, int R, int D) {
+                              int U, int R, int D, const float *qlev, const float *tlev) {
     vs__simwork *w0 = &st->work[0];
     const vs_simmodel *m = st->m;
     const int visil = m->kind == VS__SIM_VISIL;
@@ -406,6 +410,8 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
     /* tiny (doubled) pairs, or nothing to share: worker 0 alone, no threads started */
     if (eff_len(T) != T || eff_len(U) != U || (j.nb == 1 && n_bands <= 1)) {
         pair_compute(w0, st, q, T, t, U, R, D, 0);
+        w0->score_rlev = qlev;
+        w0->score_clev = tlev;
         return pair_score(w0, st);
     }
     atomic_init(&j.next, 0);
@@ -413,7 +419,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
         vs__simpar_run(st->n_work < j.nb ? st->n_work : j.nb, split_f2f, &j);
     else
         vs__f2f_forward_block(BF16(st), w0->f2f, U, w0->gemm, j.cap, q, T, t, U, R, D, 0);
-    if (!visil) return vs__visil_f_chamfer(w0->f2f, T, U, U, st->p.temporal, 0);
+    if (!visil) return vs__visil_f_chamfer(w0->f2f, T, U, U, st->p.temporal, 0, qlev, tlev);
     if (n_bands <= 1) { /* fits one band: worker 0 alone */
         vs__simacts *a = &w0->acts;
         vs__simacts_bind(a, w0->buf, T, U);
@@ -428,7 +434,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
 
 typedef struct sim_job {
     vs_simmodel_state *st;
-    const float *q;
+    const float *q, *qlev;
     int T, R, D, n;
     const vs_simvideo *tg; /* [n] targets of q; or, with qs, the one target */
     const vs_simvideo *qs; /* [n] queries of tg[0] (vs_simmodel_similarity_to), or NULL */
@@ -444,7 +450,7 @@ static int n_chunks(int U, int c) {
 }
 
 /* Score of one target: by worker w alone, or (w == NULL) by all workers together. */
-static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q, int T,
+static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q, int T, const float *qlev,
                           const vs_simvideo *tv, int R, int D) {
     int c = st->p.target_chunk, U = tv->T, nc = n_chunks(U, c);
     if (c <= 0 || U <= c) c = U;
@@ -452,12 +458,14 @@ static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q,
     double sum = 0.0;
     for (int k = 0; k < nc; k++) {
         int j0 = k * c, len = U - j0 < c ? U - j0 : c;
-        const float *t = tv->x + (size_t)j0 * R * D;
+        const float *t = tv->x + (size_t)j0 * R * D, *tlev = tv->lev ? tv->lev + j0 : NULL;
         if (w) {
             pair_compute(w, st, q, T, t, len, R, D, 0);
+            w->score_rlev = qlev;
+            w->score_clev = tlev;
             sum += pair_score(w, st);
         } else {
-            sum += score_pair_split(st, q, T, t, len, R, D);
+            sum += score_pair_split(st, q, T, t, len, R, D, qlev, tlev);
         }
     }
     return nc == 1 ? (float)sum : (float)(sum / nc);
@@ -470,14 +478,15 @@ static void sim_worker(void *ctx, int wi) {
         int k = atomic_fetch_add(&j->next, 1);
         if (k >= j->n) break;
         if (j->qs)
-            j->sims[k] = score_target(w, j->st, j->qs[k].x, j->qs[k].T, j->tg, j->R, j->D);
+            j->sims[k] = score_target(w, j->st, j->qs[k].x, j->qs[k].T, j->qs[k].lev, j->tg, j->R, j->D);
         else
-            j->sims[k] = score_target(w, j->st, j->q, j->T, &j->tg[k], j->R, j->D);
+            j->sims[k] = score_target(w, j->st, j->q, j->T, j->qlev, &j->tg[k], j->R, j->D);
     }
 }
 
-vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float *query, int T,
-                                 const vs_simvideo *targets, int n, int R, int D) {
+/* vs_simmodel_similarity with the query's frame levels qlev [T] (or NULL) */
+static vs_status similarity(vs_simmodel_state *st, float *sims, const float *query, int T, const float *qlev,
+                            const vs_simvideo *targets, int n, int R, int D) {
     vs_status s = check_dims(st, R, D);
     if (s != VS_OK) return s;
     if (T < 1) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty query");
@@ -510,13 +519,18 @@ vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float
         if (s != VS_OK) return s;
     }
     if (split) {
-        for (int k = 0; k < n; k++) sims[k] = score_target(NULL, st, query, T, &targets[k], R, D);
+        for (int k = 0; k < n; k++) sims[k] = score_target(NULL, st, query, T, qlev, &targets[k], R, D);
         return VS_OK;
     }
-    sim_job job = {.st = st, .q = query, .T = T, .R = R, .D = D, .n = n, .tg = targets, .sims = sims};
+    sim_job job = {.st = st, .q = query, .qlev = qlev, .T = T, .R = R, .D = D, .n = n, .tg = targets, .sims = sims};
     atomic_init(&job.next, 0);
     vs__simpar_run(nw, sim_worker, &job);
     return VS_OK;
+}
+
+vs_status vs_simmodel_similarity(vs_simmodel_state *st, float *sims, const float *query, int T,
+                                 const vs_simvideo *targets, int n, int R, int D) {
+    return similarity(st, sims, query, T, NULL, targets, n, R, D);
 }
 
 vs_status vs_simmodel_similarity_to(vs_simmodel_state *st, float *sims, const vs_simvideo *queries,
@@ -529,8 +543,8 @@ vs_status vs_simmodel_similarity_to(vs_simmodel_state *st, float *sims, const vs
         if (queries[k].T < 1 || !queries[k].x)
             return vs__err(VS_ERR_INVALID_ARG, "simmodel: query %d is empty", k);
     if (n == 0) return VS_OK;
-    if (n == 1) return vs_simmodel_similarity(st, sims, queries[0].x, queries[0].T,
-                                              &(vs_simvideo){target, U}, 1, R, D);
+    if (n == 1) return similarity(st, sims, queries[0].x, queries[0].T, queries[0].lev,
+                                  &(vs_simvideo){target, U, NULL}, 1, R, D);
     /* the target's pieces (chunks, or the whole): longest raw, shortest, longest doubled */
     int c = st->p.target_chunk, Umax = c > 0 && U > c ? c : U, Umin = Umax, Uemax = eff_len(Umax);
     if (c > 0 && U > c && U % c >= VS_SIMMODEL_MIN_FRAMES) { /* the tail chunk */
@@ -549,7 +563,7 @@ vs_status vs_simmodel_similarity_to(vs_simmodel_state *st, float *sims, const vs
                 s = vs__simgrow(&st->work[i].f2f0, &st->work[i].f2f0_cap, (size_t)T * Umax);
             if (s != VS_OK) return s;
         }
-    vs_simvideo tv = {target, U};
+    vs_simvideo tv = {target, U, NULL};
     sim_job job = {.st = st, .R = R, .D = D, .n = n, .tg = &tv, .qs = queries, .sims = sims};
     atomic_init(&job.next, 0);
     vs__simpar_run(nw, sim_worker, &job);

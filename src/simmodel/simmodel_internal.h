@@ -118,8 +118,11 @@ void vs__f2f_forward_ref(float *S, int ldS, const float *q, int T, const float *
  * when clamp, else identity; masks may be NULL (all valid). */
 /* ViSiL_f's video Chamfer of a map [T,U] (row stride ld) with temporal weight w
  * (vs_simmodel_params.temporal; ignored when T or U is below 3): rows (mean of row maxima)
- * or by_cols (mean of column maxima). w = 0 and ld = U: the plain Chamfer. */
-float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols);
+ * or by_cols (mean of column maxima). row_lev [T] / col_lev [U] (NULL: none): frame levels
+ * subtracted from every cell of their row / column first (vs_simvideo.lev). w = 0, ld = U and
+ * no levels: the plain Chamfer. */
+float vs__visil_f_chamfer(const float *S, int T, int U, int ld, float w, int by_cols, const float *row_lev,
+                          const float *col_lev);
 float vs__video_chamfer(const float *V, int T, int U, const unsigned char *rm,
                         const unsigned char *cm, int clamp, float scale, float shift);
 
@@ -148,6 +151,8 @@ typedef struct vs__simwork {
     int score_rows, score_cols;
     int score_T, score_U;   /* visil_f: the pair's own frame counts (score_map's top-left block
                                [score_T, score_U] of row stride score_cols is the untiled f2f) */
+    const float *score_rlev, *score_clev; /* visil_f: the pair's frame levels [score_T] /
+                                             [score_U] (vs_simvideo.lev), or NULL */
 } vs__simwork;
 
 /* Cache of vs_simmodel_forward_batch for the backward pass. */

@@ -112,12 +112,12 @@ static vs_status score_all(const vs_simmodel *m, int n_threads, const hvid *q, i
     for (int i = 0; i < nq && !s; i++) {
         if (!(xq[i] = vs__malloc(sizeof(float) * (size_t)q[i].T * R * D))) s = vs__err(VS_ERR_NOMEM, "out of memory");
         else s = vs_simmodel_index(st, xq[i], NULL, q[i].x, q[i].T, R, D);
-        if (!s) tq[i] = (vs_simvideo){xq[i], q[i].T};
+        if (!s) tq[i] = (vs_simvideo){xq[i], q[i].T, NULL};
     }
     for (int j = 0; j < nr && !s; j++) {
         if (!(xr[j] = vs__malloc(sizeof(float) * (size_t)ref[j].T * R * D))) s = vs__err(VS_ERR_NOMEM, "out of memory");
         else s = vs_simmodel_index(st, xr[j], NULL, ref[j].x, ref[j].T, R, D);
-        if (!s) tr[j] = (vs_simvideo){xr[j], ref[j].T};
+        if (!s) tr[j] = (vs_simvideo){xr[j], ref[j].T, NULL};
     }
     for (int i = 0; i < nq && !s; i++) { /* query -> references */
         s = vs_simmodel_similarity(st, row, xq[i], q[i].T, tr, nr, R, D);

@@ -155,12 +155,15 @@ req POST "/v1/search?threshold=p90" -F name=a -F top=0; expect 200 "search thres
 WHAT="threshold p90" srv_vs_cli a --threshold p90
 req POST /v1/search -F name=a -F top=0 -F temporal=0; expect 200 "search temporal 0"
 WHAT="temporal 0" srv_vs_cli a --temporal 0
+req POST /v1/search -F name=a -F top=0 -F frame_levels=0; expect 200 "search frame_levels 0"
+WHAT="frame_levels 0" srv_vs_cli a --frame-levels 0
 for bad_req in "mirror_view=maybe mirror_view" "inset_view=2 inset_view" "sim_precision=int8 sim_precision" \
                "direction=up direction" "first_stage=gvec:faiss:HNSW32 first_stage" "top_k=0 top_k" \
                "two_stage=1&top_k=1e9 top_k" "first_stage=gvec&gvec_segments=65 gvec_segments" \
                "gvec_segments=2 gvec_segments" "top_k=5 top_k" "two_stage=0&first_stage=gvec first_stage" \
                "two_stage=x two_stage" "norm=off&threshold=p90 threshold" "temporal=1.5 temporal" \
-               "temporal=0&threshold=p90 threshold"; do
+               "temporal=0&threshold=p90 threshold" "frame_levels=1.5 frame_levels" \
+               "frame_levels=0&threshold=p90 threshold"; do
   set -- $bad_req
   req POST "/v1/search?$1" -F name=a; expect 400 "search $1" "$2"; json_err "search $1"
 done
@@ -232,7 +235,7 @@ req GET "/v1/pairs/$IDA/$IDQ?format=gif"; expect 400 "pair format"
 req GET /v1/pairs/$IDA/$IDA; expect 400 "pair of one video"
 req GET /v1/pairs/$IDA/999; expect 404 "pair with a missing video"
 req GET "/v1/dedup"; expect 200 "dedup, normalised" '"normalized": true'
-req GET "/v1/dedup?threshold=p99"; expect 200 "dedup, named threshold" '"threshold": 0.065'
+req GET "/v1/dedup?threshold=p99"; expect 200 "dedup, named threshold" '"threshold": 0.055'
 req GET "/v1/dedup?threshold=p99&norm=off"; expect 400 "named threshold with norm=off"
 req GET "/v1/dedup?threshold=0.5&norm=off&per_page=1"; expect 200 "dedup raw"
 [ "$(jget 'd["n_groups"] >= 1 and len(d["groups"]) == 1')" = True ] && ok || bad "dedup groups: $(cat "$TMP/body")"

@@ -162,8 +162,8 @@ int main(void) {
         p.gemm_chunk = 2000; /* force several GEMM blocks per pair */
         vs_simmodel_state *s2;
         CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
-        vs_simvideo tg[3];
-        for (int k = 0; k < NV; k++) tg[k] = (vs_simvideo){idx[k], Tv[k]};
+        vs_simvideo tg[3] = {0};
+        for (int k = 0; k < NV; k++) tg[k] = (vs_simvideo){idx[k], Tv[k], NULL};
         float simm[9];
         for (int a = 0; a < NV; a++)
             CHECK_EQ(vs_simmodel_similarity(s2, simm + 3 * a, idx[a], Tv[a], tg, NV, R, D), VS_OK);

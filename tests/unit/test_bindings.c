@@ -79,6 +79,11 @@ static void test_params(void) {
     CHECK(p->temporal == 0.25f);
     CHECK_EQ(vs_search_params_set(p, "temporal", "1.5"), VS_ERR_INVALID_ARG);
     CHECK(strstr(vs_last_error(), "temporal") != NULL);
+    CHECK(p->frame_levels == VS_FRAME_LEVELS_DEFAULT);
+    CHECK_EQ(vs_search_params_set(p, "frame_levels", "0.25"), VS_OK);
+    CHECK(p->frame_levels == 0.25f);
+    CHECK_EQ(vs_search_params_set(p, "frame_levels", "-1"), VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "frame_levels") != NULL);
     CHECK(p->temporal == 0.25f);
     CHECK_EQ(vs_search_params_set(p, "temporal", "0.5"), VS_OK);
     CHECK_EQ(vs_search_params_set(p, "sim_precision", "fp32"), VS_OK);
@@ -177,7 +182,7 @@ int main(void) {
         smp.precision = vs_simmodel_default_precision();
         smp.temporal = VS_TEMPORAL_DEFAULT;
         CHECK_EQ(vs_simmodel_state_create(&st, m, &smp), VS_OK);
-        vs_simvideo tb = {fb->data, fb->T}, ta = {fa->data, fa->T};
+        vs_simvideo tb = {fb->data, fb->T, NULL}, ta = {fa->data, fa->T, NULL};
         float ab = 0, ba = 0;
         CHECK_EQ(vs_simmodel_similarity(st, &ab, fa->data, fa->T, &tb, 1, VS_REGIONS, D), VS_OK);
         CHECK_EQ(vs_simmodel_similarity(st, &ba, fb->data, fb->T, &ta, 1, VS_REGIONS, D), VS_OK);

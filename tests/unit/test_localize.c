@@ -271,7 +271,7 @@ static void test_pair_matrix(void) {
     memcpy(qq, r + 2 * R * D, sizeof qq);
     float rt[U];
     for (int j = 0; j < U; j++) rt[j] = (float)j;
-    vs_loc_video qv = {qq, 4, NULL, 1.0, 4.0}, rv = {r, U, rt, 1.0, 6.5};
+    vs_loc_video qv = {qq, 4, NULL, 1.0, 4.0, NULL}, rv = {r, U, rt, 1.0, 6.5, NULL};
     vs_segment *g;
     int n;
     CHECK_EQ(vs_localize_videos(&g, &n, st, &qv, &rv, R, D, 1, 0.9f, NULL), VS_OK);
@@ -285,14 +285,14 @@ static void test_pair_matrix(void) {
      * directions of vs_simmodel_similarity, short videos doubled), segments equal
      * vs_localize_videos', for targets of 1..7 frames */
     {
-        vs_loc_video tv[4] = {{r, U, rt, 1.0, 6.5}, {qq, 4, NULL, 1.0, 4.0}, {r + 3 * R * D, 2, NULL, 1.0, 0},
-                              {r + 6 * R * D, 1, NULL, 1.0, 0}};
+        vs_loc_video tv[4] = {{r, U, rt, 1.0, 6.5, NULL}, {qq, 4, NULL, 1.0, 4.0, NULL}, {r + 3 * R * D, 2, NULL, 1.0, 0, NULL},
+                              {r + 6 * R * D, 1, NULL, 1.0, 0, NULL}};
         float sims[4];
         vs_segment *segs[4];
         int nsegs[4];
         CHECK_EQ(vs_localize_search(st, m, &qv, tv, 4, R, D, NULL, sims, segs, nsegs), VS_OK);
         for (int k = 0; k < 4; k++) {
-            vs_simvideo a = {tv[k].x, tv[k].T}, b = {qq, 4};
+            vs_simvideo a = {tv[k].x, tv[k].T, NULL}, b = {qq, 4, NULL};
             float s1, s2;
             CHECK_EQ(vs_simmodel_similarity(st, &s1, qq, 4, &a, 1, R, D), VS_OK);
             CHECK_EQ(vs_simmodel_similarity(st, &s2, tv[k].x, tv[k].T, &b, 1, R, D), VS_OK);
@@ -317,7 +317,7 @@ static void test_pair_matrix(void) {
         CHECK(segs[0] == NULL && nsegs[3] == 0);
         vs_simmodel_free(mv);
     }
-    vs_loc_video ev = {qq, 0, NULL, 1.0, 0};
+    vs_loc_video ev = {qq, 0, NULL, 1.0, 0, NULL};
     CHECK_EQ(vs_localize_videos(&g, &n, st, &ev, &rv, R, D, 1, 0.9f, NULL), VS_OK);
     CHECK_EQ(n, 0);
     vs_simmodel_state_free(st);

@@ -4,7 +4,10 @@
  * signature, one video's level against brute-force visil_f scores (symmetric and
  * query->member, itself left out), the stored values (build, load, kept on a second
  * build, stale after the member set changes, old sets deleted, fixed once the set is
- * full), a damaged stored value as an error naming the index, and bad params.
+ * full), a damaged stored value as an error naming the index, and bad params; the frame
+ * levels against a plain reference (row maxima of a hand-computed f2f map, a copy among the
+ * members left out) and stored beside the values (built, kept, computed for a new video,
+ * deleted with their member set, not built with frames = 0, damaged: an error).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -165,7 +168,7 @@ static float brute(vs_simmodel_state *st, float **xs, const int *Ts, int v, cons
                    int sym, const vs_norm_params *p) {
     float s[NV + 2];
     for (int k = 0; k < nm; k++) {
-        vs_simvideo tk = {xs[k], Ts[k]}, tv = {vx, vT};
+        vs_simvideo tk = {xs[k], Ts[k], NULL}, tv = {vx, vT, NULL};
         float a, b;
         CHECK_EQ(vs_simmodel_similarity(st, &a, vx, vT, &tk, 1, VS_REGIONS, DIM), VS_OK);
         CHECK_EQ(vs_simmodel_similarity(st, &b, xs[k], Ts[k], &tv, 1, VS_REGIONS, DIM), VS_OK);
@@ -184,13 +187,13 @@ static void test_value(void) {
     vs_features *f[NV];
     float *xs[NV];
     int Ts[NV];
-    vs_simvideo mv[NV];
+    vs_simvideo mv[NV] = {0};
     for (int i = 0; i < NV; i++) {
         f[i] = synth(3 + i % 4, (uint64_t)i + 1);
         Ts[i] = f[i]->T;
         xs[i] = malloc(sizeof(float) * f[i]->T * VS_REGIONS * DIM);
         CHECK_EQ(vs_simmodel_index(st, xs[i], NULL, f[i]->data, f[i]->T, VS_REGIONS, DIM), VS_OK);
-        mv[i] = (vs_simvideo){xs[i], Ts[i]};
+        mv[i] = (vs_simvideo){xs[i], Ts[i], NULL};
     }
     vs_norm_params p = vs_norm_default_params();
     p.n = 3;
@@ -213,6 +216,109 @@ static void test_value(void) {
         synth_free(f[i]);
         free(xs[i]);
     }
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
+}
+
+/* plain reference of frame j's best match in b [Tb]: max over b's frames of the mean over
+ * a's regions of the max over b's regions of the dot product */
+static float ref_rowmax(const float *a, int j, const float *b, int Tb, int dim) {
+    double best = -1e30;
+    for (int u = 0; u < Tb; u++) {
+        double sum = 0;
+        for (int r = 0; r < VS_REGIONS; r++) {
+            double m = -1e30;
+            for (int s = 0; s < VS_REGIONS; s++) {
+                const float *x = a + ((size_t)j * VS_REGIONS + r) * dim, *y = b + ((size_t)u * VS_REGIONS + s) * dim;
+                double d = 0;
+                for (int k = 0; k < dim; k++) d += (double)x[k] * y[k];
+                m = d > m ? d : m;
+            }
+            sum += m;
+        }
+        best = sum / VS_REGIONS > best ? sum / VS_REGIONS : best;
+    }
+    return (float)best;
+}
+
+/* T frames of unit region vectors of dimension dim, centred random from seed: unrelated
+ * videos score far below the copy cut */
+static float *rand_video(int T, int dim, uint64_t seed) {
+    float *x = malloc(sizeof(float) * (size_t)T * VS_REGIONS * dim);
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (long r = 0; r < (long)T * VS_REGIONS; r++) {
+        double ss = 0;
+        for (int d = 0; d < dim; d++) {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            x[r * dim + d] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5);
+            ss += (double)x[r * dim + d] * x[r * dim + d];
+        }
+        for (int d = 0; d < dim; d++) x[r * dim + d] /= (float)sqrt(ss);
+    }
+    return x;
+}
+
+static void test_frames(void) {
+    vs_simmodel *m = NULL;
+    vs_simmodel_state *st = NULL;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
+    enum { NF = 7, NM = 5, FD = 64 }; /* D = 64: unrelated random videos score far below the cut */
+    float *xs[NF];
+    vs_simvideo mv[NF] = {0};
+    for (int i = 0; i < NF; i++) {
+        /* video 6 is a copy of video 0 (the same frames), not a member */
+        const int T = i < NF - 1 ? 3 + i % 4 : 3;
+        float *raw = i < NF - 1 ? rand_video(T, FD, (uint64_t)i + 1) : rand_video(T, FD, 1);
+        xs[i] = malloc(sizeof(float) * T * VS_REGIONS * FD);
+        CHECK_EQ(vs_simmodel_index(st, xs[i], NULL, raw, T, VS_REGIONS, FD), VS_OK);
+        mv[i] = (vs_simvideo){xs[i], T, NULL};
+        free(raw);
+    }
+    vs_norm_params p = vs_norm_default_params();
+    p.n = 3;
+    int bad = 0, cut_seen = 0, n_leveled = 0;
+    for (int i = 0; i < NF; i++) {
+        const int self = i < NM ? i : -1, T = mv[i].T;
+        float got[8], vals[8][NM], all[NM];
+        CHECK_EQ(vs_norm_frame_levels(st, got, &mv[i], self, mv, NM, VS_REGIONS, FD, &p), VS_OK);
+        /* a member whose mean row maximum (its Chamfer score from video i) reaches the cut is
+         * a copy: out of every frame's level */
+        int used = 0;
+        for (int k = 0; k < NM; k++) {
+            double c = 0;
+            for (int j = 0; j < T; j++) c += vals[j][k] = k == self ? NAN : ref_rowmax(xs[i], j, xs[k], mv[k].T, FD);
+            if (k != self && c / T >= p.copy_above)
+                for (int j = 0; j < T; j++) vals[j][k] = NAN;
+            else if (k != self)
+                used++;
+        }
+        n_leveled += used >= p.n;
+        for (int j = 0; j < T; j++) {
+            /* fewer than n members left: 0 */
+            const float want = used >= p.n ? ref_stat_cut(vals[j], NM, 0, p.n, 1e30f) : 0.0f;
+            for (int k = 0; k < NM; k++) all[k] = k == self ? NAN : ref_rowmax(xs[i], j, xs[k], mv[k].T, FD);
+            if (i == NF - 1 && ref_stat_cut(all, NM, 0, p.n, 1e30f) != want) cut_seen++;
+            if (fabsf(got[j] - want) > 1e-5f) {
+                bad++;
+                fprintf(stderr, "video %d frame %d: %g vs %g\n", i, j, (double)got[j], (double)want);
+            }
+        }
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(cut_seen, 3); /* the copy's three frames: their source left out */
+    CHECK_EQ(n_leveled, NF); /* every video has enough members */
+    /* fewer than n members left: 0 (the copy's source out, 3 of 4 left for n = 4; then
+     * n = 3: a level) */
+    float z[8] = {1, 1, 1};
+    CHECK_EQ(vs_norm_frame_levels(st, z, &mv[0], 0, mv, 1, VS_REGIONS, FD, &p), VS_OK);
+    CHECK(z[0] == 0.0f && z[1] == 0.0f && z[2] == 0.0f);
+    p.n = 5; /* video 1 has 4 other members at most */
+    CHECK_EQ(vs_norm_frame_levels(st, z, &mv[1], 1, mv, NM, VS_REGIONS, FD, &p), VS_OK);
+    CHECK(z[0] == 0.0f && z[1] == 0.0f && z[2] == 0.0f);
+    for (int i = 0; i < NF; i++) free(xs[i]);
     vs_simmodel_state_free(st);
     vs_simmodel_free(m);
 }
@@ -266,12 +372,16 @@ static void test_store(void) {
     CHECK_EQ(r.n_videos, 5);
     CHECK_EQ(r.n_members, 5);
     CHECK_EQ(r.n_computed, 5);
+    CHECK_EQ(r.n_frames, 5);
     int64_t ids[16];
     long n;
     ok_ids(idx, ids, &n);
     vs_norm_table t;
     CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
     CHECK_EQ(t.n_missing, 0);
+    vs_norm_frames fr;
+    CHECK_EQ(vs_norm_load_frames(idx, &t, &fr), VS_OK);
+    CHECK_EQ(fr.n_missing, 0);
     /* the stored values are vs_norm_value's */
     {
         vs_simmodel *m = NULL;
@@ -279,25 +389,30 @@ static void test_store(void) {
         CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
         CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
         float *xs[5];
-        vs_simvideo mv[5];
+        vs_simvideo mv[5] = {0};
         for (int i = 0; i < 5; i++) {
             vs_features *f = synth(3 + i % 4, (uint64_t)i + 1);
             xs[i] = malloc(sizeof(float) * f->T * VS_REGIONS * DIM);
             CHECK_EQ(vs_simmodel_index(st, xs[i], NULL, f->data, f->T, VS_REGIONS, DIM), VS_OK);
-            mv[i] = (vs_simvideo){xs[i], f->T};
+            mv[i] = (vs_simvideo){xs[i], f->T, NULL};
             synth_free(f);
         }
         float scratch[5];
         for (int i = 0; i < 5; i++) {
-            float v;
+            float v, lev[8];
             CHECK_EQ(vs_norm_value(st, &v, &mv[i], i, mv, 5, VS_REGIONS, DIM, 1, &p, scratch), VS_OK);
             CHECK_NEAR(t.values[i], v, 1e-6);
+            /* and the stored frame levels vs_norm_frame_levels' */
+            CHECK_EQ(vs_norm_frame_levels(st, lev, &mv[i], i, mv, 5, VS_REGIONS, DIM, &p), VS_OK);
+            CHECK_EQ(fr.T[i], mv[i].T);
+            for (int j = 0; fr.lev[i] && j < mv[i].T; j++) CHECK_NEAR(fr.lev[i][j], lev[j], 1e-6);
         }
         for (int i = 0; i < 5; i++) free(xs[i]);
         vs_simmodel_state_free(st);
         vs_simmodel_free(m);
     }
     vs_norm_table_free(&t);
+    vs_norm_frames_free(&fr);
     /* q2r values are another model id: none stored */
     CHECK_EQ(vs_norm_load(idx, "visil_f", 0, &p, ids, n, &t), VS_OK);
     CHECK_EQ(t.n_missing, 5);
@@ -305,6 +420,7 @@ static void test_store(void) {
     /* a second build keeps them */
     CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
     CHECK_EQ(r.n_computed, 0);
+    CHECK_EQ(r.n_frames, 0);
     CHECK_EQ(r.n_kept, 5);
     /* a sixth video is not a member: only its own value is computed, against the five */
     add(idx, dir, 5);
@@ -317,8 +433,21 @@ static void test_store(void) {
     vs_norm_table_free(&t);
     CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 2, 0, NULL, NULL, &r), VS_OK);
     CHECK_EQ(r.n_computed, 1);
+    CHECK_EQ(r.n_frames, 1);
     CHECK_EQ(r.n_kept, 5);
     CHECK_EQ(r.n_deleted, 0);
+    /* another temporal weight: its own set (all six are members), with its own frame
+     * levels; the first set's stay */
+    {
+        vs_norm_params p0 = p;
+        p0.temporal = 0.0f;
+        CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p0, 1, 0, NULL, NULL, &r), VS_OK);
+        CHECK_EQ(r.n_computed, 6);
+        CHECK_EQ(r.n_frames, 6);
+        CHECK_EQ(r.n_deleted, 0);
+        CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+        CHECK_EQ(r.n_computed + r.n_frames + r.n_deleted, 0);
+    }
     /* removing a member invalidates the set: a new one (first max_members = 4 videos),
      * every value computed again, the old set's values deleted */
     CHECK_EQ(vs_index_remove(idx, ids[1]), VS_OK);
@@ -332,7 +461,8 @@ static void test_store(void) {
     CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
     CHECK_EQ(r.n_members, 4);
     CHECK_EQ(r.n_computed, 5);
-    CHECK_EQ(r.n_deleted, 5);
+    CHECK_EQ(r.n_frames, 5);
+    CHECK_EQ(r.n_deleted, 5 + 5); /* the old set's values and frame levels (the removed video's went with it) */
     add(idx, dir, 6);
     CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
     CHECK_EQ(r.n_computed, 1);
@@ -340,6 +470,7 @@ static void test_store(void) {
     /* force: a new set, all computed again */
     CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 1, NULL, NULL, &r), VS_OK);
     CHECK_EQ(r.n_computed, 6);
+    CHECK_EQ(r.n_frames, 6);
     CHECK_EQ(r.n_members, 4);
     ok_ids(idx, ids, &n);
     CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
@@ -348,12 +479,36 @@ static void test_store(void) {
     vs_norm_table_free(&t);
     vs_index_close(idx);
 
+    /* damaged stored frame levels: an error naming the index */
+    sql(dir, "UPDATE extras SET data = X'0011' WHERE kind = 'fbg' AND video_id = (SELECT MIN(video_id) FROM extras WHERE kind = 'fbg');");
+    CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_READONLY), VS_OK);
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    vs_status s = vs_norm_load_frames(idx, &t, &fr);
+    CHECK_EQ(s, VS_ERR_FORMAT);
+    CHECK_MSG(strstr(vs_last_error(), dir) != NULL && strstr(vs_last_error(), "frame levels"), "%s", vs_last_error());
+    vs_norm_table_free(&t);
+    vs_index_close(idx);
     /* a damaged stored value: an error naming the index */
     sql(dir, "UPDATE extras SET data = X'0011' WHERE kind = 'bg' AND video_id = (SELECT MIN(video_id) FROM extras WHERE kind = 'bg');");
     CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_READONLY), VS_OK);
-    vs_status s = vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t);
+    s = vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t);
     CHECK_EQ(s, VS_ERR_FORMAT);
     CHECK_MSG(strstr(vs_last_error(), dir) != NULL, "%s", vs_last_error());
+    vs_index_close(idx);
+    /* frames = 0: no frame levels built */
+    CHECK_EQ(system(cmd), 0);
+    CHECK_EQ(vs_index_open(&idx, dir, VS_INDEX_CREATE), VS_OK);
+    for (int i = 0; i < 3; i++) add(idx, dir, i);
+    p.frames = 0;
+    CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &p, 1, 0, NULL, NULL, &r), VS_OK);
+    CHECK_EQ(r.n_computed, 3);
+    CHECK_EQ(r.n_frames, 0);
+    ok_ids(idx, ids, &n);
+    CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &p, ids, n, &t), VS_OK);
+    CHECK_EQ(vs_norm_load_frames(idx, &t, &fr), VS_OK);
+    CHECK_EQ(fr.n_missing, 3);
+    vs_norm_frames_free(&fr);
+    vs_norm_table_free(&t);
     vs_index_close(idx);
     CHECK_EQ(system(cmd), 0);
 }
@@ -414,6 +569,7 @@ int main(void) {
     test_stat();
     test_params_members();
     test_value();
+    test_frames();
     test_store();
     test_build_threads();
     return vs_test_done();

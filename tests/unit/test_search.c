@@ -3,8 +3,10 @@
  * (features.h) on a small synthetic index: model id parse/format, the extractor of
  * an unknown model, vs_index_info's R and D, exhaustive search (self excluded, top,
  * threshold, segments), hash-only and two-stage search (K >= N scores as the
- * exhaustive one), dedup, stored hash codes, a failed query, and the skip list of a
- * damaged entry. The CLI's byte-for-byte behaviour is checked by the golden tests and
+ * exhaustive one), dedup, stored hash codes, a failed query, the skip list of a
+ * damaged entry, and the normalised score with the references' frame levels against its
+ * definition (computed in memory, stored and two-stage alike; stored levels that do not
+ * fit their video: an error naming the index). The CLI's byte-for-byte behaviour is checked by the golden tests and
  * bench/golden_compare.sh.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -63,6 +65,54 @@ static void test_model_id(void) {
     CHECK(vs_extractor_load_for_model(&ex, &loc, "inception_v3/224/pca256/df694736", NULL, &ep) != VS_OK);
     CHECK(ex == NULL);
     CHECK(strstr(vs_last_error(), "/nonexistent/inception_v3.vstf") != NULL);
+}
+
+/* The default search's score of the .vsf query against the index's ok videos (all
+ * members here), by table position, from the definition (norm.h "Frame levels"):
+ * each reference's frame levels against the members (itself left out) times beta taken off
+ * its frames' cells in both directions' f2f maps, the temporal mix and Chamfer
+ * (vs_simmodel_state_chamfer), the mean of the two directions, less the query's level (of
+ * these scores) and the reference's stored video level. */
+static void expected_scores(vs_index *idx, const char *vsf, const vs_search_params *p, const vs_norm_table *t,
+                            float *out) {
+    vs_simmodel *m = NULL;
+    vs_simmodel_state *st = NULL;
+    vs_simmodel_params sp = vs_simmodel_default_params();
+    sp.temporal = p->temporal;
+    sp.precision = p->sim_precision;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    CHECK_EQ(vs_simmodel_state_create(&st, m, &sp), VS_OK);
+    vs_index_entries *es = NULL;
+    CHECK_EQ(vs_index_list(idx, NULL, &es), VS_OK);
+    vs_features *fs[8] = {0}, *qf = NULL;
+    vs_simvideo mv[8] = {0};
+    long n = 0;
+    for (long i = 0; es && i < es->n; i++)
+        if (es->v[i].ok) {
+            CHECK_EQ(vs_index_load_features(idx, &es->v[i], &fs[n]), VS_OK);
+            mv[n] = (vs_simvideo){fs[n]->data, fs[n]->T, NULL}; /* visil_f indexes as it is */
+            n++;
+        }
+    CHECK(n == t->n && n == t->n_members);
+    CHECK_EQ(vs_features_load(&qf, vsf), VS_OK);
+    const int R = qf->R, Dd = qf->D, Tq = qf->T;
+    float s[8], L[64], A[64 * 64], B[64 * 64];
+    for (long k = 0; k < n; k++) {
+        const int U = mv[k].T;
+        CHECK_EQ(vs_norm_frame_levels(st, L, &mv[k], k, mv, n, R, Dd, &p->norm), VS_OK);
+        for (int j = 0; j < U; j++) L[j] *= p->frame_levels;
+        CHECK_EQ(vs_simmodel_f2f(st, A, qf->data, Tq, mv[k].x, U, R, Dd), VS_OK);
+        CHECK_EQ(vs_simmodel_f2f(st, B, mv[k].x, U, qf->data, Tq, R, Dd), VS_OK);
+        s[k] = 0.5f * (vs_simmodel_state_chamfer(st, A, Tq, U, 0, NULL, L) +
+                       vs_simmodel_state_chamfer(st, B, U, Tq, 0, L, NULL));
+    }
+    const float q = vs_norm_stat(s, n, &p->norm);
+    for (long k = 0; k < n; k++) out[k] = s[k] - q - t->values[k];
+    for (long k = 0; k < n; k++) vs_features_free(fs[k]);
+    vs_features_free(qf);
+    vs_index_entries_free(es);
+    vs_simmodel_state_free(st);
+    vs_simmodel_free(m);
 }
 
 /* Scores of query q by name, or -2 when absent. */
@@ -195,6 +245,7 @@ int main(void) {
         vs_search_params pn = vs_search_default_params(), pr;
         pn.top = 0;
         pn.note = note;
+        pn.norm.n = 2; /* levels of 2: this index has 3 members besides each video */
         pr = pn;
         pr.normalize = 0;
         vs_search_result *rr = NULL, *rm = NULL, *rs = NULL, *rt = NULL;
@@ -206,7 +257,7 @@ int main(void) {
         vs_searcher_free(s);
         vs_norm_build_report br;
         CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &pn.norm, 2, 0, NULL, NULL, &br), VS_OK);
-        CHECK(br.n_computed == 4 && br.n_members == 4);
+        CHECK(br.n_computed == 4 && br.n_frames == 4 && br.n_members == 4);
         CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
         CHECK_EQ(vs_searcher_query(s, vsf, &rs), VS_OK); /* stored levels */
         vs_searcher_free(s);
@@ -226,22 +277,66 @@ int main(void) {
         vs_norm_table t;
         CHECK_EQ(vs_norm_load(idx, "visil_f", 1, &pn.norm, ids, n, &t), VS_OK);
         CHECK(t.stored == 1 && t.n_missing == 0);
-        float raw[8];
+        float raw[8], want[8];
         for (long k = 0; rr && k < rr->n; k++) raw[k] = rr->hits[k].score;
         const float q = rr ? vs_norm_stat(raw, rr->n, &pn.norm) : 0;
-        CHECK(rr && rm && rs && rt && rr->n == 4 && rm->n == 4 && rs->n == 4 && rt->n == 4);
-        for (long k = 0; rr && rm && rs && rt && k < rm->n; k++) {
-            const vs_search_hit *hk = &rs->hits[k];
-            long pos = -1;
-            for (long i = 0; i < n; i++)
+        expected_scores(idx, vsf, &pn, &t, want);
+        /* without frame levels: the raw score less the two levels */
+        vs_search_params p0 = pn;
+        p0.mode = VS_SEARCH_EXHAUSTIVE;
+        p0.frame_levels = 0;
+        vs_search_result *r0 = NULL;
+        CHECK_EQ(vs_searcher_create(&s, idx, &p0), VS_OK);
+        CHECK_EQ(vs_searcher_query(s, vsf, &r0), VS_OK);
+        vs_searcher_free(s);
+        CHECK(rr && rm && rs && rt && r0 && rr->n == 4 && rm->n == 4 && rs->n == 4 && rt->n == 4 && r0->n == 4);
+        for (long k = 0; rr && rm && rs && rt && r0 && k < rm->n; k++) {
+            const vs_search_hit *hk = &rs->hits[k], *h0 = &r0->hits[k];
+            long pos = -1, pos0 = -1;
+            for (long i = 0; i < n; i++) {
                 if (ids[i] == hk->video_id) pos = i;
-            CHECK(pos >= 0);
-            if (pos >= 0) CHECK_NEAR(hk->score, score_of(rr, hk->name) - q - t.values[pos], 1e-6);
+                if (ids[i] == h0->video_id) pos0 = i;
+            }
+            CHECK(pos >= 0 && pos0 >= 0);
+            if (pos0 >= 0) CHECK_NEAR(h0->score, score_of(rr, h0->name) - q - t.values[pos0], 1e-6);
+            if (pos >= 0) CHECK_NEAR(hk->score, want[pos], 2e-5);
             CHECK(!strcmp(rm->hits[k].name, hk->name) && rm->hits[k].score == hk->score);
             CHECK(!strcmp(rt->hits[k].name, hk->name) && rt->hits[k].score == hk->score);
         }
+        vs_search_result_free(r0);
         CHECK(rs && !strcmp(rs->hits[0].name, "a")); /* the copy's source first */
+        /* stored frame levels of the wrong length for their video: the query fails, naming
+         * the index (then the right ones back) */
+        {
+            char fid[256];
+            vs_norm_frames_model(fid, sizeof fid, &t);
+            vs_norm_frames fr;
+            CHECK_EQ(vs_norm_load_frames(idx, &t, &fr), VS_OK);
+            CHECK(fr.n_missing == 0 && fr.T[0] == T);
+            int nonzero = 0; /* the check above saw real levels */
+            for (long k = 0; k < fr.n; k++)
+                for (int j = 0; fr.lev[k] && j < fr.T[k]; j++) nonzero += fr.lev[k][j] != 0.0f;
+            CHECK_EQ(nonzero, 4 * T);
+            const float five[5] = {0};
+            vs_index_extra x = {VS_INDEX_F32, 5, 1, five};
+            CHECK_EQ(vs_index_put_extras(idx, 1, &ids[0], "fbg", fid, &x), VS_OK);
+            vs_search_result *rb = NULL;
+            CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
+            CHECK(vs_searcher_query(s, vsf, &rb) != VS_OK && rb == NULL);
+            vs_searcher_free(s);
+            x = (vs_index_extra){VS_INDEX_F32, T, 1, fr.lev[0]};
+            CHECK_EQ(vs_index_put_extras(idx, 1, &ids[0], "fbg", fid, &x), VS_OK);
+            vs_norm_frames_free(&fr);
+            CHECK_EQ(vs_searcher_create(&s, idx, &pn), VS_OK);
+            CHECK_EQ(vs_searcher_query(s, vsf, &rb), VS_OK);
+            vs_searcher_free(s);
+            for (long k = 0; rb && rs && k < rb->n; k++) CHECK(rb->hits[k].score == rs->hits[k].score);
+            vs_search_result_free(rb);
+        }
         vs_norm_table_free(&t);
+        /* the default params' levels too, for the dedup checks below */
+        const vs_norm_params dn = vs_norm_default_params();
+        CHECK_EQ(vs_norm_build(idx, "visil_f", 1, &dn, 2, 0, NULL, NULL, &br), VS_OK);
         vs_search_result_free(rr);
         vs_search_result_free(rm);
         vs_search_result_free(rs);

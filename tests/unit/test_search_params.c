@@ -92,6 +92,11 @@ static void test_rules(void) {
     p.sim_precision = VS_PRECISION_INT8;
     refused(&p, "sim_precision", "fp32 or bf16", "sim_precision int8");
     p = d;
+    p.frame_levels = 1.5f;
+    refused(&p, "frame_levels", "[0, 1]", "frame_levels 1.5");
+    p.frame_levels = NAN;
+    refused(&p, "frame_levels", "[0, 1]", "frame_levels NaN");
+    p = d;
     p.mode = VS_SEARCH_TWO_STAGE;
     p.two_stage_k = 0;
     refused(&p, "two_stage_k", ">= 1", "two_stage_k 0");
@@ -218,7 +223,8 @@ static void test_entry_points(void) {
 }
 
 /* When the named thresholds hold: the default search and its two-stage form; not with
- * another direction, model, mode, temporal weight or without normalisation */
+ * another direction, model, mode, temporal weight, frame-level weight or without
+ * normalisation */
 static void test_operating_points(void) {
     vs_search_params p = vs_search_default_params();
     CHECK(vs_search_params_operating_points_hold(&p));
@@ -242,6 +248,9 @@ static void test_operating_points(void) {
     CHECK(!vs_search_params_operating_points_hold(&p));
     p = vs_search_default_params();
     p.temporal = 0.0f;
+    CHECK(!vs_search_params_operating_points_hold(&p));
+    p = vs_search_default_params();
+    p.frame_levels = 0.0f;
     CHECK(!vs_search_params_operating_points_hold(&p));
     CHECK(!vs_search_params_operating_points_hold(NULL));
 }

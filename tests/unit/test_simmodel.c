@@ -49,7 +49,7 @@ static void test_visil_f(void) {
     CHECK_EQ(vs_simmodel_state_create(&st, m, NULL), VS_OK);
     /* identical videos -> 1 */
     float *a = rand_video(7, 9, 32);
-    vs_simvideo t = {a, 7};
+    vs_simvideo t = {a, 7, NULL};
     float s = 0;
     CHECK_EQ(vs_simmodel_similarity(st, &s, a, 7, &t, 1, 9, 32), VS_OK);
     CHECK_NEAR(s, 1.0, 1e-6);
@@ -84,7 +84,7 @@ static void test_visil_f(void) {
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) CHECK_NEAR(f2f[i * 4 + j], (j % 2) ? 0.7 : 0.5, 1e-6);
     float s2;
-    vs_simvideo t2 = {tt, 2};
+    vs_simvideo t2 = {tt, 2, NULL};
     CHECK_EQ(vs_simmodel_similarity(st, &s2, q, 1, &t2, 1, 2, 2), VS_OK);
     CHECK_NEAR(s2, 0.7, 1e-6);
     /* index is the identity, weights 1 */
@@ -262,11 +262,11 @@ static void test_visil_paths(void) {
     enum { N = 7 };
     const int lens[N] = {5, 1, 12, 3, 9, 30, 4};
     float *tv[N], want[N], got[N];
-    vs_simvideo tg[N];
+    vs_simvideo tg[N] = {0};
     float *q = rand_video(10, R, D);
     for (int k = 0; k < N; k++) {
         tv[k] = rand_video(lens[k], R, D);
-        tg[k] = (vs_simvideo){tv[k], lens[k]};
+        tg[k] = (vs_simvideo){tv[k], lens[k], NULL};
         vs_simmodel_pair_out po = {0};
         CHECK_EQ(vs_simmodel_pair(st, &po, q, 10, tv[k], lens[k], R, D), VS_OK);
         want[k] = po.sim;
@@ -292,7 +292,7 @@ static void test_visil_paths(void) {
             p.gemm_chunk = 5000;
             vs_simmodel_state *s2;
             CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
-            vs_simvideo one = {tb, Us[c]};
+            vs_simvideo one = {tb, Us[c], NULL};
             float sb;
             CHECK_EQ(vs_simmodel_similarity(s2, &sb, qa, Ts[c], &one, 1, R, D), VS_OK);
             CHECK(s2->work[0].score_map == s2->work[0].rawf); /* really banded */
@@ -305,7 +305,7 @@ static void test_visil_paths(void) {
                 CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
                 CHECK_EQ(vs_simmodel_similarity(s2, &sb, qa, Ts[c], &one, 1, R, D), VS_OK);
                 CHECK_NEAR(sb, po.sim, 1e-6);
-                vs_simvideo two[2] = {{tb, Us[c]}, {qa, Ts[c]}};
+                vs_simvideo two[2] = {{tb, Us[c], NULL}, {qa, Ts[c], NULL}};
                 float s2b[2];
                 vs_simmodel_pair_out po2 = {0};
                 vs_simmodel_pair(st, &po2, qa, Ts[c], qa, Ts[c], R, D);
@@ -327,7 +327,7 @@ static void test_visil_paths(void) {
             int U = c ? 29 : 30, cl = p.target_chunk;
             vs_simmodel_state *s2;
             CHECK_EQ(vs_simmodel_state_create(&s2, m, &p), VS_OK);
-            vs_simvideo one = {tv[5], U};
+            vs_simvideo one = {tv[5], U, NULL};
             float s;
             CHECK_EQ(vs_simmodel_similarity(s2, &s, q, 10, &one, 1, R, D), VS_OK);
             double sum = 0;
@@ -420,7 +420,7 @@ static void test_alloc_failures(void) {
         if (s == VS_OK) s = vs_simmodel_state_create(&st, m, NULL);
         float xi[6 * 9 * 32], sim;
         if (s == VS_OK) s = vs_simmodel_index(st, xi, NULL, q, 6, 9, 32);
-        vs_simvideo tv = {t, 9};
+        vs_simvideo tv = {t, 9, NULL};
         if (s == VS_OK) s = vs_simmodel_similarity(st, &sim, xi, 6, &tv, 1, 9, 32);
         vs_alloc_fail_after(0);
         if (s == VS_OK) saw_ok = 1;
@@ -450,10 +450,10 @@ static void test_short_targets_only(void) {
         CHECK_EQ(vs_simmodel_state_create(&ref, m, NULL), VS_OK);
         for (int si = 0; si < 3; si++) {
             float *tv[3], want[3], got[3];
-            vs_simvideo tg[3];
+            vs_simvideo tg[3] = {0};
             for (int k = 0; k < 3; k++) {
                 tv[k] = rand_video(sets[si][k], R, D);
-                tg[k] = (vs_simvideo){tv[k], sets[si][k]};
+                tg[k] = (vs_simvideo){tv[k], sets[si][k], NULL};
             }
             for (int qi = 0; qi < 3; qi++) {
                 float *q = rand_video(qlens[qi], R, D);
@@ -521,7 +521,7 @@ static void test_split_exact(void) {
             CHECK_EQ(vs_simmodel_state_create(&s1, m, &p), VS_OK);
             for (int i = 0; i < NV; i++)
                 for (int k = 0; k < NV; k++) {
-                    vs_simvideo t = {v[k], Ts[k]};
+                    vs_simvideo t = {v[k], Ts[k], NULL};
                     CHECK_EQ(vs_simmodel_similarity(s1, &want[i][k], v[i], Ts[i], &t, 1, R, D), VS_OK);
                 }
             vs_simmodel_state_free(s1);
@@ -532,15 +532,15 @@ static void test_split_exact(void) {
                 int ndiff = 0;
                 for (int i = 0; i < NV; i++) {
                     for (int k = 0; k < NV; k++) {
-                        vs_simvideo t = {v[k], Ts[k]};
+                        vs_simvideo t = {v[k], Ts[k], NULL};
                         float got;
                         CHECK_EQ(vs_simmodel_similarity(s2, &got, v[i], Ts[i], &t, 1, R, D), VS_OK);
                         ndiff += memcmp(&got, &want[i][k], sizeof got) != 0;
                     }
                     /* every target at once (workers take whole pairs): the same floats */
-                    vs_simvideo all[NV];
+                    vs_simvideo all[NV] = {0};
                     float got[NV];
-                    for (int k = 0; k < NV; k++) all[k] = (vs_simvideo){v[k], Ts[k]};
+                    for (int k = 0; k < NV; k++) all[k] = (vs_simvideo){v[k], Ts[k], NULL};
                     CHECK_EQ(vs_simmodel_similarity(s2, got, v[i], Ts[i], all, NV, R, D), VS_OK);
                     for (int k = 0; k < NV; k++) ndiff += memcmp(&got[k], &want[i][k], sizeof got[k]) != 0;
                     /* every video as the query of video i (the reverse direction) */
@@ -642,7 +642,7 @@ static void test_bf16(int child) {
         p16.precision = VS_PRECISION_BF16;
         CHECK_EQ(vs_simmodel_state_create(&s32, m, &p32), VS_OK);
         CHECK_EQ(vs_simmodel_state_create(&s16, m, &p16), VS_OK);
-        vs_simvideo tv = {t, U};
+        vs_simvideo tv = {t, U, NULL};
         float a = 0, b = 0;
         CHECK_EQ(vs_simmodel_similarity(s32, &a, q, T, &tv, 1, R, D), VS_OK);
         CHECK_EQ(vs_simmodel_similarity(s16, &b, q, T, &tv, 1, R, D), VS_OK);

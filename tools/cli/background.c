@@ -33,9 +33,9 @@ int cli_background_pass(vs_index *idx, const char *cmd, const char *model, int s
     if (!strcmp(model, "visil_f")) snprintf(tw, sizeof tw, ", temporal %g", (double)p.temporal);
     if (!quiet || r.n_skipped || r.stopped)
         fprintf(stderr, "%s: background levels (%s%s, %s, %ld members): %ld computed, %ld already stored, %ld skipped "
-                        "of %ld videos in %.1f s%s\n",
+                        "of %ld videos; frame levels of %ld computed; in %.1f s%s\n",
                 vs_index_dir(idx), model, tw, sym ? "sym" : "q2r",
-                r.n_members, r.n_computed, r.n_kept, r.n_skipped, r.n_videos, cli_now() - t0,
+                r.n_members, r.n_computed, r.n_kept, r.n_skipped, r.n_videos, r.n_frames, cli_now() - t0,
                 r.stopped ? " (interrupted: run it again to finish)" : "");
     if (r.stopped) return 130;
     return r.n_skipped ? 1 : 0;

@@ -252,8 +252,8 @@ int cmd_compare(int argc, char **argv) {
         goto out;
     }
     double sym = 0.5 * (ab.sim + ba.sim);
-    vs_loc_video la = {xa, fa->T, fa->times, fa->fps, fa->duration};
-    vs_loc_video lb = {xb, fb->T, fb->times, fb->fps, fb->duration};
+    vs_loc_video la = {xa, fa->T, fa->times, fa->fps, fa->duration, NULL};
+    vs_loc_video lb = {xb, fb->T, fb->times, fb->fps, fb->duration, NULL};
     if (vs_localize_videos(&segs, &nseg, st, &la, &lb, fa->R, fa->D, 1, (float)sym, NULL) != VS_OK) {
         fprintf(stderr, "vidsim compare: %s\n", vs_last_error());
         goto out;

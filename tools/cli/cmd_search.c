@@ -79,6 +79,10 @@ static void search_usage(FILE *f) {
                "  --temporal W     0..1: weight of temporal consistency in the ViSiL_f score, each frame\n"
                "                   pair mixed with the mean of its diagonal run (default 0.5; 0: the\n"
                "                   published ViSiL_f; docs/hard_copies.md \"Temporal consistency\")\n"
+               "  --frame-levels B 0..1: weight of the references' frame levels in the ViSiL_f score\n"
+               "                   (with --norm on): each reference frame's level against the index's\n"
+               "                   background members, times B, taken off that frame's cells (default\n"
+               "                   0.5; 0: none; docs/search.md \"Frame levels\")\n"
                "  --allow-partial  exit 0 even if damaged index entries had to be left out (they are\n"
                "                   still listed on stderr, and as {\"ref_id\",\"skipped\",\"error\"} rows\n"
                "                   in jsonl; without it such a search exits 1 after printing its results)\n"
@@ -118,6 +122,23 @@ const char *cli_threshold_name(void) { return named_threshold; }
 static float temporal_opt = VS_TEMPORAL_DEFAULT;
 
 float cli_search_temporal(void) { return temporal_opt; }
+
+void cli_explain_note(const vs_search_params *sp) {
+    if (sp->mode == VS_SEARCH_HASH_ONLY) {
+        fprintf(stderr, "vidsim search: score = 1 - Hamming distance / bits of the %s codes\n",
+                sp->hash_model ? sp->hash_model : VS_HASH_DEFAULT);
+        return;
+    }
+    const int fl = sp->normalize && sp->frame_levels > 0.0f && (!sp->model || !strcmp(sp->model, "visil_f"));
+    char fls[96] = "";
+    if (fl) snprintf(fls, sizeof fls, ", the references' frame levels x %g taken off their frames", (double)sp->frame_levels);
+    fprintf(stderr, "vidsim search: score = %s; raw = %s similarity of the region features (%s%s)%s\n",
+            sp->normalize ? "raw - query_level - ref_level" : "raw (--norm off)", sp->model ? sp->model : "visil_f",
+            sp->symmetric ? "mean of query->ref and ref->query" : "query->ref", fls,
+            sp->normalize ? "; each level = the mean of that video's scores ranked 2..11 against the index "
+                            "(docs/search.md \"Score normalisation\")"
+                          : "");
+}
 
 /* The options search and dedup share. Returns 0, or 2 after a usage error. */
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
@@ -168,18 +189,7 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
         goto out;
     }
     if (!jsonl) puts(ts->segments ? SEG_HEADER : ts->explain ? "query_id,ref_id,score,raw,query_level,ref_level" : "query_id,ref_id,score");
-    if (ts->explain) {
-        if (sp->mode == VS_SEARCH_HASH_ONLY)
-            fprintf(stderr, "vidsim search: score = 1 - Hamming distance / bits of the %s codes\n",
-                    sp->hash_model ? sp->hash_model : VS_HASH_DEFAULT);
-        else
-            fprintf(stderr, "vidsim search: score = %s; raw = %s similarity of the region features (%s)%s\n",
-                    sp->normalize ? "raw - query_level - ref_level" : "raw (--norm off)", sp->model,
-                    sp->symmetric ? "mean of query->ref and ref->query" : "query->ref",
-                    sp->normalize ? "; each level = the mean of that video's scores ranked 2..11 against the index "
-                                    "(docs/search.md \"Score normalisation\")"
-                                  : "");
-    }
+    if (ts->explain) cli_explain_note(sp);
     int bad = 0;
     for (int qi = 0; qi < npos; qi++) {
         vs_search_result *r = NULL;
@@ -247,6 +257,7 @@ int cmd_search(int argc, char **argv) {
     int sim_prec = -1; /* --sim-precision (-1: the default, vs_simmodel_default_precision) */
     int mirror_view = 1; /* --mirror-view on|off */
     int inset_view = 1;  /* --inset-view on|off */
+    float frame_levels = VS_FRAME_LEVELS_DEFAULT; /* --frame-levels B */
     const char *calib = NULL; /* --calib FILE */
     for (int i = 1; i < argc; i++) {
         /* options of search only: consumed here (k args) so the common parser does not see them */
@@ -255,7 +266,7 @@ int cmd_search(int argc, char **argv) {
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
             !strcmp(a, "--norm") || !strcmp(a, "--first-stage") || !strcmp(a, "--gvec-segments") ||
             !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view") || !strcmp(a, "--inset-view") ||
-            !strcmp(a, "--calib")) {
+            !strcmp(a, "--calib") || !strcmp(a, "--frame-levels")) {
             int j = i;
             const char *v = cli_opt_value("search", argc, argv, &j);
             if (!v) return 2;
@@ -265,6 +276,8 @@ int cmd_search(int argc, char **argv) {
                 sym = sym == 0;
             } else if (!strcmp(a, "--calib")) {
                 calib = v;
+            } else if (!strcmp(a, "--frame-levels")) {
+                if (cli_parse_float("search", "--frame-levels", v, 0.0, 1.0, &frame_levels)) return 2;
             } else if (!strcmp(a, "--norm")) {
                 if ((norm = cli_parse_onoff("search", "--norm", v)) < 0) return 2;
             } else if (!strcmp(a, "--mirror-view")) {
@@ -340,11 +353,13 @@ int cmd_search(int argc, char **argv) {
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.temporal = cli_search_temporal();
+    sp.frame_levels = frame_levels;
     if (cli_threshold_name() && !vs_search_params_operating_points_hold(&sp)) {
         free(pos);
         return cli_usage_error("search", "--threshold %s is measured for the normalised visil_f score in both "
                                          "directions: not with --norm off, --direction q2r, another --model, "
-                                         "another --temporal or --hash-only (give a number)", cli_threshold_name());
+                                         "another --temporal, another --frame-levels or --hash-only (give a number)",
+                               cli_threshold_name());
     }
     sp.mirror_view = mirror_view;
     sp.inset_view = inset_view;

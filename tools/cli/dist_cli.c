@@ -32,13 +32,7 @@ int cli_search_dist(const char *dir, char **pos, int npos, const vs_search_param
     if (lead && !jsonl)
         puts(segments ? "query_id,ref_id,query_start,query_end,ref_start,ref_end,score"
                       : explain ? "query_id,ref_id,score,raw,query_level,ref_level" : "query_id,ref_id,score");
-    if (lead && explain)
-        fprintf(stderr, "vidsim search: score = %s; raw = %s similarity of the region features (%s)%s\n",
-                sp->normalize ? "raw - query_level - ref_level" : "raw (--norm off)", sp->model,
-                sp->symmetric ? "mean of query->ref and ref->query" : "query->ref",
-                sp->normalize ? "; each level = the mean of that video's scores ranked 2..11 against the index "
-                                "(docs/search.md \"Score normalisation\")"
-                              : "");
+    if (lead && explain) cli_explain_note(sp);
     int bad = 0;
     for (int qi = 0; qi < npos; qi++) {
         vs_search_result *r = NULL;

@@ -43,6 +43,8 @@ int cli_skip_report_files(const vs_search_skips *l, const char *cmd, vs_index *i
 const char *cli_threshold_name(void);
 /* The --temporal last parsed by cli_search_parse (VS_TEMPORAL_DEFAULT when not given). */
 float cli_search_temporal(void);
+/* --explain's line on stderr: how the scores of sp are made. */
+void cli_explain_note(const vs_search_params *sp);
 int cli_search_parse(int argc, char **argv, const char *cmd, const char **dir, int *top, double *thr,
                      const char **format, const char **model, const char **pca, int *threads, char **pos, int *npos);
 /* Remove every FLAG (no value) from argv; 1 if there was one. */

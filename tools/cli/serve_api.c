@@ -145,6 +145,7 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     const char *dirs = serve_param(r, "direction"), *sps = serve_param(r, "sim_precision");
     const char *fss = serve_param(r, "first_stage"), *tks = serve_param(r, "top_k");
     const char *gss = serve_param(r, "gvec_segments"), *tps = serve_param(r, "temporal");
+    const char *fls = serve_param(r, "frame_levels");
     static const char *const flags[] = {"mirror_view", "inset_view", "two_stage"};
     int fv[3];
     for (int k = 0; k < 3; k++)
@@ -181,6 +182,13 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
         }
         p->temporal = (float)t;
     }
+    if (fls) {
+        if (serve_parse_num(fls, 0, 1, &t)) {
+            snprintf(msg, n, "frame_levels must be a number from 0 to 1");
+            return 400;
+        }
+        p->frame_levels = (float)t;
+    }
     if (tks && (serve_parse_num(tks, 1, 100000, &k) || k != floor(k))) {
         snprintf(msg, n, "top_k must be an integer from 1 to 100000");
         return 400;
@@ -201,7 +209,8 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     if (tks) p->two_stage_k = (long)k;
     if (gss) p->gvec_segments = (int)g;
     *custom = p->mirror_view != d.mirror_view || p->inset_view != d.inset_view || p->symmetric != d.symmetric ||
-              p->sim_precision != d.sim_precision || p->temporal != d.temporal || p->mode != d.mode;
+              p->sim_precision != d.sim_precision || p->temporal != d.temporal || p->mode != d.mode ||
+              p->frame_levels != d.frame_levels;
     return 0;
 }
 
@@ -249,7 +258,8 @@ static enum MHD_Result ep_search(serve_req *r) {
     }
     if (named_thr && !vs_search_params_operating_points_hold(&sp))
         return serve_error(r, 400, "threshold %s is measured for the normalised score in both directions: not with "
-                                   "norm off, direction q2r or another temporal (give a number)", thrs);
+                                   "norm off, direction q2r, another temporal or another frame_levels (give a number)",
+                           thrs);
     const char *query;
     if (r->up_seen) {
         if (!r->up_path[0]) return serve_error(r, 500, "the upload was not stored");

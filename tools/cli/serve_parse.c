@@ -141,6 +141,7 @@ char **serve_fields_slot(serve_fields *f, const char *key) {
     if (!strcmp(key, "top_k")) return &f->top_k;
     if (!strcmp(key, "gvec_segments")) return &f->gvec_segments;
     if (!strcmp(key, "temporal")) return &f->temporal;
+    if (!strcmp(key, "frame_levels")) return &f->frame_levels;
     return NULL;
 }
 
@@ -175,6 +176,7 @@ void serve_fields_free(serve_fields *f) {
     free(f->top_k);
     free(f->gvec_segments);
     free(f->temporal);
+    free(f->frame_levels);
     memset(f, 0, sizeof *f);
 }
 

@@ -54,12 +54,12 @@ int serve_same_origin(const char *host, const char *origin);
 
 /* The named fields a form or JSON body may set (name, path, verdict, top, threshold,
  * segments, norm, show_rejected, and search's direction, mirror_view, inset_view,
- * sim_precision, temporal, two_stage, first_stage, top_k, gvec_segments), each NULL or a
+ * sim_precision, temporal, frame_levels, two_stage, first_stage, top_k, gvec_segments), each NULL or a
  * NUL-terminated heap string of at most SERVE_MAX_FIELD bytes. */
 typedef struct serve_fields {
     char *name, *path, *verdict, *top, *threshold, *segments, *norm, *show_rejected;
     char *direction, *mirror_view, *inset_view, *sim_precision, *two_stage, *first_stage, *top_k, *gvec_segments;
-    char *temporal;
+    char *temporal, *frame_levels;
 } serve_fields;
 /* The slot of key, NULL for any other key (or a NULL key). */
 char **serve_fields_slot(serve_fields *f, const char *key);
