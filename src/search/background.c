@@ -83,6 +83,11 @@ vs_status vs__bg_open(vs_searcher *s, const vs_index_entries *es, const vs_simmo
         if (!(b->flev = vs__calloc(n, sizeof *b->flev))) return vs__err(VS_ERR_NOMEM, "out of memory");
         b->frames_on = 1;
     }
+    if (b->frames_on && b->t.n_missing <= BG_NOTE_MISSING && b->fr.n_missing > BG_NOTE_MISSING)
+        vs__search_note(s,
+                        "%s: %ld videos have no stored frame levels for this model; they are computed in memory as "
+                        "the search meets them (`vidsim index background --index %s` stores them)",
+                        vs_index_dir(s->idx), b->fr.n_missing, vs_index_dir(s->idx));
     if (b->t.n_missing > BG_NOTE_MISSING)
         vs__search_note(s,
                         "%s: %ld videos have no stored background level for this model; they are computed in "
