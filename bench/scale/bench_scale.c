@@ -174,6 +174,20 @@ static vs_hashmodel *hm;
 static int W_ = 1, BITS = 64;
 static int QS_ = 0; /* --qsegs: the query's parts (0: S_), searched against the references' S_ */
 static int views_on = 0; /* --views: search a query file's mirror and inset views too */
+/* --gvec-level B (experiment): each indexed vector's level, the mean of its 10 best inner
+ * products with the rows of the first 512 videos (its own video's rows left out, values >= 0.8
+ * too), taken off its first-stage score times B, as an extra dimension (-B level; the query's
+ * is 1): the ANN ranks by <q, r> - B level(r) (a hubness correction, CSLS-like) */
+static float glev_beta = 0.0f;
+static int DA_; /* the ANN's dimension: D_, or D_ + 1 with --gvec-level */
+
+/* vectors x [n, D_] into xa [n, DA_] with the extra dimension e[i] (or 1 for queries: e NULL) */
+static void augment(float *xa, const float *x, long n, const float *e) {
+    for (long i = 0; i < n; i++) {
+        memcpy(xa + (size_t)i * DA_, x + (size_t)i * D_, sizeof(float) * D_);
+        if (DA_ > D_) xa[(size_t)i * DA_ + D_] = e ? e[i] : 1.0f;
+    }
+}
 
 static void video_finish(video *v, int S) {
     v->gv = xmalloc(sizeof(float) * D_ * S);
@@ -471,6 +485,11 @@ typedef struct fs_ctx {
 
 static long first_stage(const fs_ctx *c, const float *qgv, const uint64_t *code, float *sc, int64_t *ids) {
     long nh = 0, KX = c->KX;
+    static float qa[64 * 1025];
+    if (!c->is_hash && DA_ > D_) { /* --gvec-level: the query's extra dimension */
+        augment(qa, qgv, QS_, NULL);
+        qgv = qa;
+    }
     if (c->is_hash) {
         if (vs_hamming_search(c->hs, c->hh, &nh, code, KX)) die("hamming search");
         for (long k = 0; k < nh; k++) ids[k] = c->hh[k].id;
@@ -481,7 +500,7 @@ static long first_stage(const fs_ctx *c, const float *qgv, const uint64_t *code,
             if (vs_ann_search(c->ann, qgv, QS_, KX * S_, c->vsc, c->vids)) die("ann search");
         } else
             for (int j = 0; j < QS_; j++)
-                if (vs_ann_search(c->ann, qgv + (size_t)j * D_, 1, KX * S_, c->vsc + (size_t)j * KX * S_,
+                if (vs_ann_search(c->ann, qgv + (size_t)j * DA_, 1, KX * S_, c->vsc + (size_t)j * KX * S_,
                                   c->vids + (size_t)j * KX * S_))
                     die("ann search");
         nh = merge_videos(c->vsc, c->vids, QS_, KX * S_, sc, ids, KX);
@@ -560,6 +579,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--qsegs")) QS_ = atoi(v) < 0 ? 0 : atoi(v);
         else if (!strcmp(a, "--pool")) pool_kind = atoi(v);
         else if (!strcmp(a, "--views")) views_on = atoi(v) != 0;
+        else if (!strcmp(a, "--gvec-level")) glev_beta = (float)atof(v);
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--n")) {
             char *c = strdup(v), *save = NULL;
@@ -758,6 +778,37 @@ int main(int argc, char **argv) {
         memcpy(xc, codes, sizeof(uint64_t) * (size_t)N * W_);
         memcpy(xc + (size_t)N * W_, codes + (size_t)Nmax * W_, sizeof(uint64_t) * (size_t)nref_all * W_);
         long NI = N + nref_all, NV = NI * S_; /* videos, vectors */
+        DA_ = glev_beta > 0.0f ? D_ + 1 : D_;
+        if (DA_ > D_) { /* --gvec-level: each row's level against the first 512 videos' rows */
+            const long M = NI < 512 ? NI : 512, MR = M * S_;
+            float *e = xmalloc(sizeof(float) * (size_t)NV), *xa = xmalloc(sizeof(float) * (size_t)NV * DA_);
+            double tl = bench_now(), lsum = 0;
+            for (long r = 0; r < NV; r++) {
+                float top[10];
+                int m = 0;
+                const float *xr = xv + (size_t)r * D_;
+                for (long j = 0; j < MR; j++) {
+                    if (j / S_ == r / S_) continue; /* its own video */
+                    const float *y = xv + (size_t)j * D_;
+                    float v = 0;
+                    for (int k = 0; k < D_; k++) v += xr[k] * y[k];
+                    if (v >= 0.8f || (m == 10 && v <= top[9])) continue;
+                    int p = m < 10 ? m++ : 9;
+                    while (p > 0 && top[p - 1] < v) top[p] = top[p - 1], p--;
+                    top[p] = v;
+                }
+                double sum = 0;
+                for (int k = 0; k < m; k++) sum += top[k];
+                e[r] = m ? (float)(-glev_beta * sum / m) : 0.0f;
+                lsum += m ? sum / m : 0;
+            }
+            augment(xa, xv, NV, e);
+            free(xv);
+            free(e);
+            xv = xa;
+            fprintf(stderr, "bench_scale: gvec levels of %ld rows against %ld in %.1f s (mean %.3f)\n", NV, MR,
+                    bench_now() - tl, lsum / NV);
+        }
         long nlist = 256;
         while (nlist < 16384 && nlist * nlist < 16 * NV) nlist *= 2;
         while (nlist > 16 && NV < 39 * nlist) nlist /= 2;
@@ -780,7 +831,7 @@ int main(int argc, char **argv) {
                 bytes = BITS / 8.0;
                 disk = code_disk * (double)N / (double)Nmax;
             } else {
-                if (vs_ann_create(&ann, D_, spec)) die(spec);
+                if (vs_ann_create(&ann, DA_, spec)) die(spec);
                 if (!vs_ann_is_trained(ann)) {
                     long nt = NV < 100000 ? NV : 100000; /* a prefix: distractors are i.i.d. */
                     if (vs_ann_train(ann, xv, nt)) die(spec);
@@ -927,6 +978,6 @@ usage:
                     "       [--first-stages 'flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;...;conmh'] [--k 100]\n"
                     "       [--e2e auto|all|none|SPEC] [--e2e-seeds 5] [--threads 2] [--hash-model FILE]\n"
                     "       [--temporal W (ViSiL_f's temporal weight in the re-ranking, default 0.5)]\n"
-                    "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0]\n");
+                    "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0] [--gvec-level 0]\n");
     return 2;
 }
