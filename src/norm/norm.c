@@ -439,7 +439,7 @@ static vs_status store_batch(vs_index *idx, const char *model_id, long n, const 
 /* frame levels of n videos, one transaction; frees the arrays */
 static vs_status store_frames(vs_index *idx, const char *model_id, long n, const int64_t *ids, float **lev,
                               const int *T) {
-    vs_index_extra xs[NORM_BATCH];
+    vs_index_extra xs[NORM_BATCH] = {{VS_INDEX_F32, 0, 0, NULL}};
     for (long i = 0; i < n; i++) xs[i] = (vs_index_extra){VS_INDEX_F32, T[i], 1, lev[i]};
     vs_status s = vs_index_put_extras(idx, n, ids, FRAMES_KIND, model_id, xs);
     for (long i = 0; i < n; i++) {
