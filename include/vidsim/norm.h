@@ -165,7 +165,8 @@ VS_API vs_status vs_norm_load(vs_index *idx, const char *model_tag, int sym, con
  *     L_v[j] = mean of the p->n largest  max_u f2f(v, m)[j, u]  over the members m != v
  *              that are not copies of v, none skipped
  *
- * (f2f: vs_simmodel_f2f, v's frames as rows, no temporal weight; a copy: a member whose
+ * (f2f: vs_simmodel_f2f, v's frames as rows, no temporal weight; computed over the state's
+ * threads by vs_simmodel_f2f_rowmax; a copy: a member whose
  * Chamfer score from v, the mean over j of those maxima, is at or above p->copy_above,
  * as for the video level). With fewer than p->n such members (a small index, or features
  * on which most videos pass the copy cut, e.g. --raw) every L_v[j] is 0. Search subtracts

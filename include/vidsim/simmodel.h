@@ -181,6 +181,12 @@ VS_API void vs_simmodel_pair_dims(const vs_simmodel *m, int T, int U, int *f2f_r
  * state's GEMM scratch (bounded by gemm_chunk). */
 VS_API vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float *query, int T,
                                  const float *target, int U, int R, int D);
+/* The row maxima of the frame-to-frame maps of one query [T,R,D] against n targets:
+ * out [n * T], out[k * T + i] = max_j f2f(query, target k)[i, j] (vs_simmodel_f2f's map,
+ * the same floats), pairs spread over the state's n_threads (norm.h's frame levels; the
+ * targets' lev is not used). */
+VS_API vs_status vs_simmodel_f2f_rowmax(vs_simmodel_state *st, float *out, const float *query, int T,
+                                        const vs_simvideo *targets, int n, int R, int D);
 /* The symmetric map: (f2f(query, target) + f2f(target, query)^T) / 2, [T,U], from
  * one pass of region dot products (half the work of two vs_simmodel_f2f calls).
  * R <= 256. */

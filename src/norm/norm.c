@@ -154,31 +154,19 @@ vs_status vs_norm_value(vs_simmodel_state *st, float *out, const vs_simvideo *v,
 vs_status vs_norm_frame_levels(vs_simmodel_state *st, float *out, const vs_simvideo *v, long self,
                                const vs_simvideo *members, long n_members, int R, int D, const vs_norm_params *p) {
     const int T = v->T;
-    int Umax = 1;
-    for (long k = 0; k < n_members; k++) Umax = members[k].T > Umax ? members[k].T : Umax;
-    float *f2f = vs__malloc(sizeof(float) * (size_t)T * Umax);
-    float *mx = vs__malloc(sizeof(float) * (size_t)T * (n_members > 0 ? n_members : 1));
-    if (!f2f || !mx) {
-        vs__free(f2f);
+    const size_t nm1 = (size_t)(n_members > 0 ? n_members : 1);
+    float *rm = vs__malloc(sizeof(float) * (size_t)T * nm1); /* [n_members, T], vs_simmodel_f2f_rowmax */
+    float *mx = vs__malloc(sizeof(float) * (size_t)T * nm1);
+    if (!rm || !mx) {
+        vs__free(rm);
         vs__free(mx);
         return vs__err(VS_ERR_NOMEM, "frame levels: out of memory for %d frames x %ld members", T, n_members);
     }
-    vs_status s = VS_OK;
-    /* mx [T, n_members]: frame j's best match in member k (NaN: v itself) */
-    for (long k = 0; k < n_members && !s; k++) {
-        const int U = members[k].T;
-        if (k == self) {
-            for (int j = 0; j < T; j++) mx[(long)j * n_members + k] = NAN;
-            continue;
-        }
-        if ((s = vs_simmodel_f2f(st, f2f, v->x, T, members[k].x, U, R, D))) break;
-        for (int j = 0; j < T; j++) {
-            const float *row = f2f + (long)j * U;
-            float b = row[0];
-            for (int u = 1; u < U; u++) b = row[u] > b ? row[u] : b;
-            mx[(long)j * n_members + k] = b;
-        }
-    }
+    /* mx [T, n_members]: frame j's best match in member k (NaN: v itself), the members' pairs
+     * over the state's threads */
+    vs_status s = n_members > 0 ? vs_simmodel_f2f_rowmax(st, rm, v->x, T, members, (int)n_members, R, D) : VS_OK;
+    for (long k = 0; k < n_members && !s; k++)
+        for (int j = 0; j < T; j++) mx[(long)j * n_members + k] = k == self ? NAN : rm[(size_t)k * T + j];
     /* a member that is a copy of v (its Chamfer score v -> member, the mean of v's row
      * maxima, at or above copy_above) is left out of every frame's level, as a copy is left
      * out of the video level; the frames' own values are not cut (with features on which
@@ -200,7 +188,7 @@ vs_status vs_norm_frame_levels(vs_simmodel_state *st, float *out, const vs_simvi
     pf.skip = 0;               /* every other member counts */
     pf.copy_above = INFINITY;  /* copies are out already */
     for (int j = 0; j < T && !s; j++) out[j] = used >= p->n ? vs_norm_stat(mx + (long)j * n_members, n_members, &pf) : 0.0f;
-    vs__free(f2f);
+    vs__free(rm);
     vs__free(mx);
     return s;
 }

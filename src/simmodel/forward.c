@@ -304,6 +304,14 @@ vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, con
     return VS_OK;
 }
 
+/* the GEMM block of vs_simmodel_f2f for a pair of T and U frames */
+static long f2f_cap(const vs_simmodel_state *st, int T, int U, int R) {
+    long whole = (long)T * R * U * R, cap = st->p.gemm_chunk;
+    if (cap > whole) cap = whole;
+    if (cap < (long)R * R) cap = (long)R * R;
+    return cap;
+}
+
 static vs_status f2f_either(vs_simmodel_state *st, float *f2f, float *bt, const float *query, int T,
                             const float *target, int U, int R, int D, int sym) {
     vs_status s = check_dims(st, R, D);
@@ -311,9 +319,7 @@ static vs_status f2f_either(vs_simmodel_state *st, float *f2f, float *bt, const 
     if (T < 1 || U < 1 || !query || !target || !f2f)
         return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty video (query %d, target %d frames)", T, U);
     vs__simwork *w = &st->work[0];
-    long whole = (long)T * R * U * R, cap = st->p.gemm_chunk;
-    if (cap > whole) cap = whole;
-    if (cap < (long)R * R) cap = (long)R * R;
+    const long cap = f2f_cap(st, T, U, R);
     if (w->gemm_cap < (size_t)cap || !w->gemm) s = vs__simgrow(&w->gemm, &w->gemm_cap, (size_t)cap);
     if (s != VS_OK) return s;
     if (sym && R > 256) return vs__err(VS_ERR_INVALID_ARG, "simmodel: %d regions per frame (at most 256)", R);
@@ -327,6 +333,64 @@ static vs_status f2f_either(vs_simmodel_state *st, float *f2f, float *bt, const 
 vs_status vs_simmodel_f2f(vs_simmodel_state *st, float *f2f, const float *query, int T,
                           const float *target, int U, int R, int D) {
     return f2f_either(st, f2f, NULL, query, T, target, U, R, D, 0);
+}
+
+typedef struct rowmax_job {
+    vs_simmodel_state *st;
+    const float *q;
+    int T, R, D, n;
+    const vs_simvideo *tg;
+    float *out;
+    atomic_int next;
+} rowmax_job;
+
+static void rowmax_worker(void *ctx, int wi) {
+    rowmax_job *j = ctx;
+    vs__simwork *w = &j->st->work[wi];
+    for (;;) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n) break;
+        const int U = j->tg[k].T;
+        vs__f2f_forward(BF16(j->st), w->f2f0, U, w->gemm, f2f_cap(j->st, j->T, U, j->R), j->q, j->T, j->tg[k].x, U,
+                        j->R, j->D);
+        float *o = j->out + (size_t)k * j->T;
+        for (int i = 0; i < j->T; i++) {
+            const float *row = w->f2f0 + (size_t)i * U;
+            float b = row[0];
+            for (int u = 1; u < U; u++) b = row[u] > b ? row[u] : b;
+            o[i] = b;
+        }
+    }
+}
+
+vs_status vs_simmodel_f2f_rowmax(vs_simmodel_state *st, float *out, const float *query, int T,
+                                 const vs_simvideo *targets, int n, int R, int D) {
+    vs_status s = check_dims(st, R, D);
+    if (s != VS_OK) return s;
+    if (T < 1 || !query) return vs__err(VS_ERR_INVALID_ARG, "simmodel: empty query");
+    if (n < 0) return vs__err(VS_ERR_INVALID_ARG, "simmodel: negative target count");
+    int Umax = 0;
+    long capmax = 0;
+    for (int k = 0; k < n; k++) {
+        if (targets[k].T < 1 || !targets[k].x)
+            return vs__err(VS_ERR_INVALID_ARG, "simmodel: target %d is empty", k);
+        if (targets[k].T > Umax) Umax = targets[k].T;
+        long c = f2f_cap(st, T, targets[k].T, R);
+        if (c > capmax) capmax = c;
+    }
+    if (n == 0) return VS_OK;
+    /* every worker's scratch before any thread starts: the map [T, Umax] and the GEMM block */
+    const int nw = st->n_work < n ? st->n_work : n;
+    for (int i = 0; i < nw && s == VS_OK; i++) {
+        vs__simwork *w = &st->work[i];
+        s = vs__simgrow(&w->f2f0, &w->f2f0_cap, (size_t)T * Umax);
+        if (s == VS_OK && (w->gemm_cap < (size_t)capmax || !w->gemm)) s = vs__simgrow(&w->gemm, &w->gemm_cap, (size_t)capmax);
+    }
+    if (s != VS_OK) return s;
+    rowmax_job job = {.st = st, .q = query, .T = T, .R = R, .D = D, .n = n, .tg = targets, .out = out};
+    atomic_init(&job.next, 0);
+    vs__simpar_run(nw, rowmax_worker, &job);
+    return VS_OK;
 }
 
 vs_status vs_simmodel_f2f_sym(vs_simmodel_state *st, float *f2f, const float *query, int T,

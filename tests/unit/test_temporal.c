@@ -374,11 +374,54 @@ static void test_level_paths(void) {
     free(q);
 }
 
+/* vs_simmodel_f2f_rowmax (the frame levels' pass): the row maxima of vs_simmodel_f2f's map,
+ * bit for bit, with one thread and two, for targets of 1 to 13 frames */
+static void test_rowmax(void) {
+    enum { R = 9, D = 16, T = 7, NT = 6 };
+    const int Us[NT] = {1, 2, 3, 13, 7, 4};
+    float *q = malloc(sizeof(float) * T * R * D), *t[NT];
+    unit_features(q, (long)T * R, D);
+    vs_simvideo tv[NT] = {0};
+    for (int k = 0; k < NT; k++) {
+        t[k] = malloc(sizeof(float) * (size_t)Us[k] * R * D);
+        unit_features(t[k], (long)Us[k] * R, D);
+        tv[k] = (vs_simvideo){t[k], Us[k], NULL};
+    }
+    vs_simmodel *m = NULL;
+    CHECK_EQ(vs_simmodel_builtin(&m, "visil_f"), VS_OK);
+    for (int th = 1; th <= 2; th++) {
+        vs_simmodel_params p = vs_simmodel_default_params();
+        p.n_threads = th;
+        vs_simmodel_state *st = NULL;
+        CHECK_EQ(vs_simmodel_state_create(&st, m, &p), VS_OK);
+        float out[NT * T], f2f[T * 13];
+        CHECK_EQ(vs_simmodel_f2f_rowmax(st, out, q, T, tv, NT, R, D), VS_OK);
+        int bad = 0;
+        for (int k = 0; k < NT; k++) {
+            CHECK_EQ(vs_simmodel_f2f(st, f2f, q, T, t[k], Us[k], R, D), VS_OK);
+            for (int i = 0; i < T; i++) {
+                float b = f2f[i * Us[k]];
+                for (int j = 1; j < Us[k]; j++) b = f2f[i * Us[k] + j] > b ? f2f[i * Us[k] + j] : b;
+                bad += out[k * T + i] != b;
+            }
+        }
+        CHECK_MSG(bad == 0, "%d threads: %d row maxima differ", th, bad);
+        CHECK_EQ(vs_simmodel_f2f_rowmax(st, out, q, T, tv, 0, R, D), VS_OK);
+        vs_simvideo empty = {t[0], 0, NULL};
+        CHECK_EQ(vs_simmodel_f2f_rowmax(st, out, q, T, &empty, 1, R, D), VS_ERR_INVALID_ARG);
+        vs_simmodel_state_free(st);
+    }
+    vs_simmodel_free(m);
+    for (int k = 0; k < NT; k++) free(t[k]);
+    free(q);
+}
+
 int main(void) {
     test_map_scores();
     test_similarity();
     test_params();
     test_level_map();
     test_level_paths();
+    test_rowmax();
     return vs_test_done();
 }
