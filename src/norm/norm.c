@@ -556,34 +556,31 @@ vs_status vs_norm_build(vs_index *idx, const char *model, int sym, const vs_norm
             vv = (vs_simvideo){tmp.x, tmp.f->T, NULL};
             v = &vv;
         }
-        if (NEED_FRAMES(i)) {
-            if (!(flev[nf] = vs__malloc(sizeof(float) * (size_t)(v->T > 0 ? v->T : 1)))) {
-                s = vs__err(VS_ERR_NOMEM, "frame levels: out of memory");
-                loaded_free(&tmp);
-                break;
-            }
-            fT[nf] = v->T;
-            fids[nf] = ids[i];
-            if ((s = vs_norm_frame_levels(st, flev[nf++], v, i < nm ? i : -1, mv, nm, R, D, p))) {
-                loaded_free(&tmp);
-                break;
-            }
+        /* what this video lacks, computed while its features are loaded */
+        const int T = v->T;
+        const long self = i < nm ? i : -1;
+        float val = 0.0f, *lev = NULL;
+        if (NEED_FRAMES(i) && !(lev = vs__malloc(sizeof(float) * (size_t)(T > 0 ? T : 1))))
+            s = vs__err(VS_ERR_NOMEM, "frame levels: out of memory");
+        if (!s && lev) s = vs_norm_frame_levels(st, lev, v, self, mv, nm, R, D, p);
+        if (!s && !t.have[i]) s = vs_norm_value(st, &val, v, self, mv, nm, R, D, sym, p, scratch);
+        loaded_free(&tmp);
+        if (s) {
+            vs__free(lev);
+            break;
+        }
+        /* queued, each kind stored in batches */
+        if (lev) {
+            flev[nf] = lev;
+            fT[nf] = T;
+            fids[nf++] = ids[i];
             if (nf == NORM_BATCH) {
-                if ((s = store_frames(idx, fr.model_id, nf, fids, flev, fT))) {
-                    loaded_free(&tmp);
-                    break;
-                }
+                if ((s = store_frames(idx, fr.model_id, nf, fids, flev, fT))) break;
                 r.n_frames += nf;
                 nf = 0;
             }
         }
-        if (t.have[i]) {
-            loaded_free(&tmp);
-        } else {
-            float val;
-            s = vs_norm_value(st, &val, v, i < nm ? i : -1, mv, nm, R, D, sym, p, scratch);
-            loaded_free(&tmp);
-            if (s) break;
+        if (!t.have[i]) {
             bids[nb] = ids[i];
             bvals[nb++] = val;
             if (nb == NORM_BATCH) {

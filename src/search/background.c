@@ -113,6 +113,13 @@ static void load_members(vs_searcher *s, vs__bg_features_fn fn) {
     }
 }
 
+/* row's place among the loaded members, or -1 when it is not one */
+static long member_pos(const vs__bg *b, long row) {
+    for (long j = 0; j < b->n_mv; j++)
+        if (b->mv_row[j] == row) return j;
+    return -1;
+}
+
 /* the level of row, computed against the members (itself left out) */
 static vs_status compute(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs__bg_features_fn fn, long row) {
     vs__bg *b = &s->bg;
@@ -124,13 +131,9 @@ static vs_status compute(vs_searcher *s, vs_simmodel_state *st, int R, int D, vs
         b->val[row] = 0.0f;
         return VS_OK;
     }
-    /* this row's place among the members, if it is one */
-    long self = -1;
-    for (long j = 0; j < b->n_mv && self < 0; j++)
-        if (b->mv_row[j] == row) self = j;
     vs_simvideo v = {x, T, NULL};
-    vs_status rc = vs_norm_value(st, &b->val[row], &v, self, b->mv, b->n_mv, R, D, s->p.symmetric, &s->p.norm,
-                                 b->scratch);
+    vs_status rc = vs_norm_value(st, &b->val[row], &v, member_pos(b, row), b->mv, b->n_mv, R, D, s->p.symmetric,
+                                 &s->p.norm, b->scratch);
     if (rc) return rc;
     b->have[row] = 1;
     b->n_computed++;
@@ -213,11 +216,8 @@ static vs_status frames_of(vs_searcher *s, vs_simmodel_state *st, int R, int D, 
     } else {
         if (!(lev = vs__malloc(sizeof(float) * (size_t)T))) return vs__err(VS_ERR_NOMEM, "out of memory");
         load_members(s, fn);
-        long self = -1;
-        for (long j = 0; j < b->n_mv && self < 0; j++)
-            if (b->mv_row[j] == row) self = j;
         vs_simvideo v = {x, T, NULL};
-        vs_status rc = vs_norm_frame_levels(st, lev, &v, self, b->mv, b->n_mv, R, D, &s->p.norm);
+        vs_status rc = vs_norm_frame_levels(st, lev, &v, member_pos(b, row), b->mv, b->n_mv, R, D, &s->p.norm);
         if (rc) {
             vs__free(lev);
             return rc;

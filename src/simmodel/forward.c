@@ -210,7 +210,6 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
     const vs_simmodel *m = st->m;
     int Te = eff_len(T), Ue = eff_len(U);
     long cap = pair_gemm_cap(st, T, U, R); /* <= w->gemm_cap: work_reserve */
-    w->score_rlev = w->score_clev = NULL; /* the caller sets the pair's frame levels */
     /* f2f [Te,Ue]; short videos: row i of the repeated query is row i mod T */
     if (Te == T && Ue == U) {
         vs__f2f_forward(BF16(st), w->f2f, Ue, w->gemm, cap, q, T, t, U, R, D);
@@ -246,15 +245,16 @@ static void pair_compute(vs__simwork *w, const vs_simmodel_state *st, const floa
     w->score_cols = U4;
 }
 
-/* Evaluation-scale score of the pair just computed by w. */
-static float pair_score(const vs__simwork *w, const vs_simmodel_state *st) {
+/* Evaluation-scale score of the pair just computed by w, with the frame levels of its query
+ * rlev [T] and target clev [U] (vs_simvideo.lev; NULL: none; visil_f only). */
+static float pair_score(const vs__simwork *w, const vs_simmodel_state *st, const float *rlev, const float *clev) {
     /* visil_f with a temporal weight: on the untiled map (a short video repeated to 4
      * frames would join its last frame to its first along the diagonals); the plain
      * Chamfer is the same on both (row and column maxima repeat) and reads the tiled one,
      * as it always did */
-    if (st->m->kind != VS__SIM_VISIL && (st->p.temporal != 0.0f || w->score_rlev || w->score_clev))
-        return vs__visil_f_chamfer(w->score_map, w->score_T, w->score_U, w->score_cols, st->p.temporal, 0,
-                                   w->score_rlev, w->score_clev);
+    if (st->m->kind != VS__SIM_VISIL && (st->p.temporal != 0.0f || rlev || clev))
+        return vs__visil_f_chamfer(w->score_map, w->score_T, w->score_U, w->score_cols, st->p.temporal, 0, rlev,
+                                   clev);
     if (st->m->kind != VS__SIM_VISIL)
         return vs__visil_f_chamfer(w->score_map, w->score_rows, w->score_cols, w->score_cols, 0.0f, 0, NULL, NULL);
     return vs__video_chamfer(w->score_map, w->score_rows, w->score_cols, NULL, NULL, 1, 1.0f, 0.0f);
@@ -284,7 +284,7 @@ vs_status vs_simmodel_pair(vs_simmodel_state *st, vs_simmodel_pair_out *out, con
     const int visil = st->m->kind == VS__SIM_VISIL;
     const float *raw = visil ? a->raw : a->f2f;
     int mr = visil ? a->T4 : a->T, mc = visil ? a->U4 : a->U;
-    out->sim = pair_score(w, st);
+    out->sim = pair_score(w, st, NULL, NULL);
     out->sim_train = vs__video_chamfer(raw, mr, mc, NULL, NULL, visil, 0.5f, 0.5f);
     float reg = 0.0f;
     if (visil)
@@ -474,9 +474,7 @@ static float score_pair_split(vs_simmodel_state *st, const float *q, int T, cons
     /* tiny (doubled) pairs, or nothing to share: worker 0 alone, no threads started */
     if (eff_len(T) != T || eff_len(U) != U || (j.nb == 1 && n_bands <= 1)) {
         pair_compute(w0, st, q, T, t, U, R, D, 0);
-        w0->score_rlev = qlev;
-        w0->score_clev = tlev;
-        return pair_score(w0, st);
+        return pair_score(w0, st, qlev, tlev);
     }
     atomic_init(&j.next, 0);
     if (j.nb > 1)
@@ -525,9 +523,7 @@ static float score_target(vs__simwork *w, vs_simmodel_state *st, const float *q,
         const float *t = tv->x + (size_t)j0 * R * D, *tlev = tv->lev ? tv->lev + j0 : NULL;
         if (w) {
             pair_compute(w, st, q, T, t, len, R, D, 0);
-            w->score_rlev = qlev;
-            w->score_clev = tlev;
-            sum += pair_score(w, st);
+            sum += pair_score(w, st, qlev, tlev);
         } else {
             sum += score_pair_split(st, q, T, t, len, R, D, qlev, tlev);
         }

@@ -151,8 +151,6 @@ typedef struct vs__simwork {
     int score_rows, score_cols;
     int score_T, score_U;   /* visil_f: the pair's own frame counts (score_map's top-left block
                                [score_T, score_U] of row stride score_cols is the untiled f2f) */
-    const float *score_rlev, *score_clev; /* visil_f: the pair's frame levels [score_T] /
-                                             [score_U] (vs_simvideo.lev), or NULL */
 } vs__simwork;
 
 /* Cache of vs_simmodel_forward_batch for the backward pass. */

@@ -131,7 +131,8 @@ void cli_explain_note(const vs_search_params *sp) {
     }
     const int fl = sp->normalize && sp->frame_levels > 0.0f && (!sp->model || !strcmp(sp->model, "visil_f"));
     char fls[96] = "";
-    if (fl) snprintf(fls, sizeof fls, ", the references' frame levels x %g taken off their frames", (double)sp->frame_levels);
+    if (fl)
+        snprintf(fls, sizeof fls, ", the references' frame levels x %g taken off their frames", (double)sp->frame_levels);
     fprintf(stderr, "vidsim search: score = %s; raw = %s similarity of the region features (%s%s)%s\n",
             sp->normalize ? "raw - query_level - ref_level" : "raw (--norm off)", sp->model ? sp->model : "visil_f",
             sp->symmetric ? "mean of query->ref and ref->query" : "query->ref", fls,
