@@ -8,7 +8,7 @@ _vidsim() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="calibrate compare dedup eval extract index pca search serve thumbs train train-clip train-hash verdict version"
+    local commands="calibrate compare dedup eval extract index pca search serve thumbs train train-clip train-gvec train-hash verdict version"
     local index_cmds="add rm ls verify rebuild info hash background compress"
 
     cmd="" sub=""
@@ -88,6 +88,7 @@ _vidsim() {
         train-clip) opts="--features --index -o --stage --iters --batch --lr --seg-clips --margin --clip-weight
                           --shotmix --pip --mask-ratio --mse --width --depth --heads --pool --seed --every
                           --views -j --resume --log" ;;
+        train-gvec) opts="--videos -o --bank --pairs --shrink --max-frames --seed --backbone --pca --no-overlays -j" ;;
         train-hash) opts="--features --videos -o --bits --iters --batch --lr --warmup --frames --mask-ratio
                           --alpha --no-jitter --enc-dim --enc-depth --enc-heads --dec-dim --dec-depth
                           --dec-heads --seed --every --resume --log" ;;

@@ -40,6 +40,12 @@
  * does (a view joins when its best raw score beats the list so far; each video keeps its
  * best), its latency that of all views.
  *
+ * --gvec-whiten FILE passes every vector (references', distractors' and queries', each
+ * view) through a learned whitening (ann.h vs_gvec_whiten_apply, `vidsim train-gvec`),
+ * as `vidsim search --first-stage gvec` does with the bundled one. --ranks FILE writes
+ * each true pair's rank (normal view, best view; -1 = not in the first K) per first
+ * stage, for recall over a subset of the pairs (docs/scale.md: held-out folds).
+ *
  * The search space of draw s is the N distractors plus draw s's references: the
  * references of every draw are added to the indexes (ids N..), and the others' are
  * dropped from the results (the first stage asks for K + their count).
@@ -142,9 +148,12 @@ static void pool_vec(float *out, const float *x, long n) {
  * (vs_ann_segment_vectors, what `search --first-stage gvec` indexes); a video of
  * T < S frames has T parts, its last one repeated here to fill S rows (the same
  * best-pair scores; the bench keeps a fixed stride). --pool experiments: S parts. */
+static vs_gvec_whiten *whiten; /* --gvec-whiten FILE: every vector through the learned whitening */
+static FILE *ranks_f;          /* --ranks FILE: each true pair's rank (normal view, best view) */
 static void seg_vectors_n(float *out, const float *x, int T, int S) {
     if (pool_kind == 0) {
         int P = vs_ann_segment_vectors(out, x, T, R_, D_, S);
+        if (whiten) vs_gvec_whiten_apply(whiten, out, P);
         for (int j = P; j < S; j++) memcpy(out + (size_t)j * D_, out + (size_t)(P - 1) * D_, sizeof(float) * D_);
         return;
     }
@@ -580,6 +589,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--pool")) pool_kind = atoi(v);
         else if (!strcmp(a, "--views")) views_on = atoi(v) != 0;
         else if (!strcmp(a, "--gvec-level")) glev_beta = (float)atof(v);
+        else if (!strcmp(a, "--gvec-whiten")) {
+            if (vs_gvec_whiten_load(&whiten, v) != VS_OK) {
+                fprintf(stderr, "bench_scale: %s\n", vs_last_error());
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--ranks")) {
+            if (!(ranks_f = fopen(v, "w"))) {
+                fprintf(stderr, "bench_scale: cannot write %s\n", v);
+                return 2;
+            }
+            fprintf(ranks_f, "n,first_stage,seed,query_id,ref_id,rank,rank_views\n");
+        }
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--n")) {
             char *c = strdup(v), *save = NULL;
@@ -883,6 +905,11 @@ int main(int argc, char **argv) {
                             long rv = true_rank(d, N, idsv[v], ncv[v], d->gt_r[g]);
                             if (rv >= 0 && (rank < 0 || rv < rank)) rank = rv;
                         }
+                        if (ranks_f) {
+                            long r0 = true_rank(d, N, ids, nc, d->gt_r[g]);
+                            fprintf(ranks_f, "%ld,\"%s%s%s\",%d,%s,%s,%ld,%ld\n", N, spec, ps ? "|" : "", ps ? ps : "",
+                                    d->seed, qv->name, d->gt_r[g], r0, rank);
+                        }
                         hitv100 += rank >= 0 && rank < 100;
                         hitv10 += rank >= 0 && rank < 10;
                         hitvK += rank >= 0;
@@ -972,12 +999,15 @@ int main(int argc, char **argv) {
     vs_simmodel_state_free(sst);
     vs_simmodel_free(sm);
     vs_hashmodel_free(hm);
+    vs_gvec_whiten_free(whiten);
+    if (ranks_f) fclose(ranks_f);
     return 0;
 usage:
     fprintf(stderr, "usage: bench_scale --draws DIR [--n 10000,100000] [--seeds 1,2,3,4,5] [--work DIR]\n"
                     "       [--first-stages 'flat;faiss:IVF{L},Flat|nprobe=128/nprobe=32;...;conmh'] [--k 100]\n"
                     "       [--e2e auto|all|none|SPEC] [--e2e-seeds 5] [--threads 2] [--hash-model FILE]\n"
                     "       [--temporal W (ViSiL_f's temporal weight in the re-ranking, default 0.5)]\n"
-                    "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0] [--gvec-level 0]\n");
+                    "       [--hardness 0.3] [--segs 1] [--qsegs 0] [--pool 0] [--views 0] [--gvec-level 0]\n"
+                    "       [--gvec-whiten FILE] [--ranks FILE]\n");
     return 2;
 }

@@ -198,7 +198,7 @@ class Index:
     def search(self, query, top=10, threshold=None, segments=False, normalize=True, symmetric=True,
                model=None, mode=None, two_stage_k=None, threads=1, hash_model=None, first_stage=None,
                gvec_segments=None, mirror_view=None, inset_view=None, sim_precision=None, pca=None,
-               store_gvec=None, calib=None, temporal=None, frame_levels=None):
+               store_gvec=None, calib=None, temporal=None, frame_levels=None, gvec_whiten=None):
         """Search one query (an indexed name, a .vsf feature file or a video file).
         Returns {"query_id", "hits": [{"ref_id", "video_id", "score", "raw", "query_level",
         "ref_level", "segments"?}], ...}. The options are `vidsim search`'s, named as the keys
@@ -209,7 +209,8 @@ class Index:
         "hash_only" = --hash-only, "clip"), two_stage_k (--top-k), threads (-j),
         hash_model (--hash-model), first_stage ("hash", "gvec" or "gvec:SPEC" = --first-stage;
         implies mode "two_stage" when no mode is given, as the CLI), gvec_segments
-        (--gvec-segments, 1-64, with a gvec first stage), mirror_view and inset_view
+        (--gvec-segments, 1-64, with a gvec first stage), gvec_whiten (--gvec-whiten: a
+        file or "off", with a gvec first stage), mirror_view and inset_view
         (True/False or "on"/"off" = --mirror-view, --inset-view; on by default),
         sim_precision ("bf16" or "fp32" = --sim-precision), temporal (0..1 = --temporal),
         frame_levels (0..1 = --frame-levels), pca (--pca), calib (--calib: the
@@ -225,14 +226,14 @@ class Index:
                                 first_stage=first_stage, gvec_segments=gvec_segments,
                                 mirror_view=mirror_view, inset_view=inset_view,
                                 sim_precision=sim_precision, pca=pca, calib=calib, store_gvec=store_gvec,
-                                temporal=temporal, frame_levels=frame_levels)[0]
+                                temporal=temporal, frame_levels=frame_levels, gvec_whiten=gvec_whiten)[0]
 
     # search options and their defaults (None: the library's); the keys of vs_search_params_set
     _SEARCH_OPTIONS = {"top": 10, "threshold": None, "segments": False, "normalize": True, "symmetric": True,
                        "model": None, "mode": None, "two_stage_k": None, "threads": 1, "hash_model": None,
                        "first_stage": None, "gvec_segments": None, "mirror_view": None, "inset_view": None,
                        "sim_precision": None, "pca": None, "calib": None, "store_gvec": None, "temporal": None,
-                       "frame_levels": None}
+                       "frame_levels": None, "gvec_whiten": None}
 
     def search_many(self, queries, **kw):
         """Search several queries with one searcher (the corpus is loaded once); the options

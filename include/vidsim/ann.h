@@ -78,6 +78,40 @@ VS_API void vs_ann_mean_vector(float *out, const float *x, long n, int D);
  * floats. S < 1 is taken as 1. */
 VS_API int vs_ann_segment_vectors(float *out, const float *x, int T, int R, int D, int S);
 
+/* ------------------------------------------------------------------ learned whitening
+ * A learned whitening of global and segment vectors (docs/scale.md "A learned whitening
+ * of the first stage"): y = normalise(W x) with W = (C + shrink * tr(C)/d * I)^(-1/2),
+ * C the mean outer product of the differences a_i - b_i of matching pairs (the learned
+ * whitening of Radenović, Tolias and Chum, without its centring). The pairs are two
+ * augmented views of the same frames (vs_s2vs_data_view_pairs, train.h): no labels.
+ * Directions in which copies of one video differ are shrunk, directions they keep
+ * are kept, so after the map a copy's vector sits closer to its source's than to an
+ * unrelated video's. Read-only once made: apply is safe from several threads. */
+typedef struct vs_gvec_whiten vs_gvec_whiten;
+
+/* Learn from n pairs a [n, d], b [n, d] (rows need not be unit vectors). shrink > 0
+ * (0.5 to 2 is reasonable; 1: the docs' measurements). VS_ERR_INVALID_ARG for n < 1, d
+ * out of 1..4096, shrink <= 0 or not finite, a non-finite value, or pairs that never
+ * differ (C = 0). meta: optional NULL-terminated key, value list stored with it
+ * ("features": the model id of the features it was learned on, checked by search). */
+VS_API vs_status vs_gvec_whiten_learn(vs_gvec_whiten **out, const float *a, const float *b, long n, int d,
+                                      double shrink, const char *const *meta);
+/* Save (VSTF kind gvec_whitening, atomically) and load: load checks the kind, the shape
+ * and that every value is finite, naming the file (VS_ERR_IO, VS_ERR_FORMAT). */
+VS_API vs_status vs_gvec_whiten_save(const vs_gvec_whiten *w, const char *path);
+VS_API vs_status vs_gvec_whiten_load(vs_gvec_whiten **out, const char *path);
+VS_API void vs_gvec_whiten_free(vs_gvec_whiten *w); /* NULL ok */
+VS_API int vs_gvec_whiten_dim(const vs_gvec_whiten *w);
+/* A stored metadata value ("features", "shrink", "n_pairs", ...) or NULL. */
+VS_API const char *vs_gvec_whiten_meta(const vs_gvec_whiten *w, const char *key);
+/* 16 hex digits naming the map (FNV-1a of W), for notes and model ids. */
+VS_API const char *vs_gvec_whiten_id(const vs_gvec_whiten *w);
+/* The map [d, d] (symmetric, row-major), for tests. */
+VS_API const float *vs_gvec_whiten_matrix(const vs_gvec_whiten *w);
+/* x [n, d] := normalise(x W) row by row, in place; a zero row stays zero. VS_ERR_NOMEM
+ * only. The same row gives the same floats whatever n and the other rows. */
+VS_API vs_status vs_gvec_whiten_apply(const vs_gvec_whiten *w, float *x, long n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,8 @@ VS_API void vs_search_params_free(vs_search_params *p);
  * "Operating points"), symmetric, normalize, segments, mirror_view, inset_view (each 0/1
  * or off/on), model, two_stage_k, hash_model, first_stage (hash, gvec or gvec:SPEC; used
  * in the two_stage and hash_only modes: set mode too), gvec_segments (1 to
- * VS_GVEC_MAX_SEGMENTS, 0: VS_GVEC_SEGMENTS), sim_precision (fp32 or bf16), temporal (0 to
+ * VS_GVEC_MAX_SEGMENTS, 0: VS_GVEC_SEGMENTS), gvec_whiten (a file or off:
+ * vs_search_params.gvec_whiten), sim_precision (fp32 or bf16), temporal (0 to
  * 1: vs_search_params.temporal), frame_levels (0 to 1: vs_search_params.frame_levels), store_gvec
  * and store_clip (0/1 or off/on; both set store_clip: computed gvec or clip vectors are
  * stored, the index must be writable), threads, pca, calib, models_dir. VS_ERR_INVALID_ARG

@@ -74,6 +74,18 @@ typedef struct vs_search_params {
                                    default): VS_GVEC_SEGMENTS (4); 1 = the one mean vector; at most
                                    VS_GVEC_MAX_SEGMENTS; other than 0 only with a gvec first stage
                                    (vs_search_params_check) */
+    const char *gvec_whiten;    /* gvec first stage: the learned whitening of the global vectors (ann.h
+                                   vs_gvec_whiten_*, `vidsim train-gvec`; docs/scale.md "A learned
+                                   whitening of the first stage"), applied to the references' and the
+                                   query's vectors before the ANN index. NULL (the default): the bundled
+                                   gvec_whiten_<backbone>.vstf found through models, when one is
+                                   installed for the index's backbone (none: the vectors stay as they
+                                   are) and was learned on features of the index's kind (else a note
+                                   says so and the vectors stay as they are); "off": none; else a file,
+                                   which must load and match the index's features (VS_ERR_IO /
+                                   VS_ERR_FORMAT / VS_ERR_INVALID_ARG naming it). The stage-1 spec
+                                   (vs_search_timing.hash_id, --timing) ends " whiten=ID" when in use.
+                                   Only with a gvec first stage */
     int n_threads;              /* threads (default 1) */
     int sim_precision;          /* VS_PRECISION_BF16 or VS_PRECISION_FP32: the similarity model's
                                    frame-to-frame products in bfloat16 (simmodel.h): about 1.6x the
@@ -161,6 +173,7 @@ VS_API vs_search_params vs_search_default_params(void);
  *   first_stage    NULL, "hash", "gvec" or "gvec:SPEC" (SPEC not empty), and only in mode
  *                  two_stage or hash_only
  *   gvec_segments  other than 0 only with first_stage gvec or gvec:SPEC
+ *   gvec_whiten    NULL, or not empty and only with first_stage gvec or gvec:SPEC
  *   store_clip     only in mode clip or with first_stage gvec[:SPEC]
  *   segments       not in mode hash_only or clip (it localises the network's pairs)
  *   model          in mode clip: clip, clip:mean, clip:bundled or clip:FILE

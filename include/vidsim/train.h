@@ -154,6 +154,16 @@ VS_API int vs_s2vs_data_n_videos(const vs_s2vs_data *d);
 /* Frames of backbone work done so far (bank building / online batches). */
 VS_API long vs_s2vs_data_frames_done(const vs_s2vs_data *d);
 
+/* Pairs of window vectors for a learned whitening of global vectors (ann.h
+ * vs_gvec_whiten_learn; bank mode only): per bank video, n_per_video pairs, each two
+ * different stored views (weak, strong or video-in-video, drawn uniformly) of the same
+ * frames [t, t + w), w uniform in 1..max(1, n/2) of its n frames, reduced to their
+ * L2-normalised mean region vector (vs_ann_mean_vector). a, b [n_videos * n_per_video, D],
+ * allocated here (free with vs_free); *n the pair count. Deterministic from seed. A bank
+ * with one view per video has no pairs: VS_ERR_INVALID_ARG. */
+VS_API vs_status vs_s2vs_data_view_pairs(const vs_s2vs_data *d, int n_per_video, uint64_t seed, float **a, float **b,
+                                         long *n);
+
 /* The batch of iteration iter: B distinct videos (B <= n_videos), x [2B, aug.clip, R, D]
  * (weak views, then strong views), labels [2B, 2B]. */
 VS_API vs_status vs_s2vs_data_batch(vs_s2vs_data *d, float *x, int32_t *labels, int B, long iter);

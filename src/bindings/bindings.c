@@ -109,7 +109,7 @@ static void jsegments(jbuf *b, const vs_segment *g, int n) {
 /* the params first, so that a vs_search_params * is also the wrapper's address */
 typedef struct params_box {
     vs_search_params p;
-    char *model, *hash_model, *pca, *calib, *models_dir, *first_stage;
+    char *model, *hash_model, *pca, *calib, *models_dir, *first_stage, *gvec_whiten;
 } params_box;
 
 vs_search_params *vs_search_params_new(void) {
@@ -131,6 +131,7 @@ void vs_search_params_free(vs_search_params *p) {
     vs__free(b->calib);
     vs__free(b->models_dir);
     vs__free(b->first_stage);
+    vs__free(b->gvec_whiten);
     vs__free(b);
 }
 
@@ -220,6 +221,9 @@ vs_status vs_search_params_set(vs_search_params *p, const char *key, const char 
         return vs__err(VS_ERR_INVALID_ARG,
                        "search params: bad value '%s' for gvec_segments (1 to %d; 0: the default %d)", value,
                        VS_GVEC_MAX_SEGMENTS, VS_GVEC_SEGMENTS);
+    } else if (!strcmp(key, "gvec_whiten")) {
+        if (*value) return set_str(&b->gvec_whiten, &p->gvec_whiten, value);
+        return vs__err(VS_ERR_INVALID_ARG, "search params: bad value '' for gvec_whiten (a file or off)");
     } else if (!strcmp(key, "two_stage_k")) {
         if (!parse_long(value, 1, LONG_MAX, &x)) { p->two_stage_k = x; return VS_OK; }
     } else if (!strcmp(key, "threads")) {

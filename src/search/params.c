@@ -57,6 +57,9 @@ vs_status vs_search_params_check(const vs_search_params *p) {
     if (p->gvec_segments && !is_gvec(fs))
         return vs__err(VS_ERR_INVALID_ARG, "gvec_segments sets the vectors of first_stage gvec (gvec_segments %d, "
                                            "first_stage %s)", p->gvec_segments, fs ? fs : "not set");
+    if (p->gvec_whiten && (!*p->gvec_whiten || !is_gvec(fs)))
+        return vs__err(VS_ERR_INVALID_ARG, "gvec_whiten sets the whitening of first_stage gvec (gvec_whiten '%s', "
+                                           "first_stage %s)", p->gvec_whiten, fs ? fs : "not set");
     if (p->store_clip && m != VS_SEARCH_CLIP && !is_gvec(fs))
         return vs__err(VS_ERR_INVALID_ARG, "store_clip stores the vectors of mode clip or of first_stage gvec (mode "
                                            "%s, first_stage %s)", mode_name(m), fs ? fs : "not set");

@@ -77,7 +77,7 @@ typedef struct vs__xquery {
 
 struct vs_searcher {
     vs_search_params p;    /* strings below are copies owned here */
-    char *model, *hash_model, *pca, *calib, *cmd, *models_dir;
+    char *model, *hash_model, *gvec_whiten, *pca, *calib, *cmd, *models_dir;
     vs_index *idx;         /* borrowed */
     vs_index_info info;
     vs__skips skipped;
@@ -111,6 +111,7 @@ struct vs_searcher {
     float *gv_best;        /* [n] per-query scratch: a video's best part-pair score (-inf) */
     long *gv_touch;        /* [n] per-query scratch: the videos whose gv_best is set */
     int gv_S;              /* segments per video (params.gvec_segments, resolved) */
+    vs_gvec_whiten *whiten; /* the learned whitening of gv and the query's vectors, or NULL */
     int gvec;              /* 1: first stage by global vectors, not codes */
     char ann_spec[600];    /* the vs_ann spec in use */
     vs_simmodel *m;

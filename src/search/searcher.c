@@ -51,18 +51,21 @@ vs_status vs_searcher_create(vs_searcher **out, vs_index *idx, const vs_search_p
     s->idx = idx;
     s->model = dup_or_null(p->model ? p->model : "visil_f");
     s->hash_model = dup_or_null(p->hash_model);
+    s->gvec_whiten = dup_or_null(p->gvec_whiten);
     s->pca = dup_or_null(p->pca);
     s->calib = dup_or_null(p->calib);
     s->cmd = dup_or_null(p->cmd ? p->cmd : "search");
     s->models_dir = dup_or_null(p->models.dir);
     s->p.model = s->model;
     s->p.hash_model = s->hash_model;
+    s->p.gvec_whiten = s->gvec_whiten;
     s->p.pca = s->pca;
     s->p.calib = s->calib;
     s->p.cmd = s->cmd;
     s->p.models.dir = s->models_dir;
     if (s->p.n_threads < 1) s->p.n_threads = 1;
-    if (!s->model || !s->cmd || (p->hash_model && !s->hash_model) || (p->pca && !s->pca) ||
+    if (!s->model || !s->cmd || (p->hash_model && !s->hash_model) || (p->gvec_whiten && !s->gvec_whiten) ||
+        (p->pca && !s->pca) ||
         (p->calib && !s->calib) || (p->models.dir && !s->models_dir)) {
         st = vs__err(VS_ERR_NOMEM, "out of memory");
         goto fail;
@@ -100,6 +103,8 @@ void vs_searcher_free(vs_searcher *s) {
     vs__skips_free(&s->skipped);
     vs__free(s->model);
     vs__free(s->hash_model);
+    vs__free(s->gvec_whiten);
+    vs_gvec_whiten_free(s->whiten);
     vs__free(s->pca);
     vs__free(s->calib);
     vs__free(s->cmd);

@@ -130,6 +130,49 @@ static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
     snprintf(params, np, "nprobe=%ld", nlist / 8 < 128 ? (nlist / 8 < 32 ? 32 : nlist / 8) : 128);
 }
 
+/* Whether two model ids describe features of the same kind: the same backbone, input
+ * size and whitening dimension ("inception_v3-int8/224/pca256/H1" and
+ * "inception_v3/224/pca256/H2" do). The hash is not compared: an int8 id's includes the
+ * calibration, so the same PCA gives other hashes at other precisions. */
+static int same_space(const char *a, const char *b) {
+    size_t na = strcspn(a, "-/"), nb = strcspn(b, "-/");
+    const char *ra = strchr(a, '/'), *rb = strchr(b, '/');
+    if (na != nb || strncmp(a, b, na) || !ra || !rb) return 0;
+    const char *ea = strrchr(ra, '/'), *eb = strrchr(rb, '/'); /* the hash, after the last '/' */
+    return ea - ra == eb - rb && !strncmp(ra, rb, (size_t)(ea - ra));
+}
+
+/* The learned whitening of the gvec first stage (vs_search_params.gvec_whiten): s->whiten,
+ * or NULL with "off", when no bundled file is installed for the index's backbone, and
+ * (with a note) when the bundled one was learned on other features. */
+static vs_status open_whiten(vs_searcher *s) {
+    const char *wp = s->p.gvec_whiten, *mid = s->info.model_id;
+    if (wp && !strcmp(wp, "off")) return VS_OK;
+    char path[PATH_MAX], name[96];
+    if (!wp) {
+        snprintf(name, sizeof name, "gvec_whiten_%.*s.vstf", (int)strcspn(mid, "-/"), mid);
+        if (vs_model_locate(&s->p.models, name, path, sizeof path) != 0) return VS_OK; /* none for this backbone */
+    } else
+        snprintf(path, sizeof path, "%s", wp);
+    vs_status st = vs_gvec_whiten_load(&s->whiten, path);
+    if (st) return vs__err_prefix(st, "gvec_whiten");
+    const char *wf = vs_gvec_whiten_meta(s->whiten, "features");
+    if (vs_gvec_whiten_dim(s->whiten) != s->info.D || !wf || !same_space(wf, mid)) {
+        char why[PATH_MAX + 512];
+        snprintf(why, sizeof why, "%s was learned on %.200s features (D=%d), the index has %.64s (D=%d)", path,
+                 wf ? wf : "unnamed", vs_gvec_whiten_dim(s->whiten), mid, s->info.D);
+        vs_gvec_whiten_free(s->whiten);
+        s->whiten = NULL;
+        if (!wp) {
+            vs__search_note(s, "the bundled whitening does not apply: %s; the first stage's global vectors are used "
+                               "as they are", why);
+            return VS_OK;
+        }
+        return vs__err(VS_ERR_INVALID_ARG, "gvec_whiten: %s (learn one with `vidsim train-gvec`, or pass off)", why);
+    }
+    return VS_OK;
+}
+
 /* Segment vectors of every ok row (S = gv_S per video, vs_ann_segment_vectors): stored
  * ones (extras kind "gvec", model id "mean1" for S = 1, else "segS"), the rest computed
  * from the features (and stored with store_clip); then the ANN index over all of them,
@@ -205,6 +248,8 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
     if (x->n_bad)
         vs__search_note(s, "%ld stored global vectors are malformed (run `vidsim index verify --repair`)", x->n_bad);
     vs_index_extras_free(x);
+    if ((st = open_whiten(s))) return st;
+    if (s->whiten && (st = vs_gvec_whiten_apply(s->whiten, s->gv, s->n_gv))) return st;
     /* the index over all n_gv vectors: "gvec" (auto, by their count), or "gvec:SPEC[|PARAMS]" */
     char spec[256], params[256] = "";
     if (!spec_in || !*spec_in) {
@@ -217,7 +262,8 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
             *bar = 0;
         }
     }
-    snprintf(s->ann_spec, sizeof s->ann_spec, "gvec S=%d %s%s%s", S, spec, *params ? " " : "", params);
+    snprintf(s->ann_spec, sizeof s->ann_spec, "gvec S=%d %s%s%s%s%s", S, spec, *params ? " " : "", params,
+             s->whiten ? " whiten=" : "", s->whiten ? vs_gvec_whiten_id(s->whiten) : "");
     if ((st = vs_ann_create(&s->ann, D, spec))) return vs__err_prefix(st, "first_stage");
     if (!vs_ann_is_trained(s->ann) && (st = vs_ann_train(s->ann, s->gv, s->n_gv))) return st;
     if ((st = vs_ann_add(s->ann, s->gv, s->n_gv))) return st;
@@ -474,6 +520,7 @@ static vs_status gvec_stage(vs_searcher *s, const vs_features *qf, int64_t self,
         goto out;
     }
     int P = vs_ann_segment_vectors(qv, qf->data, qf->T, qf->R, D, S);
+    if (s->whiten && (st = vs_gvec_whiten_apply(s->whiten, qv, P))) goto out;
     /* the flat index: all parts in one pass over the vectors; FAISS: one part at a time,
      * since a batch would run its OpenMP threads (the library starts no hidden threads) */
     if (!strcmp(vs_ann_spec(s->ann), "flat")) {

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "core/tensorfile.h"
+#include "vidsim/ann.h"
 #include "vidsim/decode.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@
 #define RESERVOIR 4  /* recent videos kept as video-in-video hosts while building */
 
 /* RNG stream numbers (per video key, see stream()). */
-enum { S_WEAK = 1, S_STRONG = 2, S_FRAME = 3, S_VIV = 4, S_BATCH = 5, S_NOISE = 6, S_EDIT = 7 };
+enum { S_WEAK = 1, S_STRONG = 2, S_FRAME = 3, S_VIV = 4, S_BATCH = 5, S_NOISE = 6, S_EDIT = 7, S_PAIRS = 8 };
 
 typedef struct video {
     char *path;
@@ -553,4 +554,45 @@ vs_status vs_s2vs_data_load(vs_s2vs_data *d, const char *path) {
 out:
     vs__tf_close(tf);
     return s;
+}
+
+vs_status vs_s2vs_data_view_pairs(const vs_s2vs_data *d, int n_per_video, uint64_t seed, float **a, float **b,
+                                  long *n) {
+    *a = *b = NULL;
+    *n = 0;
+    if (d->p.mode != VS_S2VS_BANK) return vs__err(VS_ERR_INVALID_ARG, "train data: view pairs need a bank");
+    if (n_views(d) < 2) return vs__err(VS_ERR_INVALID_ARG, "train data: a bank of one view per video has no pairs");
+    if (n_per_video < 1) return vs__err(VS_ERR_INVALID_ARG, "train data: %d pairs per video", n_per_video);
+    long np = 0;
+    for (int i = 0; i < d->n; i++)
+        if (d->v[i].n > 0 && d->v[i].views) np += n_per_video;
+    if (np == 0) return vs__err(VS_ERR_INVALID_ARG, "train data: the bank has no videos");
+    const int D = d->D, RD = d->R * d->D;
+    float *pa = vs__malloc(sizeof(float) * (size_t)np * D), *pb = vs__malloc(sizeof(float) * (size_t)np * D);
+    if (!pa || !pb) {
+        vs__free(pa);
+        vs__free(pb);
+        return vs__err(VS_ERR_NOMEM, "train data: out of memory for %ld pairs", np);
+    }
+    long k = 0;
+    for (int i = 0; i < d->n; i++) {
+        const video *v = &d->v[i];
+        if (v->n <= 0 || !v->views) continue;
+        vs_aug_rng r;
+        vs_aug_rng_init(&r, seed, stream((uint64_t)i, S_PAIRS, 0));
+        int wmax = v->n / 2 > 1 ? v->n / 2 : 1;
+        for (int j = 0; j < n_per_video; j++, k++) {
+            int w = 1 + vs_aug_rng_below(&r, wmax);
+            int t = vs_aug_rng_below(&r, v->n - w + 1);
+            int va = vs_aug_rng_below(&r, n_views(d));
+            int vb = vs_aug_rng_below(&r, n_views(d) - 1);
+            if (vb >= va) vb++;
+            vs_ann_mean_vector(pa + (size_t)k * D, v->views[va] + (size_t)t * RD, (long)w * d->R, D);
+            vs_ann_mean_vector(pb + (size_t)k * D, v->views[vb] + (size_t)t * RD, (long)w * d->R, D);
+        }
+    }
+    *a = pa;
+    *b = pb;
+    *n = k;
+    return VS_OK;
 }

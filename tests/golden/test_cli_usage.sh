@@ -119,6 +119,13 @@ usage_err train-clip "--pool must be cls or mean, got 'max'" train-clip --featur
 usage_err train-clip "--stage must be predmae, fcs or both, got 'x'" train-clip --features f -o x --stage x
 usage_err train-clip "--width must be a positive whole number, got '0x10'" train-clip --features f -o x --width 0x10
 help_ok "usage: vidsim train-clip" train-clip --help
+# train-gvec
+usage_err train-gvec "--shrink must be a positive number, got '0'" train-gvec --videos v -o x --shrink 0
+usage_err train-gvec "--pairs must be a whole number from 1 to 100000, got '0'" train-gvec --videos v -o x --pairs 0
+usage_err train-gvec "-o FILE is required" train-gvec --videos v
+usage_err train-gvec "--videos DIR|FILE... is required" train-gvec -o x
+usage_err train-gvec "--backbone must be inception or mobilenet, got 'vgg'" train-gvec --videos v -o x --backbone vgg
+help_ok "usage: vidsim train-gvec" train-gvec --help
 # the tool itself
 usage_err "" "no COMMAND given"
 usage_err "" "unknown command 'frob'" frob

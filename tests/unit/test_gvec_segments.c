@@ -10,6 +10,7 @@
  * faiss:Flat when built with FAISS; an index that stores only the old one-vector
  * extra ("gvec" "mean1") searched with S = 4 (computed on the fly, a note) and with S = 1
  * (used, no note); and the store round trip of "gvec" "seg4" ([P, D], P = min(T, 4)).
+ * The learned whitening (gvec_whiten) in stage 1: see test_whiten_search.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -151,9 +152,12 @@ static void note(void *u, const char *m) {
     if (getenv("VS_TEST_VERBOSE")) fprintf(stderr, "note: %s\n", m);
 }
 
+static const char *g_whiten; /* vs_search_params.gvec_whiten of stage1() (NULL: the default) */
+
 /* Stage 1 alone (HASH_ONLY): the top `top` (0 = all) of query q with S segments. */
 static vs_search_result *stage1(vs_index *idx, const char *fs, int S, int top, int store, const char *q) {
     vs_search_params p = vs_search_default_params();
+    p.gvec_whiten = g_whiten;
     p.mode = VS_SEARCH_HASH_ONLY;
     p.first_stage = fs;
     p.gvec_segments = S;
@@ -228,6 +232,98 @@ static int matches_brute_force(const vs_search_result *r, int qv, long K) {
         }
     }
     return 1;
+}
+
+/* The learned whitening in stage 1 (gvec_whiten): a map learned on random pairs of
+ * these D = 32 "synthetic" features. Its scores and ranking = the brute-force best part
+ * pair of the whitened segment vectors (vs_gvec_whiten_apply on each video's parts);
+ * "off" and the default (no bundled gvec_whiten_synthetic.vstf) = unwhitened, without a
+ * note; a map of another D, of other features, a missing file: refused by name; with a
+ * hash first stage: refused. */
+static void test_whiten_search(vs_index *idx) {
+    enum { NPAIR = 300 };
+    static float a[NPAIR * D], b[NPAIR * D];
+    for (int i = 0; i < NPAIR * D; i++) {
+        a[i] = gauss();
+        b[i] = a[i] + ((i % D) < 6 ? 1.2f : 0.2f) * gauss();
+    }
+    char path[1200], path16[1200], pathx[1200];
+    snprintf(path, sizeof path, "%s/w32.vstf", vs_test_tmpdir());
+    snprintf(path16, sizeof path16, "%s/w16.vstf", vs_test_tmpdir());
+    snprintf(pathx, sizeof pathx, "%s/wx.vstf", vs_test_tmpdir());
+    const char *meta[] = {"features", "synthetic/32", NULL}, *metax[] = {"features", "other/32", NULL};
+    vs_gvec_whiten *w = NULL, *w16 = NULL, *wx = NULL;
+    CHECK_EQ(vs_gvec_whiten_learn(&w, a, b, NPAIR, D, 1.0, meta), VS_OK);
+    CHECK_EQ(vs_gvec_whiten_learn(&w16, a, b, NPAIR, 16, 1.0, meta), VS_OK);
+    CHECK_EQ(vs_gvec_whiten_learn(&wx, a, b, NPAIR, D, 1.0, metax), VS_OK);
+    if (!w || !w16 || !wx) return;
+    CHECK_EQ(vs_gvec_whiten_save(w, path), VS_OK);
+    CHECK_EQ(vs_gvec_whiten_save(w16, path16), VS_OK);
+    CHECK_EQ(vs_gvec_whiten_save(wx, pathx), VS_OK);
+    /* the brute force over whitened parts */
+    static float keep[NV][4 * D];
+    memcpy(keep, segv, sizeof keep);
+    for (int v = 0; v < NV; v++) CHECK_EQ(vs_gvec_whiten_apply(w, segv[v], segp[v]), VS_OK);
+    g_whiten = path;
+    int ok = 1;
+    n_notes = 0;
+    for (int qv = 0; qv < NV && ok; qv += 3) {
+        vs_search_result *r = stage1(idx, "gvec:flat", 4, 0, 0, names[qv]);
+        ok = matches_brute_force(r, qv, NV);
+        vs_search_result_free(r);
+    }
+    CHECK_MSG(ok, "whitened stage 1 equals the brute force over whitened parts");
+    CHECK_MSG(n_notes == 0, "a whitening file: no note (%d: %s)", n_notes, last_note);
+    /* the spec in --timing names it */
+    vs_search_params p = vs_search_default_params();
+    p.mode = VS_SEARCH_HASH_ONLY;
+    p.first_stage = "gvec:flat";
+    p.gvec_whiten = path;
+    vs_searcher *s = NULL;
+    vs_search_result *r = NULL;
+    vs_search_timing tm;
+    CHECK_EQ(vs_searcher_create(&s, idx, &p), VS_OK);
+    if (s && vs_searcher_query(s, "v01", &r) == VS_OK) {
+        vs_searcher_timing(s, &tm);
+        char want[64];
+        snprintf(want, sizeof want, " whiten=%s", vs_gvec_whiten_id(w));
+        CHECK_MSG(tm.hash_id && strstr(tm.hash_id, want), "stage-1 id '%s' names the whitening",
+                  tm.hash_id ? tm.hash_id : "");
+    }
+    vs_search_result_free(r);
+    vs_searcher_free(s);
+    memcpy(segv, keep, sizeof keep);
+    /* off, and the default without a bundled file for "synthetic": unwhitened, no note */
+    const char *plain[2] = {"off", NULL};
+    for (int k = 0; k < 2; k++) {
+        g_whiten = plain[k];
+        n_notes = 0;
+        vs_search_result *rp = stage1(idx, "gvec:flat", 4, 0, 0, "v04");
+        CHECK_MSG(matches_brute_force(rp, 4, NV) && n_notes == 0, "gvec_whiten %s: unwhitened, no note (%d)",
+                  plain[k] ? plain[k] : "default", n_notes);
+        vs_search_result_free(rp);
+    }
+    /* refusals, each naming the file */
+    const char *badp[3] = {path16, pathx, "/nonexistent/w.vstf"};
+    const char *why[3] = {"D=16", "other/32", "cannot open"};
+    for (int k = 0; k < 3; k++) {
+        p.gvec_whiten = badp[k];
+        s = NULL;
+        vs_status st = vs_searcher_create(&s, idx, &p);
+        CHECK_MSG(st != VS_OK && s == NULL && strstr(vs_last_error(), badp[k]) && strstr(vs_last_error(), why[k]),
+                  "gvec_whiten %s: status %d, %s", badp[k], st, vs_last_error());
+        vs_searcher_free(s);
+    }
+    p.first_stage = "hash";
+    p.gvec_whiten = path;
+    CHECK(vs_search_params_check(&p) == VS_ERR_INVALID_ARG && strstr(vs_last_error(), "gvec_whiten"));
+    p.first_stage = "gvec";
+    p.gvec_whiten = "";
+    CHECK(vs_search_params_check(&p) == VS_ERR_INVALID_ARG);
+    g_whiten = NULL;
+    vs_gvec_whiten_free(w);
+    vs_gvec_whiten_free(w16);
+    vs_gvec_whiten_free(wx);
 }
 
 static void test_search(void) {
@@ -350,6 +446,8 @@ static void test_search(void) {
     CHECK_MSG(same, "stored and computed seg4 vectors rank alike");
     vs_search_result_free(ra);
     vs_search_result_free(rb);
+
+    test_whiten_search(idx);
 
     /* bad gvec_segments */
     vs_search_params p = vs_search_default_params();

@@ -12,12 +12,15 @@
  *   - bank save/load round trip gives identical batches; a bank built with other
  *     parameters (views, copy edits) or a corrupt file is refused with the file named;
  *   - a file that is not a video is refused, naming it, and changes nothing;
+ *   - the view pairs of `train-gvec` (check_view_pairs);
  *   - 30 trainer steps on the batches lower the training loss (a model that does not
  *     learn fails this).
  * Skips (77) when ../shared or the backbone files are absent.
  */
 #include "test.h"
 
+#include "core/tensorfile.h"
+#include "vidsim/ann.h"
 #include "vidsim/augment.h"
 #include "vidsim/decode.h"
 #include "vidsim/features.h"
@@ -29,6 +32,64 @@
 static const char *VIDS[] = {"gh__sample-videos__sister.mkv", "gh__sample-videos__walk.mkv",
                              "gh__AugLy__small_input_1.mp4",
                              "deb__lebiniou-data__lebiniou-2021-06-10_12-19-19.mp4"};
+
+/* vs_s2vs_data_view_pairs (the pairs of `vidsim train-gvec`): npv pairs per video, in
+ * video order; each row is the normalised mean of one stored view over a window of
+ * frames, a and b the same window of two different views of that video (found by
+ * search over the views of the saved bank file); deterministic in the seed, another
+ * seed gives other pairs. */
+static void check_view_pairs(vs_s2vs_data *d, const char *bank, int R, int D) {
+    enum { NPV = 6 };
+    float *a = NULL, *b = NULL, *a2 = NULL, *b2 = NULL;
+    long n = 0, n2 = 0;
+    CHECK_EQ(vs_s2vs_data_view_pairs(d, NPV, 5, &a, &b, &n), VS_OK);
+    CHECK_EQ(n, 4 * NPV);
+    CHECK_EQ(vs_s2vs_data_view_pairs(d, NPV, 5, &a2, &b2, &n2), VS_OK);
+    CHECK(n2 == n && a && a2 && !memcmp(a, a2, sizeof(float) * n * D) && !memcmp(b, b2, sizeof(float) * n * D));
+    vs_free(a2);
+    vs_free(b2);
+    CHECK_EQ(vs_s2vs_data_view_pairs(d, NPV, 6, &a2, &b2, &n2), VS_OK);
+    CHECK(n2 == n && a2 && memcmp(a, a2, sizeof(float) * n * D));
+    vs_free(a2);
+    vs_free(b2);
+    CHECK(vs_s2vs_data_view_pairs(d, 0, 5, &a2, &b2, &n2) == VS_ERR_INVALID_ARG && a2 == NULL && n2 == 0);
+    vs__tf *tf = NULL;
+    CHECK_EQ(vs__tf_open(&tf, bank), VS_OK);
+    int found_all = 1;
+    float *m = malloc(sizeof(float) * D), *mb = malloc(sizeof(float) * D);
+    for (long i = 0; tf && a && i < n; i++) {
+        int vid = (int)(i / NPV), found = 0;
+        for (int va = 0; va < 3 && !found; va++) {
+            char name[64];
+            snprintf(name, sizeof name, "video.%d.view.%d", vid, va);
+            const vs__tensor *t = vs__tf_find(tf, name);
+            if (!t) continue;
+            int T = (int)t->dims[0];
+            for (int w = 1; w <= (T / 2 > 1 ? T / 2 : 1) && !found; w++)
+                for (int s0 = 0; s0 + w <= T && !found; s0++) {
+                    vs_ann_mean_vector(m, (const float *)t->data + (size_t)s0 * R * D, (long)w * R, D);
+                    if (memcmp(m, a + (size_t)i * D, sizeof(float) * D)) continue;
+                    for (int vb = 0; vb < 3 && !found; vb++) { /* b: the same window of another view */
+                        snprintf(name, sizeof name, "video.%d.view.%d", vid, vb);
+                        const vs__tensor *tb = vs__tf_find(tf, name);
+                        if (vb == va || !tb) continue;
+                        vs_ann_mean_vector(mb, (const float *)tb->data + (size_t)s0 * R * D, (long)w * R, D);
+                        found = !memcmp(mb, b + (size_t)i * D, sizeof(float) * D);
+                    }
+                }
+        }
+        if (!found) {
+            fprintf(stderr, "pair %ld: not two views of one window of video %d\n", i, vid);
+            found_all = 0;
+        }
+    }
+    CHECK_MSG(found_all, "every pair is two views of the same frames of its video");
+    free(m);
+    free(mb);
+    vs__tf_close(tf);
+    vs_free(a);
+    vs_free(b);
+}
 
 int main(void) {
     char bb[4096], pca[4096], path[4096];
@@ -146,6 +207,7 @@ int main(void) {
     CHECK_EQ(vs_s2vs_data_batch(d2, x2, l2, B, 7), VS_OK);
     CHECK(memcmp(x1, x2, sizeof(float) * nx) == 0 && memcmp(l1, l2, sizeof l1) == 0);
     vs_s2vs_data_free(d2);
+    check_view_pairs(d, path, R, D);
     /* the same bank with T_B = 8: clips of 8 frames, the same videos, views and labels */
     {
         vs_s2vs_data_params dp8 = dp;

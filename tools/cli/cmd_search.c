@@ -33,6 +33,7 @@ typedef struct cli_ts_opts {
     const char *first_stage; /* --first-stage (NULL: hash) */
     int store_gvec;         /* --store-gvec */
     int gvec_segments;      /* --gvec-segments (0: the library default) */
+    const char *gvec_whiten; /* --gvec-whiten (NULL: the library default) */
 } cli_ts_opts;
 
 static const char SEG_HEADER[] = "query_id,ref_id,query_start,query_end,ref_start,ref_end,score";
@@ -103,6 +104,9 @@ static void search_usage(FILE *f) {
                "  --gvec-segments S  vectors per video for gvec: the means of S equal temporal parts, a\n"
                "                   pair scoring its best part pair (default 4; 1 = one mean vector;\n"
                "                   at most 64). S times the vectors, about S^2 times the flat search\n"
+               "  --gvec-whiten W  the learned whitening of the gvec vectors: the bundled\n"
+               "                   gvec_whiten_<backbone>.vstf (default, when there), a file from\n"
+               "                   `vidsim train-gvec`, or off (docs/scale.md)\n"
                "  --store-gvec     store the global vectors computed on the fly in the index\n"
                "  --timing         per-stage time per query on stderr\n"
                "localisation (docs/localize.md):\n"
@@ -185,8 +189,9 @@ static int run_search(const char *dir, char **pos, int npos, vs_search_params *s
         /* the library names its fields (first_stage: a bad gvec:SPEC); the CLI its options */
         const char *e = vs_last_error();
         int fs = !strncmp(e, "first_stage", 11), gs = !strncmp(e, "gvec_segments", 13);
-        fprintf(stderr, "vidsim search: %s%s\n", fs ? "--first-stage" : gs ? "--gvec-segments" : "",
-                fs ? e + 11 : gs ? e + 13 : e);
+        int gw = !strncmp(e, "gvec_whiten", 11);
+        fprintf(stderr, "vidsim search: %s%s\n", fs ? "--first-stage" : gs ? "--gvec-segments" : gw ? "--gvec-whiten" : "",
+                fs ? e + 11 : gs ? e + 13 : gw ? e + 11 : e);
         goto out;
     }
     if (!jsonl) puts(ts->segments ? SEG_HEADER : ts->explain ? "query_id,ref_id,score,raw,query_level,ref_level" : "query_id,ref_id,score");
@@ -248,7 +253,7 @@ int cmd_search(int argc, char **argv) {
     int top = 10, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), npos = 0, rc = 1;
     double thr = -1e30;
     int sym = 1, norm = 1;
-    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0, NULL, 0, 0};
+    cli_ts_opts ts = {0, 0, 100, 0, NULL, 0, 0, NULL, 0, 0, NULL};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             search_usage(stdout);
@@ -266,6 +271,7 @@ int cmd_search(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--direction") || !strcmp(a, "--top-k") || !strcmp(a, "--hash-model") ||
             !strcmp(a, "--norm") || !strcmp(a, "--first-stage") || !strcmp(a, "--gvec-segments") ||
+            !strcmp(a, "--gvec-whiten") ||
             !strcmp(a, "--sim-precision") || !strcmp(a, "--mirror-view") || !strcmp(a, "--inset-view") ||
             !strcmp(a, "--calib") || !strcmp(a, "--frame-levels")) {
             int j = i;
@@ -294,6 +300,8 @@ int cmd_search(int argc, char **argv) {
             } else if (!strcmp(a, "--first-stage")) { /* its values: vs_search_params_check */
                 ts.first_stage = v;
                 ts.on = 1;
+            } else if (!strcmp(a, "--gvec-whiten")) { /* a file or off: the library reads it */
+                ts.gvec_whiten = v;
             } else if (!strcmp(a, "--gvec-segments")) { /* 1 up (0: not given); the maximum: the library's */
                 if (cli_parse_int("search", "--gvec-segments", v, 1, INT_MAX, &ts.gvec_segments)) return 2;
             } else ts.hash_model = v;
@@ -351,6 +359,7 @@ int cmd_search(int argc, char **argv) {
     sp.first_stage = ts.first_stage;
     sp.store_clip = ts.store_gvec;
     sp.gvec_segments = ts.gvec_segments; /* 0: not given */
+    sp.gvec_whiten = ts.gvec_whiten;
     sp.n_threads = threads;
     if (sim_prec >= 0) sp.sim_precision = sim_prec;
     sp.temporal = cli_search_temporal();

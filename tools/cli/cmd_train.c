@@ -358,30 +358,11 @@ int cmd_train(int argc, char **argv) {
     }
 
     /* the bank: reuse MODEL.bank on --resume (or the --bank file when it exists), else build it */
-    double t0 = cli_now();
     if (dp.mode == VS_S2VS_BANK && (resume || bank_arg) && access(bankp, R_OK) == 0) {
         if (vs_s2vs_data_load(data, bankp) != VS_OK) { rc = fail(NULL); goto done; }
         fprintf(stderr, "vidsim train: bank %s: %d videos\n", bankp, vs_s2vs_data_n_videos(data));
     } else {
-        cli_progress pr;
-        cli_progress_init(&pr, "videos");
-        int nfail = 0;
-        for (int i = 0; i < n_train; i++) {
-            char what[300];
-            snprintf(what, sizeof what, "%s: %s", dp.mode == VS_S2VS_BANK ? "building the augmentation bank" : "frames",
-                     cli_basename(inputs.v[i]));
-            cli_progress_update(&pr, i, n_train, what);
-            if (vs_s2vs_data_add_video(data, inputs.v[i]) != VS_OK) {
-                cli_progress_end(&pr);
-                fprintf(stderr, "vidsim train: skipped: %s\n", vs_last_error());
-                nfail++;
-            }
-        }
-        cli_progress_end(&pr);
-        double dt = cli_now() - t0;
-        fprintf(stderr, "vidsim train: %s of %d videos (%d skipped): %ld backbone frames in %.1f s (%.1f frames/s)\n",
-                dp.mode == VS_S2VS_BANK ? "bank" : "frames", vs_s2vs_data_n_videos(data), nfail,
-                vs_s2vs_data_frames_done(data), dt, vs_s2vs_data_frames_done(data) / (dt + 1e-9));
+        cli_bank_fill(C, data, inputs.v, n_train, dp.mode == VS_S2VS_BANK);
         if (vs_s2vs_data_n_videos(data) < batch) {
             fprintf(stderr, "vidsim train: only %d usable videos for a batch of %d\n", vs_s2vs_data_n_videos(data), batch);
             goto done;

@@ -16,6 +16,7 @@
  * options of `vidsim search` that set them (whole words, longest first). */
 static const char *const PARAM_WORDS[][2] = {
     {"first_stage gvec", "--first-stage gvec"}, {"two_stage_k", "--top-k"}, {"gvec_segments", "--gvec-segments"},
+    {"gvec_whiten", "--gvec-whiten"},
     {"first_stage", "--first-stage"},           {"store_clip", "--store-gvec"}, {"mode hash_only", "--hash-only"},
     {"mode two_stage", "--two-stage"},          {"mode clip", "--model clip"}, {"mode exhaustive", "exhaustive search"},
     {"sim_precision", "--sim-precision"},       {"segments", "--segments"},     {"threshold", "--threshold"},

@@ -145,7 +145,7 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     const char *dirs = serve_param(r, "direction"), *sps = serve_param(r, "sim_precision");
     const char *fss = serve_param(r, "first_stage"), *tks = serve_param(r, "top_k");
     const char *gss = serve_param(r, "gvec_segments"), *tps = serve_param(r, "temporal");
-    const char *fls = serve_param(r, "frame_levels");
+    const char *fls = serve_param(r, "frame_levels"), *gws = serve_param(r, "gvec_whiten");
     static const char *const flags[] = {"mirror_view", "inset_view", "two_stage"};
     int fv[3];
     for (int k = 0; k < 3; k++)
@@ -193,6 +193,11 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
         snprintf(msg, n, "top_k must be an integer from 1 to 100000");
         return 400;
     }
+    /* a whitening file of the client's choosing is left to the CLI: on (the default) or off */
+    if (gws && strcmp(gws, "on") && strcmp(gws, "off")) {
+        snprintf(msg, n, "gvec_whiten must be on or off");
+        return 400;
+    }
     if (gss && (serve_parse_num(gss, 1, 1e9, &g) || g != floor(g))) { /* the maximum: the library's */
         snprintf(msg, n, "gvec_segments must be an integer from 1 to %d", VS_GVEC_MAX_SEGMENTS);
         return 400;
@@ -208,6 +213,7 @@ static int search_options(serve_req *r, vs_search_params *p, int *custom, char *
     p->first_stage = fss;
     if (tks) p->two_stage_k = (long)k;
     if (gss) p->gvec_segments = (int)g;
+    if (gws && !strcmp(gws, "off")) p->gvec_whiten = "off";
     *custom = p->mirror_view != d.mirror_view || p->inset_view != d.inset_view || p->symmetric != d.symmetric ||
               p->sim_precision != d.sim_precision || p->temporal != d.temporal || p->mode != d.mode ||
               p->frame_levels != d.frame_levels;

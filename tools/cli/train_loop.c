@@ -2,7 +2,8 @@
  * train_loop.c - the training loop of `vidsim train`, `train-hash` and `train-clip`
  * (train_loop.h): steps, progress line, periodic and final checkpoints, SIGINT /
  * SIGTERM through cli_stop_*, --stop-after, and the stop messages. Nothing about any
- * model or data: that is the command's step and save callbacks.
+ * model or data: that is the command's step and save callbacks. Also the loop that
+ * fills an augmentation bank, shared by `train` and `train-gvec`.
  */
 #include "train_loop.h"
 
@@ -79,4 +80,28 @@ int cli_train_exit(cli_train_result r) {
     case CLI_TRAIN_STOPPED: return 0;
     }
     return 1;
+}
+
+int cli_bank_fill(const char *cmd, vs_s2vs_data *data, char *const *paths, int n, int bank) {
+    double t0 = cli_now();
+    cli_progress pr;
+    cli_progress_init(&pr, "videos");
+    int nfail = 0;
+    for (int i = 0; i < n; i++) {
+        char what[300];
+        snprintf(what, sizeof what, "%s: %s", bank ? "building the augmentation bank" : "frames",
+                 cli_basename(paths[i]));
+        cli_progress_update(&pr, i, n, what);
+        if (vs_s2vs_data_add_video(data, paths[i]) != VS_OK) {
+            cli_progress_end(&pr);
+            fprintf(stderr, "vidsim %s: skipped: %s\n", cmd, vs_last_error());
+            nfail++;
+        }
+    }
+    cli_progress_end(&pr);
+    double dt = cli_now() - t0;
+    fprintf(stderr, "vidsim %s: %s of %d videos (%d skipped): %ld backbone frames in %.1f s (%.1f frames/s)\n", cmd,
+            bank ? "bank" : "frames", vs_s2vs_data_n_videos(data), nfail, vs_s2vs_data_frames_done(data), dt,
+            vs_s2vs_data_frames_done(data) / (dt + 1e-9));
+    return nfail;
 }

@@ -55,4 +55,11 @@ cli_train_result cli_train_run(const cli_train_loop *L);
  * INTERRUPTED 130; DONE 0). */
 int cli_train_exit(cli_train_result r);
 
+/* Add the videos paths [n] to training data (vs_s2vs_data_add_video), with a progress
+ * line on a terminal ("building the augmentation bank: NAME", or "frames: NAME" when
+ * bank is 0) and a summary on stderr ("vidsim CMD: bank of N videos (F skipped): ...
+ * frames/s"); a video that fails is reported and skipped. Returns the number skipped. */
+struct vs_s2vs_data;
+int cli_bank_fill(const char *cmd, struct vs_s2vs_data *data, char *const *paths, int n, int bank);
+
 #endif

@@ -1,0 +1,177 @@
+/*
+ * cmd_train_gvec.c - `vidsim train-gvec`: learn the whitening of the global vectors of
+ * the gvec first stage (ann.h vs_gvec_whiten_*, docs/scale.md "A learned whitening of
+ * the first stage") from unlabeled videos: the S2VS augmentation bank of `vidsim train`
+ * (built, or reused with --bank), pairs of views of the same frames
+ * (vs_s2vs_data_view_pairs), then the closed form. No training loop: seconds after the
+ * bank.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "train_loop.h"
+#include "vidsim/ann.h"
+#include "vidsim/augment.h"
+#include "vidsim/features.h"
+#include "vidsim/train.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: vidsim train-gvec --videos DIR|FILE... -o FILE [options]\n"
+            "  --videos P...     unlabeled videos or folders of videos to learn from\n"
+            "  -o FILE           the whitening file (VSTF kind gvec_whitening)\n"
+            "  --bank FILE       the augmentation bank: loaded when it exists (it must have been built\n"
+            "                    with the same --seed and --max-frames), else built and saved there\n"
+            "  --pairs N         pairs of views per video (default 60)\n"
+            "  --shrink X        regulariser, in mean eigenvalues of the pairs' scatter (default 1)\n"
+            "  --max-frames N    frames (1 fps) kept per video (default 300)\n"
+            "  --seed S          seed of the augmentations and the pairs (default 1)\n"
+            "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n"
+            "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
+            "  -j N              threads (default: all cores)\n"
+            "The bank is `vidsim train`'s (2 weak, 4 strong, 1 video-in-video view per video).\n"
+            "Search uses the result with --gvec-whiten FILE (docs/scale.md).\n");
+}
+
+static int fail(const char *what) {
+    if (what) fprintf(stderr, "vidsim train-gvec: %s: %s\n", what, vs_last_error());
+    else fprintf(stderr, "vidsim train-gvec: %s\n", vs_last_error());
+    return 1;
+}
+
+int cmd_train_gvec(int argc, char **argv) {
+    static const char *const C = "train-gvec";
+    static const char *const valopts[] = {"-o", "--bank", "--pairs", "--shrink", "--max-frames", "--seed",
+                                          "--backbone", "--pca", "-j", NULL};
+    const char *out = NULL, *bank_arg = NULL, *backbone = "inception", *pca_arg = NULL;
+    int pairs = 60, max_frames = 300, no_overlays = 0, in_videos = 0, nv = 0;
+    int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    double shrink = 1.0;
+    unsigned long long seed = 1;
+    if (cli_wants_help(argc, argv, valopts)) {
+        usage(stdout);
+        return 0;
+    }
+    char **vids = calloc((size_t)argc + 1, sizeof(char *));
+    if (!vids) return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int bad = cli_opt_arg(C, argc, argv, &i, valopts, &v);
+        if (bad) ;
+        else if (!strcmp(a, "--videos")) in_videos = 1;
+        else if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--bank")) bank_arg = v;
+        else if (!strcmp(a, "--pairs")) bad = cli_parse_int(C, a, v, 1, 100000, &pairs);
+        else if (!strcmp(a, "--shrink")) bad = cli_parse_pos_double(C, a, v, &shrink);
+        else if (!strcmp(a, "--max-frames")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &max_frames);
+        else if (!strcmp(a, "--seed")) bad = cli_parse_u64(C, a, v, &seed);
+        else if (!strcmp(a, "--backbone")) backbone = v;
+        else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if (!strcmp(a, "-j")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &threads);
+        else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
+        else if ((a[0] == '-' && a[1]) || !in_videos) bad = cli_unknown_option(C, a);
+        else vids[nv++] = argv[i];
+        if (bad) {
+            free(vids);
+            return 2;
+        }
+    }
+    char bb[PATH_MAX], pca[PATH_MAX];
+    int bad = 0;
+    if (!out) bad = cli_usage_error(C, "-o FILE is required");
+    else if (!nv && !(bank_arg && access(bank_arg, R_OK) == 0))
+        bad = cli_usage_error(C, "--videos DIR|FILE... is required (or an existing --bank FILE)");
+    else if (cli_backbone_files(backbone, bb, sizeof bb, pca, sizeof pca))
+        bad = cli_usage_error(C, "--backbone must be inception or mobilenet, got '%s'", backbone);
+    if (bad) {
+        free(vids);
+        return 2;
+    }
+    if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
+
+    int rc = 1;
+    cli_list inputs = {0};
+    vs_extractor *ex = NULL;
+    vs_extract_state *est = NULL;
+    vs_aug_resources *res = NULL;
+    vs_aug_state *ast = NULL;
+    vs_s2vs_data *data = NULL;
+    vs_gvec_whiten *w = NULL;
+    float *pa = NULL, *pb = NULL;
+    vs_s2vs_data_params dp = vs_s2vs_data_default_params();
+    dp.seed = seed;
+    dp.max_frames = max_frames;
+    if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
+    vs_extract_params ep = vs_extract_default_params();
+    ep.n_threads = threads;
+    if (vs_extractor_load(&ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&est, ex) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+    const int D = vs_extractor_dim(ex);
+    if (!no_overlays && vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
+        fprintf(stderr, "vidsim train-gvec: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n",
+                vs_last_error());
+        goto done;
+    }
+    if (vs_aug_state_create(&ast, res, &dp.aug) != VS_OK ||
+        vs_s2vs_data_create(&data, &dp, est, ast, VS_REGIONS, D) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+    if (bank_arg && access(bank_arg, R_OK) == 0) {
+        if (vs_s2vs_data_load(data, bank_arg) != VS_OK) {
+            rc = fail(NULL);
+            goto done;
+        }
+        fprintf(stderr, "vidsim train-gvec: bank %s: %d videos\n", bank_arg, vs_s2vs_data_n_videos(data));
+    } else {
+        if (cli_collect_inputs(&inputs, vids, nv) != 0) goto done;
+        cli_bank_fill(C, data, inputs.v, inputs.n, 1);
+        if (vs_s2vs_data_n_videos(data) < 1) {
+            fprintf(stderr, "vidsim train-gvec: no usable videos\n");
+            goto done;
+        }
+        if (bank_arg && vs_s2vs_data_save(data, bank_arg) != VS_OK) {
+            rc = fail(NULL);
+            goto done;
+        }
+    }
+    long n = 0;
+    if (vs_s2vs_data_view_pairs(data, pairs, seed, &pa, &pb, &n) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+    char nvid[32];
+    snprintf(nvid, sizeof nvid, "%d", vs_s2vs_data_n_videos(data));
+    const char *meta[] = {"features", vs_extractor_model_id(ex), "n_videos", nvid, NULL};
+    if (vs_gvec_whiten_learn(&w, pa, pb, n, D, shrink, meta) != VS_OK) {
+        rc = fail(NULL);
+        goto done;
+    }
+    if (vs_gvec_whiten_save(w, out) != VS_OK) {
+        rc = fail(out);
+        goto done;
+    }
+    fprintf(stderr, "vidsim train-gvec: whitening %s of D=%d learned from %ld pairs of %d videos into %s\n",
+            vs_gvec_whiten_id(w), D, n, vs_s2vs_data_n_videos(data), out);
+    rc = 0;
+done:
+    vs_free(pa);
+    vs_free(pb);
+    vs_gvec_whiten_free(w);
+    vs_s2vs_data_free(data);
+    vs_aug_state_free(ast);
+    vs_aug_resources_free(res);
+    vs_extract_state_free(est);
+    vs_extractor_free(ex);
+    cli_list_free(&inputs);
+    free(vids);
+    return rc;
+}
