@@ -151,6 +151,8 @@ req POST /v1/search -H 'Content-Type: application/json' -d '{"name": "a", "top":
 expect 200 "search gvec first stage (JSON body)"
 [ "$(jget 'len(d["matches"])')" = 1 ] && ok || bad "gvec top_k 1: $(cat "$TMP/body")"
 WHAT="gvec first stage" srv_vs_cli a --first-stage gvec --gvec-segments 2 --top-k 1
+req POST /v1/search -F name=a -F top=0 -F first_stage=gvec -F gvec_whiten=off; expect 200 "search gvec_whiten off"
+WHAT="gvec_whiten off" srv_vs_cli a --first-stage gvec --gvec-whiten off
 req POST "/v1/search?threshold=p90" -F name=a -F top=0; expect 200 "search threshold p90"
 WHAT="threshold p90" srv_vs_cli a --threshold p90
 req POST /v1/search -F name=a -F top=0 -F temporal=0; expect 200 "search temporal 0"
@@ -163,7 +165,8 @@ for bad_req in "mirror_view=maybe mirror_view" "inset_view=2 inset_view" "sim_pr
                "gvec_segments=2 gvec_segments" "top_k=5 top_k" "two_stage=0&first_stage=gvec first_stage" \
                "two_stage=x two_stage" "norm=off&threshold=p90 threshold" "temporal=1.5 temporal" \
                "temporal=0&threshold=p90 threshold" "frame_levels=1.5 frame_levels" \
-               "frame_levels=0&threshold=p90 threshold"; do
+               "frame_levels=0&threshold=p90 threshold" "first_stage=gvec&gvec_whiten=/etc/passwd gvec_whiten" \
+               "gvec_whiten=off gvec_whiten"; do
   set -- $bad_req
   req POST "/v1/search?$1" -F name=a; expect 400 "search $1" "$2"; json_err "search $1"
 done

@@ -74,6 +74,11 @@ static void test_params(void) {
     CHECK(p->mirror_view == 0 && p->inset_view == 0);
     CHECK_EQ(vs_search_params_set(p, "inset_view", "on"), VS_OK);
     CHECK_EQ(p->inset_view, 1);
+    CHECK(p->gvec_whiten == NULL);
+    CHECK_EQ(vs_search_params_set(p, "gvec_whiten", "off"), VS_OK);
+    CHECK(p->gvec_whiten && !strcmp(p->gvec_whiten, "off"));
+    CHECK_EQ(vs_search_params_set(p, "gvec_whiten", ""), VS_ERR_INVALID_ARG);
+    CHECK(strstr(vs_last_error(), "gvec_whiten") != NULL && !strcmp(p->gvec_whiten, "off"));
     CHECK(p->temporal == VS_TEMPORAL_DEFAULT);
     CHECK_EQ(vs_search_params_set(p, "temporal", "0.25"), VS_OK);
     CHECK(p->temporal == 0.25f);

@@ -127,6 +127,16 @@ static void test_rules(void) {
     p.first_stage = "hash";
     p.gvec_segments = VS_GVEC_SEGMENTS; /* the default's value, given */
     refused(&p, "gvec_segments", "first_stage hash", "gvec_segments with first_stage hash");
+    p = d; /* gvec_whiten needs a gvec first stage, and is not empty */
+    p.gvec_whiten = "off";
+    refused(&p, "gvec_whiten", "first_stage not set", "gvec_whiten without a first stage");
+    p.mode = VS_SEARCH_TWO_STAGE;
+    p.first_stage = "hash";
+    refused(&p, "gvec_whiten", "first_stage hash", "gvec_whiten with first_stage hash");
+    p.first_stage = "gvec";
+    accepted(&p, "gvec_whiten off with first_stage gvec");
+    p.gvec_whiten = "";
+    refused(&p, "gvec_whiten", "gvec_whiten ''", "gvec_whiten empty");
     p = d; /* store_clip needs clip vectors or global vectors */
     p.store_clip = 1;
     refused(&p, "store_clip", "mode exhaustive", "store_clip in mode exhaustive");
