@@ -93,7 +93,8 @@ typedef struct vs_gvec_whiten vs_gvec_whiten;
  * (0.5 to 2 is reasonable; 1: the docs' measurements). VS_ERR_INVALID_ARG for n < 1, d
  * out of 1..4096, shrink <= 0 or not finite, a non-finite value, or pairs that never
  * differ (C = 0). meta: optional NULL-terminated key, value list stored with it
- * ("features": the model id of the features it was learned on, checked by search). */
+ * ("features", "features_int8": the model ids of the features it was learned on, at fp32
+ * and through the bundled int8 calibration; search applies it to an index of either). */
 VS_API vs_status vs_gvec_whiten_learn(vs_gvec_whiten **out, const float *a, const float *b, long n, int d,
                                       double shrink, const char *const *meta);
 /* Save (VSTF kind gvec_whitening, atomically) and load: load checks the kind, the shape

@@ -130,16 +130,26 @@ static void auto_spec(long n, char *spec, size_t ns, char *params, size_t np) {
     snprintf(params, np, "nprobe=%ld", nlist / 8 < 128 ? (nlist / 8 < 32 ? 32 : nlist / 8) : 128);
 }
 
-/* Whether two model ids describe features of the same kind: the same backbone, input
- * size and whitening dimension ("inception_v3-int8/224/pca256/H1" and
- * "inception_v3/224/pca256/H2" do). The hash is not compared: an int8 id's includes the
- * calibration, so the same PCA gives other hashes at other precisions. */
-static int same_space(const char *a, const char *b) {
-    size_t na = strcspn(a, "-/"), nb = strcspn(b, "-/");
-    const char *ra = strchr(a, '/'), *rb = strchr(b, '/');
-    if (na != nb || strncmp(a, b, na) || !ra || !rb) return 0;
-    const char *ea = strrchr(ra, '/'), *eb = strrchr(rb, '/'); /* the hash, after the last '/' */
-    return ea - ra == eb - rb && !strncmp(ra, rb, (size_t)(ea - ra));
+/* Whether the map w was learned on the index's features (model id mid): one of its
+ * "features*" ids (the fp32 id, and "features_int8": the same features through the
+ * bundled int8 calibration, whose hash the int8 id includes) names the same backbone,
+ * crop, whitening and hash, whatever the precision (bf16 shares the fp32 hash); an id
+ * that does not parse must be equal. */
+static int map_fits(const vs_gvec_whiten *w, const char *mid) {
+    static const char *const keys[] = {"features", "features_int8"};
+    vs_model_id a, b;
+    int pa = vs_model_id_parse(&a, mid) == VS_OK;
+    for (int k = 0; k < 2; k++) {
+        const char *f = vs_gvec_whiten_meta(w, keys[k]);
+        if (!f) continue;
+        if (!pa || vs_model_id_parse(&b, f) != VS_OK) {
+            if (!strcmp(f, mid)) return 1;
+            continue;
+        }
+        if (!strcmp(a.backbone, b.backbone) && a.crop == b.crop && a.pca == b.pca && a.dim == b.dim && a.hash == b.hash)
+            return 1;
+    }
+    return 0;
 }
 
 /* The learned whitening of the gvec first stage (vs_search_params.gvec_whiten): s->whiten,
@@ -157,7 +167,7 @@ static vs_status open_whiten(vs_searcher *s) {
     vs_status st = vs_gvec_whiten_load(&s->whiten, path);
     if (st) return vs__err_prefix(st, "gvec_whiten");
     const char *wf = vs_gvec_whiten_meta(s->whiten, "features");
-    if (vs_gvec_whiten_dim(s->whiten) != s->info.D || !wf || !same_space(wf, mid)) {
+    if (vs_gvec_whiten_dim(s->whiten) != s->info.D || !map_fits(s->whiten, mid)) {
         char why[PATH_MAX + 512];
         snprintf(why, sizeof why, "%s was learned on %.200s features (D=%d), the index has %.64s (D=%d)", path,
                  wf ? wf : "unnamed", vs_gvec_whiten_dim(s->whiten), mid, s->info.D);
@@ -180,12 +190,13 @@ static vs_status open_whiten(vs_searcher *s) {
 static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
     int D = s->info.D, S = s->gv_S;
     if (D <= 0) return vs__err(VS_ERR_FORMAT, "%s: no readable features to take D from", vs_index_dir(s->idx));
+    vs_status st = open_whiten(s); /* first: a bad file fails before the vectors are read */
+    if (st) return st;
     char mid[32];
     if (S == 1) snprintf(mid, sizeof mid, "%s", VS_GVEC_ID);
     else snprintf(mid, sizeof mid, "seg%d", S);
     vs_index_extras *x = NULL;
-    vs_status st = vs_index_load_extras(s->idx, VS_GVEC_KIND, mid, &x);
-    if (st) return st;
+    if ((st = vs_index_load_extras(s->idx, VS_GVEC_KIND, mid, &x))) return st;
     long n = s->es->n, k = 0, computed = 0, stored = 0;
     s->gv = vs__malloc(sizeof(float) * ((size_t)n * S + 1) * D);
     s->gv_vid = vs__malloc(sizeof(long) * ((size_t)n * S + 1));
@@ -248,7 +259,6 @@ static vs_status load_gvecs(vs_searcher *s, const char *spec_in) {
     if (x->n_bad)
         vs__search_note(s, "%ld stored global vectors are malformed (run `vidsim index verify --repair`)", x->n_bad);
     vs_index_extras_free(x);
-    if ((st = open_whiten(s))) return st;
     if (s->whiten && (st = vs_gvec_whiten_apply(s->whiten, s->gv, s->n_gv))) return st;
     /* the index over all n_gv vectors: "gvec" (auto, by their count), or "gvec:SPEC[|PARAMS]" */
     char spec[256], params[256] = "";

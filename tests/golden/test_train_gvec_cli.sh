@@ -6,9 +6,9 @@
 # work. The whitening is used by `search --first-stage gvec` (--timing names it, the
 # stage-1 scores change and stay in [-1, 1]); --gvec-whiten off and the default on a
 # mobilenet index (no bundled file for it) use none; the bundled
-# gvec_whiten_inception_v3.vstf is the default on an inception index; a whitening of other
-# features, a damaged file and one without a gvec first stage are refused by name; bad
-# options exit 2.
+# gvec_whiten_inception_v3.vstf is the default on an (int8) inception index, and is left
+# out with a note on one whose PCA is another; a whitening of other features, a damaged
+# file and one without a gvec first stage are refused by name; bad options exit 2.
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/train_gvec_cli
@@ -80,6 +80,16 @@ if [ -r "$MODELS/inception_v3.vstf" ] && [ -r "$MODELS/gvec_whiten_inception_v3.
   "$BIN" "${SI[@]}" --gvec-whiten "$TMP/w1.vstf" > /dev/null 2> "$TMP/em.txt"
   [ $? -eq 1 ] && grep -q "w1.vstf was learned on mobilenet_v2" "$TMP/em.txt" && ok \
     || bad "a mobilenet whitening on an inception index: $(cat "$TMP/em.txt")"
+  # an inception index with its own PCA (same D, another hash): the bundled map does not
+  # fit, a note says so and the vectors stay as they are
+  ff -f lavfi -i "cellauto=seed=5:size=192x144:rate=5" -t 40 -pix_fmt yuv420p "$TMP/long.mp4" # 40 frames, 360 vectors
+  "$BIN" pca --videos "$TMP/long.mp4" --dim 256 -o "$TMP/pca.vstf" -j 2 2> "$TMP/pca.txt" \
+    && ok || bad "pca: $(cat "$TMP/pca.txt")"
+  "$BIN" index add --index "$TMP/idxp" "$TMP/in/a.mp4" "$TMP/in/b.mp4" --pca "$TMP/pca.vstf" -j 2 2> "$TMP/addp.txt" \
+    && ok || bad "add with --pca: $(cat "$TMP/addp.txt")"
+  "$BIN" search --index "$TMP/idxp" --top 0 --first-stage gvec --hash-only --timing --pca "$TMP/pca.vstf" \
+    "$TMP/a_copy.mp4" > /dev/null 2> "$TMP/hp.err" && grep -q "the bundled whitening does not apply" "$TMP/hp.err" \
+    && ! grep -q "whiten=" "$TMP/hp.err" && ok || bad "a PCA of its own: the bundled map applied: $(cat "$TMP/hp.err")"
 fi
 
 echo "test_train_gvec_cli: $pass passed, $fail failed"

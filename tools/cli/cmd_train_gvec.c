@@ -148,9 +148,19 @@ int cmd_train_gvec(int argc, char **argv) {
         rc = fail(NULL);
         goto done;
     }
-    char nvid[32];
+    char nvid[32], id8[64] = "";
     snprintf(nvid, sizeof nvid, "%d", vs_s2vs_data_n_videos(data));
-    const char *meta[] = {"features", vs_extractor_model_id(ex), "n_videos", nvid, NULL};
+    /* the same features at int8 (the index's default for InceptionV3): their model id
+     * hashes the bundled calibration too, so search can match an int8 index exactly */
+    vs_extract_params ep8 = ep;
+    ep8.precision = VS_PRECISION_INT8;
+    vs_extractor *ex8 = NULL;
+    if (vs_extractor_load(&ex8, bb, pca, &ep8) == VS_OK) snprintf(id8, sizeof id8, "%s", vs_extractor_model_id(ex8));
+    else fprintf(stderr, "vidsim train-gvec: no int8 model id (%s): the whitening names the fp32 features only\n",
+                 vs_last_error());
+    vs_extractor_free(ex8);
+    const char *meta[] = {"features", vs_extractor_model_id(ex), "n_videos", nvid,
+                          *id8 ? "features_int8" : NULL, id8, NULL};
     if (vs_gvec_whiten_learn(&w, pa, pb, n, D, shrink, meta) != VS_OK) {
         rc = fail(NULL);
         goto done;
