@@ -306,6 +306,15 @@ VS_API long vs_pca_acc_count(const vs_pca_acc *acc);
 VS_API vs_status vs_pca_fit_save(const vs_pca_acc *acc, int dim_out, double eps,
                                  const char *const *meta, const char *path);
 
+/* A whitening file with a learned map of the whitened region vectors folded in
+ * (docs/features.md "The learned whitening"): the extractor's region vector is
+ * normalise(P^T (x - mean)) and the map's normalise(W y), W symmetric, so the two are
+ * normalise((P W)^T (x - mean)): out gets pca_in's mean, eigenvalues and metadata, the
+ * projection P W, and "learned_whiten" = the map's id. VS_ERR_INVALID_ARG when the map's
+ * dimension is not pca_in's output dimension; the files named on any error. */
+struct vs_gvec_whiten;
+VS_API vs_status vs_pca_fold_whiten(const char *pca_in, const struct vs_gvec_whiten *w, const char *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -69,7 +69,7 @@ VS_API vs_status vs_norm_check_params(const vs_norm_params *p);
 
 /* Named operating points of the normalised ViSiL_f score (symmetric, default params),
  * with the default temporal weight and frame levels, measured on the dev benchmark's five
- * draws (docs/search.md "Operating points"): "p90" -0.025, "p95" -0.005, "p99" 0.055
+ * draws (docs/search.md "Operating points"): "p90" -0.040, "p95" -0.015, "p99" 0.030
  * (pair precision 0.91 / 0.95 / 0.99). Returns 1 and
  * sets *threshold when name is one of them, else 0 (threshold untouched). The one table
  * that search, dedup, the server and the bindings read. */

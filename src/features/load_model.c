@@ -16,8 +16,8 @@ static const char *given_calib(const vs_extract_params *p, const vs_model_id *id
     return p && p->calib_path && id->precision == VS_PRECISION_INT8 ? p->calib_path : NULL;
 }
 
-vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,
-                                   const char *pca_override, const vs_extract_params *p) {
+static vs_status load_files(vs_extractor **out, const vs_model_locator *models, const char *model_id,
+                            const char *pca_override, const vs_extract_params *p) {
     *out = NULL;
     vs_model_id id;
     char wn[64], pn[64], cn[64], wpath[4096], ppath[4096], cpath[4096];
@@ -36,6 +36,35 @@ vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *m
         ep.calib_path = cpath;
     }
     return vs_extractor_load(out, wpath, id.pca ? ppath : NULL, &ep);
+}
+
+/* Earlier bundled whitenings of a backbone, for indexes made with them: the bundled
+ * pca_<backbone>.vstf became the PCA with the learned whitening folded in (session 14,
+ * docs/features.md "The learned whitening"); the plain PCA it replaced is kept as
+ * pca_<backbone>.v1.vstf. An id that the current file does not give is tried against
+ * these, in order. */
+static const char *const LEGACY_PCA[][2] = {{"inception_v3", "pca_inception_v3.v1.vstf"}};
+
+vs_status vs__extractor_load_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,
+                                   const char *pca_override, const vs_extract_params *p) {
+    vs_status s = load_files(out, models, model_id, pca_override, p);
+    vs_model_id lid;
+    if (s || pca_override || !strcmp(vs_extractor_model_id(*out), model_id) ||
+        vs_model_id_parse(&lid, model_id) != VS_OK || !lid.pca)
+        return s;
+    for (size_t k = 0; k < sizeof LEGACY_PCA / sizeof *LEGACY_PCA; k++) {
+        char path[4096];
+        vs_extractor *ex = NULL;
+        if (strcmp(LEGACY_PCA[k][0], lid.backbone) || vs_model_locate(models, LEGACY_PCA[k][1], path, sizeof path))
+            continue;
+        if (load_files(&ex, models, model_id, path, p) == VS_OK && !strcmp(vs_extractor_model_id(ex), model_id)) {
+            vs_extractor_free(*out);
+            *out = ex;
+            return VS_OK;
+        }
+        vs_extractor_free(ex);
+    }
+    return VS_OK; /* the current files' extractor: the caller checks the id */
 }
 
 vs_status vs_extractor_load_for_model(vs_extractor **out, const vs_model_locator *models, const char *model_id,

@@ -11,6 +11,7 @@
 #include "core/pool.h"
 #include "features/xstates.h"
 #include "core/tensorfile.h"
+#include "vidsim/ann.h"
 #include "vidsim/batch.h"
 #include "vidsim/features.h"
 
@@ -252,4 +253,52 @@ vs_status vs_pca_acc_add_files(vs_pca_acc *acc, const vs_extractor *ex, const ch
 out:
     vs__free(j.st);
     return s;
+}
+
+/* ------------------------------------------------------------------ a learned map folded in */
+
+vs_status vs_pca_fold_whiten(const char *pca_in, const vs_gvec_whiten *w, const char *out) {
+    vs__tf *tf = NULL;
+    vs__tfw *wr = NULL;
+    float *proj = NULL;
+    vs_status st = vs__tf_open(&tf, pca_in);
+    if (st) return st;
+    const vs__tensor *tm, *tp, *te = vs__tf_find(tf, "pca.eigenvalues");
+    if ((st = vs__tf_get(tf, "pca.mean", VS_DT_F32, 1, NULL, &tm)) ||
+        (st = vs__tf_get(tf, "pca.proj", VS_DT_F32, 2, NULL, &tp)))
+        goto out;
+    int din = (int)tp->dims[0], dout = (int)tp->dims[1], d = vs_gvec_whiten_dim(w);
+    if (tm->dims[0] != din || d != dout) {
+        st = vs__err(VS_ERR_INVALID_ARG, "%s: projection %dx%d, mean %lld, the map is %dx%d", pca_in, din, dout,
+                     (long long)tm->dims[0], d, d);
+        goto out;
+    }
+    if (!(proj = vs__malloc(sizeof(float) * (size_t)din * dout))) {
+        st = vs__err(VS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    const float *P = tp->data, *W = vs_gvec_whiten_matrix(w);
+    for (int i = 0; i < din; i++) /* row i of P W, in double */
+        for (int k = 0; k < dout; k++) {
+            double acc = 0;
+            for (int j = 0; j < dout; j++) acc += (double)P[(size_t)i * dout + j] * W[(size_t)j * dout + k];
+            proj[(size_t)i * dout + k] = (float)acc;
+        }
+    if ((st = vs__tfw_create(&wr))) goto out;
+    for (int i = 0; i < vs__tf_meta_count(tf) && !st; i++) {
+        const char *k, *v;
+        vs__tf_meta_at(tf, i, &k, &v);
+        if (strcmp(k, "learned_whiten")) st = vs__tfw_meta(wr, k, v);
+    }
+    if (!st) st = vs__tfw_meta(wr, "learned_whiten", vs_gvec_whiten_id(w));
+    int64_t dm[1] = {din}, dp[2] = {din, dout};
+    if (!st) st = vs__tfw_add(wr, "pca.mean", VS_DT_F32, 1, dm, tm->data);
+    if (!st) st = vs__tfw_add(wr, "pca.proj", VS_DT_F32, 2, dp, proj);
+    if (!st && te) st = vs__tfw_add(wr, "pca.eigenvalues", VS_DT_F32, te->ndim, te->dims, te->data);
+    if (!st) st = vs__tfw_save(wr, out);
+out:
+    vs__tfw_free(wr);
+    vs__free(proj);
+    vs__tf_close(tf);
+    return st;
 }

@@ -34,7 +34,7 @@ vs_norm_params vs_norm_default_params(void) {
 
 int vs_norm_operating_point(const char *name, double *threshold) {
     static const struct { const char *name; double value; } points[] = {
-        {"p90", -0.025}, {"p95", -0.005}, {"p99", 0.055}};
+        {"p90", -0.040}, {"p95", -0.015}, {"p99", 0.030}};
     for (size_t k = 0; name && k < sizeof points / sizeof points[0]; k++)
         if (!strcmp(name, points[k].name)) {
             *threshold = points[k].value;

@@ -238,7 +238,7 @@ req GET "/v1/pairs/$IDA/$IDQ?format=gif"; expect 400 "pair format"
 req GET /v1/pairs/$IDA/$IDA; expect 400 "pair of one video"
 req GET /v1/pairs/$IDA/999; expect 404 "pair with a missing video"
 req GET "/v1/dedup"; expect 200 "dedup, normalised" '"normalized": true'
-req GET "/v1/dedup?threshold=p99"; expect 200 "dedup, named threshold" '"threshold": 0.055'
+req GET "/v1/dedup?threshold=p99"; expect 200 "dedup, named threshold" '"threshold": 0.03'
 req GET "/v1/dedup?threshold=p99&norm=off"; expect 400 "named threshold with norm=off"
 req GET "/v1/dedup?threshold=0.5&norm=off&per_page=1"; expect 200 "dedup raw"
 [ "$(jget 'd["n_groups"] >= 1 and len(d["groups"]) == 1')" = True ] && ok || bad "dedup groups: $(cat "$TMP/body")"

@@ -34,7 +34,7 @@ static void test_params(void) {
     CHECK(p && p->top == 10 && p->normalize == 1 && p->symmetric == 1);
     CHECK_EQ(vs_search_params_set(p, "top", "0"), VS_OK);
     CHECK_EQ(vs_search_params_set(p, "threshold", "p99"), VS_OK);
-    CHECK_NEAR(p->threshold, 0.055, 1e-12);
+    CHECK_NEAR(p->threshold, 0.030, 1e-12);
     CHECK_EQ(vs_search_params_set(p, "threshold", "-0.25"), VS_OK);
     CHECK_NEAR(p->threshold, -0.25, 1e-12);
     CHECK_EQ(vs_search_params_set(p, "mode", "two_stage"), VS_OK);

@@ -31,7 +31,7 @@ int cmd_dedup(int argc, char **argv) {
                    "  query_id,ref_id,score,exact with query_id < ref_id in catalogue order; exact is\n"
                    "  same_bytes (identical files, compared in full) or same_frames (identical decoded\n"
                    "  frames: another container or stream copy), found without the network, else empty.\n"
-                   "  S defaults to p90 (-0.025: 91 %% pair precision, 87 %% recall on the dev benchmark;\n"
+                   "  S defaults to p90 (-0.040: 91 %% pair precision, 88 %% recall on the dev benchmark;\n"
                    "  p95, p99 or a number; docs/search.md \"Operating points\"); with --norm off the raw\n"
                    "  similarity is used and S defaults to 0.5.\n"
                    "  Indexed videos whose feature file is damaged are left out, listed\n"

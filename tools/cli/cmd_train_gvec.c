@@ -30,6 +30,9 @@ static void usage(FILE *f) {
             "                    with the same --seed and --max-frames), else built and saved there\n"
             "  --pairs N         pairs of views per video (default 60)\n"
             "  --shrink X        regulariser, in mean eigenvalues of the pairs' scatter (default 1)\n"
+            "  --fold-pca FILE   also write the region-vector whitening (--pca, default the bundled\n"
+            "                    one) with the map folded in: features extracted with it are the\n"
+            "                    learned-whitened region vectors (docs/features.md)\n"
             "  --max-frames N    frames (1 fps) kept per video (default 300)\n"
             "  --seed S          seed of the augmentations and the pairs (default 1)\n"
             "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n"
@@ -48,8 +51,8 @@ static int fail(const char *what) {
 int cmd_train_gvec(int argc, char **argv) {
     static const char *const C = "train-gvec";
     static const char *const valopts[] = {"-o", "--bank", "--pairs", "--shrink", "--max-frames", "--seed",
-                                          "--backbone", "--pca", "-j", NULL};
-    const char *out = NULL, *bank_arg = NULL, *backbone = "inception", *pca_arg = NULL;
+                                          "--backbone", "--pca", "-j", "--fold-pca", NULL};
+    const char *out = NULL, *bank_arg = NULL, *backbone = "inception", *pca_arg = NULL, *fold_out = NULL;
     int pairs = 60, max_frames = 300, no_overlays = 0, in_videos = 0, nv = 0;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     double shrink = 1.0;
@@ -73,6 +76,7 @@ int cmd_train_gvec(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) bad = cli_parse_u64(C, a, v, &seed);
         else if (!strcmp(a, "--backbone")) backbone = v;
         else if (!strcmp(a, "--pca")) pca_arg = v;
+        else if (!strcmp(a, "--fold-pca")) fold_out = v;
         else if (!strcmp(a, "-j")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &threads);
         else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
         else if ((a[0] == '-' && a[1]) || !in_videos) bad = cli_unknown_option(C, a);
@@ -171,6 +175,13 @@ int cmd_train_gvec(int argc, char **argv) {
     }
     fprintf(stderr, "vidsim train-gvec: whitening %s of D=%d learned from %ld pairs of %d videos into %s\n",
             vs_gvec_whiten_id(w), D, n, vs_s2vs_data_n_videos(data), out);
+    if (fold_out) {
+        if (vs_pca_fold_whiten(pca, w, fold_out) != VS_OK) {
+            rc = fail(NULL);
+            goto done;
+        }
+        fprintf(stderr, "vidsim train-gvec: %s with the map folded in: %s\n", pca, fold_out);
+    }
     rc = 0;
 done:
     vs_free(pa);
