@@ -134,6 +134,9 @@ typedef struct vs_s2vs_data_params {
     int max_frames;              /* frames kept per video (1 fps), 0 = all (default 300) */
     uint64_t seed;
     vs_aug_params aug;           /* vs_aug_default_params() */
+    const char *features;        /* optional, borrowed: the model id of the extractor's features;
+                                    a saved bank records it ("bank.features") and a bank that
+                                    records another is refused on load (NULL: not checked) */
 } vs_s2vs_data_params;
 
 VS_API vs_s2vs_data_params vs_s2vs_data_default_params(void);

@@ -439,6 +439,7 @@ vs_status vs_s2vs_data_save(const vs_s2vs_data *d, const char *path) {
     if (s == VS_OK) s = vs__tfw_meta(w, "bank.p_edit", val);
     snprintf(val, sizeof val, "%d", d->n);
     if (s == VS_OK) s = vs__tfw_meta(w, "bank.n_videos", val);
+    if (s == VS_OK && d->p.features) s = vs__tfw_meta(w, "bank.features", d->p.features);
     int64_t sd[2] = {1 + N_NOISE, (int64_t)d->R * d->D};
     if (s == VS_OK && d->black) s = vs__tfw_add(w, "specials", VS_DT_F32, 2, sd, d->black);
     for (int i = 0; i < d->n && s == VS_OK; i++) {
@@ -484,6 +485,12 @@ vs_status vs_s2vs_data_load(vs_s2vs_data *d, const char *path) {
     if ((pe ? strtod(pe, NULL) : 0.0) != d->p.aug.p_edit) {
         s = vs__err(VS_ERR_INVALID_ARG, "%s: bank built with copy edits p_edit=%s, this run wants %g", path,
                     pe ? pe : "0", d->p.aug.p_edit);
+        goto out;
+    }
+    const char *bf = vs__tf_meta(tf, "bank.features"); /* absent: a bank from before it was recorded */
+    if (bf && d->p.features && strcmp(bf, d->p.features)) {
+        s = vs__err(VS_ERR_INVALID_ARG, "%s: bank built from %s features, this run extracts %s", path, bf,
+                    d->p.features);
         goto out;
     }
     const char *nvs = vs__tf_meta(tf, "bank.n_videos");

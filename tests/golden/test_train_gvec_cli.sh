@@ -44,6 +44,13 @@ cmp -s "$TMP/w1.vstf" "$TMP/w2.vstf" && ok || bad "the whitening from the saved 
 [ $? -ne 0 ] && grep -q "g.bank: bank built with bank.seed=1" "$TMP/e3.txt" && [ ! -e "$TMP/w3.vstf" ] && ok \
   || bad "a bank of another seed not refused: $(cat "$TMP/e3.txt")"
 
+# a bank of other features (mobilenet's) is refused for an inception run, naming it
+if [ -r "$MODELS/inception_v3.vstf" ]; then
+  "$BIN" train-gvec --no-overlays --max-frames 4 -j 1 -o "$TMP/w4.vstf" --bank "$TMP/g.bank" 2> "$TMP/e4.txt"
+  [ $? -ne 0 ] && grep -q "g.bank: bank built from mobilenet_v2/224/pca256/[0-9a-f]* features, this run extracts inception_v3" \
+    "$TMP/e4.txt" && [ ! -e "$TMP/w4.vstf" ] && ok || bad "a bank of other features not refused: $(cat "$TMP/e4.txt")"
+fi
+
 # search with it
 "$BIN" index add --index "$TMP/idx" "$TMP/in/a.mp4" "$TMP/in/b.mp4" "$TMP/in/c.mkv" "$TMP/in/d.mp4" \
   --backbone mobilenet -j 2 2> "$TMP/add.txt" && ok || bad "add: $(cat "$TMP/add.txt")"

@@ -119,6 +119,7 @@ int cmd_train_gvec(int argc, char **argv) {
         goto done;
     }
     const int D = vs_extractor_dim(ex);
+    dp.features = vs_extractor_model_id(ex); /* recorded in the bank, checked when one is loaded */
     if (!no_overlays && vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
         fprintf(stderr, "vidsim train-gvec: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n",
                 vs_last_error());
