@@ -7,7 +7,8 @@
 # stage-1 scores change and stay in [-1, 1]); --gvec-whiten off and the default on a
 # mobilenet index (no bundled file for it) use none; the bundled
 # gvec_whiten_inception_v3.vstf is the default on an (int8) inception index, and is left
-# out with a note on one whose PCA is another; a whitening of other features, a damaged
+# out with a note on one whose PCA is another; an index made with the earlier bundled
+# PCA still adds and searches without options; a whitening of other features, a damaged
 # file and one without a gvec first stage are refused by name; bad options exit 2.
 set -u
 BIN=${VS_BIN:-build/vidsim}
@@ -87,6 +88,17 @@ if [ -r "$MODELS/inception_v3.vstf" ] && [ -r "$MODELS/gvec_whiten_inception_v3.
   "$BIN" "${SI[@]}" --gvec-whiten "$TMP/w1.vstf" > /dev/null 2> "$TMP/em.txt"
   [ $? -eq 1 ] && grep -q "w1.vstf was learned on mobilenet_v2" "$TMP/em.txt" && ok \
     || bad "a mobilenet whitening on an inception index: $(cat "$TMP/em.txt")"
+  # an index made with the earlier bundled whitening (pca_inception_v3.v1.vstf, the
+  # default before the learned one was folded in) keeps working without options: index
+  # add follows its model id, and a video query is extracted as its references were
+  if [ -r "$MODELS/pca_inception_v3.v1.vstf" ]; then
+    "$BIN" index add --index "$TMP/idxv1" "$TMP/in/a.mp4" --pca "$MODELS/pca_inception_v3.v1.vstf" -j 2 \
+      2> "$TMP/addv1.txt" && ok || bad "add with v1: $(cat "$TMP/addv1.txt")"
+    "$BIN" index add --index "$TMP/idxv1" "$TMP/in/b.mp4" -j 2 2> "$TMP/addv1b.txt" \
+      && grep -q "1 added" "$TMP/addv1b.txt" && ok || bad "add to a v1 index without --pca: $(cat "$TMP/addv1b.txt")"
+    "$BIN" search --index "$TMP/idxv1" --top 1 "$TMP/a_copy.mp4" > "$TMP/sv1.csv" 2> "$TMP/sv1.err" \
+      && grep -q "^a_copy,a," "$TMP/sv1.csv" && ok || bad "video query on a v1 index: $(cat "$TMP/sv1.csv" "$TMP/sv1.err")"
+  fi
   # an inception index with its own PCA (same D, another hash): the bundled map does not
   # fit, a note says so and the vectors stay as they are
   ff -f lavfi -i "cellauto=seed=5:size=192x144:rate=5" -t 40 -pix_fmt yuv420p "$TMP/long.mp4" # 40 frames, 360 vectors

@@ -116,7 +116,8 @@ int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const ch
             if (vs_extractor_load(&ex, bb, raw ? NULL : pca, &p) != VS_OK) {
                 fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());
                 ex = NULL;
-            }
+            } else
+                cli_index_add_follow_model(&ex, info.model_id, pca_arg, raw, &p); /* as rank 0 does */
         }
     } else {
         fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());

@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "hasher.h"
+#include "search_print.h"
 #include "vidsim/batch.h"
 #include "vidsim/features.h"
 #include "vidsim/index.h"
@@ -149,6 +150,17 @@ int cli_index_add_model(const char *index_model, const char *backbone, const cha
     return *prec < 0 ? -1 : 0;
 }
 
+void cli_index_add_follow_model(vs_extractor **ex, const char *model_id, const char *pca_arg, int raw,
+                                const vs_extract_params *p) {
+    if (!model_id[0] || pca_arg || raw || !strcmp(model_id, vs_extractor_model_id(*ex))) return;
+    vs_model_locator loc = cli_models();
+    vs_extractor *lx = NULL;
+    if (vs_extractor_load_for_model(&lx, &loc, model_id, NULL, p) == VS_OK) {
+        vs_extractor_free(*ex);
+        *ex = lx;
+    }
+}
+
 int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *backbone, const char *precision,
                   const char *pca_arg, const char *calib, int raw, double fps, double min_std, int threads, int force,
                   int verbose, const char *hash_model, int no_bg) {
@@ -199,6 +211,7 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
                     : "");
         goto out;
     }
+    cli_index_add_follow_model(&ex, info.model_id, pca_arg, raw, &p);
     if (info.model_id[0] && strcmp(info.model_id, vs_extractor_model_id(ex)) != 0) {
         /* an explicit backbone, precision or whitening other than the index's */
         char named[2 * PATH_MAX + 96] = "";
