@@ -117,7 +117,8 @@ int cli_index_add_dist(const char *dir, char **pos, int npos, int jobs, const ch
                 fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());
                 ex = NULL;
             } else
-                cli_index_add_follow_model(&ex, info.model_id, pca_arg, raw, &p); /* as rank 0 does */
+                cli_index_add_follow_model(&ex, info.model_id, backbone || precision || pca_arg || raw,
+                                           &p); /* as rank 0 does */
         }
     } else {
         fprintf(stderr, "vidsim index add (rank %d): %s\n", vs_dist_rank(), vs_last_error());

@@ -150,9 +150,8 @@ int cli_index_add_model(const char *index_model, const char *backbone, const cha
     return *prec < 0 ? -1 : 0;
 }
 
-void cli_index_add_follow_model(vs_extractor **ex, const char *model_id, const char *pca_arg, int raw,
-                                const vs_extract_params *p) {
-    if (!model_id[0] || pca_arg || raw || !strcmp(model_id, vs_extractor_model_id(*ex))) return;
+void cli_index_add_follow_model(vs_extractor **ex, const char *model_id, int named, const vs_extract_params *p) {
+    if (!model_id[0] || named || !strcmp(model_id, vs_extractor_model_id(*ex))) return;
     vs_model_locator loc = cli_models();
     vs_extractor *lx = NULL;
     if (vs_extractor_load_for_model(&lx, &loc, model_id, NULL, p) == VS_OK) {
@@ -211,7 +210,7 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
                     : "");
         goto out;
     }
-    cli_index_add_follow_model(&ex, info.model_id, pca_arg, raw, &p);
+    cli_index_add_follow_model(&ex, info.model_id, backbone || precision || pca_arg || raw, &p);
     if (info.model_id[0] && strcmp(info.model_id, vs_extractor_model_id(ex)) != 0) {
         /* an explicit backbone, precision or whitening other than the index's */
         char named[2 * PATH_MAX + 96] = "";

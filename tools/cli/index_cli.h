@@ -29,12 +29,13 @@ int cli_index_add(const char *dir, char **pos, int npos, int jobs, const char *b
 int cli_index_add_model(const char *index_model, const char *backbone, const char *precision, char *name, size_t n,
                         int *prec);
 /* An index made with an earlier bundled whitening (docs/features.md "The learned
- * whitening"): when no --pca or --raw names the files and *ex (the bundled files) does
- * not give model_id, *ex becomes the extractor that does (vs_extractor_load_for_model),
- * if there is one; otherwise it is left as it is (the caller reports the mismatch). */
+ * whitening"): when no option names the model (named 0: no --backbone, --precision,
+ * --pca or --raw) and *ex (the bundled files) does not give model_id, *ex becomes the
+ * extractor that does (vs_extractor_load_for_model), if there is one; otherwise it is
+ * left as it is (the caller reports the mismatch). */
 struct vs_extractor;
 struct vs_extract_params;
-void cli_index_add_follow_model(struct vs_extractor **ex, const char *model_id, const char *pca_arg, int raw,
+void cli_index_add_follow_model(struct vs_extractor **ex, const char *model_id, int named,
                                 const struct vs_extract_params *p);
 int cli_index_hash(const char *dir, const char *hash_model, int jobs, int force);
 int cli_index_rm(const char *dir, char **pos, int npos);
