@@ -6,6 +6,7 @@
  * eigenvectors, column k of P = v_k / sqrt(d_k + eps).
  * vs_pca_acc_add_files feeds the accumulator from many videos or raw feature files
  * over the core worker pool (core/pool.c); the adds themselves run one at a time.
+ * vs_pca_fold_whiten folds a learned map of the whitened vectors into such a file.
  */
 #include "core/internal.h"
 #include "core/pool.h"

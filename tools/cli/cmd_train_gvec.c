@@ -4,7 +4,9 @@
  * the first stage") from unlabeled videos: the S2VS augmentation bank of `vidsim train`
  * (built, or reused with --bank), pairs of views of the same frames
  * (vs_s2vs_data_view_pairs), then the closed form. No training loop: seconds after the
- * bank.
+ * bank. With --fold-pca the same map is also folded into a region-vector whitening file
+ * (vs_pca_fold_whiten: how the bundled pca_inception_v3.vstf is made, docs/features.md
+ * "The learned whitening").
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
