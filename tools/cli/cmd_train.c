@@ -254,11 +254,7 @@ int cmd_train(int argc, char **argv) {
 
     int rc = 1;
     cli_list inputs = {0};
-    vs_extractor *ex = NULL;
-    vs_extract_state *est = NULL;
-    vs_aug_resources *res = NULL;
-    vs_aug_state *ast = NULL;
-    vs_s2vs_data *data = NULL;
+    cli_train_data td = {0};
     vs_s2vs_trainer *tr = NULL;
     vs_simmodel *m0 = NULL;
     float *x = NULL;
@@ -310,25 +306,9 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (pca_arg) snprintf(pca, sizeof pca, "%s", pca_arg);
-    vs_extract_params ep = vs_extract_default_params();
-    ep.n_threads = threads;
-    if (vs_extractor_load(&ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&est, ex) != VS_OK) {
-        rc = fail(NULL);
-        goto done;
-    }
-    const int R = VS_REGIONS, D = vs_extractor_dim(ex);
-    dp.features = vs_extractor_model_id(ex); /* recorded in the bank, checked when one is loaded */
-    if (!no_overlays &&
-        vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
-        fprintf(stderr, "vidsim train: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n",
-                vs_last_error());
-        goto done;
-    }
-    if (vs_aug_state_create(&ast, res, &dp.aug) != VS_OK ||
-        vs_s2vs_data_create(&data, &dp, est, ast, R, D) != VS_OK) {
-        rc = fail(NULL);
-        goto done;
-    }
+    if (cli_train_data_open(C, &td, bb, pca, threads, no_overlays, &dp)) goto done;
+    vs_s2vs_data *data = td.data;
+    const int R = VS_REGIONS, D = vs_extractor_dim(td.ex);
 
     /* trainer: from the checkpoint, or new */
     vs_s2vs_train_params tp = vs_s2vs_train_default_params();
@@ -394,7 +374,7 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "vidsim train: %ld steps in %.1f s (%.2f steps/s), model written to %s\n", iters - start, dt,
             (iters - start) / (dt + 1e-9), out);
     rc = 0;
-    if (nh >= 2 && holdout_check(est, R, D, (const char *const *)inputs.v + n_train, nh, vs_s2vs_trainer_model(tr),
+    if (nh >= 2 && holdout_check(td.est, R, D, (const char *const *)inputs.v + n_train, nh, vs_s2vs_trainer_model(tr),
                                  seed, threads, out))
         rc = 1;
 done:
@@ -403,11 +383,7 @@ done:
     free(labels);
     vs_s2vs_trainer_free(tr);
     vs_simmodel_free(m0);
-    vs_s2vs_data_free(data);
-    vs_aug_state_free(ast);
-    vs_aug_resources_free(res);
-    vs_extract_state_free(est);
-    vs_extractor_free(ex);
+    cli_train_data_close(&td);
     cli_list_free(&inputs);
     free(vids);
     return rc;

@@ -103,35 +103,16 @@ int cmd_train_gvec(int argc, char **argv) {
 
     int rc = 1;
     cli_list inputs = {0};
-    vs_extractor *ex = NULL;
-    vs_extract_state *est = NULL;
-    vs_aug_resources *res = NULL;
-    vs_aug_state *ast = NULL;
-    vs_s2vs_data *data = NULL;
+    cli_train_data td = {0};
     vs_gvec_whiten *w = NULL;
     float *pa = NULL, *pb = NULL;
     vs_s2vs_data_params dp = vs_s2vs_data_default_params();
     dp.seed = seed;
     dp.max_frames = max_frames;
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
-    vs_extract_params ep = vs_extract_default_params();
-    ep.n_threads = threads;
-    if (vs_extractor_load(&ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&est, ex) != VS_OK) {
-        rc = fail(NULL);
-        goto done;
-    }
-    const int D = vs_extractor_dim(ex);
-    dp.features = vs_extractor_model_id(ex); /* recorded in the bank, checked when one is loaded */
-    if (!no_overlays && vs_aug_resources_load(&res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
-        fprintf(stderr, "vidsim train-gvec: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n",
-                vs_last_error());
-        goto done;
-    }
-    if (vs_aug_state_create(&ast, res, &dp.aug) != VS_OK ||
-        vs_s2vs_data_create(&data, &dp, est, ast, VS_REGIONS, D) != VS_OK) {
-        rc = fail(NULL);
-        goto done;
-    }
+    if (cli_train_data_open(C, &td, bb, pca, threads, no_overlays, &dp)) goto done;
+    vs_s2vs_data *data = td.data;
+    const int D = vs_extractor_dim(td.ex);
     if (bank_arg && access(bank_arg, R_OK) == 0) {
         if (vs_s2vs_data_load(data, bank_arg) != VS_OK) {
             rc = fail(NULL);
@@ -159,14 +140,14 @@ int cmd_train_gvec(int argc, char **argv) {
     snprintf(nvid, sizeof nvid, "%d", vs_s2vs_data_n_videos(data));
     /* the same features at int8 (the index's default for InceptionV3): their model id
      * hashes the bundled calibration too, so search can match an int8 index exactly */
-    vs_extract_params ep8 = ep;
+    vs_extract_params ep8 = vs_extract_default_params();
     ep8.precision = VS_PRECISION_INT8;
     vs_extractor *ex8 = NULL;
     if (vs_extractor_load(&ex8, bb, pca, &ep8) == VS_OK) snprintf(id8, sizeof id8, "%s", vs_extractor_model_id(ex8));
     else fprintf(stderr, "vidsim train-gvec: no int8 model id (%s): the whitening names the fp32 features only\n",
                  vs_last_error());
     vs_extractor_free(ex8);
-    const char *meta[] = {"features", vs_extractor_model_id(ex), "n_videos", nvid,
+    const char *meta[] = {"features", vs_extractor_model_id(td.ex), "n_videos", nvid,
                           *id8 ? "features_int8" : NULL, id8, NULL};
     if (vs_gvec_whiten_learn(&w, pa, pb, n, D, shrink, meta) != VS_OK) {
         rc = fail(NULL);
@@ -190,11 +171,7 @@ done:
     vs_free(pa);
     vs_free(pb);
     vs_gvec_whiten_free(w);
-    vs_s2vs_data_free(data);
-    vs_aug_state_free(ast);
-    vs_aug_resources_free(res);
-    vs_extract_state_free(est);
-    vs_extractor_free(ex);
+    cli_train_data_close(&td);
     cli_list_free(&inputs);
     free(vids);
     return rc;

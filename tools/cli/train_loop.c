@@ -3,11 +3,14 @@
  * (train_loop.h): steps, progress line, periodic and final checkpoints, SIGINT /
  * SIGTERM through cli_stop_*, --stop-after, and the stop messages. Nothing about any
  * model or data: that is the command's step and save callbacks. Also the loop that
- * fills an augmentation bank, shared by `train` and `train-gvec`.
+ * fills an augmentation bank and the opening of the training data, shared by `train`
+ * and `train-gvec`.
  */
 #include "train_loop.h"
 
 #include "cli.h"
+
+#include <string.h>
 
 static void say_error(const cli_train_loop *L) {
     fprintf(stderr, "vidsim %s: %s\n", L->cmd, vs_last_error());
@@ -104,4 +107,36 @@ int cli_bank_fill(const char *cmd, vs_s2vs_data *data, char *const *paths, int n
             bank ? "bank" : "frames", vs_s2vs_data_n_videos(data), nfail, vs_s2vs_data_frames_done(data), dt,
             vs_s2vs_data_frames_done(data) / (dt + 1e-9));
     return nfail;
+}
+
+int cli_train_data_open(const char *cmd, cli_train_data *td, const char *bb, const char *pca, int n_threads,
+                        int no_overlays, vs_s2vs_data_params *dp) {
+    memset(td, 0, sizeof *td);
+    vs_extract_params ep = vs_extract_default_params();
+    ep.n_threads = n_threads;
+    if (vs_extractor_load(&td->ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&td->est, td->ex) != VS_OK) {
+        fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+        return 1;
+    }
+    dp->features = vs_extractor_model_id(td->ex); /* recorded in the bank, checked when one is loaded */
+    if (!no_overlays && vs_aug_resources_load(&td->res, NULL, 0, vs_aug_default_emoji_font()) != VS_OK) {
+        fprintf(stderr, "vidsim %s: %s (install the fonts with scripts/install_deps.sh, or use --no-overlays)\n", cmd,
+                vs_last_error());
+        return 1;
+    }
+    if (vs_aug_state_create(&td->ast, td->res, &dp->aug) != VS_OK ||
+        vs_s2vs_data_create(&td->data, dp, td->est, td->ast, VS_REGIONS, vs_extractor_dim(td->ex)) != VS_OK) {
+        fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+void cli_train_data_close(cli_train_data *td) {
+    vs_s2vs_data_free(td->data);
+    vs_aug_state_free(td->ast);
+    vs_aug_resources_free(td->res);
+    vs_extract_state_free(td->est);
+    vs_extractor_free(td->ex);
+    memset(td, 0, sizeof *td);
 }

@@ -59,7 +59,22 @@ int cli_train_exit(cli_train_result r);
  * line on a terminal ("building the augmentation bank: NAME", or "frames: NAME" when
  * bank is 0) and a summary on stderr ("vidsim CMD: bank of N videos (F skipped): ...
  * frames/s"); a video that fails is reported and skipped. Returns the number skipped. */
-struct vs_s2vs_data;
-int cli_bank_fill(const char *cmd, struct vs_s2vs_data *data, char *const *paths, int n, int bank);
+int cli_bank_fill(const char *cmd, vs_s2vs_data *data, char *const *paths, int n, int bank);
+
+/* The S2VS training data of `train` and `train-gvec`: the extractor of the backbone
+ * weights bb and whitening pca (n_threads), its state, the overlay fonts (none with
+ * no_overlays), the augmentation state and the data object of *dp; dp->features is set
+ * to the extractor's model id first (a bank records it). 0, or 1 after an error on
+ * stderr ("vidsim CMD: ..."); close it either way. */
+typedef struct cli_train_data {
+    vs_extractor *ex;
+    vs_extract_state *est;
+    vs_aug_resources *res;
+    vs_aug_state *ast;
+    vs_s2vs_data *data;
+} cli_train_data;
+int cli_train_data_open(const char *cmd, cli_train_data *td, const char *bb, const char *pca, int n_threads,
+                        int no_overlays, vs_s2vs_data_params *dp);
+void cli_train_data_close(cli_train_data *td);
 
 #endif
