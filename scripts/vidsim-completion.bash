@@ -88,7 +88,7 @@ _vidsim() {
         train-clip) opts="--features --index -o --stage --iters --batch --lr --seg-clips --margin --clip-weight
                           --shotmix --pip --mask-ratio --mse --width --depth --heads --pool --seed --every
                           --views -j --resume --log" ;;
-        train-gvec) opts="--videos -o --bank --pairs --shrink --max-frames --seed --backbone --pca --no-overlays -j" ;;
+        train-gvec) opts="--videos -o --bank --pairs --shrink --fold-pca --copy-edits --max-frames --seed --backbone --pca --no-overlays -j" ;;
         train-hash) opts="--features --videos -o --bits --iters --batch --lr --warmup --frames --mask-ratio
                           --alpha --no-jitter --enc-dim --enc-depth --enc-heads --dec-dim --dec-depth
                           --dec-heads --seed --every --resume --log" ;;

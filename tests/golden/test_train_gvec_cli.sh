@@ -9,7 +9,9 @@
 # gvec_whiten_inception_v3.vstf is the default on an (int8) inception index, and is left
 # out with a note on one whose PCA is another; an index made with the earlier bundled
 # PCA still adds and searches without options; a whitening of other features, a damaged
-# file and one without a gvec first stage are refused by name; bad options exit 2.
+# file and one without a gvec first stage are refused by name; bad options exit 2;
+# --copy-edits builds its own bank (recorded in the bank and the map; a bank of another P
+# is refused by name).
 set -u
 BIN=${VS_BIN:-build/vidsim}
 TMP=${VS_TMP:-build/tmp}/train_gvec_cli
@@ -44,6 +46,19 @@ cmp -s "$TMP/w1.vstf" "$TMP/w2.vstf" && ok || bad "the whitening from the saved 
 "$BIN" train-gvec "${G[@]}" -o "$TMP/w3.vstf" --bank "$TMP/g.bank" --seed 2 2> "$TMP/e3.txt"
 [ $? -ne 0 ] && grep -q "g.bank: bank built with bank.seed=1" "$TMP/e3.txt" && [ ! -e "$TMP/w3.vstf" ] && ok \
   || bad "a bank of another seed not refused: $(cat "$TMP/e3.txt")"
+
+# --copy-edits P: the strong views also get the re-uploaders' edits; a bank records P, so
+# the bank built without them is refused by name for a run that wants them, and a run
+# that builds its own learns another map, which records P
+"$BIN" train-gvec "${G[@]}" -o "$TMP/w5.vstf" --bank "$TMP/g.bank" --copy-edits 0.5 2> "$TMP/e5.txt"
+[ $? -ne 0 ] && grep -q "g.bank: bank built with copy edits p_edit=0, this run wants 0.5" "$TMP/e5.txt" \
+  && [ ! -e "$TMP/w5.vstf" ] && ok || bad "a bank without copy edits not refused: $(cat "$TMP/e5.txt")"
+"$BIN" train-gvec "${G[@]}" -o "$TMP/w6.vstf" --bank "$TMP/g6.bank" --copy-edits 0.5 2> "$TMP/e6.txt" \
+  && ok || bad "train-gvec --copy-edits: $(cat "$TMP/e6.txt")"
+ID6=$(sed -n 's/.*whitening \([0-9a-f]\{16\}\) of D=256 learned from 80 pairs of 4 videos into .*/\1/p' "$TMP/e6.txt")
+[ -n "$ID6" ] && [ "$ID6" != "$ID" ] && ok || bad "copy edits: id '$ID6' (without: '$ID')"
+grep -a -q "p_edit0.5" <(tr -d '\000-\010' < "$TMP/w6.vstf") && ok || bad "the map does not record p_edit 0.5"
+"$BIN" train-gvec "${G[@]}" -o "$TMP/x.vstf" --copy-edits 2 2>/dev/null; [ $? -eq 2 ] && ok || bad "--copy-edits 2: exit 2 expected"
 
 # a bank of other features (mobilenet's) is refused for an inception run, naming it
 if [ -r "$MODELS/inception_v3.vstf" ]; then

@@ -39,6 +39,8 @@ static void usage(FILE *f) {
             "  --seed S          seed of the augmentations and the pairs (default 1)\n"
             "  --backbone NAME   inception (default) or mobilenet; --pca FILE whitening\n"
             "  --no-overlays     no text/emoji overlays (when fonts are not installed)\n"
+            "  --copy-edits P    also pad, hue, grayscale, noise and low-quality edits of the strong\n"
+            "                    views, each with probability P (default 0; the bank records P)\n"
             "  -j N              threads (default: all cores)\n"
             "The bank is `vidsim train`'s (2 weak, 4 strong, 1 video-in-video view per video).\n"
             "Search uses the result with --gvec-whiten FILE (docs/scale.md).\n");
@@ -53,11 +55,11 @@ static int fail(const char *what) {
 int cmd_train_gvec(int argc, char **argv) {
     static const char *const C = "train-gvec";
     static const char *const valopts[] = {"-o", "--bank", "--pairs", "--shrink", "--max-frames", "--seed",
-                                          "--backbone", "--pca", "-j", "--fold-pca", NULL};
+                                          "--backbone", "--pca", "-j", "--fold-pca", "--copy-edits", NULL};
     const char *out = NULL, *bank_arg = NULL, *backbone = "inception", *pca_arg = NULL, *fold_out = NULL;
     int pairs = 60, max_frames = 300, no_overlays = 0, in_videos = 0, nv = 0;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    double shrink = 1.0;
+    double shrink = 1.0, p_edit = 0.0;
     unsigned long long seed = 1;
     if (cli_wants_help(argc, argv, valopts)) {
         usage(stdout);
@@ -80,6 +82,7 @@ int cmd_train_gvec(int argc, char **argv) {
         else if (!strcmp(a, "--pca")) pca_arg = v;
         else if (!strcmp(a, "--fold-pca")) fold_out = v;
         else if (!strcmp(a, "-j")) bad = cli_parse_int(C, a, v, 1, INT_MAX, &threads);
+        else if (!strcmp(a, "--copy-edits")) bad = cli_parse_double(C, a, v, 0, 1, &p_edit);
         else if (!strcmp(a, "--no-overlays")) no_overlays = 1;
         else if ((a[0] == '-' && a[1]) || !in_videos) bad = cli_unknown_option(C, a);
         else vids[nv++] = argv[i];
@@ -109,6 +112,7 @@ int cmd_train_gvec(int argc, char **argv) {
     vs_s2vs_data_params dp = vs_s2vs_data_default_params();
     dp.seed = seed;
     dp.max_frames = max_frames;
+    dp.aug.p_edit = p_edit;
     if (no_overlays) dp.aug.p_text = dp.aug.p_emoji = 0.0;
     if (cli_train_data_open(C, &td, bb, pca, threads, no_overlays, &dp)) goto done;
     vs_s2vs_data *data = td.data;
@@ -136,8 +140,9 @@ int cmd_train_gvec(int argc, char **argv) {
         rc = fail(NULL);
         goto done;
     }
-    char nvid[32], id8[64] = "";
+    char nvid[32], pe[32], id8[64] = "";
     snprintf(nvid, sizeof nvid, "%d", vs_s2vs_data_n_videos(data));
+    snprintf(pe, sizeof pe, "%.17g", p_edit);
     /* the same features at int8 (the index's default for InceptionV3): their model id
      * hashes the bundled calibration too, so search can match an int8 index exactly */
     vs_extract_params ep8 = vs_extract_default_params();
@@ -147,7 +152,7 @@ int cmd_train_gvec(int argc, char **argv) {
     else fprintf(stderr, "vidsim train-gvec: no int8 model id (%s): the whitening names the fp32 features only\n",
                  vs_last_error());
     vs_extractor_free(ex8);
-    const char *meta[] = {"features", vs_extractor_model_id(td.ex), "n_videos", nvid,
+    const char *meta[] = {"features", vs_extractor_model_id(td.ex), "n_videos", nvid, "p_edit", pe,
                           *id8 ? "features_int8" : NULL, id8, NULL};
     if (vs_gvec_whiten_learn(&w, pa, pb, n, D, shrink, meta) != VS_OK) {
         rc = fail(NULL);
