@@ -16,10 +16,11 @@ KILLS=${2:-100}
 V=${VS_BIN:-build/vidsim}
 rm -rf "$W"; mkdir -p "$W/in"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+seeded() { case $1 in life) echo "life=seed=11:$2" ;; cellauto) echo "cellauto=seed=5:$2" ;; *) echo "$1=$2" ;; esac; } # the same clips every run
 srcs=(testsrc2 testsrc mandelbrot smptebars rgbtestsrc smptehdbars life cellauto yuvtestsrc pal75bars)
 for k in $(seq 0 29); do
   s=${srcs[$((k % 10))]}
-  ff -f lavfi -i "$s=size=160x120:rate=10" -t $((3 + k % 4)) -vf "hue=h=$((k * 12))" -pix_fmt yuv420p "$W/in/v$k.mp4"
+  ff -f lavfi -i "$(seeded "$s" size=160x120:rate=10)" -t $((3 + k % 4)) -vf "hue=h=$((k * 12))" -pix_fmt yuv420p "$W/in/v$k.mp4"
 done
 rnd_sleep() { sleep "0.$(printf '%02d' $((RANDOM % 60 + 5)))"; }
 count_ok() { "$V" index ls --index "$1" --format csv 2>/dev/null | awk -F, 'NR > 1 && $3 == "ok"' | wc -l; }

@@ -15,10 +15,11 @@ export VIDSIM_MODELS=${VIDSIM_MODELS:-${VS_MODELS:-models}}
 rm -rf "$TMP"; mkdir -p "$TMP/in" "$TMP/add" "$TMP/tmp"
 TMP=$(cd "$TMP" && pwd)
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+seeded() { case $1 in life) echo "life=seed=11:$2" ;; cellauto) echo "cellauto=seed=5:$2" ;; *) echo "$1=$2" ;; esac; } # the same clips every run
 srcs=(testsrc2 mandelbrot life smptehdbars cellauto rgbtestsrc)
-for i in 0 1 2 3 4 5; do ff -f lavfi -i "${srcs[$i]}=size=320x240:rate=25" -t 4 -pix_fmt yuv420p "$TMP/in/v$i.mp4"; done
+for i in 0 1 2 3 4 5; do ff -f lavfi -i "$(seeded "${srcs[$i]}" size=320x240:rate=25)" -t 4 -pix_fmt yuv420p "$TMP/in/v$i.mp4"; done
 for i in $(seq 0 59); do
-  ff -f lavfi -i "${srcs[$((i % 6))]}=size=320x240:rate=25" -t 3 -vf "hue=h=$((i * 6)),crop=300:220" -pix_fmt yuv420p "$TMP/add/n$i.mp4"
+  ff -f lavfi -i "$(seeded "${srcs[$((i % 6))]}" size=320x240:rate=25)" -t 3 -vf "hue=h=$((i * 6)),crop=300:220" -pix_fmt yuv420p "$TMP/add/n$i.mp4"
 done
 "$BIN" index add --index "$TMP/idx" "$TMP/in" --backbone mobilenet --raw -j 2 2>/dev/null || { echo "index add failed"; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

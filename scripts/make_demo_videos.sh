@@ -24,8 +24,8 @@ done
 cp -f "$movie" "$out/refs/hug_movie.mp4"
 [ -s "$out/refs/synth_testsrc.mp4" ] || ff -f lavfi -i testsrc2=size=640x360:rate=25:duration=8 -pix_fmt yuv420p "$out/refs/synth_testsrc.mp4"
 [ -s "$out/refs/synth_mandelbrot.mp4" ] || ff -f lavfi -i mandelbrot=size=480x360:rate=25 -t 8 -pix_fmt yuv420p "$out/refs/synth_mandelbrot.mp4"
-[ -s "$out/refs/synth_life.mp4" ] || ff -f lavfi -i life=size=480x360:rate=25:mold=10:ratio=0.3 -t 8 -pix_fmt yuv420p "$out/refs/synth_life.mp4"
-[ -s "$out/refs/synth_cellauto.mp4" ] || ff -f lavfi -i cellauto=size=480x360:rate=25:rule=110 -t 8 -pix_fmt yuv420p "$out/refs/synth_cellauto.mp4"
+[ -s "$out/refs/synth_life.mp4" ] || ff -f lavfi -i life=seed=11:size=480x360:rate=25:mold=10:ratio=0.3 -t 8 -pix_fmt yuv420p "$out/refs/synth_life.mp4"
+[ -s "$out/refs/synth_cellauto.mp4" ] || ff -f lavfi -i cellauto=seed=5:size=480x360:rate=25:rule=110 -t 8 -pix_fmt yuv420p "$out/refs/synth_cellauto.mp4"
 # queries: edited copies of the real clip
 src="$movie"
 q="$out/queries"
