@@ -152,14 +152,12 @@ int cmd_train_gvec(int argc, char **argv) {
     else fprintf(stderr, "vidsim train-gvec: no int8 model id (%s): the whitening names the fp32 features only\n",
                  vs_last_error());
     vs_extractor_free(ex8);
+    const char *meta[9] = {"features", vs_extractor_model_id(td.ex), "n_videos", nvid};
+    int nm = 4;
+    if (*id8) meta[nm++] = "features_int8", meta[nm++] = id8;
     /* p_edit only when copy edits were on, so a default run writes the bytes it always has */
-    const char *meta[] = {"features", vs_extractor_model_id(td.ex), "n_videos", nvid,
-                          *id8 ? "features_int8" : NULL, id8, NULL, NULL, NULL};
-    if (p_edit > 0) {
-        int k = *id8 ? 6 : 4;
-        meta[k] = "p_edit";
-        meta[k + 1] = pe;
-    }
+    if (p_edit > 0) meta[nm++] = "p_edit", meta[nm++] = pe;
+    meta[nm] = NULL;
     if (vs_gvec_whiten_learn(&w, pa, pb, n, D, shrink, meta) != VS_OK) {
         rc = fail(NULL);
         goto done;

@@ -12,8 +12,12 @@
 
 #include <string.h>
 
+static void say_error_of(const char *cmd) {
+    fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+}
+
 static void say_error(const cli_train_loop *L) {
-    fprintf(stderr, "vidsim %s: %s\n", L->cmd, vs_last_error());
+    say_error_of(L->cmd);
 }
 
 cli_train_result cli_train_run(const cli_train_loop *L) {
@@ -115,7 +119,7 @@ int cli_train_data_open(const char *cmd, cli_train_data *td, const char *bb, con
     vs_extract_params ep = vs_extract_default_params();
     ep.n_threads = n_threads;
     if (vs_extractor_load(&td->ex, bb, pca, &ep) != VS_OK || vs_extract_state_create(&td->est, td->ex) != VS_OK) {
-        fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+        say_error_of(cmd);
         return 1;
     }
     dp->features = vs_extractor_model_id(td->ex); /* recorded in the bank, checked when one is loaded */
@@ -126,7 +130,7 @@ int cli_train_data_open(const char *cmd, cli_train_data *td, const char *bb, con
     }
     if (vs_aug_state_create(&td->ast, td->res, &dp->aug) != VS_OK ||
         vs_s2vs_data_create(&td->data, dp, td->est, td->ast, VS_REGIONS, vs_extractor_dim(td->ex)) != VS_OK) {
-        fprintf(stderr, "vidsim %s: %s\n", cmd, vs_last_error());
+        say_error_of(cmd);
         return 1;
     }
     return 0;
