@@ -11,12 +11,13 @@
  * Distractors (the recipe, docs/scale.md "Distractors"): distractor i is generated
  * from i alone (splitmix64 of seed and i): three different real references A, B, C of
  * the draws (the "pool") are mixed frame by frame and region by region,
- *   v[t,r] = normalise(wA A[a(t),r] + wB B[b(t),r+rB] + wC C[c(t),r] + s N[t,r] + g),
- * with a(t) = (oA + t) mod T_A (b, c with their own offsets and speed 1 or 2), region
- * rotation rB, weights wA ~ U(.45,.75), wB ~ U(.25,.5), wC ~ U(.1,.35), noise N from a
- * fixed table of Gaussian vectors, s = 0.35, a per-video offset g (norm 0.25), and a
- * length of T_A x U(.6,1.4) frames (4 to 180). Its fine features are regenerated on
- * demand for re-ranking (never stored); its global vector and ConMH code are computed
+ *   v[t,r] = normalise(wA A[a(t),r] + 0.8 P_B(B[b(t),r]) + wC P_C(C[c(t),r+rC]) + 0.3 N[t,r]),
+ * with a(t) = (oA + sA t) mod T_A, b(t) = (oB + t) mod T_B, c(t) = (oC + sC t) mod T_C
+ * (random offsets, speeds 1 or 2), region rotation rC, P_B and P_C random signed
+ * permutations of the D dimensions (from a table of 64), wA ~ U(0, --hardness) the weight
+ * of the one untransformed source, wC ~ U(.3, .6), noise N from a fixed table of Gaussian
+ * vectors, and a length of T_B x U(.6, 1.4) frames (4 to 180). Its fine features are
+ * regenerated on demand for re-ranking (never stored); its global vector and ConMH code are computed
  * once at build time and kept for all N (written to the work folder: the disk figure).
  *
  * With --segs S every video has S segment vectors (vs_ann_segment_vectors, what

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh [N[,N2...]] - the scale benchmark (docs/scale.md): the five dev draws' references
-# among N synthetic distractors (default 10000,100000; 1000000 on request, about 35 min
-# and 6 GB of RAM), every first stage's recall and latency, then the end-to-end μAP of
+# among N synthetic distractors (default 10000,100000; 1000000 on request: about 35 min
+# and 6 GB of RAM with one vector per video, 11.5 GB with --segs 4), every first stage's recall and latency, then the end-to-end μAP of
 # the ranked lists (vidsim eval on WORK/pred_N_seedS.csv).
 #   VS_DRAWS   the dev draws (default /tmp/draws: seedN/{index,qf,dev/gt.csv}, as
 #              bench/copydetect_draws.sh builds them)
