@@ -26,37 +26,8 @@ import time
 import numpy as np
 import torch
 
-DTYPES = {0: np.float32, 1: np.int32, 2: np.uint8, 3: np.float64, 4: np.int64}
-
-
-def vstf_read(path):
-    """The metadata and tensors of a VSTF file (docs/formats.md)."""
-    b = open(path, 'rb').read()
-    if b[:8] != b'VIDSIMTF':
-        sys.exit('%s: not a VSTF file' % path)
-    _, n_meta, n_tensors, _ = struct.unpack_from('<IIII', b, 8)
-    data_offset, _ = struct.unpack_from('<QQ', b, 24)
-    p, meta, tensors = 40, {}, {}
-    for _ in range(n_meta):
-        kl, = struct.unpack_from('<I', b, p)
-        k = b[p + 4:p + 4 + kl].decode()
-        p += 4 + kl
-        vl, = struct.unpack_from('<I', b, p)
-        meta[k] = b[p + 4:p + 4 + vl].decode()
-        p += 4 + vl
-    for _ in range(n_tensors):
-        nl, = struct.unpack_from('<I', b, p)
-        name = b[p + 4:p + 4 + nl].decode()
-        p += 4 + nl
-        dt, nd = struct.unpack_from('<II', b, p)
-        p += 8
-        dims = struct.unpack_from('<%dQ' % nd, b, p)
-        p += 8 * nd
-        off, _ = struct.unpack_from('<QQ', b, p)
-        p += 16
-        count = int(np.prod(dims)) if nd else 1
-        tensors[name] = np.frombuffer(b, dtype=DTYPES[dt], count=count, offset=data_offset + off).reshape(dims)
-    return meta, tensors
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_backbone import read_vstf  # noqa: E402  (the bench's VSTF reader: float32 tensors, as banks and maps hold)
 
 
 def fnv1a64(data):
@@ -100,7 +71,7 @@ def main():
     per, lmax = int(env('PER', '8')), int(env('LMAX', '8'))
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    meta, tens = vstf_read(bank)
+    meta, tens = read_vstf(bank)
     nv, R, D = int(meta['bank.n_videos']), int(meta['bank.R']), int(meta['bank.D'])
     n_views = int(meta['bank.n_weak']) + int(meta['bank.n_strong']) + int(meta['bank.n_viv'])
     wins = []  # (video, region features [L, R, D]) of random windows of every view
@@ -133,7 +104,7 @@ def main():
     print('%d windows of %d videos, teacher in %.0f s' % (N, nv, time.time() - t0), file=sys.stderr)
 
     X = torch.from_numpy(np.stack([x.reshape(-1, D).mean(0) for _, x in wins]))
-    imeta, itens = vstf_read(init)
+    imeta, itens = read_vstf(init)
     W = torch.tensor(np.array(itens['whiten.W']), requires_grad=True)
     eye = torch.eye(N, dtype=torch.bool)
 
