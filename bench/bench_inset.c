@@ -201,13 +201,18 @@ static int cmd_oracle(const truth *t, int nt, const char *kind, const char *outd
         vs_extract_state_set_view_span(sv, x->t0, x->t1);
         const vs_status s = vs_extract_video(sv, videos[i], &g);
         vs_extract_state_set_view(sv, NULL);
+        if (s == VS_ERR_NOMEM || s == VS_ERR_ABORTED) { /* as extract: these fail the video */
+            fprintf(stderr, "bench_inset: %s (inset view)\n", vs_last_error());
+            vs_features_free(f);
+            goto done;
+        }
         f->inset_probed = 1;
         memset(&f->inset, 0, sizeof f->inset);
         f->inset.found = 1;
         f->inset.x0 = x->r[0], f->inset.y0 = x->r[1], f->inset.x1 = x->r[2], f->inset.y1 = x->r[3];
         f->inset.side = 1;
         f->inset.t0 = x->t0, f->inset.t1 = x->t1;
-        if (s == VS_OK) { /* all near-constant frames: no inset view, as extract */
+        if (s == VS_OK) { /* any other failure (all frames near-constant): no inset view, as extract */
             f->inset_T = g->T;
             f->inset_data = g->data;
             f->inset_times = g->times;

@@ -25,6 +25,7 @@ The replay follows make_copies.py's filter labels ([hK] host, [sK] shrunk copy, 
 [fK] filler, [c] the copy); a make_copies.py that changes them needs this script changed.
 """
 import argparse
+import contextlib
 import csv
 import importlib.util
 import json
@@ -58,13 +59,8 @@ def replay(mc, sources, seed, scratch):
     shutil.copyfile = lambda a, b: None
     sys.argv = ["make_copies.py", "--sources", sources, "--out", scratch, "--seed", str(seed), "--copies", "3"]
     try:
-        out = sys.stdout
-        sys.stdout = open(os.devnull, "w")
-        try:
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
             mc.main()
-        finally:
-            sys.stdout.close()
-            sys.stdout = out
     finally:
         mc.ffmpeg, shutil.copyfile, sys.argv = real_ffmpeg, real_copy, real_argv
     with open(os.path.join(scratch, "queries.json")) as f:
