@@ -24,6 +24,9 @@ typedef struct vs_inset_params {
     float size_max;   /*   size_min (0.25) and at most size_max (0.85) */
     float corr_max;   /* most correlation between the inside's and the outside's frame-to-frame
                          change for the inside to count as another video (0.6) */
+    float static_max; /* or: the outside's mean frame-to-frame change is at most this fraction
+                         of the inside's (a still host, whose coding noise follows the inset;
+                         0.2); 0: off, the correlation test alone */
     int min_pictures; /* fewer pictures than this: nothing is found (5) */
     int segments;     /* 1 (default): when the whole video has no inset, also look in its time
                          segments between hard cuts (an inset shown for part of the video); 0: off */
@@ -37,7 +40,8 @@ typedef struct vs_inset {
     int found;        /* 1: an inset passed every test */
     float x0, y0, x1, y1; /* the best rectangle, fractions of the picture (inside its edges) */
     float side;       /* its weakest side's edge coverage (0..1) */
-    float corr;       /* correlation of inside and outside change (0 when either never changes) */
+    float corr;       /* correlation of inside and outside change (0 when either never changes);
+                         found with corr >= corr_max: the outside is still (static_max) */
     int p0, p1;       /* the pictures [p0, p1) it was found in: 0 and n for the whole video */
     float t0, t1;     /* the same as times in seconds when the caller has them (vs_inset_detect_times);
                          t1 <= t0 (0, 0): the whole video */

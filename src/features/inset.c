@@ -15,7 +15,10 @@
  * 3. Independent change. An inset is another video: the mean absolute frame-to-frame
  *    change inside the rectangle and outside it are correlated below corr_max over
  *    time. Static structure of the host (a window, a screen, a caption box) moves and
- *    cuts with the host, and fails here.
+ *    cuts with the host, and fails here. A still host passes too: when the outside
+ *    changes on average at most static_max of what the inside changes, what it does
+ *    change is coding noise, and that follows the inset (an encoder spends its bits
+ *    where the picture moves), so its correlation says nothing.
  * 4. Part of the video (vs_inset_params.segments). When the whole video has no inset,
  *    the same three steps run on each segment between two segment ends (its start, its
  *    end and its strongest hard cuts: mean absolute picture change >= cut_min) that is
@@ -43,6 +46,7 @@ vs_inset_params vs_inset_default_params(void) {
     p.size_min = 0.25f;
     p.size_max = 0.85f;
     p.corr_max = 0.6f;
+    p.static_max = 0.2f;
     p.min_pictures = 5;
     p.segments = 1;
     p.seg_cuts = 8;
@@ -87,10 +91,12 @@ static void edge_maps(const uint8_t *pic, int n, int w, int h, const vs_inset_pa
 
 /* Pearson correlation over the n - 1 frame-to-frame changes of the mean absolute change
  * inside [x0+1, x1-1) x [y0+1, y1-1) against the rest of the picture; 0 when either is
- * constant. */
-static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0, int x1, int y1) {
+ * constant. *still: the outside's mean change over the inside's (-1 when the inside
+ * never changes). */
+static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0, int x1, int y1, double *still) {
     const int ix0 = x0 + 1, ix1 = x1 - 1, iy0 = y0 + 1, iy1 = y1 - 1;
     const double area = (double)(ix1 - ix0) * (iy1 - iy0), rest = (double)w * h - area;
+    *still = -1;
     if (area <= 0 || rest <= 0 || n < 3) return 0;
     double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
     for (int t = 1; t < n; t++) {
@@ -113,6 +119,7 @@ static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0
         sbb += b * b;
         sab += a * b;
     }
+    if (sa > 0) *still = sb / sa;
     const double m = n - 1, va = saa - sa * sa / m, vb = sbb - sb * sb / m, cab = sab - sa * sb / m;
     if (va <= 1e-9 * m || vb <= 1e-9 * m) return 0;
     return (float)(cab / sqrt(va * vb));
@@ -179,8 +186,9 @@ static vs_status detect_range(const uint8_t *pic, int n, int w, int h, const vs_
     out->x1 = (float)((bx1 - 0.5) / w);
     out->y1 = (float)((by1 - 0.5) / h);
     out->side = (float)best;
-    out->corr = change_corr(pic, n, w, h, bx0, by0, bx1, by1);
-    out->found = out->side >= p.side_min && out->corr < p.corr_max;
+    double still;
+    out->corr = change_corr(pic, n, w, h, bx0, by0, bx1, by1, &still);
+    out->found = out->side >= p.side_min && (out->corr < p.corr_max || (still >= 0 && still <= p.static_max));
     return VS_OK;
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_inset.c - the picture-in-picture inset view: vs_inset_detect on synthetic grey
  * pictures with known answers (an inset moving on its own is found to within a pixel;
- * the same host without it, and a box that changes with the host, are not), its
+ * the same host without it, and a box that changes with the host, are not; an inset in
+ * a still host whose coding noise follows it is found by static_max alone), its
  * argument checks; the decoder's view cut (vs_decode_params.view) against the ffmpeg
  * command line's crop+scale+crop on a clip, plain and rotated, and its bad values; the
  * probe pictures (rate, size) and the detector end to end on clips made with ffmpeg's
@@ -60,6 +61,60 @@ static uint8_t *make_embedded(int inset) {
             }
     free(mid);
     return p;
+}
+
+/* A still host: a fixed pattern with coding noise whose strength follows the inset's
+ * motion (an encoder spends its bits where the picture moves), so the outside's change
+ * correlates with the inside's although nothing outside moves. The inset in [30, 70) x
+ * [12, 40) moves by steps of 1 to 4 pixels. */
+static uint8_t *make_still_host(void) {
+    uint8_t *p = malloc((size_t)N * W * H);
+    uint32_t rng = 12345;
+    double pos = 0;
+    for (int t = 0; t < N; t++) {
+        const int step = 1 + (t * 7) % 4; /* 1..4 pixels a picture */
+        pos += step;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                rng = rng * 1664525u + 1013904223u;
+                const double noise = ((double)(rng >> 8) / (double)(1u << 24) - 0.5) * 0.6 * step;
+                double v = 170 + 50 * sin(0.15 * x) * cos(0.2 * y) + noise;
+                if (x >= 30 && x < 70 && y >= 12 && y < 40) v = 40 + 30 * sin(0.3 * (y + pos)) + 10 * cos(0.25 * x);
+                p[(size_t)t * W * H + y * W + x] = clamp8(v);
+            }
+    }
+    return p;
+}
+
+static void test_still_host(void) {
+    vs_inset r;
+    uint8_t *a = make_still_host();
+    vs_inset_params p = vs_inset_default_params();
+    p.static_max = 0; /* the correlation test alone refuses it */
+    CHECK_EQ(vs_inset_detect(a, N, W, H, &p, &r), VS_OK);
+    fprintf(stderr, "  inset in a still host, static_max 0: found %d side %.2f corr %.2f\n", r.found, r.side, r.corr);
+    CHECK(r.found == 0);
+    CHECK(r.side >= 0.9f);
+    CHECK(r.corr >= 0.6f);
+    CHECK_EQ(vs_inset_detect(a, N, W, H, NULL, &r), VS_OK); /* default 0.2: the host is still */
+    fprintf(stderr, "  inset in a still host: found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f\n", r.found, r.side,
+            r.corr, r.x0, r.y0, r.x1, r.y1);
+    CHECK(r.found == 1); /* within two pixels: the edge map is widened by one across a side */
+    CHECK_NEAR(r.x0, 30.0 / W, 2.0 / W);
+    CHECK_NEAR(r.y0, 12.0 / H, 2.0 / H);
+    CHECK_NEAR(r.x1, 70.0 / W, 2.0 / W);
+    CHECK_NEAR(r.y1, 40.0 / H, 2.0 / H);
+    free(a);
+    /* A box that changes with a moving host changes half as much as the host: not still. */
+    uint8_t *c = make(2);
+    p = vs_inset_default_params();
+    p.static_max = 1.5f; /* the outside changes twice as much as the box */
+    CHECK_EQ(vs_inset_detect(c, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    p.static_max = 2.5f; /* a test so loose that it takes the box */
+    CHECK_EQ(vs_inset_detect(c, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 1);
+    free(c);
 }
 
 static void test_segments(void) {
@@ -356,6 +411,7 @@ static void test_clips(void) {
 
 int main(void) {
     test_synthetic();
+    test_still_host();
     test_segments();
     test_clips();
     return vs_test_done();
