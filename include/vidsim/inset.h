@@ -26,7 +26,7 @@ typedef struct vs_inset_params {
                          change for the inside to count as another video (0.6) */
     float static_max; /* or: the outside's mean frame-to-frame change is at most this fraction
                          of the inside's (a still host, whose coding noise follows the inset;
-                         0.2); 0: off, the correlation test alone */
+                         0.2); 0 or less: off, the correlation test alone */
     int min_pictures; /* fewer pictures than this: nothing is found (5) */
     int segments;     /* 1 (default): when the whole video has no inset, also look in its time
                          segments between hard cuts (an inset shown for part of the video); 0: off */
@@ -51,8 +51,9 @@ VS_API vs_inset_params vs_inset_default_params(void);
 
 /* Look for an inset in n grey pictures of w x h bytes each (one after the other,
  * presentation order, a few a second). The best rectangle (by weakest side; the largest
- * of equals, then the first in raster order of its corners) is reported in *out even when it fails the
- * side or correlation test; out->found says whether it passed. When none passes on the
+ * of equals, then the first in raster order of its corners) is reported in *out even when
+ * it fails the side or the independence test (corr_max, static_max); out->found says
+ * whether it passed. When none passes on the
  * whole video and p->segments, the segments between hard cuts are tried the same way and
  * the best found there (its side, then its length) is reported with its pictures
  * [p0, p1). p NULL = defaults.
