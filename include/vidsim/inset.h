@@ -32,6 +32,8 @@ typedef struct vs_inset_params {
                          segments between hard cuts (an inset shown for part of the video); 0: off */
     int seg_cuts;     /* the strongest cuts used as segment ends (8) */
     float cut_min;    /* mean absolute picture change (grey levels) that counts as a hard cut (20) */
+    int cut_prominence; /* 1 (default): cuts ranked by how far their change stands above both
+                         neighbouring changes (fast motion is no cut); 0: by the change itself */
     float seg_min;    /* a segment's length as a fraction of the pictures: at least (0.2) */
     int seg_min_pictures; /* and at least this many pictures (10) */
 } vs_inset_params;

@@ -21,7 +21,9 @@
  *    where the picture moves), so its correlation says nothing.
  * 4. Part of the video (vs_inset_params.segments). When the whole video has no inset,
  *    the same three steps run on each segment between two segment ends (its start, its
- *    end and its strongest hard cuts: mean absolute picture change >= cut_min) that is
+ *    end and its strongest hard cuts: mean absolute picture change >= cut_min, ranked by
+ *    how far the change stands above both neighbouring changes, so that the many large
+ *    changes of fast motion do not crowd out the cuts; cut_prominence 0: by the change) that is
  *    at least seg_min of the video: an inset shown between two cuts (a picture-in-picture
  *    clip cut into other footage). The best side wins, then the longer segment; the
  *    view is then extracted from that span only (vs_inset.t0, t1).
@@ -51,6 +53,7 @@ vs_inset_params vs_inset_default_params(void) {
     p.segments = 1;
     p.seg_cuts = 8;
     p.cut_min = 20;
+    p.cut_prominence = 1;
     p.seg_min = 0.2f;
     p.seg_min_pictures = 10;
     return p;
@@ -193,7 +196,10 @@ static vs_status detect_range(const uint8_t *pic, int n, int w, int h, const vs_
 }
 
 /* Segment ends: 0, n and the seg_cuts strongest picture changes of at least cut_min
- * (mean absolute grey difference to the previous picture), ascending; *nb of them. */
+ * (mean absolute grey difference to the previous picture), ascending; *nb of them. With
+ * cut_prominence, a change's strength is how far it stands above the larger of its two
+ * neighbouring changes (a hard cut is a spike; fast motion changes a lot at every
+ * picture), and one that does not stand above both is no cut. */
 static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_params *p, int *ends, double *chg) {
     const size_t sz = (size_t)w * h;
     chg[0] = -1;
@@ -203,12 +209,19 @@ static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_
         for (size_t i = 0; i < sz; i++) sum += abs(f[i] - g[i]);
         chg[t] = (double)sum / (double)sz;
     }
+    double prev = 0; /* chg[t - 1] before it was replaced by its strength */
+    for (int t = 1; t < n; t++) { /* strength, or -1: no cut */
+        const double c = chg[t], left = t >= 2 ? prev : 0, right = t + 1 < n ? chg[t + 1] : 0;
+        const double nb_max = left > right ? left : right;
+        prev = c;
+        chg[t] = c < p->cut_min ? -1 : !p->cut_prominence ? c : c > nb_max ? c - nb_max : -1;
+    }
     int nb = 0;
     ends[nb++] = 0;
     for (int k = 0; k < p->seg_cuts; k++) { /* the strongest remaining cut, earliest of equals */
         int bi = -1;
         for (int t = 1; t < n; t++)
-            if (chg[t] >= p->cut_min && (bi < 0 || chg[t] > chg[bi])) bi = t;
+            if (chg[t] >= 0 && (bi < 0 || chg[t] > chg[bi])) bi = t;
         if (bi < 0) break;
         chg[bi] = -1;
         ends[nb++] = bi;

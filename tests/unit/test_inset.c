@@ -2,7 +2,9 @@
  * test_inset.c - the picture-in-picture inset view: vs_inset_detect on synthetic grey
  * pictures with known answers (an inset moving on its own is found to within a pixel;
  * the same host without it, and a box that changes with the host, are not; an inset in
- * a still host whose coding noise follows it is found by static_max alone), its
+ * a still host whose coding noise follows it is found by static_max alone; an inset
+ * between two cuts found when fast motion after it has stronger changes than the cuts,
+ * by cut_prominence), its
  * argument checks; the decoder's view cut (vs_decode_params.view) against the ffmpeg
  * command line's crop+scale+crop on a clip, plain and rotated, and its bad values; the
  * probe pictures (rate, size) and the detector end to end on clips made with ffmpeg's
@@ -116,6 +118,47 @@ static void test_still_host(void) {
     CHECK_EQ(vs_inset_detect(c, N, W, H, &p, &r), VS_OK);
     CHECK(r.found == 1);
     free(c);
+}
+
+/* make_embedded(1) whose second filler starts still for 3 pictures and then flashes (a
+ * strong change at every picture, stronger than either cut): fast motion, no cut. */
+static uint8_t *make_embedded_flashing(void) {
+    uint8_t *p = make_embedded(1);
+    for (int t = 45; t < N2; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                p[(size_t)t * W * H + y * W + x] =
+                    clamp8(t < 48 ? 40 + 30 * sin(0.05 * x * y / 10.0) : 128 + 127 * sin(0.2 * x + 0.1 * y + 2.5 * t));
+    return p;
+}
+
+static double mean_change(const uint8_t *p, int t) {
+    long sum = 0;
+    for (int i = 0; i < W * H; i++) sum += abs(p[(size_t)t * W * H + i] - p[(size_t)(t - 1) * W * H + i]);
+    return (double)sum / (W * H);
+}
+
+static void test_cut_prominence(void) {
+    vs_inset r;
+    uint8_t *a = make_embedded_flashing();
+    double flash_min = 1e9;
+    for (int t = 49; t < N2; t++)
+        if (mean_change(a, t) < flash_min) flash_min = mean_change(a, t);
+    fprintf(stderr, "  cuts %.1f and %.1f, flashes at least %.1f\n", mean_change(a, 15), mean_change(a, 45), flash_min);
+    CHECK(flash_min > mean_change(a, 15) && flash_min > mean_change(a, 45)); /* the flashes are the strongest changes */
+    vs_inset_params p = vs_inset_default_params();
+    p.cut_prominence = 0; /* the 8 strongest changes are all flashes: no segment holds the inset alone */
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, &p, &r), VS_OK);
+    fprintf(stderr, "  flashing filler, cuts by change: found %d pictures %d-%d\n", r.found, r.p0, r.p1);
+    CHECK(r.found == 0);
+    CHECK_EQ(vs_inset_detect(a, N2, W, H, NULL, &r), VS_OK); /* by prominence: the two cuts stand out */
+    fprintf(stderr, "  flashing filler, cuts by prominence: found %d pictures %d-%d rect %.3f,%.3f,%.3f,%.3f\n", r.found,
+            r.p0, r.p1, r.x0, r.y0, r.x1, r.y1);
+    CHECK(r.found == 1);
+    CHECK(r.p0 == 15 && r.p1 == 45);
+    CHECK_NEAR(r.x0, 30.0 / W, 1.5 / W);
+    CHECK_NEAR(r.x1, 70.0 / W, 1.5 / W);
+    free(a);
 }
 
 static void test_segments(void) {
@@ -414,6 +457,7 @@ int main(void) {
     test_synthetic();
     test_still_host();
     test_segments();
+    test_cut_prominence();
     test_clips();
     return vs_test_done();
 }
