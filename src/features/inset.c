@@ -21,12 +21,12 @@
  *    where the picture moves), so its correlation says nothing.
  * 4. Part of the video (vs_inset_params.segments). When the whole video has no inset,
  *    the same three steps run on each segment between two segment ends (its start, its
- *    end and its strongest hard cuts: mean absolute picture change >= cut_min, ranked by
- *    how far the change stands above both neighbouring changes, so that the many large
- *    changes of fast motion do not crowd out the cuts; cut_prominence 0: by the change) that is
- *    at least seg_min of the video: an inset shown between two cuts (a picture-in-picture
- *    clip cut into other footage). The best side wins, then the longer segment; the
- *    view is then extracted from that span only (vs_inset.t0, t1).
+ *    end and its strongest hard cuts: mean absolute picture change >= cut_min, ranked
+ *    by how far the change stands above both neighbouring changes, so that the many
+ *    large changes of fast motion do not crowd out the cuts; cut_prominence 0: by the
+ *    change) that is at least seg_min of the video: an inset shown between two cuts (a
+ *    picture-in-picture clip cut into other footage). The best side wins, then the
+ *    longer segment; the view is then extracted from that span only (vs_inset.t0, t1).
  *
  * Prototyped in numpy on the dev draws; docs/hard_copies.md "The inset view" has the
  * measurements and what was tried instead (time windows, the least correlated of all
@@ -214,7 +214,7 @@ static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_
         const double c = chg[t], left = t >= 2 ? prev : 0, right = t + 1 < n ? chg[t + 1] : 0;
         const double nb_max = left > right ? left : right;
         prev = c;
-        chg[t] = c < p->cut_min ? -1 : !p->cut_prominence ? c : c > nb_max ? c - nb_max : -1;
+        chg[t] = !(c >= p->cut_min) ? -1 : !p->cut_prominence ? c : c > nb_max ? c - nb_max : -1;
     }
     int nb = 0;
     ends[nb++] = 0;
