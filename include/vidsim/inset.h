@@ -55,10 +55,9 @@ VS_API vs_inset_params vs_inset_default_params(void);
  * presentation order, a few a second). The best rectangle (by weakest side; the largest
  * of equals, then the first in raster order of its corners) is reported in *out even when
  * it fails the side or the independence test (corr_max, static_max); out->found says
- * whether it passed. When none passes on the
- * whole video and p->segments, the segments between hard cuts are tried the same way and
- * the best found there (its side, then its length) is reported with its pictures
- * [p0, p1). p NULL = defaults.
+ * whether it passed. When none passes on the whole video and p->segments, the segments
+ * between hard cuts are tried the same way and the best found there (its side, then its
+ * length) is reported with its pictures [p0, p1). p NULL = defaults.
  * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..1024; VS_ERR_NOMEM. */
 VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, const vs_inset_params *p,
                                  vs_inset *out);
