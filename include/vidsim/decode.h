@@ -46,6 +46,8 @@ typedef struct vs_decode_params {
     int probe_width;     /* > 0: also keep small grey probe pictures of the decoded frames, this
                             many pixels wide (16..256; default 0, none), for vs_decode_probes */
     double probe_fps;    /* most probe pictures per second of video (default 5) */
+    int probe_colour;    /* 1: also keep each probe picture in colour (RGB) for
+                            vs_decode_probes_rgb (default 0: grey only) */
 } vs_decode_params;
 
 typedef struct vs_decode_info {
@@ -77,6 +79,10 @@ VS_API const vs_decode_info *vs_decode_get_info(const vs_decoder *d);
  * most 1024 are kept: past that every other one is dropped and the rate halved. NULL with
  * *n = 0 when none. Owned by the decoder, valid until the next vs_decode_next or close. */
 VS_API const uint8_t *vs_decode_probes(const vs_decoder *d, int *n, int *w, int *h);
+/* The same probe pictures in colour (vs_decode_params.probe_colour): n pictures of w x h x 3
+ * bytes (R, G, B, row-major), one after the other, as vs_decode_probes says; NULL when
+ * none or probe_colour is 0. Valid as long as the grey pictures. */
+VS_API const uint8_t *vs_decode_probes_rgb(const vs_decoder *d);
 /* The probe pictures' times in seconds (the sampled frames' clock), n of them as
  * vs_decode_probes says; NULL when none. Valid as long as the pictures. */
 VS_API const double *vs_decode_probe_times(const vs_decoder *d);

@@ -193,7 +193,8 @@ VS_API void vs_extract_state_set_mirror(vs_extract_state *st, int on);
 
 /* Look for a picture-in-picture inset while decoding in the following vs_extract_video
  * calls on st (on = 1; default 0): grey probe pictures VS_PROBE_WIDTH wide, up to 5 a
- * second, of the frames decoded anyway go through vs_inset_detect after the last frame;
+ * second, of the frames decoded anyway, and their colour copies, go through
+ * vs_inset_detect_rgb after the last frame;
  * vs_extract_state_inset gives the result of the last call (zeroed, found = 0, when off
  * or when the call failed). The features are the same either way. */
 #define VS_PROBE_WIDTH 96

@@ -1,7 +1,8 @@
 /*
  * inset.h - find a picture-in-picture inset: a rectangle of persistent straight edges
  * whose inside changes independently of the outside (a video shown small inside
- * another). Works on small grey probe pictures (vs_decode_params.probe_width); the
+ * another). Works on small grey probe pictures (vs_decode_params.probe_width), and their
+ * colour versions when there are some (vs_decode_params.probe_colour); the
  * search scores the inside as an extra view of the query (docs/hard_copies.md
  * "The inset view").
  *
@@ -36,6 +37,13 @@ typedef struct vs_inset_params {
                          neighbouring changes (fast motion is no cut); 0: by the change itself */
     float seg_min;    /* a segment's length as a fraction of the pictures: at least (0.2) */
     int seg_min_pictures; /* and at least this many pictures (10) */
+    int colour_edges; /* with colour pictures (vs_inset_detect_rgb): 1 (default), when the grey
+                         steps find no inset, the search runs again with a step in R, G or B
+                         counting as an edge as well as one in grey; 2: those steps from the start;
+                         0: grey steps only */
+    float colour_corr_max; /* corr_max of that later stage (0.4), which has no still-host
+                         exception: a box seen only in colour must show that it changes
+                         independently of the outside */
 } vs_inset_params;
 
 typedef struct vs_inset {
@@ -58,7 +66,7 @@ VS_API vs_inset_params vs_inset_default_params(void);
  * whether it passed. When none passes on the whole video and p->segments, the segments
  * between hard cuts are tried the same way and the best found there (its side, then its
  * length) is reported with its pictures [p0, p1). p NULL = defaults.
- * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..1024; VS_ERR_NOMEM. */
+ * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..512; VS_ERR_NOMEM. */
 VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, const vs_inset_params *p,
                                  vs_inset *out);
 /* The same, with the pictures' times (seconds, n of them; NULL = none): an inset found in
@@ -66,6 +74,13 @@ VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, c
  * the first picture after it (or of its last plus the mean picture interval at the end). */
 VS_API vs_status vs_inset_detect_times(const uint8_t *pictures, const double *times, int n, int w, int h,
                                        const vs_inset_params *p, vs_inset *out);
+/* The same, with the pictures in colour too: rgb holds the same n pictures as w x h x 3
+ * bytes (R, G, B; vs_decode_probes_rgb), or is NULL (grey only). With p->colour_edges a
+ * side's edges are also steps in R, G or B (as a later stage, or throughout); the
+ * independence test and the cuts stay on the grey pictures. VS_ERR_INVALID_ARG for a
+ * colour_edges outside 0..2. */
+VS_API vs_status vs_inset_detect_rgb(const uint8_t *pictures, const uint8_t *rgb, const double *times, int n,
+                                     int w, int h, const vs_inset_params *p, vs_inset *out);
 
 #ifdef __cplusplus
 }

@@ -70,7 +70,9 @@ struct vs_decoder {
     struct SwsContext *probe_sws; /* decoded frame -> grey probe picture */
     uint8_t *probes;      /* n_probes pictures of probe_w x probe_h */
     double *probe_times;  /* their times, seconds */
-    uint8_t *probe_tmp;   /* one probe picture before rotation */
+    uint8_t *probe_tmp;   /* one probe picture before rotation (colour: 3 bytes a pixel) */
+    struct SwsContext *probe_sws_rgb; /* decoded frame -> colour probe picture (probe_colour) */
+    uint8_t *probes_rgb;  /* n_probes pictures of probe_w x probe_h x 3 (probe_colour) */
     int n_probes, probe_w, probe_h;
     int64_t probe_next;   /* earliest shifted timestamp (tb) of the next probe picture */
     int64_t probe_step;   /* 1 / probe_fps in tb, doubled at each decimation */
@@ -154,6 +156,8 @@ int vs__stream_rotation(const AVStream *st) {
 void vs_decode_close(vs_decoder *d) {
     if (!d) return;
     sws_freeContext(d->probe_sws);
+    sws_freeContext(d->probe_sws_rgb);
+    vs__free(d->probes_rgb);
     vs__free(d->probes);
     vs__free(d->probe_times);
     vs__free(d->probe_tmp);
@@ -519,14 +523,36 @@ static vs_status feed(vs_decoder *d) {
     return VS_OK;
 }
 
-/* Keep a grey probe picture of decoded frame f (upright, probe_w x probe_h). At
- * MAX_PROBES the even-numbered pictures are kept and the interval doubled. A picture
- * that cannot be converted is not kept (the probes are advisory); only memory fails. */
+/* Scale decoded frame f into one probe picture of `step` bytes a pixel (1: grey, 3: RGB)
+ * at dst, upright. 0 when it cannot be converted. */
+static int probe_scale(vs_decoder *d, struct SwsContext **ctx, const AVFrame *f, int step, uint8_t *dst) {
+    int rot = d->info.rotation, sw = d->probe_w, sh = d->probe_h; /* size before rotation */
+    if (rot == 90 || rot == 270) {
+        sw = d->probe_h;
+        sh = d->probe_w;
+    }
+    *ctx = sws_getCachedContext(*ctx, f->width, f->height, (enum AVPixelFormat)f->format, sw, sh,
+                                step == 1 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
+    if (!*ctx) return 0;
+    uint8_t *dd[4] = {rot ? d->probe_tmp : dst, NULL, NULL, NULL};
+    int dl[4] = {sw * step, 0, 0, 0};
+    if (sws_scale(*ctx, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl) <= 0) return 0;
+    if (rot) /* clockwise, as the frames */
+        vs__rotate_plane(dst, d->probe_w * step, d->probe_tmp, sw * step, sw, sh, step, rot);
+    return 1;
+}
+
+/* Keep a grey probe picture of decoded frame f (upright, probe_w x probe_h), and a colour
+ * one with probe_colour. At MAX_PROBES the even-numbered pictures are kept and the
+ * interval doubled. A picture that cannot be converted is not kept (the probes are
+ * advisory); only memory fails. */
 static vs_status probe_push(vs_decoder *d, const AVFrame *f, int64_t ts) {
     const size_t sz = (size_t)d->probe_w * d->probe_h;
+    const int colour = d->p.probe_colour != 0;
     if (d->n_probes == MAX_PROBES) {
         for (int i = 1; i < MAX_PROBES / 2; i++) {
             memcpy(d->probes + i * sz, d->probes + 2 * i * sz, sz);
+            if (colour) memcpy(d->probes_rgb + i * 3 * sz, d->probes_rgb + 2 * i * 3 * sz, 3 * sz);
             d->probe_times[i] = d->probe_times[2 * i];
         }
         d->n_probes = MAX_PROBES / 2;
@@ -535,27 +561,20 @@ static vs_status probe_push(vs_decoder *d, const AVFrame *f, int64_t ts) {
     if (!d->probes) {
         d->probes = vs__malloc(sz * MAX_PROBES);
         d->probe_times = vs__malloc(sizeof *d->probe_times * MAX_PROBES);
-        d->probe_tmp = vs__malloc(sz);
-        if (!d->probes || !d->probe_times || !d->probe_tmp)
+        d->probe_tmp = vs__malloc(sz * (colour ? 3 : 1));
+        if (colour) d->probes_rgb = vs__malloc(3 * sz * MAX_PROBES);
+        if (!d->probes || !d->probe_times || !d->probe_tmp || (colour && !d->probes_rgb))
             return vs__err(VS_ERR_NOMEM, "%s: out of memory for probe pictures", d->path);
     }
     d->probe_times[d->n_probes] = ts * av_q2d(d->tb);
-    int rot = d->info.rotation, sw = d->probe_w, sh = d->probe_h; /* size before rotation */
-    if (rot == 90 || rot == 270) {
-        sw = d->probe_h;
-        sh = d->probe_w;
-    }
-    d->probe_sws = sws_getCachedContext(d->probe_sws, f->width, f->height, (enum AVPixelFormat)f->format, sw, sh,
-                                        AV_PIX_FMT_GRAY8, SWS_BICUBIC, NULL, NULL, NULL);
-    if (!d->probe_sws) return VS_OK;
-    uint8_t *dd[4] = {rot ? d->probe_tmp : d->probes + d->n_probes * sz, NULL, NULL, NULL};
-    int dl[4] = {sw, 0, 0, 0};
-    if (sws_scale(d->probe_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl) <= 0)
-        return VS_OK;
-    if (rot) /* clockwise, as the frames */
-        vs__rotate_plane(d->probes + d->n_probes * sz, d->probe_w, d->probe_tmp, sw, sw, sh, 1, rot);
+    if (!probe_scale(d, &d->probe_sws, f, 1, d->probes + d->n_probes * sz)) return VS_OK;
+    if (colour && !probe_scale(d, &d->probe_sws_rgb, f, 3, d->probes_rgb + d->n_probes * 3 * sz)) return VS_OK;
     d->n_probes++;
     return VS_OK;
+}
+
+const uint8_t *vs_decode_probes_rgb(const vs_decoder *d) {
+    return d && d->n_probes && d->probes_rgb ? d->probes_rgb : NULL;
 }
 
 const double *vs_decode_probe_times(const vs_decoder *d) { return d && d->n_probes ? d->probe_times : NULL; }

@@ -429,7 +429,10 @@ static vs_status extract_pass(vs_extract_state *st, const char *path, vs_feature
     if (!(f->source = vs__strdup(path))) { s = vs__err(VS_ERR_NOMEM, "%s: out of memory", path); goto fail; }
     vs_decoder *dec;
     vs_decode_params dp = ex->p.decode;
-    if (st->probe) dp.probe_width = VS_PROBE_WIDTH;
+    if (st->probe) {
+        dp.probe_width = VS_PROBE_WIDTH;
+        dp.probe_colour = 1; /* the detector's colour edges (vs_inset_params.colour_edges) */
+    }
     if (st->has_view) memcpy(dp.view, st->view, sizeof dp.view);
     memset(&st->inset, 0, sizeof st->inset);
     if ((s = vs_decode_open(&dec, path, &dp))) goto fail;
@@ -505,7 +508,8 @@ static vs_status extract_pass(vs_extract_state *st, const char *path, vs_feature
     if (!s && st->probe) { /* the inset detector on the probe pictures (docs/hard_copies.md "The inset view") */
         int pn, pw, ph;
         const uint8_t *pics = vs_decode_probes(dec, &pn, &pw, &ph);
-        if (pics && (s = vs_inset_detect_times(pics, vs_decode_probe_times(dec), pn, pw, ph, NULL, &st->inset)))
+        if (pics && (s = vs_inset_detect_rgb(pics, vs_decode_probes_rgb(dec), vs_decode_probe_times(dec), pn, pw,
+                                             ph, NULL, &st->inset)))
             vs__err_prefix(s, "%s", path);
     }
     f->duration = info->duration;

@@ -5,7 +5,15 @@
  *    2-pixel difference |p(x+1) - p(x-1)| (horizontal boundaries likewise); the pixel is
  *    an edge pixel when that step is at least edge_min in at least `persist` of the
  *    pictures (the (1 - persist) quantile over time), then widened by one pixel across
- *    the boundary (a scaled inset's border falls between pixels).
+ *    the boundary (a scaled inset's border falls between pixels). With colour pictures
+ *    (vs_inset_detect_rgb, colour_edges), the step is the largest of the grey one and
+ *    those of R, G and B: a pasted video's border is a step in colour as often as in
+ *    brightness (a grey copy in a colour host, two scenes of one brightness). By default
+ *    (colour_edges 1) that is a later stage: steps 1-4 run again with colour steps only
+ *    when they found no inset with grey ones, so that no grey inset is replaced, and
+ *    with a stricter step 3: the correlation below colour_corr_max, and no still-host
+ *    exception (colour steps are everywhere in natural footage, and a still outside is
+ *    no evidence of another video: it is also the picture inside a pad).
  * 2. The rectangle. Every axis-aligned rectangle whose sides lie inside the picture and
  *    whose width and height are size_min..size_max of the picture's is scored by its
  *    weakest side: the fraction of that side's pixels that are edge pixels (prefix sums
@@ -56,23 +64,43 @@ vs_inset_params vs_inset_default_params(void) {
     p.cut_prominence = 1;
     p.seg_min = 0.2f;
     p.seg_min_pictures = 10;
+    p.colour_edges = 1;
+    p.colour_corr_max = 0.4f;
     return p;
 }
 
 /* Edge maps: ev[y * (w-2) + j] for the vertical boundary at x = j + 1, eh[i * w + x] for
  * the horizontal boundary at y = i + 1; 1 where the step is persistent. */
-static void edge_maps(const uint8_t *pic, int n, int w, int h, const vs_inset_params *p, int *cv, int *ch,
-                      uint8_t *ev, uint8_t *eh) {
+static void edge_maps(const uint8_t *pic, const uint8_t *rgb, int n, int w, int h, const vs_inset_params *p,
+                      int *cv, int *ch, uint8_t *ev, uint8_t *eh) {
     const int wv = w - 2, hh = h - 2;
     memset(cv, 0, sizeof *cv * (size_t)h * wv);
     memset(ch, 0, sizeof *ch * (size_t)hh * w);
     const int thr = (int)ceilf(p->edge_min);
     for (int t = 0; t < n; t++) { /* count the pictures where the step is below the threshold */
         const uint8_t *f = pic + (size_t)t * w * h;
+        if (!rgb) {
+            for (int y = 0; y < h; y++)
+                for (int j = 0; j < wv; j++) cv[y * wv + j] += abs(f[y * w + j + 2] - f[y * w + j]) < thr;
+            for (int i = 0; i < hh; i++)
+                for (int x = 0; x < w; x++) ch[i * w + x] += abs(f[(i + 2) * w + x] - f[i * w + x]) < thr;
+            continue;
+        }
+        const uint8_t *c = rgb + (size_t)t * w * h * 3;
         for (int y = 0; y < h; y++)
-            for (int j = 0; j < wv; j++) cv[y * wv + j] += abs(f[y * w + j + 2] - f[y * w + j]) < thr;
+            for (int j = 0; j < wv; j++) {
+                const uint8_t *a = c + ((size_t)y * w + j) * 3, *b = a + 6;
+                const int below = abs(f[y * w + j + 2] - f[y * w + j]) < thr && abs(b[0] - a[0]) < thr &&
+                                  abs(b[1] - a[1]) < thr && abs(b[2] - a[2]) < thr;
+                cv[y * wv + j] += below;
+            }
         for (int i = 0; i < hh; i++)
-            for (int x = 0; x < w; x++) ch[i * w + x] += abs(f[(i + 2) * w + x] - f[i * w + x]) < thr;
+            for (int x = 0; x < w; x++) {
+                const uint8_t *a = c + ((size_t)i * w + x) * 3, *b = a + (size_t)2 * w * 3;
+                const int below = abs(f[(i + 2) * w + x] - f[i * w + x]) < thr && abs(b[0] - a[0]) < thr &&
+                                  abs(b[1] - a[1]) < thr && abs(b[2] - a[2]) < thr;
+                ch[i * w + x] += below;
+            }
     }
     /* The (1 - persist) quantile is >= thr when at most k values are below it. */
     const int k = (int)floor((1.0 - p->persist) * (n - 1));
@@ -129,7 +157,8 @@ static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0
 }
 
 /* The whole-range detector on pictures [0, n): *out as vs_inset_detect says, p0 = 0, p1 = n. */
-static vs_status detect_range(const uint8_t *pic, int n, int w, int h, const vs_inset_params p, vs_inset *out) {
+static vs_status detect_range(const uint8_t *pic, const uint8_t *rgb, int n, int w, int h, const vs_inset_params p,
+                              vs_inset *out) {
     memset(out, 0, sizeof *out);
     out->p1 = n;
     if (n < p.min_pictures || n < 2) return VS_OK;
@@ -142,7 +171,7 @@ static vs_status detect_range(const uint8_t *pic, int n, int w, int h, const vs_
         vs__free(cv), vs__free(ch), vs__free(ev), vs__free(eh), vs__free(pv), vs__free(ph);
         return vs__err(VS_ERR_NOMEM, "vs_inset_detect: out of memory for %dx%d pictures", w, h);
     }
-    edge_maps(pic, n, w, h, &p, cv, ch, ev, eh);
+    edge_maps(pic, rgb, n, w, h, &p, cv, ch, ev, eh);
     for (int j = 0; j < wv; j++) pv[j] = 0;
     for (int y = 0; y < h; y++)
         for (int j = 0; j < wv; j++) pv[(y + 1) * wv + j] = pv[y * wv + j] + ev[y * wv + j];
@@ -236,17 +265,10 @@ static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_
     return nb;
 }
 
-vs_status vs_inset_detect_times(const uint8_t *pic, const double *times, int n, int w, int h,
-                                const vs_inset_params *pp, vs_inset *out) {
-    if (!out) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!pic && n > 0) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: pictures is NULL");
-    if (n < 0 || w < 8 || h < 8 || w > 512 || h > 512)
-        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: %d pictures of %dx%d (sides must be 8..512)", n, w, h);
-    const vs_inset_params p = pp ? *pp : vs_inset_default_params();
-    if (p.seg_cuts < 0 || p.seg_cuts > 64)
-        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: seg_cuts %d (must be 0..64)", p.seg_cuts);
-    vs_status s = detect_range(pic, n, w, h, p, out);
+/* Steps 1-4 on the whole video, then on its segments; edges from rgb too when it is not NULL. */
+static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double *times, int n, int w, int h,
+                            const vs_inset_params p, vs_inset *out) {
+    vs_status s = detect_range(pic, rgb, n, w, h, p, out);
     if (s || out->found || !p.segments || n < 2) return s;
     /* An inset shown for part of the video only: the same tests on every segment between
      * two segment ends that is long enough; the best side wins, then the longest. */
@@ -264,7 +286,7 @@ vs_status vs_inset_detect_times(const uint8_t *pic, const double *times, int n, 
             const int a = ends[i], len = ends[j] - a;
             if (len >= n || len < p.seg_min_pictures || len < p.seg_min * n) continue;
             vs_inset r;
-            s = detect_range(pic + (size_t)a * w * h, len, w, h, p, &r);
+            s = detect_range(pic + (size_t)a * w * h, rgb ? rgb + (size_t)a * w * h * 3 : NULL, len, w, h, p, &r);
             if (s || !r.found) continue;
             if (!best.found || r.side > best.side || (r.side == best.side && len > best.p1 - best.p0)) {
                 best = r;
@@ -284,6 +306,35 @@ vs_status vs_inset_detect_times(const uint8_t *pic, const double *times, int n, 
     return VS_OK;
 }
 
+vs_status vs_inset_detect_rgb(const uint8_t *pic, const uint8_t *rgb, const double *times, int n, int w, int h,
+                              const vs_inset_params *pp, vs_inset *out) {
+    if (!out) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!pic && n > 0) return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: pictures is NULL");
+    if (n < 0 || w < 8 || h < 8 || w > 512 || h > 512)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: %d pictures of %dx%d (sides must be 8..512)", n, w, h);
+    const vs_inset_params p = pp ? *pp : vs_inset_default_params();
+    if (p.seg_cuts < 0 || p.seg_cuts > 64)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: seg_cuts %d (must be 0..64)", p.seg_cuts);
+    if (p.colour_edges < 0 || p.colour_edges > 2)
+        return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: colour_edges %d (must be 0, 1 or 2)", p.colour_edges);
+    vs_status s = detect_all(pic, p.colour_edges == 2 ? rgb : NULL, times, n, w, h, p, out);
+    if (s || out->found || !rgb || p.colour_edges != 1) return s;
+    vs_inset c; /* the later stage: colour steps, when grey ones found nothing, and a stricter
+                   independence test (colour_corr_max, no still-host exception) */
+    vs_inset_params pc = p;
+    pc.corr_max = p.colour_corr_max;
+    pc.static_max = 0;
+    s = detect_all(pic, rgb, times, n, w, h, pc, &c);
+    if (!s && c.found) *out = c;
+    return s;
+}
+
+vs_status vs_inset_detect_times(const uint8_t *pic, const double *times, int n, int w, int h,
+                                const vs_inset_params *pp, vs_inset *out) {
+    return vs_inset_detect_rgb(pic, NULL, times, n, w, h, pp, out);
+}
+
 vs_status vs_inset_detect(const uint8_t *pic, int n, int w, int h, const vs_inset_params *pp, vs_inset *out) {
-    return vs_inset_detect_times(pic, NULL, n, w, h, pp, out);
+    return vs_inset_detect_rgb(pic, NULL, NULL, n, w, h, pp, out);
 }

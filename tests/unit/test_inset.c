@@ -4,10 +4,12 @@
  * the same host without it, and a box that changes with the host, are not; an inset in
  * a still host whose coding noise follows it is found by static_max alone; an inset
  * between two cuts found when fast motion after it has stronger changes than the cuts,
- * by cut_prominence), its
+ * by cut_prominence; an inset whose border is a step in colour only, found with the
+ * colour pictures and not in grey, colour_edges), its
  * argument checks; the decoder's view cut (vs_decode_params.view) against the ffmpeg
  * command line's crop+scale+crop on a clip, plain and rotated, and its bad values; the
- * probe pictures (rate, size) and the detector end to end on clips made with ffmpeg's
+ * probe pictures (rate, size, the colour ones against the grey) and the detector end to end
+ * on clips made with ffmpeg's
  * overlay filter. The clip parts skip (naming ffmpeg) without the ffmpeg CLI.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -86,6 +88,85 @@ static uint8_t *make_still_host(void) {
             }
     }
     return p;
+}
+
+/* A still textured grey host (R = G = B) with an inset in [30, 70) x [12, 40) whose grey
+ * joins the host's at its border: the host's grey plus a bump that is 0 at the border and
+ * moves on its own in the middle. The inset is tinted (R + 40, G - 12.6, B - 40: the same
+ * luma), so its border is a step in colour only. *rgb gets the colour pictures. */
+static uint8_t *make_tinted(uint8_t **rgb) {
+    uint8_t *p = malloc((size_t)N * W * H);
+    *rgb = malloc((size_t)N * W * H * 3);
+    for (int t = 0; t < N; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double v = 128 + 40 * sin(0.15 * x) * cos(0.2 * y), r = v, g = v, b = v;
+                if (x >= 30 && x < 70 && y >= 12 && y < 40) {
+                    const double u = (x - 29.5) / 40.0, w = (y - 11.5) / 28.0;
+                    v += 45 * sin(M_PI * u) * sin(M_PI * w) * sin(0.7 * t + 0.3 * x);
+                    r = v + 40, g = v - 12.6, b = v - 40; /* 0.299 * 40 - 0.587 * 12.6 - 0.114 * 40 = 0 */
+                }
+                const size_t i = (size_t)t * W * H + (size_t)y * W + x;
+                p[i] = clamp8(v);
+                (*rgb)[3 * i] = clamp8(r), (*rgb)[3 * i + 1] = clamp8(g), (*rgb)[3 * i + 2] = clamp8(b);
+            }
+    return p;
+}
+
+static void test_colour_edges(void) {
+    vs_inset r, g;
+    uint8_t *rgb, *a = make_tinted(&rgb);
+    CHECK_EQ(vs_inset_detect(a, N, W, H, NULL, &g), VS_OK); /* grey only: no border to see */
+    fprintf(stderr, "  tinted inset, grey: found %d side %.2f\n", g.found, g.side);
+    CHECK(g.found == 0);
+    CHECK(g.side < 0.9f);
+    CHECK_EQ(vs_inset_detect_rgb(a, NULL, NULL, N, W, H, NULL, &r), VS_OK); /* no colour: the same */
+    CHECK(memcmp(&r, &g, sizeof r) == 0);
+    vs_inset_params p = vs_inset_default_params();
+    p.colour_edges = 0; /* colour given, switched off: the same */
+    CHECK_EQ(vs_inset_detect_rgb(a, rgb, NULL, N, W, H, &p, &r), VS_OK);
+    CHECK(memcmp(&r, &g, sizeof r) == 0);
+    for (int mode = 1; mode <= 2; mode++) { /* the later stage (default), colour steps throughout */
+        p.colour_edges = mode;
+        CHECK_EQ(vs_inset_detect_rgb(a, rgb, NULL, N, W, H, &p, &r), VS_OK);
+        fprintf(stderr, "  tinted inset, colour_edges %d: found %d side %.2f corr %.2f rect %.1f,%.1f,%.1f,%.1f px\n",
+                mode, r.found, r.side, r.corr, r.x0 * W, r.y0 * H, r.x1 * W, r.y1 * H);
+        CHECK(r.found == 1);
+        CHECK(r.side >= 0.9f);
+        CHECK_NEAR(r.x0 * W, 30, 2.0); /* the largest of the equal rectangles: the widened edge */
+        CHECK_NEAR(r.y0 * H, 12, 2.0);
+        CHECK_NEAR(r.x1 * W, 70, 2.0);
+        CHECK_NEAR(r.y1 * H, 40, 2.0);
+    }
+    /* The later stage's own correlation limit: below the inset's correlation, the stage
+       refuses it; colour steps throughout (2) use corr_max. (The host is still: the
+       still-host rule is off for this.) */
+    p.static_max = 0;
+    p.colour_corr_max = r.corr - 0.05f;
+    p.colour_edges = 1;
+    CHECK_EQ(vs_inset_detect_rgb(a, rgb, NULL, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    p.colour_edges = 2;
+    CHECK_EQ(vs_inset_detect_rgb(a, rgb, NULL, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 1);
+    p = vs_inset_default_params();
+    p.colour_edges = 3;
+    CHECK_EQ(vs_inset_detect_rgb(a, rgb, NULL, N, W, H, &p, &r), VS_ERR_INVALID_ARG);
+    /* Colourless pictures (R = G = B = grey) give what grey gives: the host alone finds
+       nothing, the inset of make(1) the same rectangle, in both modes. */
+    for (int kind = 0; kind <= 1; kind++) {
+        uint8_t *b = make(kind), *brgb = malloc((size_t)N * W * H * 3);
+        for (size_t i = 0; i < (size_t)N * W * H; i++) brgb[3 * i] = brgb[3 * i + 1] = brgb[3 * i + 2] = b[i];
+        CHECK_EQ(vs_inset_detect(b, N, W, H, NULL, &g), VS_OK);
+        CHECK(g.found == kind);
+        for (int mode = 1; mode <= 2; mode++) {
+            p.colour_edges = mode;
+            CHECK_EQ(vs_inset_detect_rgb(b, brgb, NULL, N, W, H, &p, &r), VS_OK);
+            CHECK(memcmp(&r, &g, sizeof r) == 0);
+        }
+        free(b), free(brgb);
+    }
+    free(a), free(rgb);
 }
 
 static void test_still_host(void) {
@@ -374,15 +455,31 @@ static void test_clips(void) {
     for (int c = 0; c < 3; c++) {
         p = vs_decode_default_params();
         p.probe_width = 96;
+        p.probe_colour = c != 1; /* the host alone: grey only, no colour pictures */
         CHECK_MSG(vs_decode_open(&d, cases[c].path, &p) == VS_OK, "%s", vs_last_error());
         if (!d) continue;
         const uint8_t *rgb;
         double t;
         while (vs_decode_next(d, &rgb, &t) == VS_OK && rgb) {}
         int n, w, h;
-        const uint8_t *pics = vs_decode_probes(d, &n, &w, &h);
+        const uint8_t *pics = vs_decode_probes(d, &n, &w, &h), *col = vs_decode_probes_rgb(d);
         vs_inset r;
-        CHECK_EQ(vs_inset_detect(pics, n, w, h, NULL, &r), VS_OK);
+        CHECK_EQ(vs_inset_detect_rgb(pics, col, NULL, n, w, h, NULL, &r), VS_OK);
+        if (c == 1) {
+            CHECK(col == NULL);
+        } else {
+            CHECK(col != NULL);
+        }
+        if (c != 1 && col && pics) {
+            /* the colour pictures are the grey ones (BT.601 luma), turned the same way */
+            double sum = 0;
+            for (size_t i = 0; i < (size_t)n * w * h; i++)
+                sum += fabs(0.299 * col[3 * i] + 0.587 * col[3 * i + 1] + 0.114 * col[3 * i + 2] - pics[i]);
+            const double m = sum / ((double)n * w * h);
+            fprintf(stderr, "  %s: colour probes' luma against the grey ones: mean abs %.2f\n",
+                    strrchr(cases[c].path, '/') + 1, m);
+            CHECK_MSG(m <= 3.0, "luma of the colour probes %.2f from the grey", m);
+        }
         fprintf(stderr, "  %s: %d probes %dx%d, found %d side %.2f corr %.2f rect %.3f,%.3f,%.3f,%.3f\n",
                 strrchr(cases[c].path, '/') + 1, n, w, h, r.found, r.side, r.corr, r.x0, r.y0, r.x1, r.y1);
         CHECK(pics != NULL);
@@ -456,6 +553,7 @@ static void test_clips(void) {
 int main(void) {
     test_synthetic();
     test_still_host();
+    test_colour_edges();
     test_segments();
     test_cut_prominence();
     test_clips();
