@@ -4,7 +4,7 @@
  *
  *   bench_inset detect TRUTH.csv VIDEO...
  *       Runs the detector on every video exactly as `vidsim extract --inset-view on` does
- *       (probe pictures VS_PROBE_WIDTH wide, vs_inset_detect_times) and prints one CSV
+ *       (probe pictures VS_PROBE_WIDTH wide, grey and colour, vs_inset_detect_rgb) and prints one CSV
  *       line per video: query_id,kind,found,iou,x0,y0,x1,y1,t0,t1,side,corr (kind from
  *       TRUTH, "-" for a video without an inset; iou of the found rectangle with the true
  *       one). Then one summary line per kind on stderr: right (found, IoU > 0.5), wrong
@@ -118,6 +118,7 @@ static int cmd_detect(const truth *t, int nt, int nv, char **videos) {
         video_id(videos[i], id, sizeof id);
         vs_decode_params p = vs_decode_default_params();
         p.probe_width = VS_PROBE_WIDTH;
+        p.probe_colour = 1;
         vs_decoder *d;
         if (vs_decode_open(&d, videos[i], &p) != VS_OK) {
             fprintf(stderr, "bench_inset: %s\n", vs_last_error());
@@ -133,7 +134,8 @@ static int cmd_detect(const truth *t, int nt, int nv, char **videos) {
         const uint8_t *pics = s == VS_OK ? vs_decode_probes(d, &n, &w, &h) : NULL;
         vs_inset r;
         memset(&r, 0, sizeof r);
-        if (s != VS_OK || (pics && vs_inset_detect_times(pics, vs_decode_probe_times(d), n, w, h, NULL, &r) != VS_OK)) {
+        if (s != VS_OK || (pics && vs_inset_detect_rgb(pics, vs_decode_probes_rgb(d), vs_decode_probe_times(d), n, w,
+                                                       h, NULL, &r) != VS_OK)) {
             fprintf(stderr, "bench_inset: %s: %s\n", videos[i], vs_last_error());
             vs_decode_close(d);
             failed++;
