@@ -69,6 +69,11 @@ vs_inset_params vs_inset_default_params(void) {
     return p;
 }
 
+/* 1 when the steps from RGB pixel a to RGB pixel b are all below thr. */
+static int rgb_below(const uint8_t *a, const uint8_t *b, int thr) {
+    return abs(b[0] - a[0]) < thr && abs(b[1] - a[1]) < thr && abs(b[2] - a[2]) < thr;
+}
+
 /* Edge maps: ev[y * (w-2) + j] for the vertical boundary at x = j + 1, eh[i * w + x] for
  * the horizontal boundary at y = i + 1; 1 where the step is persistent. */
 static void edge_maps(const uint8_t *pic, const uint8_t *rgb, int n, int w, int h, const vs_inset_params *p,
@@ -78,27 +83,17 @@ static void edge_maps(const uint8_t *pic, const uint8_t *rgb, int n, int w, int 
     memset(ch, 0, sizeof *ch * (size_t)hh * w);
     const int thr = (int)ceilf(p->edge_min);
     for (int t = 0; t < n; t++) { /* count the pictures where the step is below the threshold */
-        const uint8_t *f = pic + (size_t)t * w * h;
-        if (!rgb) {
-            for (int y = 0; y < h; y++)
-                for (int j = 0; j < wv; j++) cv[y * wv + j] += abs(f[y * w + j + 2] - f[y * w + j]) < thr;
-            for (int i = 0; i < hh; i++)
-                for (int x = 0; x < w; x++) ch[i * w + x] += abs(f[(i + 2) * w + x] - f[i * w + x]) < thr;
-            continue;
-        }
-        const uint8_t *c = rgb + (size_t)t * w * h * 3;
+        const uint8_t *f = pic + (size_t)t * w * h, *c = rgb ? rgb + (size_t)t * w * h * 3 : NULL;
         for (int y = 0; y < h; y++)
             for (int j = 0; j < wv; j++) {
-                const uint8_t *a = c + ((size_t)y * w + j) * 3, *b = a + 6;
-                const int below = abs(f[y * w + j + 2] - f[y * w + j]) < thr && abs(b[0] - a[0]) < thr &&
-                                  abs(b[1] - a[1]) < thr && abs(b[2] - a[2]) < thr;
+                int below = abs(f[y * w + j + 2] - f[y * w + j]) < thr;
+                if (c && below) below = rgb_below(c + ((size_t)y * w + j) * 3, c + ((size_t)y * w + j + 2) * 3, thr);
                 cv[y * wv + j] += below;
             }
         for (int i = 0; i < hh; i++)
             for (int x = 0; x < w; x++) {
-                const uint8_t *a = c + ((size_t)i * w + x) * 3, *b = a + (size_t)2 * w * 3;
-                const int below = abs(f[(i + 2) * w + x] - f[i * w + x]) < thr && abs(b[0] - a[0]) < thr &&
-                                  abs(b[1] - a[1]) < thr && abs(b[2] - a[2]) < thr;
+                int below = abs(f[(i + 2) * w + x] - f[i * w + x]) < thr;
+                if (c && below) below = rgb_below(c + ((size_t)i * w + x) * 3, c + ((size_t)(i + 2) * w + x) * 3, thr);
                 ch[i * w + x] += below;
             }
     }
