@@ -5,7 +5,9 @@
  * a still host whose coding noise follows it is found by static_max alone; an inset
  * between two cuts found when fast motion after it has stronger changes than the cuts,
  * by cut_prominence; an inset whose border is a step in colour only, found with the
- * colour pictures and not in grey, colour_edges), its
+ * colour pictures and not in grey, colour_edges; a still box over a moving host, a
+ * caption box, whose correlation comes out 0, refused by inside_min; the pruned
+ * rectangle search against the exhaustive one on random edge maps), its
  * argument checks; the decoder's view cut (vs_decode_params.view) against the ffmpeg
  * command line's crop+scale+crop on a clip, plain and rotated, and its bad values; the
  * probe pictures (rate, size, the colour ones against the grey) and the detector end to end
@@ -16,6 +18,7 @@
 #include "test.h"
 #include "vidsim/decode.h"
 #include "vidsim/inset.h"
+#include "features/inset_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -167,6 +170,123 @@ static void test_colour_edges(void) {
         free(b), free(brgb);
     }
     free(a), free(rgb);
+}
+
+/* A still box over the moving host of make(0): a caption box (a dark panel with a fixed
+ * pattern of strokes in [30, 70) x [12, 40)) that never changes, or changes by coding
+ * noise of at most one grey level in one pixel in eight (noise 1). */
+static uint8_t *make_caption(int noise) {
+    uint8_t *p = make(0);
+    uint32_t rng = 777;
+    for (int t = 0; t < N; t++)
+        for (int y = 12; y < 40; y++)
+            for (int x = 30; x < 70; x++) {
+                double v = 30 + ((x / 3 + y / 4) % 3 == 0 ? 180 : 0);
+                rng = rng * 1664525u + 1013904223u;
+                if (noise && (rng >> 29) == 0) v += 1;
+                p[(size_t)t * W * H + y * W + x] = clamp8(v);
+            }
+    return p;
+}
+
+static void test_still_inside(void) {
+    vs_inset r;
+    vs_inset_params p = vs_inset_default_params();
+    for (int noise = 0; noise <= 1; noise++) {
+        uint8_t *a = make_caption(noise);
+        CHECK_EQ(vs_inset_detect(a, N, W, H, NULL, &r), VS_OK);
+        fprintf(stderr, "  caption box (noise %d): found %d side %.2f corr %.2f moves %.3f\n", noise, r.found, r.side,
+                r.corr, r.moves);
+        CHECK(r.found == 0);
+        CHECK(r.side >= 0.9f);        /* its edges are there */
+        CHECK(r.corr < p.corr_max);   /* and the correlation alone would take it */
+        CHECK(r.moves < (noise ? 0.25f : 1e-6f)); /* noise: 2 x 1/8 x 7/8 = 0.22 */
+        p.inside_min = 0; /* off: taken, the box found within two pixels */
+        CHECK_EQ(vs_inset_detect(a, N, W, H, &p, &r), VS_OK);
+        CHECK(r.found == 1);
+        CHECK_NEAR(r.x0, 30.0 / W, 2.0 / W);
+        CHECK_NEAR(r.y1, 40.0 / H, 2.0 / H);
+        p = vs_inset_default_params();
+        free(a);
+    }
+    /* The moving inset of make(1) moves by several grey levels a picture: still found. */
+    uint8_t *b = make(1);
+    CHECK_EQ(vs_inset_detect(b, N, W, H, NULL, &r), VS_OK);
+    fprintf(stderr, "  moving inset: found %d moves %.2f\n", r.found, r.moves);
+    CHECK(r.found == 1);
+    CHECK(r.moves > 3 * p.inside_min);
+    p.inside_min = r.moves + 0.01f; /* a limit above it refuses it */
+    CHECK_EQ(vs_inset_detect(b, N, W, H, &p, &r), VS_OK);
+    CHECK(r.found == 0);
+    free(b);
+}
+
+/* The rectangle search (step 2): the pruned search gives exactly what the exhaustive
+ * reference gives (rectangle and side, bit for bit) on random edge maps: noise of every
+ * density, planted boxes with gaps in their sides, nested boxes (ties), sizes limits
+ * drawn at random; plus the empty map (nothing) and the full map (every rectangle ties:
+ * the largest, the first in raster order). */
+static void test_rect_search(void) {
+    uint32_t rng = 2024;
+#define RND() (rng = rng * 1664525u + 1013904223u, rng >> 8)
+    int trials = 0, found = 0, ties = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        const int w = 8 + (int)(RND() % 120), h = 8 + (int)(RND() % 80);
+        uint8_t *ev = calloc((size_t)h * (w - 2), 1), *eh = calloc((size_t)(h - 2) * w, 1);
+        const double dens = trial % 3 == 0 ? 0.0 : (RND() % 1000) / 1000.0 * (trial % 3 == 1 ? 0.3 : 1.0);
+        for (int i = 0; i < h * (w - 2); i++) ev[i] = (RND() % 1000) < dens * 1000;
+        for (int i = 0; i < (h - 2) * w; i++) eh[i] = (RND() % 1000) < dens * 1000;
+        const int boxes = (int)(RND() % 4);
+        for (int k = 0; k < boxes; k++) { /* sides x0, x1 (edge columns x0-1, x1-1), rows likewise */
+            const int x0 = 1 + (int)(RND() % (w - 3)), x1 = x0 + 1 + (int)(RND() % (w - 2 - x0));
+            const int y0 = 1 + (int)(RND() % (h - 3)), y1 = y0 + 1 + (int)(RND() % (h - 2 - y0));
+            const int gap = (int)(RND() % 4); /* 0: full sides; else every gap-th+1 pixel missing */
+            for (int y = y0; y < y1; y++)
+                if (!gap || y % (gap + 1)) ev[y * (w - 2) + x0 - 1] = ev[y * (w - 2) + x1 - 1] = 1;
+            for (int x = x0; x < x1; x++)
+                if (!gap || x % (gap + 2)) eh[(y0 - 1) * w + x] = eh[(y1 - 1) * w + x] = 1;
+        }
+        vs_inset_params p = vs_inset_default_params();
+        if (trial % 2) {
+            p.size_min = (float)((RND() % 500) / 1000.0);
+            p.size_max = p.size_min + (float)((RND() % 600) / 1000.0);
+        }
+        int ra[4], rb[4];
+        double sa, sb;
+        CHECK_EQ(vs__inset_rect(ev, eh, w, h, &p, 1, ra, &sa), VS_OK);
+        CHECK_EQ(vs__inset_rect(ev, eh, w, h, &p, 0, rb, &sb), VS_OK);
+        if (memcmp(ra, rb, sizeof ra) || sa != sb)
+            fprintf(stderr, "  trial %d %dx%d: exhaustive %d,%d,%d,%d side %.6f, pruned %d,%d,%d,%d side %.6f\n", trial, w,
+                    h, ra[0], ra[1], ra[2], ra[3], sa, rb[0], rb[1], rb[2], rb[3], sb);
+        CHECK(memcmp(ra, rb, sizeof ra) == 0 && sa == sb);
+        trials++, found += sa > 0, ties += sa == 1.0;
+        free(ev), free(eh);
+    }
+#undef RND
+    fprintf(stderr, "  rectangle search: %d random maps, %d with a rectangle (%d of side 1), pruned = exhaustive\n",
+            trials, found, ties);
+    CHECK(found >= 150 && ties >= 20); /* the maps exercise both: rectangles found and ties at the top */
+    /* The full map: every rectangle has side 1; the largest allowed, the first in raster
+       order (x0 = y0 = 1). The empty map: none. */
+    const int w = 40, h = 30;
+    uint8_t *ev = malloc((size_t)h * (w - 2)), *eh = malloc((size_t)(h - 2) * w);
+    memset(ev, 1, (size_t)h * (w - 2)), memset(eh, 1, (size_t)(h - 2) * w);
+    vs_inset_params p = vs_inset_default_params();
+    for (int ex = 0; ex <= 1; ex++) {
+        int r[4];
+        double side;
+        CHECK_EQ(vs__inset_rect(ev, eh, w, h, &p, ex, r, &side), VS_OK);
+        CHECK(side == 1.0);
+        CHECK(r[0] == 1 && r[1] == 1 && r[2] == 1 + (int)(0.85 * w) && r[3] == 1 + (int)(0.85 * h));
+    }
+    memset(ev, 0, (size_t)h * (w - 2)), memset(eh, 0, (size_t)(h - 2) * w);
+    for (int ex = 0; ex <= 1; ex++) {
+        int r[4] = {7, 7, 7, 7};
+        double side = 9;
+        CHECK_EQ(vs__inset_rect(ev, eh, w, h, &p, ex, r, &side), VS_OK);
+        CHECK(side == 0 && r[0] == 0 && r[2] == 0);
+    }
+    free(ev), free(eh);
 }
 
 static void test_still_host(void) {
@@ -552,7 +672,9 @@ static void test_clips(void) {
 
 int main(void) {
     test_synthetic();
+    test_rect_search();
     test_still_host();
+    test_still_inside();
     test_colour_edges();
     test_segments();
     test_cut_prominence();
