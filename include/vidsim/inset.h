@@ -69,7 +69,8 @@ VS_API vs_inset_params vs_inset_default_params(void);
  * it fails the side or the independence test (corr_max, static_max); out->found says
  * whether it passed. When none passes on the whole video and p->segments, the segments
  * between hard cuts are tried the same way and the best found there (its side, then its
- * length) is reported with its pictures [p0, p1). p NULL = defaults.
+ * length) is reported with its pictures [p0, p1). p NULL = defaults. Working memory:
+ * about (seg_cuts + 2) x 2 x w x h ints (the edge counts of each stretch between cuts).
  * VS_ERR_INVALID_ARG for a NULL pointer or a size outside 8..512; VS_ERR_NOMEM. */
 VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, const vs_inset_params *p,
                                  vs_inset *out);
