@@ -28,9 +28,6 @@ typedef struct vs_inset_params {
     float static_max; /* or: the outside's mean frame-to-frame change is at most this fraction
                          of the inside's (a still host, whose coding noise follows the inset;
                          0.2); 0 or less: off, the correlation test alone */
-    float inside_min; /* the inside's mean frame-to-frame change (grey levels) must be at least
-                         this: a box whose inside stands still (a caption box, a logo, a still
-                         picture) is no video, however its correlation comes out (0.3); 0: off */
     int min_pictures; /* fewer pictures than this: nothing is found (5) */
     int segments;     /* 1 (default): when the whole video has no inset, also look in its time
                          segments between hard cuts (an inset shown for part of the video); 0: off */
@@ -47,18 +44,22 @@ typedef struct vs_inset_params {
     float colour_corr_max; /* corr_max of that later stage (0.4), which has no still-host
                          exception: a box seen only in colour must show that it changes
                          independently of the outside */
+    float inside_min; /* the inside's mean frame-to-frame change (grey levels) must be at least
+                         this: a box whose inside stands still (a caption box, a logo, a still
+                         picture) is no video, however its correlation comes out (0.3); 0: off */
 } vs_inset_params;
 
 typedef struct vs_inset {
     int found;        /* 1: an inset passed every test */
     float x0, y0, x1, y1; /* the best rectangle, fractions of the picture (inside its edges) */
     float side;       /* its weakest side's edge coverage (0..1) */
-    float moves;      /* the inside's mean frame-to-frame change (grey levels; inside_min) */
     float corr;       /* correlation of inside and outside change (0 when either never changes);
                          found with corr >= corr_max: the outside is still (static_max) */
     int p0, p1;       /* the pictures [p0, p1) it was found in: 0 and n for the whole video */
     float t0, t1;     /* the same as times in seconds when the caller has them (vs_inset_detect_times);
                          t1 <= t0 (0, 0): the whole video */
+    float moves;      /* the inside's mean frame-to-frame change (grey levels; inside_min); a
+                         feature file does not keep it: 0 in an inset read from one */
 } vs_inset;
 
 VS_API vs_inset_params vs_inset_default_params(void);
