@@ -204,18 +204,18 @@ vs_status vs__inset_rect(const uint8_t *ev, const uint8_t *eh, int w, int h, con
     const double wmin = p->size_min * (double)w, wmax = p->size_max * (double)w;
     const double hmin = p->size_min * (double)h, hmax = p->size_max * (double)h;
     const double eps = 1e-9;
-    for (int i = 0; i < hh; i++) {
+    for (int i = 0; i < hh && !exhaustive; i++) {
         const int *row = ph + i * (w + 1);
         for (int x0 = 0; x0 < w; x0++) {
             double m = 0;
-            for (int x1 = x0 + 1; x1 <= w - 2 && !exhaustive; x1++) {
+            for (int x1 = x0 + 1; x1 <= w - 2; x1++) {
                 const int bw = x1 - x0;
                 if (bw < wmin) continue;
                 if (bw > wmax) break;
                 const double c = (double)(row[x1] - row[x0]) / bw;
                 if (c > m) m = c;
             }
-            rb[i * w + x0] = exhaustive ? 1.0 : m;
+            rb[i * w + x0] = m;
         }
     }
     double best = 0;
@@ -331,27 +331,20 @@ static int segment_ends(const uint8_t *pic, int n, int w, int h, const vs_inset_
     return nb;
 }
 
-/* Steps 1-4 on the whole video, then on its segments; edges from rgb too when it is not
- * NULL. Step 1's counts are taken once for each stretch between two consecutive segment
- * ends, and a range's counts are the sum of its stretches'. */
+/* Steps 1-4 on the whole video, then on its segments between the nb segment ends (0 and
+ * n alone when p.segments is off); edges from rgb too when it is not NULL. Step 1's
+ * counts are taken once for each stretch between two consecutive ends, and a range's
+ * counts are the sum of its stretches'. n >= 2. */
 static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double *times, int n, int w, int h,
-                            const vs_inset_params p, vs_inset *out) {
-    memset(out, 0, sizeof *out);
-    out->p1 = n;
-    if (n < p.min_pictures || n < 2) return VS_OK;
+                            const vs_inset_params p, const int *ends, int nb, vs_inset *out) {
     const size_t nv = (size_t)h * (w - 2), nh = (size_t)(h - 2) * w;
-    int *ends = vs__malloc(sizeof *ends * (size_t)(p.seg_cuts + 2));
-    double *chg = vs__malloc(sizeof *chg * (size_t)n);
-    int *cnt = NULL, *cv = NULL;
-    vs_status s = VS_OK;
-    if (!ends || !chg) goto nomem;
-    int nb = 2;
-    ends[0] = 0, ends[1] = n;
-    if (p.segments) nb = segment_ends(pic, n, w, h, &p, ends, chg);
     /* cnt: the counts of stretch k at cnt + k * (nv + nh) (vertical boundaries, then horizontal) */
-    cnt = vs__calloc((size_t)(nb - 1) * (nv + nh), sizeof *cnt);
-    cv = vs__malloc(sizeof *cv * (nv + nh));
-    if (!cnt || !cv) goto nomem;
+    int *cnt = vs__calloc((size_t)(nb - 1) * (nv + nh), sizeof *cnt), *cv = vs__malloc(sizeof *cv * (nv + nh));
+    vs_status s = VS_OK;
+    if (!cnt || !cv) {
+        vs__free(cnt), vs__free(cv);
+        return vs__err(VS_ERR_NOMEM, "vs_inset_detect: out of memory for %d pictures of %dx%d", n, w, h);
+    }
     for (int k = 0; k + 1 < nb; k++) {
         int *c = cnt + (size_t)k * (nv + nh);
         count_below(pic, rgb, ends[k], ends[k + 1], w, h, &p, c, c + nv);
@@ -360,7 +353,7 @@ static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double
     for (int k = 0; k + 1 < nb; k++)
         for (size_t i = 0; i < nv + nh; i++) cv[i] += cnt[(size_t)k * (nv + nh) + i];
     s = detect_range(pic, cv, cv + nv, n, w, h, p, out);
-    if (s || out->found || !p.segments) goto done;
+    if (s || out->found || nb <= 2) goto done;
     /* An inset shown for part of the video only: the same tests on every segment between
      * two segment ends that is long enough; the best side wins, then the longest. */
     vs_inset best;
@@ -389,11 +382,8 @@ static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double
         else /* the end: the last picture plus the mean picture interval */
             out->t1 = (float)(times[n - 1] + (times[n - 1] - times[0]) / (n - 1));
     }
-    goto done;
-nomem:
-    s = vs__err(VS_ERR_NOMEM, "vs_inset_detect: out of memory for %d pictures of %dx%d", n, w, h);
 done:
-    vs__free(ends), vs__free(chg), vs__free(cnt), vs__free(cv);
+    vs__free(cnt), vs__free(cv);
     return s;
 }
 
@@ -409,15 +399,29 @@ vs_status vs_inset_detect_rgb(const uint8_t *pic, const uint8_t *rgb, const doub
         return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: seg_cuts %d (must be 0..64)", p.seg_cuts);
     if (p.colour_edges < 0 || p.colour_edges > 2)
         return vs__err(VS_ERR_INVALID_ARG, "vs_inset_detect: colour_edges %d (must be 0, 1 or 2)", p.colour_edges);
-    vs_status s = detect_all(pic, p.colour_edges == 2 ? rgb : NULL, times, n, w, h, p, out);
-    if (s || out->found || !rgb || p.colour_edges != 1) return s;
-    vs_inset c; /* the later stage: colour steps, when grey ones found nothing, and a stricter
-                   independence test (colour_corr_max, no still-host exception) */
-    vs_inset_params pc = p;
-    pc.corr_max = p.colour_corr_max;
-    pc.static_max = 0;
-    s = detect_all(pic, rgb, times, n, w, h, pc, &c);
-    if (!s && c.found) *out = c;
+    out->p1 = n;
+    if (n < p.min_pictures || n < 2) return VS_OK;
+    /* The segment ends, on the grey pictures: the same for both stages. */
+    int *ends = vs__malloc(sizeof *ends * (size_t)(p.seg_cuts + 2)), nb = 2;
+    double *chg = vs__malloc(sizeof *chg * (size_t)n);
+    if (!ends || !chg) {
+        vs__free(ends), vs__free(chg);
+        return vs__err(VS_ERR_NOMEM, "vs_inset_detect: out of memory for %d pictures", n);
+    }
+    ends[0] = 0, ends[1] = n;
+    if (p.segments) nb = segment_ends(pic, n, w, h, &p, ends, chg);
+    vs__free(chg);
+    vs_status s = detect_all(pic, p.colour_edges == 2 ? rgb : NULL, times, n, w, h, p, ends, nb, out);
+    if (!s && !out->found && rgb && p.colour_edges == 1) {
+        vs_inset c; /* the later stage: colour steps, when grey ones found nothing, and a stricter
+                       independence test (colour_corr_max, no still-host exception) */
+        vs_inset_params pc = p;
+        pc.corr_max = p.colour_corr_max;
+        pc.static_max = 0;
+        s = detect_all(pic, rgb, times, n, w, h, pc, ends, nb, &c);
+        if (!s && c.found) *out = c;
+    }
+    vs__free(ends);
     return s;
 }
 
