@@ -66,6 +66,11 @@ typedef struct vs_features {
     float *inset_data;     /* [inset_T, R, D] features of the inset rectangle sampled at full
                               resolution (vs_extract_state_set_view), or NULL */
     float *inset_times;    /* [inset_T] seconds of each kept inset frame, or NULL */
+    int inset_detector;    /* the detector version that probed it (VS_INSET_DETECTOR when this
+                              build extracted it; a file keeps its own: version 5's view table);
+                              0: not recorded (a version-4 file, written before versions were
+                              recorded), or not probed. Last, so that the fields before it keep
+                              their offsets */
 } vs_features;
 
 typedef struct vs_extract_params {

@@ -17,6 +17,17 @@
 extern "C" {
 #endif
 
+/* The detector's version: it changes whenever the default parameters find other insets on the
+ * same pictures (a new test, a new stage, a new default). A feature file records the version
+ * that probed it (vs_features.inset_detector, docs/formats.md "VSF version 5"), and `extract
+ * --inset-view on` extracts a file probed by another version again, so that a query's feature
+ * file keeps giving what its video gives. 1: whole video (session 9); 2: segments between cuts
+ * (session 10); 3: the still host and cuts by prominence (session 18); 4: colour edges as a
+ * later stage (session 19); 5: an inside that stands still is no inset (session 20); 6: the
+ * independence test takes out what the change has in common with uneven intervals between
+ * the pictures (session 21). */
+#define VS_INSET_DETECTOR 6
+
 typedef struct vs_inset_params {
     float edge_min;   /* grey-level step across a side (2-pixel difference) that counts as an edge (10) */
     float persist;    /* fraction of the pictures the step must be in at a pixel (0.75) */
@@ -24,7 +35,9 @@ typedef struct vs_inset_params {
     float size_min;   /* the rectangle's width and height as fractions of the picture's: at least */
     float size_max;   /*   size_min (0.25) and at most size_max (0.85) */
     float corr_max;   /* most correlation between the inside's and the outside's frame-to-frame
-                         change for the inside to count as another video (0.6) */
+                         change for the inside to count as another video (0.6); with the
+                         pictures' times at uneven intervals, the partial correlation given
+                         the interval's length */
     float static_max; /* or: the outside's mean frame-to-frame change is at most this fraction
                          of the inside's (a still host, whose coding noise follows the inset;
                          0.2); 0 or less: off, the correlation test alone */
@@ -77,7 +90,10 @@ VS_API vs_status vs_inset_detect(const uint8_t *pictures, int n, int w, int h, c
                                  vs_inset *out);
 /* The same, with the pictures' times (seconds, n of them; NULL = none): an inset found in
  * a segment of the video only gets t0 = the time of its first picture and t1 = the time of
- * the first picture after it (or of its last plus the mean picture interval at the end). */
+ * the first picture after it (or of its last plus the mean picture interval at the end).
+ * When the times rise at uneven intervals (by a millisecond or more), the independence test
+ * is the partial correlation given the interval's length: a longer interval holds more
+ * change inside and outside alike, which is no change the two share. */
 VS_API vs_status vs_inset_detect_times(const uint8_t *pictures, const double *times, int n, int w, int h,
                                        const vs_inset_params *p, vs_inset *out);
 /* The same, with the pictures in colour too: rgb holds the same n pictures as w x h x 3

@@ -547,6 +547,7 @@ vs_status vs_extract_video(vs_extract_state *st, const char *path, vs_features *
     vs_features *f = *out;
     const vs_inset found = st->inset;
     f->inset_probed = 1;
+    f->inset_detector = VS_INSET_DETECTOR;
     f->inset = found;
     if (!found.found) return VS_OK;
     const vs_extract_stats first = st->stats;

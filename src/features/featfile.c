@@ -8,6 +8,8 @@
  * next 64-byte boundary; the checksum covers it. Version 4 is version 1 plus a view table
  * (which blocks follow), the mirror block when there is one and the inset block (the
  * probe's result and the inset view's features and times, a query's third view).
+ * Version 5 is version 4 with the inset detector's version in the view table (a file
+ * without it, version 4, was probed by a detector before versions were recorded).
  * Version 2 files hold compressed codes (written and decoded by the index with its
  * codebook, src/index/cfeat.c): here only their header is read; a full load refuses
  * them, naming the file and the codebook.
@@ -28,6 +30,7 @@
 #define FF_FIXED_Q 208  /* version 2: bytes before the source path */
 #define FF_VERSION_M 3u /* version 1 plus the mirror block */
 #define FF_VERSION_V 4u /* version 1 plus the view table, an optional mirror block and the inset block */
+#define FF_VERSION_D 5u /* version 4 with the inset detector's version in the view table */
 #define FF_TABLE 64     /* bytes of version 4's view table */
 #define FF_VIEWS_MAGIC "VSVIEWS" /* 8 bytes with its NUL */
 #define FF_HAS_MIRROR 1u
@@ -139,7 +142,9 @@ static void put_f32(unsigned char *p, float v) { memcpy(p, &v, 4); }
 
 /* Version 4: version 1, zero padding to X (64-byte boundary), the view table [64], the
  * mirror block [T, R, D] when there is one, zero padding to the next 64-byte boundary I,
- * the inset view's features [T2, R, D] and its times [T2]. */
+ * the inset view's features [T2, R, D] and its times [T2]. Version 5 when f records the
+ * detector's version (f->inset_detector > 0): the same, with it at X+52; a file loaded
+ * from version 4 (0) is written back as version 4. */
 static vs_status save_v4(const vs_features *f, const char *path) {
     vs_status st = saveable(f, path);
     if (st) return st;
@@ -148,6 +153,8 @@ static vs_status save_v4(const vs_features *f, const char *path) {
     if (t2 < 0 || t2 > FF_MAX_T || (t2 > 0 && (!in->found || !f->inset_data || !f->inset_times)))
         return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save an inset view of %d frames%s", path, t2,
                        in->found ? "" : " without an inset");
+    if (f->inset_detector < 0)
+        return vs__err(VS_ERR_INVALID_ARG, "%s: refusing to save inset detector version %d", path, f->inset_detector);
     const float *mirror = f->mirror;
     size_t n1 = (size_t)f->T * f->R * f->D * sizeof(float), end = hdr_bytes(f) + n1 + (size_t)f->T * sizeof(float);
     size_t n3 = (size_t)t2 * f->R * f->D * sizeof(float), n4 = (size_t)t2 * sizeof(float);
@@ -168,13 +175,14 @@ static vs_status save_v4(const vs_features *f, const char *path) {
         put_f32(tab + 44, in->t0);
         put_f32(tab + 48, in->t1);
     }
+    if (f->inset_detector > 0) put32(tab + 52, (uint32_t)f->inset_detector);
     const ff_seg extra[6] = {{ff_zeros, x - end},
                              {tab, sizeof tab},
                              {mirror, mirror ? n1 : 0},
                              {ff_zeros, (size_t)align64(mend) - mend},
                              {f->inset_data, n3},
                              {f->inset_times, n4}};
-    return write_ff(f, FF_VERSION_V, extra, 6, path);
+    return write_ff(f, f->inset_detector > 0 ? FF_VERSION_D : FF_VERSION_V, extra, 6, path);
 }
 
 vs_status vs_features_save(const vs_features *f, const char *path) { return save(f, NULL, path); }
@@ -206,23 +214,26 @@ static int frac_ok(float a, float b) { return a >= 0.0f && a < b && b <= 1.0f; }
 
 /* Version 4's view table at x (a 64-byte boundary after the times) and the blocks it
  * names: sets f's inset fields, *m_at (0: no mirror block) and *in_at, or fails naming
- * the file and what is wrong. The sizes must add up to the file's exactly. */
-static vs_status read_views(vs_features *f, const unsigned char *m, size_t size, size_t x, size_t n1,
+ * the file and what is wrong. The sizes must add up to the file's exactly. Version 5
+ * (det): the detector's version at X+52, at least 1. */
+static vs_status read_views(vs_features *f, const unsigned char *m, size_t size, size_t x, size_t n1, int det,
                             const char *path, size_t *m_at, size_t *in_at) {
     if ((uint64_t)x + FF_TABLE > size)
-        return vs__err(VS_ERR_FORMAT, "%s: truncated feature file: its view table (version 4) ends at byte %llu, the "
+        return vs__err(VS_ERR_FORMAT, "%s: truncated feature file: its view table (version 4 or 5) ends at byte %llu, the "
                        "file has %zu", path, (unsigned long long)x + FF_TABLE, size);
     const unsigned char *t = m + x;
     uint32_t flags = get32(t + 8), found = get32(t + 12), t2 = get32(t + 16);
     float r[8];
     for (int i = 0; i < 8; i++) r[i] = get_f32(t + 20 + 4 * i);
+    const uint32_t dv = det ? get32(t + 52) : 0;
     int zero = 1;
-    for (int i = 52; i < FF_TABLE; i++) zero &= t[i] == 0;
+    for (int i = det ? 56 : 52; i < FF_TABLE; i++) zero &= t[i] == 0;
     const int whole = r[6] == 0 && r[7] == 0, span_ok = whole || (found && r[6] >= 0 && r[7] > r[6] && r[7] < 1e9f);
     const char *why = memcmp(t, FF_VIEWS_MAGIC, 8) ? "bad view table magic"
                       : flags & ~(FF_HAS_MIRROR | FF_HAS_INSET) ? "unknown flags in the view table"
                       : !(flags & FF_HAS_INSET) ? "no inset block in a version-4 file"
                       : !zero ? "non-zero reserved bytes in the view table"
+                      : det && (dv < 1 || dv > INT32_MAX) ? "detector version out of range in a version-5 file"
                       : found > 1 ? "inset flag neither 0 nor 1"
                       : t2 > FF_MAX_T ? "inset view frame count out of range"
                       : t2 && !found ? "inset view frames without an inset"
@@ -244,6 +255,7 @@ static vs_status read_views(vs_features *f, const unsigned char *m, size_t size,
     f->inset.side = r[4], f->inset.corr = r[5];
     f->inset.t0 = r[6], f->inset.t1 = r[7];
     f->inset_T = (int)t2;
+    f->inset_detector = (int)dv;
     return VS_OK;
 }
 
@@ -278,9 +290,9 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
         goto fail;
     }
     uint32_t ver = get32(m + 8), hdr_size = get32(m + 12);
-    if (ver != FF_VERSION && ver != FF_VERSION_Q && ver != FF_VERSION_M && ver != FF_VERSION_V) {
+    if (ver != FF_VERSION && ver != FF_VERSION_Q && ver != FF_VERSION_M && ver != FF_VERSION_V && ver != FF_VERSION_D) {
         st = vs__err(VS_ERR_FORMAT, "%s: feature file version %u, this build reads %u to %u", path, ver,
-                     FF_VERSION, FF_VERSION_V);
+                     FF_VERSION, FF_VERSION_D);
         goto fail;
     }
     int q = ver == FF_VERSION_Q;
@@ -301,7 +313,8 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
     size_t n1 = q ? (size_t)((f->T * (uint64_t)f->R * csize + 3) & ~(uint64_t)3) : (size_t)f->T * f->R * f->D * 4,
            n2 = (size_t)f->T * 4;
     int mv = ver == FF_VERSION_M; /* a mirror block of n1 bytes at align64(end of the times) */
-    int vv = ver == FF_VERSION_V; /* the view table at align64(end of the times), then the blocks it names */
+    int vv = ver == FF_VERSION_V || ver == FF_VERSION_D; /* the view table at align64(end of the times), then the
+                                                              blocks it names */
     if ((q ? (dtype != 1 && dtype != 2) || csize < 1 || csize > 1u << 20 : dtype != 0) || f->T <= 0 ||
         f->R <= 0 || f->D <= 0 || f->T > FF_MAX_T || f->R > 4096 ||
         f->D > 65536 || hdr_size % 64 || hdr_size < fixed + (uint64_t)plen || hdr_size > size ||
@@ -316,8 +329,10 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
                      "the block, the file has %zu)", path, f->T, f->R, f->D, m_at + n1, size);
         goto fail;
     }
-    size_t in_at = 0; /* version 4: where the inset view's features start */
-    if (vv && (st = read_views(f, m, size, (size_t)align64((uint64_t)hdr_size + n1 + n2), n1, path, &m_at, &in_at))) goto fail;
+    size_t in_at = 0; /* versions 4 and 5: where the inset view's features start */
+    if (vv && (st = read_views(f, m, size, (size_t)align64((uint64_t)hdr_size + n1 + n2), n1, ver == FF_VERSION_D,
+                               path, &m_at, &in_at)))
+        goto fail;
     vs__ff_get_common(f, m);
     f->source = vs__malloc(plen + 1);
     if (!f->source) {
@@ -337,7 +352,7 @@ static vs_status load(vs_features **out, const char *path, int header_only) {
         f->inset_data = (float *)(m + in_at);
         f->inset_times = (float *)(m + in_at + (size_t)f->inset_T * f->R * f->D * 4);
     }
-    /* versions 3 and 4: every byte after the header, the padding and the blocks with them */
+    /* versions 3 to 5: every byte after the header, the padding and the blocks with them */
     if (!header_only &&
         get64(m + VS__FF_HASH_OFF) != vs__ff_checksum(m, hdr_size, f->data, n1, m + hdr_size + n1, size - hdr_size - n1)) {
         st = vs__err(VS_ERR_FORMAT, "%s: checksum mismatch (feature file is corrupt%s)", path,

@@ -27,8 +27,12 @@
  *    each range of step 4 (about 4x faster than scoring every rectangle of every range).
  * 3. Independent change. An inset is another video: the mean absolute frame-to-frame
  *    change inside the rectangle and outside it are correlated below corr_max over
- *    time. Static structure of the host (a window, a screen, a caption box) moves and
- *    cuts with the host, and fails here. A still host passes too: when the outside
+ *    time; with the pictures' times at uneven intervals, the partial correlation given the
+ *    interval's length (probe pictures come at uneven intervals where the decoder skips
+ *    frames that the sampling does not need, and a longer interval holds more change on
+ *    both sides: a pattern the two share that says nothing about the content). Static
+ *    structure of the host (a window, a screen, a caption box) moves and cuts with the
+ *    host, and fails here. A still host passes too: when the outside
  *    changes on average at most static_max of what the inside changes, what it does
  *    change is coding noise, and that follows the inset (an encoder spends its bits
  *    where the picture moves), so its correlation says nothing. And the inside must move
@@ -134,16 +138,30 @@ static void edge_maps(const int *cv, const int *ch, int n, int w, int h, const v
 
 /* Pearson correlation over the n - 1 frame-to-frame changes of the mean absolute change
  * inside [x0+1, x1-1) x [y0+1, y1-1) against the rest of the picture; 0 when either is
- * constant. *still: the outside's mean change over the inside's (-1 when the inside
- * never changes). */
-static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0, int x1, int y1, double *still,
-                         double *moves) {
+ * constant. With the pictures' times at uneven intervals (a decoder that skips frames the
+ * sampling does not need, a variable frame rate; intervals that differ by a millisecond or
+ * more), the partial correlation given the interval: what each change has in common with
+ * the interval's length (a longer one holds more motion inside and outside alike; coding
+ * noise does not grow with it) is taken out of both first, by least squares, so that
+ * neither the one nor the other reads as change the two share. *still: the outside's mean
+ * change over the inside's (-1 when the inside never changes); *moves: the inside's mean
+ * change a picture. */
+static float change_corr(const uint8_t *pic, const double *times, int n, int w, int h, int x0, int y0, int x1,
+                         int y1, double *still, double *moves) {
     const int ix0 = x0 + 1, ix1 = x1 - 1, iy0 = y0 + 1, iy1 = y1 - 1;
     const double area = (double)(ix1 - ix0) * (iy1 - iy0), rest = (double)w * h - area;
     *still = -1;
     *moves = 0;
     if (area <= 0 || rest <= 0 || n < 3) return 0;
-    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+    double lo = INFINITY, hi = 0;
+    for (int t = 1; times && t < n; t++) {
+        const double dt = times[t] - times[t - 1];
+        if (!(dt > 0)) times = NULL; /* not rising: no intervals to go by */
+        lo = dt < lo ? dt : lo;
+        hi = dt > hi ? dt : hi;
+    }
+    if (times && hi - lo < 1e-3) times = NULL; /* even: the plain correlation */
+    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, sd = 0, sdd = 0, sad = 0, sbd = 0;
     for (int t = 1; t < n; t++) {
         const uint8_t *f = pic + (size_t)t * w * h, *g = f - (size_t)w * h;
         long all = 0, in = 0;
@@ -157,16 +175,29 @@ static float change_corr(const uint8_t *pic, int n, int w, int h, int x0, int y0
             all += row;
             if (y >= iy0 && y < iy1) in += rin;
         }
-        double a = in / area, b = (all - in) / rest;
+        const double a = in / area, b = (all - in) / rest, dt = times ? times[t] - times[t - 1] : 0;
         sa += a;
         sb += b;
         saa += a * a;
         sbb += b * b;
         sab += a * b;
+        sd += dt;
+        sdd += dt * dt;
+        sad += a * dt;
+        sbd += b * dt;
     }
     if (sa > 0) *still = sb / sa;
     *moves = sa / (n - 1);
-    const double m = n - 1, va = saa - sa * sa / m, vb = sbb - sb * sb / m, cab = sab - sa * sb / m;
+    const double m = n - 1;
+    double va = saa - sa * sa / m, vb = sbb - sb * sb / m, cab = sab - sa * sb / m;
+    const double vd = sdd - sd * sd / m;
+    if (times && vd > 0) { /* the residuals of both after their least-squares line in dt */
+        const double cad = sad - sa * sd / m, cbd = sbd - sb * sd / m, va0 = va, vb0 = vb;
+        va -= cad * cad / vd;
+        vb -= cbd * cbd / vd;
+        cab -= cad * cbd / vd;
+        if (va <= 1e-9 * va0 || vb <= 1e-9 * vb0) return 0; /* all in the intervals */
+    }
     if (va <= 1e-9 * m || vb <= 1e-9 * m) return 0;
     return (float)(cab / sqrt(va * vb));
 }
@@ -260,8 +291,8 @@ vs_status vs__inset_rect(const uint8_t *ev, const uint8_t *eh, int w, int h, con
 }
 
 /* The whole-range detector on pictures [0, n), given their step 1 counts cv, ch
- * (count_below): *out as vs_inset_detect says, p0 = 0, p1 = n. */
-static vs_status detect_range(const uint8_t *pic, const int *cv, const int *ch, int n, int w, int h,
+ * (count_below) and their times (NULL: none): *out as vs_inset_detect says, p0 = 0, p1 = n. */
+static vs_status detect_range(const uint8_t *pic, const double *times, const int *cv, const int *ch, int n, int w, int h,
                               const vs_inset_params p, vs_inset *out) {
     memset(out, 0, sizeof *out);
     out->p1 = n;
@@ -283,7 +314,7 @@ static vs_status detect_range(const uint8_t *pic, const int *cv, const int *ch, 
     out->y1 = (float)((r[3] - 0.5) / h);
     out->side = (float)best;
     double still, moves;
-    out->corr = change_corr(pic, n, w, h, r[0], r[1], r[2], r[3], &still, &moves);
+    out->corr = change_corr(pic, times, n, w, h, r[0], r[1], r[2], r[3], &still, &moves);
     out->moves = (float)moves;
     out->found = out->side >= p.side_min && moves >= p.inside_min &&
                  (out->corr < p.corr_max || (still >= 0 && still <= p.static_max));
@@ -352,7 +383,7 @@ static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double
     memset(cv, 0, sizeof *cv * (nv + nh));
     for (int k = 0; k + 1 < nb; k++)
         for (size_t i = 0; i < nv + nh; i++) cv[i] += cnt[(size_t)k * (nv + nh) + i];
-    s = detect_range(pic, cv, cv + nv, n, w, h, p, out);
+    s = detect_range(pic, times, cv, cv + nv, n, w, h, p, out);
     if (s || out->found || nb <= 2) goto done;
     /* An inset shown for part of the video only: the same tests on every segment between
      * two segment ends that is long enough; the best side wins, then the longest. */
@@ -365,7 +396,7 @@ static vs_status detect_all(const uint8_t *pic, const uint8_t *rgb, const double
             const int a = ends[i], len = ends[j] - a;
             if (len >= n || len < p.seg_min_pictures || len < p.seg_min * n) continue;
             vs_inset r;
-            s = detect_range(pic + (size_t)a * w * h, cv, cv + nv, len, w, h, p, &r);
+            s = detect_range(pic + (size_t)a * w * h, times ? times + a : NULL, cv, cv + nv, len, w, h, p, &r);
             if (s || !r.found) continue;
             if (!best.found || r.side > best.side || (r.side == best.side && len > best.p1 - best.p0)) {
                 best = r;

@@ -17,6 +17,10 @@ pass=0; fail=0
 ok() { pass=$((pass+1)); }
 bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
 [ -x "$BIN" ] || { echo "SKIP: $BIN not built"; exit 77; }
+# int8 needs oneDNN on an AVX-512 CPU (below it the library refuses it by name:
+# test_precision_cli.sh checks that); `vidsim --help` names the instruction set
+isa=$("$BIN" --help 2>/dev/null | sed -n 's/^Backbone: oneDNN \([a-z0-9_]*\).*/\1/p')
+case "$isa" in avx512*) ;; *) echo "SKIP: int8 needs oneDNN on an AVX-512 CPU (here: ${isa:-no oneDNN})"; exit 77 ;; esac
 [ -r "$MODELS/inception_v3.vstf" ] || { echo "SKIP: no weights (run scripts/fetch_weights.sh)"; exit 77; }
 [ -r "$MODELS/calib_inception_v3.vstf" ] || { echo "SKIP: no $MODELS/calib_inception_v3.vstf (run scripts/setup.sh)"; exit 77; }
 command -v ffmpeg >/dev/null || { echo "SKIP: no ffmpeg"; exit 77; }

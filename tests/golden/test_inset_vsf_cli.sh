@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_inset_vsf_cli.sh - the inset view of feature-file queries (`vidsim extract
-# --inset-view on`, vs_extract_params.inset_view, docs/formats.md "VSF version 4",
+# --inset-view on`, vs_extract_params.inset_view, docs/formats.md "VSF version 5",
 # docs/search.md "The inset view"): a .vsf extracted with the inset block searches
 # exactly as its video does (byte for byte) with the mirror view on or off, with the inset
 # view on or off (off ignores the block), exhaustive and --two-stage, over 2 MPI ranks when
 # built with MPI; a video without an inset and one whose inset is all flat too. The
-# block combines with the mirror block (version 4 either way; version 1 without either
+# block combines with the mirror block (version 5 either way; version 1 without either
 # option); `compare` reads the normal view (an index stores the normal view only:
 # vs_index_add_features, tests/unit/test_featfile_inset.c; `index add` takes videos); a
 # file without the block is re-extracted by --inset-view on and one with it kept by on
@@ -51,7 +51,7 @@ mapfile -t V < <(vids)
   && ok || bad "extract: $(cat "$TMP/x3.err")"
 mapfile -t QV < <(vsfs "$TMP/qv"); mapfile -t QI < <(vsfs "$TMP/qi")
 for q in "${Q[@]}"; do
-  [ "$(ver "$TMP/qv/$q.mp4.vsf")" = 4 ] && [ "$(ver "$TMP/qi/$q.mp4.vsf")" = 4 ] && [ "$(ver "$TMP/qp/$q.mp4.vsf")" = 1 ] \
+  [ "$(ver "$TMP/qv/$q.mp4.vsf")" = 5 ] && [ "$(ver "$TMP/qi/$q.mp4.vsf")" = 5 ] && [ "$(ver "$TMP/qp/$q.mp4.vsf")" = 1 ] \
     && ok || bad "$q versions: $(ver "$TMP/qv/$q.mp4.vsf") $(ver "$TMP/qi/$q.mp4.vsf") $(ver "$TMP/qp/$q.mp4.vsf")"
 done
 # the inset view makes b_inset's file bigger by about a normal view (a_copy: by the 64-byte table)
@@ -101,12 +101,12 @@ fi
 # up to date: a file without the block is re-extracted with on; one with it is kept by on and off
 cp "$TMP/qp/b_inset.mp4.vsf" "$TMP/qi/b_inset.mp4.vsf"
 "$BIN" extract "$TMP/q/b_inset.mp4" -o "$TMP/qi" --backbone mobilenet --inset-view on 2>"$TMP/u1.err" >/dev/null
-grep -q "extracted 1 of 1 videos (0 up to date" "$TMP/u1.err" && [ "$(ver "$TMP/qi/b_inset.mp4.vsf")" = 4 ] && ok \
+grep -q "extracted 1 of 1 videos (0 up to date" "$TMP/u1.err" && [ "$(ver "$TMP/qi/b_inset.mp4.vsf")" = 5 ] && ok \
   || bad "a file without the block kept by --inset-view on: $(cat "$TMP/u1.err")"
 for iv in on off; do
   "$BIN" extract "$TMP/q/b_inset.mp4" "$TMP/q/a_copy.mp4" -o "$TMP/qi" --backbone mobilenet --inset-view $iv \
     2>"$TMP/u2.err" >/dev/null
-  grep -q "(2 up to date" "$TMP/u2.err" && [ "$(ver "$TMP/qi/b_inset.mp4.vsf")" = 4 ] && ok \
+  grep -q "(2 up to date" "$TMP/u2.err" && [ "$(ver "$TMP/qi/b_inset.mp4.vsf")" = 5 ] && ok \
     || bad "--inset-view $iv re-extracted: $(cat "$TMP/u2.err")"
 done
 "$BIN" extract "$TMP/q/b_inset.mp4" -o "$TMP/qi" --inset-view yes >/dev/null 2>"$TMP/u3.err"; rc=$?

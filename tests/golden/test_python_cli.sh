@@ -184,11 +184,14 @@ rc=$?
 [ $rc = 0 ] && ok || bad "python options exit $rc: $(cat "$TMP/opt.err")"
 while IFS='|' read -r name kw cli q; do
   # shellcheck disable=SC2086
+  rm -f "$TMP/cli_$name.refused"
   "$BIN" search --index "$TMP/idx" --top 0 $cli "$q" > "$TMP/cli_$name.csv" 2> "$TMP/cli_$name.err" ||
-    bad "cli search $cli: $(cat "$TMP/cli_$name.err")"
+    if [ "$name" = sim_bf16 ] && grep -q "which this one lacks" "$TMP/cli_$name.err"; then
+      touch "$TMP/cli_$name.refused"  # a CPU without bf16 products: refused by name (Python must say the same)
+    else bad "cli search $cli: $(cat "$TMP/cli_$name.err")"; fi
 done < "$TMP/cases.txt"
 "$PY" - "$TMP/opt.txt" "$TMP" "$TMP/cases.txt" <<'PY' && ok || bad "python search options differ from the CLI's"
-import csv, json, sys
+import csv, json, os, sys
 got = {}
 for l in open(sys.argv[1]).read().splitlines():
     if l.startswith("CASE "):
@@ -197,6 +200,11 @@ for l in open(sys.argv[1]).read().splitlines():
 bad = 0
 for line in open(sys.argv[3]).read().splitlines():
     name, kw, cli, _ = line.split("|")
+    if os.path.exists(f"{sys.argv[2]}/cli_{name}.refused"):  # the CLI refused it: Python refuses it too
+        if not got.get(name, "").startswith("error") or "which this one lacks" not in got[name]:
+            print(f"FAIL: search({kw}) is refused by the CLI, not by Python: {got.get(name)}", file=sys.stderr)
+            bad += 1
+        continue
     want = [[r["ref_id"], float(r["score"])] for r in csv.DictReader(open(f"{sys.argv[2]}/cli_{name}.csv"))]
     if name not in got or got[name].startswith("error"):
         print(f"FAIL: search({kw}): {got.get(name)}", file=sys.stderr)

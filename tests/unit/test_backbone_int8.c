@@ -242,6 +242,28 @@ int main(int argc, char **argv) {
         CHECK_MSG(n_bundled >= 2, "%d bundled calib_*.vstf in %s, want inception_v3 and mobilenet_v2", n_bundled,
                   vs_test_models());
     }
+    if (strncmp(vs_backbone_isa(), "avx512", 6) != 0) {
+        /* below AVX-512 there is no int8 or bf16 backbone: both are refused, naming the
+         * reason and the instruction set; the rest needs them and is skipped */
+        for (int prec = VS_PRECISION_INT8; prec <= VS_PRECISION_BF16; prec++) {
+            vs_backbone_params p = vs_backbone_default_params();
+            p.precision = prec;
+            p.calib = back;
+            vs_backbone_state *st = NULL;
+            CHECK(vs_backbone_state_create(&st, bb, &p) == VS_ERR_UNSUPPORTED && !st);
+            CHECK_MSG(strstr(vs_last_error(), "needs a CPU with AVX-512") && strstr(vs_last_error(), vs_backbone_isa()),
+                      "%s", vs_last_error());
+        }
+        vs_backbone_state_free(ref);
+        vs_backbone_calib_free(cal);
+        vs_backbone_calib_free(back);
+        vs_backbone_free(bb);
+        vs_backbone_free(mb);
+        free(rgb);
+        if (vs_test_fail) return vs_test_done();
+        SKIP("int8 and bf16 need oneDNN on an AVX-512 CPU (here: %s); calibration and refusals checked",
+             vs_backbone_isa());
+    }
     { /* int8 without a calibration, or on the OpenBLAS engine: refused */
         vs_backbone_params p = vs_backbone_default_params();
         p.precision = VS_PRECISION_INT8;

@@ -10,7 +10,11 @@
  * bytes as for a plain file); with MobileNetV2 and ffmpeg, one extraction with
  * inset_view gives the features of a probed pass and of a separate pass over the
  * rectangle found (with mirror_view too), a video without an inset gets an empty block,
- * and vs_extract_files writes the block and re-extracts a file without it.
+ * and vs_extract_files writes the block and re-extracts a file without it. Version 5: the
+ * same with the detector's version at X+52 (vs_features.inset_detector); a file without it
+ * (version 4) reads as 0 and is written back as version 4; a version of 0 in a version-5
+ * file, or a negative one to save, is refused; vs_extract_files re-extracts a file probed
+ * by another detector version or by an unrecorded one, with inset_view only.
  */
 #include "test.h"
 #include "vidsim/vidsim.h"
@@ -265,6 +269,71 @@ static void test_layout(void) {
     vs_features_free(g);
 }
 
+/* Version 5: version 4's bytes with the detector's version at X+52 (and the version and
+ * checksum in the header); read back and saved again, each version gives its own file. */
+static void test_detector_version(void) {
+    char p4[2048], p5[2048], ps[2048], bad[2048];
+    tmp_path(p4, sizeof p4, "both.vsf"); /* test_layout's version-4 file */
+    tmp_path(p5, sizeof p5, "both5.vsf");
+    tmp_path(ps, sizeof ps, "resaved5.vsf");
+    tmp_path(bad, sizeof bad, "bad_inset5.vsf");
+    vs_features f;
+    make_struct(&f, 1, 1, 1, 2);
+    f.inset_detector = VS_INSET_DETECTOR;
+    CHECK_EQ(vs_features_save_views(&f, p5), VS_OK);
+    size_t n4 = 0, n5 = 0;
+    unsigned char *b4 = vs_test_read_file(p4, &n4), *b5 = vs_test_read_file(p5, &n5);
+    CHECK(n4 == 768 && n5 == 768);
+    if (b4 && b5 && n4 == 768 && n5 == 768) {
+        CHECK(u32_at(b4, 8) == 4 && u32_at(b5, 8) == 5 && u32_at(b4, 436) == 0 &&
+              u32_at(b5, 436) == (uint32_t)VS_INSET_DETECTOR);
+        size_t differ = 0; /* the version, the checksum (72..80) and the detector's version */
+        for (size_t i = 0; i < n5; i++)
+            differ += b4[i] != b5[i] && !(i >= 8 && i < 12) && !(i >= 72 && i < 80) && !(i >= 436 && i < 440);
+        CHECK_MSG(differ == 0, "%zu other bytes differ", differ);
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *path = k ? p5 : p4;
+        vs_features *g = NULL;
+        CHECK_EQ(vs_features_load(&g, path), VS_OK);
+        if (g) {
+            CHECK_EQ(g->inset_detector, k ? VS_INSET_DETECTOR : 0);
+            check_loaded(g, 1, 1, 2, 0);
+            CHECK_EQ(vs_features_save_views(g, ps), VS_OK);
+            CHECK(same_file(ps, path));
+        }
+        vs_features_free(g);
+        g = NULL;
+        CHECK_EQ(vs_features_load_header(&g, path), VS_OK);
+        if (g) CHECK_EQ(g->inset_detector, k ? VS_INSET_DETECTOR : 0);
+        vs_features_free(g);
+    }
+    f.inset_detector = -1;
+    CHECK_EQ(vs_features_save_views(&f, ps), VS_ERR_INVALID_ARG);
+    /* damage of the new field: refused naming the file and the reason */
+    struct { const char *what; const unsigned char *src; long off; uint32_t set; const char *why; } cases[] = {
+        {"version 0 in a version-5 file", b5, 436, 0, "detector version"},
+        {"a version above INT32_MAX", b5, 436, 0x80000000u, "detector version"},
+        {"reserved bytes after it", b5, 440, 1, "reserved"},
+        {"a version in a version-4 file", b4, 436, 6, "reserved"},
+    };
+    unsigned char big[768];
+    for (size_t k = 0; b4 && b5 && n4 == 768 && n5 == 768 && k < sizeof cases / sizeof *cases; k++) {
+        memcpy(big, cases[k].src, sizeof big);
+        memcpy(big + cases[k].off, &cases[k].set, 4);
+        write_bytes(bad, big, sizeof big);
+        vs_features *g = NULL;
+        vs_status st = vs_features_load(&g, bad);
+        CHECK_MSG(st == VS_ERR_FORMAT && g == NULL, "%s: status %d", cases[k].what, (int)st);
+        CHECK_MSG(strstr(vs_last_error(), "bad_inset5.vsf") && strstr(vs_last_error(), cases[k].why), "%s: %s",
+                  cases[k].what, vs_last_error());
+        g = NULL;
+        CHECK_MSG(vs_features_load_header(&g, bad) == VS_ERR_FORMAT && g == NULL, "%s: header read", cases[k].what);
+    }
+    free(b4);
+    free(b5);
+}
+
 /* An index stores the normal view only: the same feature file for a plain file and one
  * with both blocks. */
 static void test_index_storage(void) {
@@ -403,7 +472,7 @@ static void test_extract(void) {
     if (none) CHECK(none->inset_probed == 1 && !none->inset.found && none->inset_T == 0 && !none->inset_data);
 
     /* vs_extract_files: version 1 without inset_view; with it the file is out of date and
-     * rewritten as version 4; then up to date for both settings */
+     * rewritten as version 5 (this detector's version); then up to date for both settings */
     const char *ins[1] = {clip}, *outs[1] = {out};
     vs_batch_params bp = vs_batch_default_params();
     bp.on_item = on_item;
@@ -415,14 +484,41 @@ static void test_extract(void) {
     CHECK_EQ(vs_extract_files(ex1, ins, outs, 1, 0, &bp), VS_OK);
     CHECK_MSG(sn.n == 1 && sn.skipped == 0 && sn.failed == 0, "a file without the block was left alone (%d skipped)",
               sn.skipped);
-    CHECK_EQ(version_of(out), 4);
+    CHECK_EQ(version_of(out), 5);
     sn = (seen){0, 0, 0};
     CHECK_EQ(vs_extract_files(ex1, ins, outs, 1, 0, &bp), VS_OK);
     CHECK(sn.n == 1 && sn.skipped == 1);
     sn = (seen){0, 0, 0};
     CHECK_EQ(vs_extract_files(ex0, ins, outs, 1, 0, &bp), VS_OK);
-    CHECK(sn.n == 1 && sn.skipped == 1 && version_of(out) == 4);
+    CHECK(sn.n == 1 && sn.skipped == 1 && version_of(out) == 5);
     vs_features *g = NULL;
+    /* probed by another detector version (an older build's), or by one that did not record
+     * it (version 4): out of date with inset_view, kept without it */
+    for (int det = VS_INSET_DETECTOR - 1; det >= 0; det -= VS_INSET_DETECTOR - 1) {
+        CHECK_EQ(vs_features_load(&g, out), VS_OK);
+        if (!g) break;
+        g->inset_detector = det;
+        char older[2048];
+        tmp_path(older, sizeof older, "older.vsf");
+        CHECK_EQ(vs_features_save_views(g, older), VS_OK);
+        vs_features_free(g);
+        g = NULL;
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "mv '%s' '%s'", older, out);
+        CHECK(system(cmd) == 0);
+        CHECK_EQ(version_of(out), det ? 5 : 4);
+        sn = (seen){0, 0, 0};
+        CHECK_EQ(vs_extract_files(ex0, ins, outs, 1, 0, &bp), VS_OK);
+        CHECK_MSG(sn.n == 1 && sn.skipped == 1, "detector %d: re-extracted without inset_view", det);
+        sn = (seen){0, 0, 0};
+        CHECK_EQ(vs_extract_files(ex1, ins, outs, 1, 0, &bp), VS_OK);
+        CHECK_MSG(sn.n == 1 && sn.skipped == 0 && sn.failed == 0, "detector %d: left alone", det);
+        CHECK_EQ(version_of(out), 5);
+        CHECK_EQ(vs_features_load(&g, out), VS_OK);
+        if (g) CHECK_EQ(g->inset_detector, VS_INSET_DETECTOR);
+        vs_features_free(g);
+        g = NULL;
+    }
     CHECK_EQ(vs_features_load(&g, out), VS_OK);
     if (g && both) {
         CHECK(g->mirror != NULL && g->inset_T == both->inset_T && g->inset.found);
@@ -449,6 +545,7 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", g_dir, g_dir);
     if (system(cmd) != 0) SKIP("cannot make %s", g_dir);
     test_layout();
+    test_detector_version();
     test_index_storage();
     test_extract();
     return vs_test_done();

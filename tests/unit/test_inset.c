@@ -221,6 +221,56 @@ static void test_still_inside(void) {
     free(b);
 }
 
+/* Pictures at uneven intervals (a decoder that skips frames the sampling does not need,
+ * a variable frame rate): a host drifting at a steady speed and an inset in [30, 70) x
+ * [12, 40) whose speed changes on its own. A longer interval holds more change inside and
+ * outside alike; without the times, that shared pattern correlates the two; with them, the
+ * partial correlation given the interval's length takes it out. times[] gets them. */
+static uint8_t *make_uneven(double *times) {
+    uint8_t *p = malloc((size_t)N * W * H);
+    double now = 0, pos = 0;
+    for (int t = 0; t < N; t++) {
+        const double dt = t == 0 ? 0 : (t % 3 == 0 ? 0.6 : 0.2);
+        now += dt;
+        pos += dt * (3 + 2 * sin(1.7 * t)); /* 1..5 pixels a second */
+        times[t] = now;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double v = 128 + 60 * sin(0.15 * (x + 3 * now)) * cos(0.2 * y);
+                if (x >= 30 && x < 70 && y >= 12 && y < 40) v = 60 + 40 * sin(0.3 * (y + pos)) + 20 * cos(0.25 * x);
+                p[(size_t)t * W * H + y * W + x] = clamp8(v);
+            }
+    }
+    return p;
+}
+
+static void test_uneven_intervals(void) {
+    double times[N];
+    uint8_t *a = make_uneven(times);
+    vs_inset r0, r1;
+    const vs_inset_params p = vs_inset_default_params();
+    CHECK_EQ(vs_inset_detect(a, N, W, H, NULL, &r0), VS_OK); /* no times: changes a picture */
+    CHECK_EQ(vs_inset_detect_times(a, times, N, W, H, NULL, &r1), VS_OK);
+    fprintf(stderr, "  uneven intervals: without times found %d corr %.2f moves %.2f; with them found %d corr %.2f "
+            "moves %.2f\n",
+            r0.found, r0.corr, r0.moves, r1.found, r1.corr, r1.moves);
+    CHECK(r0.side >= p.side_min && r1.side == r0.side); /* the same rectangle and edges */
+    CHECK(r0.x0 == r1.x0 && r0.y0 == r1.y0 && r0.x1 == r1.x1 && r0.y1 == r1.y1);
+    CHECK_MSG(r0.corr >= p.corr_max && r0.found == 0, "without times: corr %.2f", r0.corr);
+    CHECK_MSG(r1.corr < p.corr_max && r1.found == 1 && r1.corr < r0.corr - 0.2f, "with times: corr %.2f", r1.corr);
+    CHECK(r1.moves == r0.moves); /* moves is a picture's change either way (inside_min) */
+    CHECK_NEAR(r1.x0, 30.0 / W, 2.0 / W);
+    CHECK_NEAR(r1.y1, 40.0 / H, 2.0 / H);
+    /* times that do not rise, or even intervals, are not gone by: as without times */
+    times[5] = times[4];
+    CHECK_EQ(vs_inset_detect_times(a, times, N, W, H, NULL, &r1), VS_OK);
+    CHECK(r1.corr == r0.corr && r1.found == r0.found);
+    for (int t = 0; t < N; t++) times[t] = 0.2 * t + (t % 2 ? 2e-4 : 0); /* within a millisecond */
+    CHECK_EQ(vs_inset_detect_times(a, times, N, W, H, NULL, &r1), VS_OK);
+    CHECK(r1.corr == r0.corr && r1.found == r0.found);
+    free(a);
+}
+
 /* The rectangle search (step 2): the pruned search gives exactly what the exhaustive
  * reference gives (rectangle and side, bit for bit) on random edge maps: noise of every
  * density, planted boxes with gaps in their sides, nested boxes (ties), sizes limits
@@ -675,6 +725,7 @@ int main(void) {
     test_rect_search();
     test_still_host();
     test_still_inside();
+    test_uneven_intervals();
     test_colour_edges();
     test_segments();
     test_cut_prominence();
