@@ -135,6 +135,17 @@ static void copy_file(const char *src, const char *dst, long off) {
     free(d);
 }
 
+/* Everything main holds once its checks are done. */
+static void release(vs_backbone_state *ref, vs_backbone_calib *cal, vs_backbone_calib *back, vs_backbone *bb,
+                    vs_backbone *mb, uint8_t *rgb) {
+    vs_backbone_state_free(ref);
+    vs_backbone_calib_free(cal);
+    vs_backbone_calib_free(back);
+    vs_backbone_free(bb);
+    vs_backbone_free(mb);
+    free(rgb);
+}
+
 int main(int argc, char **argv) {
     child = argc > 1 && strcmp(argv[1], "--child") == 0;
     char wpath[1024], ppath[1024], mpath[1024], cpath[1024], tmp[1024];
@@ -254,12 +265,7 @@ int main(int argc, char **argv) {
             CHECK_MSG(strstr(vs_last_error(), "needs a CPU with AVX-512") && strstr(vs_last_error(), vs_backbone_isa()),
                       "%s", vs_last_error());
         }
-        vs_backbone_state_free(ref);
-        vs_backbone_calib_free(cal);
-        vs_backbone_calib_free(back);
-        vs_backbone_free(bb);
-        vs_backbone_free(mb);
-        free(rgb);
+        release(ref, cal, back, bb, mb, rgb);
         if (vs_test_fail) return vs_test_done();
         SKIP("int8 and bf16 need oneDNN on an AVX-512 CPU (here: %s); calibration and refusals checked",
              vs_backbone_isa());
@@ -374,12 +380,7 @@ int main(int argc, char **argv) {
     CHECK(vs_model_id_parse(&id, "inception_v3-int4/224/pca256/0badf00d") == VS_ERR_FORMAT);
     CHECK(vs_model_id_parse(&id, "-int8/224/pca256/0badf00d") == VS_ERR_FORMAT);
 
-    vs_backbone_state_free(ref);
-    vs_backbone_calib_free(cal);
-    vs_backbone_calib_free(back);
-    vs_backbone_free(bb);
-    vs_backbone_free(mb);
-    free(rgb);
+    release(ref, cal, back, bb, mb, rgb);
 
     /* 4. the same in a process whose oneDNN may not use VNNI/AMX */
     if (!child) {
