@@ -292,8 +292,8 @@ vs_status vs__inset_rect(const uint8_t *ev, const uint8_t *eh, int w, int h, con
 
 /* The whole-range detector on pictures [0, n), given their step 1 counts cv, ch
  * (count_below) and their times (NULL: none): *out as vs_inset_detect says, p0 = 0, p1 = n. */
-static vs_status detect_range(const uint8_t *pic, const double *times, const int *cv, const int *ch, int n, int w, int h,
-                              const vs_inset_params p, vs_inset *out) {
+static vs_status detect_range(const uint8_t *pic, const double *times, const int *cv, const int *ch, int n, int w,
+                              int h, const vs_inset_params p, vs_inset *out) {
     memset(out, 0, sizeof *out);
     out->p1 = n;
     if (n < p.min_pictures || n < 2) return VS_OK;
