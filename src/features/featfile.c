@@ -231,7 +231,7 @@ static vs_status read_views(vs_features *f, const unsigned char *m, size_t size,
     const int whole = r[6] == 0 && r[7] == 0, span_ok = whole || (found && r[6] >= 0 && r[7] > r[6] && r[7] < 1e9f);
     const char *why = memcmp(t, FF_VIEWS_MAGIC, 8) ? "bad view table magic"
                       : flags & ~(FF_HAS_MIRROR | FF_HAS_INSET) ? "unknown flags in the view table"
-                      : !(flags & FF_HAS_INSET) ? "no inset block in a version-4 file"
+                      : !(flags & FF_HAS_INSET) ? "no inset block in a version-4 or 5 file"
                       : !zero ? "non-zero reserved bytes in the view table"
                       : det && (dv < 1 || dv > INT32_MAX) ? "detector version out of range in a version-5 file"
                       : found > 1 ? "inset flag neither 0 nor 1"
