@@ -11,6 +11,7 @@
 #include "search/search_internal.h"
 #include "core/internal.h"
 #include "features/modelid.h"
+#include "vidsim/inset.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -186,6 +187,12 @@ vs_status vs__load_query(vs_searcher *s, const char *q, vs_features **qf, int64_
             if (s->view != 2) vs__search_note(s, "%s", vs_last_error()); /* the inset view is best effort */
         } else if (s->view == 0 && s->p.inset_view) { /* the stored probe, as a video's extraction gives it */
             s->inset = (*qf)->inset;
+            if ((*qf)->inset_probed && (*qf)->inset_detector != VS_INSET_DETECTOR) { /* used as it is, but said */
+                char v[32] = "an unrecorded version";
+                if ((*qf)->inset_detector) snprintf(v, sizeof v, "version %d", (*qf)->inset_detector);
+                vs__search_note(s, "%s: inset probed by detector %s, this build's is version %d; used as stored "
+                                "(`vidsim extract --inset-view on` probes it again)", q, v, VS_INSET_DETECTOR);
+            }
         } else if (s->view == 2 && !(*qf)->inset_T) { /* none, or no usable frame: dropped, as for a video */
             st = vs__err(VS_ERR_FORMAT, "%s: no inset view frames in the feature file", q);
         } else if (s->view == 2) { /* the stored inset view: its own frames and times, in the mapping */

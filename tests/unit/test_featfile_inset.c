@@ -14,7 +14,8 @@
  * same with the detector's version at X+52 (vs_features.inset_detector); a file without it
  * (version 4) reads as 0 and is written back as version 4; a version of 0 in a version-5
  * file, or a negative one to save, is refused; vs_extract_files re-extracts a file probed
- * by another detector version or by an unrecorded one, with inset_view only.
+ * by another detector version or by an unrecorded one, with inset_view only; a search
+ * uses such a file's block as it is and says so in a note naming the file and both versions.
  */
 #include "test.h"
 #include "vidsim/vidsim.h"
@@ -383,6 +384,35 @@ static int ffmpeg(const char *args) {
     return system(cmd) == 0;
 }
 
+/* The search's notes about a .vsf query: how many name the detector, and the last one. */
+static int g_det_notes;
+static char g_det_note[1024];
+static void on_note(void *user, const char *msg) {
+    (void)user;
+    if (strstr(msg, "inset probed by detector")) {
+        g_det_notes++;
+        snprintf(g_det_note, sizeof g_det_note, "%s", msg);
+    }
+}
+
+/* Searches the feature file q against idx with the inset view on and returns how many
+ * notes named the detector's version (the search itself must succeed either way). */
+static int detector_notes(vs_index *idx, const char *q) {
+    vs_search_params sp = vs_search_default_params();
+    sp.top = 0;
+    sp.note = on_note;
+    vs_searcher *s = NULL;
+    vs_search_result *r = NULL;
+    g_det_notes = 0;
+    g_det_note[0] = 0;
+    CHECK_EQ(vs_searcher_create(&s, idx, &sp), VS_OK);
+    if (s) CHECK_EQ(vs_searcher_query(s, q, &r), VS_OK);
+    CHECK(r && r->n == 1);
+    vs_search_result_free(r);
+    vs_searcher_free(s);
+    return g_det_notes;
+}
+
 typedef struct { int n, skipped, failed; } seen;
 static void on_item(const vs_batch_item *it, void *user) {
     seen *s = user;
@@ -490,6 +520,16 @@ static void test_extract(void) {
     sn = (seen){0, 0, 0};
     CHECK_EQ(vs_extract_files(ex0, ins, outs, 1, 0, &bp), VS_OK);
     CHECK(sn.n == 1 && sn.skipped == 1 && version_of(out) == 5);
+    /* searched as it is: silently when this detector probed it, with a note otherwise */
+    vs_index *idx = NULL;
+    char idir[2048];
+    tmp_path(idir, sizeof idir, "idx_note");
+    CHECK_EQ(vs_index_open(&idx, idir, VS_INDEX_CREATE), VS_OK);
+    if (idx && none) {
+        vs_index_add_result ar;
+        CHECK_EQ(vs_index_add_features(idx, plainclip, none, 0, &ar), VS_OK);
+        CHECK_MSG(detector_notes(idx, out) == 0, "a note for this detector's file: %s", g_det_note);
+    }
     vs_features *g = NULL;
     /* probed by another detector version (an older build's), or by one that did not record
      * it (version 4): out of date with inset_view, kept without it */
@@ -506,6 +546,12 @@ static void test_extract(void) {
         snprintf(cmd, sizeof cmd, "mv '%s' '%s'", older, out);
         CHECK(system(cmd) == 0);
         CHECK_EQ(version_of(out), det ? 5 : 4);
+        if (idx && none) {
+            char want[64];
+            snprintf(want, sizeof want, det ? "detector version %d, " : "detector an unrecorded version, ", det);
+            CHECK_MSG(detector_notes(idx, out) == 1 && strstr(g_det_note, want) && strstr(g_det_note, out),
+                      "detector %d: note '%s'", det, g_det_note);
+        }
         sn = (seen){0, 0, 0};
         CHECK_EQ(vs_extract_files(ex0, ins, outs, 1, 0, &bp), VS_OK);
         CHECK_MSG(sn.n == 1 && sn.skipped == 1, "detector %d: re-extracted without inset_view", det);
@@ -526,6 +572,7 @@ static void test_extract(void) {
                          (size_t)g->inset_T * g->R * g->D * sizeof(float)) == 0);
     }
     vs_features_free(g);
+    vs_index_close(idx);
 out:
     vs_features_free(probed);
     vs_features_free(cut);
