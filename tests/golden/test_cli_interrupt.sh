@@ -22,7 +22,7 @@ seeded() { case $1 in life) echo "life=seed=11:$2" ;; cellauto) echo "cellauto=s
 srcs=(testsrc2 mandelbrot smptebars rgbtestsrc cellauto testsrc)
 for i in $(seq 0 11); do
   s=${srcs[$((i % 6))]}
-  ff -f lavfi -i "$(seeded "$s" size=160x120:rate=5)" -ss $((i / 6 * 3)) -t 40 -pix_fmt yuv420p "$TMP/in/v$i.mp4"
+  ff -f lavfi -i "$(seeded "$s" size=160x120:rate=5)" -ss $((i / 6 * 3)) -t 12 -pix_fmt yuv420p "$TMP/in/v$i.mp4"
 done
 [ "$(ls "$TMP/in" | wc -l)" -eq 12 ] && ok || bad "synthetic clips: $(ls "$TMP/in" | wc -l) of 12 made"
 
@@ -38,7 +38,7 @@ stop() {
   wait "$1"
 }
 
-# index add, one job, InceptionV3 (12 x 40 frames: several seconds): SIGINT once the
+# index add, one job, InceptionV3 (12 x 12 frames: several seconds): SIGINT once the
 # second video's feature file exists (with -j 1 the first video is committed by then).
 # Only the file system is polled: a reader of the catalogue could race the writer.
 "$BIN" index add --index "$TMP/idx" -j 1 -v "$TMP/in" > "$TMP/add.out" 2> "$TMP/add.err" &
@@ -62,8 +62,8 @@ grep -q "($n1 ok, 0 failed), 0 problems" "$TMP/verify.txt" && ok || bad "catalog
 # train-hash / train-clip: SIGINT / SIGTERM after the second logged step
 "$BIN" extract --backbone mobilenet "$TMP/in" -o "$TMP/feat" > /dev/null 2>&1 || bad "extract failed"
 for cmd in train-hash train-clip; do
-  sig=INT; [ "$cmd" = train-clip ] && sig=TERM
-  "$BIN" $cmd --features "$TMP/feat" -o "$TMP/$cmd.vstf" --iters 1000000 --batch 4 --every 1000000 \
+  sig=INT; small=(); [ "$cmd" = train-clip ] && { sig=TERM; small=(--width 32 --depth 1 --heads 2); } # a small encoder: steps, not the model, are under test
+  "$BIN" $cmd --features "$TMP/feat" -o "$TMP/$cmd.vstf" --iters 1000000 --batch 4 --every 1000000 "${small[@]}" \
       --log "$TMP/$cmd.log" 2> "$TMP/$cmd.err" &
   pid=$!
   wait_for "$TMP/$cmd.log" 3 || bad "$cmd logged no step in 300 s"
@@ -72,7 +72,7 @@ for cmd in train-hash train-clip; do
   step=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' "$TMP/$cmd.err")
   [ -n "$step" ] && [ -f "$TMP/$cmd.vstf.ckpt" ] && [ ! -f "$TMP/$cmd.vstf" ] && ok ||
     bad "$cmd: expected 'interrupted at step N' and a checkpoint only ($(tail -1 "$TMP/$cmd.err"))"
-  "$BIN" $cmd --features "$TMP/feat" -o "$TMP/$cmd.vstf" --iters 1000000 --batch 4 --every 1000000 \
+  "$BIN" $cmd --features "$TMP/feat" -o "$TMP/$cmd.vstf" --iters 1000000 --batch 4 --every 1000000 "${small[@]}" \
       --resume --log "$TMP/$cmd.log2" 2> "$TMP/$cmd.err2" &
   pid=$!
   wait_for "$TMP/$cmd.log2" 2 || bad "$cmd --resume logged no step in 300 s"
