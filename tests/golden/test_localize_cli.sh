@@ -120,7 +120,7 @@ PY
 REAL=${VS_SHARED:-../shared}/data/videos/gh__PySceneDetect__testvideo.mp4
 if [ -r "$REAL" ]; then
   mkdir -p "$TMP/real/refs"
-  ff -i "$REAL" -t 20 -an $enc "$TMP/real/refs/real.mp4"
+  ff -i "$REAL" -t 20 -an -vf scale=640:360 $enc "$TMP/real/refs/real.mp4" # the query's size: half the encode
   ff -f lavfi -i mandelbrot=size=640x360:rate=25 -i "$REAL" -f lavfi -i life=seed=11:size=640x360:rate=25 \
      -filter_complex "[0:v]trim=duration=3,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]trim=start=5:duration=7,setpts=PTS-STARTPTS,hflip,crop=iw*0.8:ih*0.8,scale=640:360,setsar=1,format=yuv420p[b];[2:v]trim=duration=2,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1[o]" \
      -map "[o]" $enc "$TMP/real/q.mp4"
