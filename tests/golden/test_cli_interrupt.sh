@@ -62,7 +62,8 @@ grep -q "($n1 ok, 0 failed), 0 problems" "$TMP/verify.txt" && ok || bad "catalog
 # train-hash / train-clip: SIGINT / SIGTERM after the second logged step
 "$BIN" extract --backbone mobilenet "$TMP/in" -o "$TMP/feat" > /dev/null 2>&1 || bad "extract failed"
 for cmd in train-hash train-clip; do
-  sig=INT; small=(); [ "$cmd" = train-clip ] && { sig=TERM; small=(--width 32 --depth 1 --heads 2); } # a small encoder: steps, not the model, are under test
+  # train-clip with a small encoder: its steps, not the model, are under test
+  sig=INT; small=(); [ "$cmd" = train-clip ] && { sig=TERM; small=(--width 32 --depth 1 --heads 2); }
   "$BIN" $cmd --features "$TMP/feat" -o "$TMP/$cmd.vstf" --iters 1000000 --batch 4 --every 1000000 "${small[@]}" \
       --log "$TMP/$cmd.log" 2> "$TMP/$cmd.err" &
   pid=$!
