@@ -72,7 +72,7 @@ static vs_status x_one(void *ctx, void *state, long li, int w) {
             vs_file_fingerprint(in, &h, &sz, &mt) == VS_OK &&
             !strcmp(old->model_id, vs_extractor_model_id(j->ex)) && old->source_hash == h &&
             old->source_size == sz && (old->mirror || !vs__extractor_mirror_view(j->ex)) &&
-            (!vs__extractor_inset_view(j->ex) || (old->inset_probed && old->inset_detector == VS_INSET_DETECTOR)) &&
+            (!vs__extractor_inset_view(j->ex) || vs__inset_current(old)) &&
             features_intact(j->out[i])) {
             skipped = 1;
             frames = old->T;

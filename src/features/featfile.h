@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "vidsim/features.h"
+#include "vidsim/inset.h"
 
 #define VS__FF_MAGIC "VSFEAT01"
 #define VS__FF_HASH_OFF 72 /* the checksum's place in the header */
@@ -29,5 +30,12 @@ int vs__extractor_mirror_view(const vs_extractor *ex);
 /* vs_extract_params.inset_view of ex: whether its features carry the probe's result and
  * the inset view, so that a feature file without the inset block is out of date. */
 int vs__extractor_inset_view(const vs_extractor *ex);
+/* Whether f's inset block is this build's: probed, by this detector version
+ * (VS_INSET_DETECTOR). A file without it is out of date for `extract --inset-view on`
+ * (extract_many.c); a probed one that is not is searched as stored, with a note
+ * (search/common.c). */
+static inline int vs__inset_current(const vs_features *f) {
+    return f->inset_probed && f->inset_detector == VS_INSET_DETECTOR;
+}
 
 #endif

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "search/search_internal.h"
 #include "core/internal.h"
+#include "features/featfile.h"
 #include "features/modelid.h"
 #include "vidsim/inset.h"
 
@@ -187,7 +188,7 @@ vs_status vs__load_query(vs_searcher *s, const char *q, vs_features **qf, int64_
             if (s->view != 2) vs__search_note(s, "%s", vs_last_error()); /* the inset view is best effort */
         } else if (s->view == 0 && s->p.inset_view) { /* the stored probe, as a video's extraction gives it */
             s->inset = (*qf)->inset;
-            if ((*qf)->inset_probed && (*qf)->inset_detector != VS_INSET_DETECTOR) { /* used as it is, but said */
+            if ((*qf)->inset_probed && !vs__inset_current(*qf)) { /* used as it is, but said */
                 char v[32] = "an unrecorded version";
                 if ((*qf)->inset_detector) snprintf(v, sizeof v, "version %d", (*qf)->inset_detector);
                 vs__search_note(s, "%s: inset probed by detector %s, this build's is version %d; used as stored "
